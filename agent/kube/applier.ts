@@ -1,0 +1,147 @@
+import { PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { AgentObjectApi } from "./client.ts";
+import { KeyedQueue } from "./keyed-queue.ts";
+import { KindRegistry } from "./kinds.ts";
+import { type Manifest, isCrd, objectKey, orderForApply, parseManifests } from "./manifest.ts";
+import { FIELD_MANAGER, checksumOf, stampOwnership } from "./ownership.ts";
+import { StackPruner } from "./pruner.ts";
+import { DEFAULT_RETRY, type RetryOptions, withTransientRetry } from "./retry.ts";
+
+export interface DeploymentObjectInput {
+  id: string;
+  stackId: string;
+  yamlContent: string;
+  yamlChecksum: string;
+  isDeletionMarker: boolean;
+}
+
+export interface ApplyOutcome {
+  status: "applied" | "unchanged" | "deleted";
+  applied: number;
+  pruned: number;
+}
+
+export interface KubeApplierOptions {
+  objects: AgentObjectApi;
+  agentId: string;
+  defaultNamespace: string;
+  logger: Logger;
+  retry?: RetryOptions;
+  crdTimeoutMs?: number;
+  crdPollMs?: number;
+  now?: () => Date;
+}
+
+/** Applies deployment objects to the cluster and removes what stacks no longer hold. */
+export class KubeApplier {
+  private readonly applied = new Map<string, string>();
+  private readonly queue = new KeyedQueue();
+  private readonly kinds = new KindRegistry();
+  private readonly pruner: StackPruner;
+  private readonly retry: RetryOptions;
+
+  constructor(private readonly options: KubeApplierOptions) {
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.pruner = new StackPruner({
+      objects: options.objects,
+      agentId: options.agentId,
+      queue: this.queue,
+      kinds: this.kinds,
+      retry: this.retry,
+      logger: options.logger,
+    });
+  }
+
+  async apply(obj: DeploymentObjectInput): Promise<ApplyOutcome> {
+    if (obj.isDeletionMarker) return this.deleteStack(obj.stackId);
+    const manifests = orderForApply(parseManifests(obj.yamlContent));
+    if (this.applied.get(obj.stackId) === obj.yamlChecksum) return { status: "unchanged", applied: 0, pruned: 0 };
+    if (await this.liveMatches(manifests, obj.yamlChecksum)) {
+      const pruned = await this.pruner.prune(obj.stackId, obj.yamlChecksum);
+      this.applied.set(obj.stackId, obj.yamlChecksum);
+      return { status: "unchanged", applied: 0, pruned };
+    }
+    const appliedAt = (this.options.now ?? (() => new Date()))();
+    for (const manifest of manifests) {
+      const stamped = stampOwnership(await this.resolve(manifest), {
+        stackId: obj.stackId,
+        deploymentObjectId: obj.id,
+        checksum: obj.yamlChecksum,
+        agentId: this.options.agentId,
+        appliedAt,
+      });
+      await this.serverSideApply(stamped);
+      if (isCrd(stamped)) await this.waitEstablished(stamped.metadata.name);
+    }
+    const pruned = await this.pruner.prune(obj.stackId, obj.yamlChecksum);
+    this.applied.set(obj.stackId, obj.yamlChecksum);
+    return { status: "applied", applied: manifests.length, pruned };
+  }
+
+  /** Deletes every resource of the stack this agent owns (deletion marker, untargeted stack). */
+  async deleteStack(stackId: string): Promise<ApplyOutcome> {
+    const pruned = await this.pruner.prune(stackId, null);
+    this.applied.delete(stackId);
+    return { status: "deleted", applied: 0, pruned };
+  }
+
+  private async serverSideApply(manifest: Manifest): Promise<void> {
+    this.kinds.add(manifest);
+    await this.queue.run(objectKey(manifest), () =>
+      withTransientRetry(
+        () =>
+          this.options.objects.patch(
+            structuredClone(manifest) as KubernetesObject,
+            undefined,
+            undefined,
+            FIELD_MANAGER,
+            true,
+            PatchStrategy.ServerSideApply,
+          ),
+        this.retry,
+      ),
+    );
+  }
+
+  /** Sets the default namespace on namespaced kinds, found through (cached) discovery. */
+  private async resolve(manifest: Manifest): Promise<Manifest> {
+    const resource = await withTransientRetry(() => this.options.objects.resourceFor(manifest.apiVersion, manifest.kind), this.retry);
+    if (!resource) throw new Error(`the cluster does not serve ${manifest.apiVersion} ${manifest.kind}`);
+    const copy = structuredClone(manifest);
+    if (resource.namespaced) copy.metadata.namespace ??= this.options.defaultNamespace;
+    else delete copy.metadata.namespace;
+    return copy;
+  }
+
+  /** True when every object already lives in the cluster stamped with this checksum (after a restart). */
+  private async liveMatches(manifests: Manifest[], checksum: string): Promise<boolean> {
+    if (manifests.length === 0) return false;
+    try {
+      for (const manifest of manifests) {
+        const resolved = await this.resolve(manifest);
+        const { apiVersion, kind, metadata } = resolved;
+        const header = { apiVersion, kind, metadata: { name: metadata.name, namespace: metadata.namespace } };
+        const live = await withTransientRetry(() => this.options.objects.read(header), this.retry);
+        if (checksumOf(live) !== checksum) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async waitEstablished(name: string): Promise<void> {
+    const timeoutMs = this.options.crdTimeoutMs ?? 30_000;
+    const pollMs = this.options.crdPollMs ?? 250;
+    const header = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } };
+    for (let waited = 0; ; waited += pollMs) {
+      const crd = (await withTransientRetry(() => this.options.objects.read(header), this.retry)) as {
+        status?: { conditions?: Array<{ type?: string; status?: string }> };
+      };
+      if (crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) return;
+      if (waited >= timeoutMs) throw new Error(`CustomResourceDefinition ${name} was not Established within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+}

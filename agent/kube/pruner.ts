@@ -1,0 +1,80 @@
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { AgentObjectApi } from "./client.ts";
+import type { KeyedQueue } from "./keyed-queue.ts";
+import { type KindRef, type KindRegistry, kindsOfCrd } from "./kinds.ts";
+import { isCrd, objectKey, orderForDelete } from "./manifest.ts";
+import { STACK_LABEL, selectPrunable, type LiveObject } from "./ownership.ts";
+import { type RetryOptions, isNotFound, statusCodeOf, withTransientRetry } from "./retry.ts";
+
+export interface PrunerDeps {
+  objects: AgentObjectApi;
+  agentId: string;
+  queue: KeyedQueue;
+  kinds: KindRegistry;
+  retry: RetryOptions;
+  logger: Logger;
+}
+
+/** Finds a stack's live objects by label and deletes the ones this agent owns and no longer wants. */
+export class StackPruner {
+  constructor(private readonly deps: PrunerDeps) {}
+
+  /** Deletes the stack's owned objects whose checksum differs from `keepChecksum` (all when null). */
+  async prune(stackId: string, keepChecksum: string | null): Promise<number> {
+    const live = await this.listStackObjects(stackId);
+    const doomed = orderForDelete(selectPrunable(live, stackId, this.deps.agentId, keepChecksum));
+    for (const obj of doomed) await this.deleteObject(obj);
+    if (doomed.length > 0) {
+      this.deps.logger.info({ stackId, deleted: doomed.map(objectKey) }, "pruned stack resources");
+    }
+    return doomed.length;
+  }
+
+  async listStackObjects(stackId: string): Promise<LiveObject[]> {
+    const found: LiveObject[] = [];
+    const searched = new Set<string>();
+    const search = async (kinds: KindRef[]) => {
+      for (const ref of kinds) {
+        const id = `${ref.apiVersion}|${ref.kind}`;
+        if (searched.has(id)) continue;
+        searched.add(id);
+        found.push(...(await this.listKind(ref, stackId)));
+      }
+    };
+    await search(this.deps.kinds.all());
+    await search(found.filter(isCrd).flatMap((crd) => kindsOfCrd(crd as { spec?: unknown })));
+    return found;
+  }
+
+  private async listKind(ref: KindRef, stackId: string): Promise<LiveObject[]> {
+    const selector = `${STACK_LABEL}=${stackId}`;
+    try {
+      const list = await withTransientRetry(
+        () => this.deps.objects.list(ref.apiVersion, ref.kind, undefined, undefined, undefined, undefined, undefined, selector),
+        this.deps.retry,
+      );
+      // Typed lists leave kind and apiVersion off their items.
+      return list.items.map((item) => ({ ...item, apiVersion: ref.apiVersion, kind: ref.kind }) as LiveObject);
+    } catch (err) {
+      if (statusCodeOf(err) === undefined && /Unrecognized API version and kind/.test(String(err))) return [];
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  }
+
+  private async deleteObject(obj: LiveObject): Promise<void> {
+    const header = {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace },
+    } as KubernetesObject;
+    await this.deps.queue.run(objectKey(obj), async () => {
+      try {
+        await withTransientRetry(() => this.deps.objects.delete(header), this.deps.retry);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import { ApiException } from "@kubernetes/client-node";
+
+const TRANSIENT_CODES = new Set([429, 500, 503, 504]);
+
+export interface RetryOptions {
+  attempts: number;
+  baseMs: number;
+  maxMs: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { attempts: 6, baseMs: 200, maxMs: 5_000 };
+
+export function statusCodeOf(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "number" ? code : undefined;
+}
+
+export function isTransient(err: unknown): boolean {
+  const code = statusCodeOf(err);
+  return code !== undefined && TRANSIENT_CODES.has(code);
+}
+
+export function isNotFound(err: unknown): boolean {
+  return statusCodeOf(err) === 404;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Retries a Kubernetes call on 429/500/503/504 with exponential backoff; other errors pass through. */
+export async function withTransientRetry<T>(fn: () => Promise<T>, options: RetryOptions = DEFAULT_RETRY): Promise<T> {
+  const sleep = options.sleep ?? defaultSleep;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTransient(err) || attempt >= options.attempts) throw err;
+      await sleep(Math.min(options.maxMs, options.baseMs * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+/** A short message for an event report: the API's Status message rather than the client's dump. */
+export function describeKubeError(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body = parseStatus(err.body);
+    const detail = body?.message ?? "no message";
+    return `Kubernetes API ${err.code}${body?.reason ? ` ${body.reason}` : ""}: ${detail}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function parseStatus(body: unknown): { message?: string; reason?: string } | undefined {
+  if (typeof body === "object" && body !== null) return body as { message?: string; reason?: string };
+  if (typeof body !== "string") return undefined;
+  try {
+    return JSON.parse(body) as { message?: string; reason?: string };
+  } catch {
+    return { message: body.slice(0, 500) };
+  }
+}

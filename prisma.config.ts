@@ -1,0 +1,43 @@
+// Prisma CLI configuration. Prisma's native engines cannot be downloaded here, so the CLI runs
+// on the JavaScript engine through the pg driver adapter (see ../shared/ENVIRONMENT.md).
+import path from "node:path";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { PrismaConfig } from "prisma";
+
+const DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/brokkr";
+// schema.prisma names this variable for tooling; generate needs it set, not reachable.
+process.env.BROKKR__DATABASE__URL ??= DEFAULT_URL;
+
+/**
+ * The pg adapter splits scripts on every ';', which breaks dollar-quoted PL/pgSQL bodies.
+ * Send each migration script whole, in one simple-protocol query, instead.
+ */
+function wholeScriptAdapter(connectionString: string) {
+  const factory = new PrismaPg({ connectionString });
+  const wrap = <T extends { executeScript(script: string): Promise<void> }>(adapter: T, run: (sql: string) => Promise<unknown>): T => {
+    adapter.executeScript = async (script: string) => {
+      await run(script);
+    };
+    return adapter;
+  };
+  return {
+    provider: "postgres" as const,
+    adapterName: factory.adapterName,
+    async connect() {
+      const adapter = await factory.connect();
+      return wrap(adapter, (sql) => adapter.executeRaw({ sql, args: [], argTypes: [] }));
+    },
+    async connectToShadowDb() {
+      const adapter = await factory.connectToShadowDb();
+      return wrap(adapter, (sql) => adapter.executeRaw({ sql, args: [], argTypes: [] }));
+    },
+  };
+}
+
+export default {
+  experimental: { adapter: true },
+  engine: "js",
+  schema: path.join("prisma", "schema.prisma"),
+  migrations: { path: path.join("prisma", "migrations") },
+  adapter: async () => wholeScriptAdapter(process.env.BROKKR__DATABASE__URL ?? DEFAULT_URL),
+} satisfies PrismaConfig;

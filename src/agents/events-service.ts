@@ -1,0 +1,52 @@
+import type { Identity } from "../auth/identity.js";
+import { forbidden, notFound } from "../errors.js";
+import type { Database } from "../db/client.js";
+import { isStackAssociated } from "../delivery/associations-store.js";
+import { findObject } from "../deployment-objects/store.js";
+import { LIMITS, optionalText, requireId, requireText } from "../validation.js";
+import { insertAgentEvent, listAgentEvents } from "./events-store.js";
+import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
+import type { Db } from "../db/client.js";
+import { getAgent } from "./service.js";
+
+export interface ReportAgentEventInput {
+  agentId?: string | null;
+  deploymentObjectId: string;
+  eventType?: string | null;
+  status: "SUCCESS" | "FAILURE";
+  message?: string | null;
+}
+
+/** An agent reports for itself, on an object of a stack associated with it; the admin names the agent. */
+export async function reportAgentEvent(db: Database, identity: Identity, input: ReportAgentEventInput) {
+  let agentId: string;
+  if (identity.role === "AGENT") {
+    if (input.agentId && input.agentId !== identity.id) throw forbidden("an agent reports only its own events");
+    agentId = identity.id;
+  } else if (identity.role === "ADMIN") {
+    if (!input.agentId) throw notFound("agent");
+    agentId = requireId("agentId", input.agentId);
+  } else {
+    throw forbidden();
+  }
+  const agent = await getAgent(db, agentId, "agentId");
+  const object = await findObject(db, requireId("deploymentObjectId", input.deploymentObjectId));
+  if (!object) throw notFound("deployment object");
+  if (identity.role === "AGENT" && !(await isStackAssociated(db, agent.id, object.stackId))) {
+    throw notFound("deployment object");
+  }
+  return insertAgentEvent(db, {
+    agentId: agent.id,
+    deploymentObjectId: object.id,
+    eventType: requireText("eventType", input.eventType ?? "APPLY", 64),
+    status: input.status,
+    message: optionalText("message", input.message, LIMITS.eventMessage),
+  });
+}
+
+/** A page of live events, newest first. */
+export async function eventsConnection(db: Db, where: Parameters<typeof listAgentEvents>[1], page: Page) {
+  const rows = await listAgentEvents(db, where, page);
+  const conn = toConnection(rows, page.first, (r) => encodeCursor([r.micros, r.row.id]));
+  return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.row })) };
+}

@@ -1,0 +1,96 @@
+import { requireAdmin, requireIdentity, requireRole, assertAgentSelfOrAdmin } from "../auth/policy.js";
+import type { Resolvers } from "../generated/graphql.js";
+import { pageArgs } from "../graphql/pagination.js";
+import { targetState } from "../delivery/target-state.js";
+import { eventsConnection, reportAgentEvent } from "./events-service.js";
+import * as service from "./service.js";
+import type { AgentListFilter } from "./store.js";
+
+export const agentResolvers: Resolvers = {
+  Query: {
+    agents: (_, { filter, first, after }, { db, identity }) => {
+      const who = requireIdentity(identity);
+      const f: AgentListFilter = {
+        labels: filter?.labels ?? undefined,
+        annotations: filter?.annotations ?? undefined,
+        status: filter?.status ?? undefined,
+        includeDeleted: filter?.includeDeleted ?? false,
+      };
+      if (who.role === "GENERATOR") f.registeredWith = who.id;
+      if (who.role === "AGENT") f.onlyId = who.id;
+      return service.listAgents(db, f, pageArgs(first, after));
+    },
+    agent: (_, { id }, { db, identity }) => service.getVisibleAgent(db, requireIdentity(identity), id),
+    targetState: async (_, { agentId }, { db, identity }) => {
+      const who = requireRole(identity, "ADMIN", "AGENT");
+      const agent = await service.getAgent(db, agentId, "agentId");
+      assertAgentSelfOrAdmin(who, agent.id);
+      return targetState(db, agent);
+    },
+  },
+  Mutation: {
+    createAgent: (_, { input }, { db, identity }) => {
+      requireAdmin(identity);
+      return service.createAgent(db, input);
+    },
+    rotateAgentPak: (_, { input }, { db, identity }) => service.rotateAgentPak(db, requireIdentity(identity), input.id),
+    updateAgent: async (_, { input }, { db, identity }) => ({
+      agent: await service.updateAgent(db, requireIdentity(identity), input),
+    }),
+    deleteAgent: (_, { input }, { db, identity }) => {
+      requireAdmin(identity);
+      return service.deleteAgent(db, input);
+    },
+    registerAgent: (_, { input }, { db, identity }) => {
+      requireAdmin(identity);
+      return service.setRegistration(db, input, true);
+    },
+    deregisterAgent: (_, { input }, { db, identity }) => {
+      requireAdmin(identity);
+      return service.setRegistration(db, input, false);
+    },
+    addAgentLabel: async (_, { input }, { db, identity }) => {
+      requireAdmin(identity);
+      return { agent: await service.mutateAgentLabels(db, input.agentId, { add: input.label }) };
+    },
+    removeAgentLabel: async (_, { input }, { db, identity }) => {
+      requireAdmin(identity);
+      return { agent: await service.mutateAgentLabels(db, input.agentId, { remove: input.label }) };
+    },
+    setAgentAnnotation: async (_, { input }, { db, identity }) => {
+      requireAdmin(identity);
+      return { agent: await service.mutateAgentLabels(db, input.agentId, { set: { key: input.key, value: input.value } }) };
+    },
+    removeAgentAnnotation: async (_, { input }, { db, identity }) => {
+      requireAdmin(identity);
+      return { agent: await service.mutateAgentLabels(db, input.agentId, { unset: input.key }) };
+    },
+    targetStack: (_, { input }, { db, identity }) => service.setTarget(db, requireIdentity(identity), input, true),
+    untargetStack: (_, { input }, { db, identity }) => service.setTarget(db, requireIdentity(identity), input, false),
+    reportAgentEvent: async (_, { input }, { db, identity }) => ({
+      event: await reportAgentEvent(db, requireIdentity(identity), input),
+    }),
+    heartbeat: async (_, { input }, { db, identity }) => {
+      const who = requireRole(identity, "AGENT");
+      return { agent: await service.heartbeat(db, who.id!, input ?? {}) };
+    },
+  },
+  Agent: {
+    status: (agent) => agent.status as "ACTIVE" | "INACTIVE",
+    labels: (agent, _, { loaders }) => loaders.agentLabels.load(agent.id),
+    annotations: (agent, _, { loaders }) => loaders.agentAnnotations.load(agent.id),
+    // A generator sees only its own stacks among an agent's targets.
+    targets: async (agent, _, { loaders, identity }) => {
+      const stacks = await loaders.agentTargets.load(agent.id);
+      return identity?.role === "GENERATOR" ? stacks.filter((s) => s.generatorId === identity.id) : stacks;
+    },
+    registeredGenerators: async (agent, _, { loaders, identity }) => {
+      const generators = await loaders.agentRegistrations.load(agent.id);
+      return identity?.role === "GENERATOR" ? generators.filter((g) => g.id === identity.id) : generators;
+    },
+    events: async (agent, { first, after }, { db, identity }) => {
+      const scope = identity?.role === "GENERATOR" ? { generatorId: identity.id } : {};
+      return eventsConnection(db, { agentId: agent.id, ...scope }, pageArgs(first, after));
+    },
+  },
+};

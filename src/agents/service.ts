@@ -1,0 +1,156 @@
+import type { Identity } from "../auth/identity.js";
+import { mintPak } from "../auth/pak.js";
+import { assertAgentSelfOrAdmin, assertOwnsStack } from "../auth/policy.js";
+import { inTransaction, type Database, type Db } from "../db/client.js";
+import { badInput, forbidden, fromDatabaseError, notFound } from "../errors.js";
+import { findGenerator } from "../generators/store.js";
+import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
+import { findStack } from "../stacks/store.js";
+import { LIMITS, requireAnnotation, requireId, requireLabel, requireText } from "../validation.js";
+import * as store from "./store.js";
+
+export interface CreateAgentInput {
+  name: string;
+  clusterName: string;
+  labels?: string[] | null;
+  annotations?: { key: string; value: string }[] | null;
+}
+
+/** Agents start INACTIVE: only an admin activates them. */
+export async function createAgent(db: Database, input: CreateAgentInput) {
+  const name = requireText("name", input.name, LIMITS.name);
+  const clusterName = requireText("clusterName", input.clusterName, LIMITS.name);
+  const labels = (input.labels ?? []).map((l, i) => requireLabel(`labels[${i}]`, l));
+  const annotations = (input.annotations ?? []).map((a, i) => requireAnnotation(`annotations[${i}]`, a.key, a.value));
+  const { pak, hash } = mintPak();
+  try {
+    const agent = await inTransaction(db, async (tx) => {
+      const agent = await store.insertAgent(tx, { name, clusterName, pakHash: hash });
+      for (const label of labels) await store.addAgentLabel(tx, agent.id, label);
+      for (const a of annotations) await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
+      return agent;
+    });
+    return { agent, pak };
+  } catch (err) {
+    throw fromDatabaseError(err, `an agent named '${name}' already exists in cluster '${clusterName}'`);
+  }
+}
+
+export async function getAgent(db: Db, id: string, field = "id") {
+  const agent = await store.findAgent(db, requireId(field, id));
+  if (!agent) throw notFound("agent");
+  return agent;
+}
+
+/** An agent the caller may read: admin, the agent itself, or a generator it is registered with. */
+export async function getVisibleAgent(db: Db, identity: Identity, id: string, field = "id") {
+  const agent = await getAgent(db, id, field);
+  if (identity.role === "GENERATOR") {
+    if (!(await store.isRegistered(db, agent.id, identity.id))) throw forbidden();
+  } else {
+    assertAgentSelfOrAdmin(identity, agent.id);
+  }
+  return agent;
+}
+
+export async function listAgents(db: Database, filter: store.AgentListFilter, page: Page) {
+  const rows = await store.listAgents(db, filter, page);
+  return toConnection(rows, page.first, (a) => encodeCursor([a.name, a.id]));
+}
+
+export async function updateAgent(
+  db: Database,
+  identity: Identity,
+  input: { id: string; name?: string | null; clusterName?: string | null; status?: "ACTIVE" | "INACTIVE" | null },
+) {
+  // An agent may rename itself but never change its own status.
+  if (input.status && identity.role !== "ADMIN") throw forbidden("only an admin changes an agent's status");
+  const data: { name?: string; clusterName?: string; status?: string } = {};
+  if (input.name != null) data.name = requireText("name", input.name, LIMITS.name);
+  if (input.clusterName != null) data.clusterName = requireText("clusterName", input.clusterName, LIMITS.name);
+  if (input.status) data.status = input.status;
+  try {
+    return await inTransaction(db, async (tx) => {
+      const agent = await getAgent(tx, input.id);
+      assertAgentSelfOrAdmin(identity, agent.id);
+      return store.updateAgent(tx, agent.id, data);
+    });
+  } catch (err) {
+    throw fromDatabaseError(err, "an agent with this name already exists in that cluster");
+  }
+}
+
+export async function rotateAgentPak(db: Database, identity: Identity, id: string) {
+  const agent = await getAgent(db, id);
+  assertAgentSelfOrAdmin(identity, agent.id);
+  const { pak, hash } = mintPak();
+  return { agent: await store.updateAgent(db, agent.id, { pakHash: hash }), pak };
+}
+
+export async function deleteAgent(db: Database, input: { id: string; hard?: boolean | null }) {
+  const id = requireId("id", input.id);
+  const { count } = input.hard ? await store.hardDeleteAgent(db, id) : await store.softDeleteAgent(db, id);
+  if (count === 0) throw notFound("agent");
+  return { deletedId: id };
+}
+
+export async function mutateAgentLabels(
+  db: Database,
+  agentId: string,
+  change: { add?: string; remove?: string; set?: { key: string; value: string }; unset?: string },
+) {
+  return inTransaction(db, async (tx) => {
+    const agent = await getAgent(tx, agentId, "agentId");
+    if (change.add !== undefined) await store.addAgentLabel(tx, agent.id, requireLabel("label", change.add));
+    if (change.remove !== undefined) await store.removeAgentLabel(tx, agent.id, change.remove);
+    if (change.set) {
+      const a = requireAnnotation("annotation", change.set.key, change.set.value);
+      await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
+    }
+    if (change.unset !== undefined) await store.removeAgentAnnotation(tx, agent.id, change.unset);
+    return agent;
+  });
+}
+
+export async function setRegistration(db: Database, input: { agentId: string; generatorId: string }, registered: boolean) {
+  return inTransaction(db, async (tx) => {
+    const agent = await getAgent(tx, input.agentId, "agentId");
+    const generator = await findGenerator(tx, requireId("generatorId", input.generatorId));
+    if (!generator) throw notFound("generator");
+    if (registered) await store.register(tx, agent.id, generator.id);
+    else await store.deregister(tx, agent.id, generator.id);
+    return { agent, generator };
+  });
+}
+
+/** Admin, or the stack's generator for an agent registered with it (its consent). */
+export async function setTarget(db: Database, identity: Identity, input: { agentId: string; stackId: string }, targeted: boolean) {
+  return inTransaction(db, async (tx) => {
+    const stack = await findStack(tx, requireId("stackId", input.stackId), !targeted);
+    if (!stack) throw notFound("stack");
+    assertOwnsStack(identity, stack);
+    const agent = await getAgent(tx, input.agentId, "agentId");
+    if (identity.role === "GENERATOR" && !(await store.isRegistered(tx, agent.id, identity.id))) {
+      throw forbidden("the agent is not registered with this generator");
+    }
+    if (targeted) await store.addTarget(tx, agent.id, stack.id);
+    else await store.removeTarget(tx, agent.id, stack.id);
+    return { agent, stack };
+  });
+}
+
+export function validateHeartbeat(input: { k8sReachable?: boolean | null; k8sApiLatencyMs?: number | null }) {
+  const latency = input.k8sApiLatencyMs;
+  if (latency != null && (!Number.isInteger(latency) || latency < 0 || latency > 3_600_000)) {
+    throw badInput("k8sApiLatencyMs", "k8sApiLatencyMs must be an integer between 0 and 3600000");
+  }
+}
+
+export async function heartbeat(db: Database, agentId: string, input: { k8sReachable?: boolean | null; k8sApiLatencyMs?: number | null }) {
+  validateHeartbeat(input);
+  return store.updateAgent(db, agentId, {
+    lastHeartbeat: new Date(),
+    ...(input.k8sReachable != null ? { k8sReachable: input.k8sReachable } : {}),
+    ...(input.k8sApiLatencyMs != null ? { k8sApiLatencyMs: input.k8sApiLatencyMs } : {}),
+  });
+}

@@ -1,0 +1,106 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { expressMiddleware } from "@as-integrations/express5";
+import cors from "cors";
+import express from "express";
+import { WebSocketServer } from "ws";
+import { bootstrapAdminPak } from "./auth/admin-pak.js";
+import { createIdentityResolver, type Identity } from "./auth/identity.js";
+import type { BrokerConfig } from "./config.js";
+import { connectDatabase, type DatabaseHandle } from "./db/client.js";
+import type { GraphQLContext } from "./graphql/context.js";
+import { formatGraphQLError } from "./graphql/format-error.js";
+import { costLimitPlugin, depthLimitRule } from "./graphql/limits.js";
+import { createLoaders } from "./graphql/loaders.js";
+import { buildSchema } from "./graphql/schema.js";
+import { startGraphQLWs } from "./graphql/ws.js";
+import { httpErrorHandler } from "./http/errors.js";
+import { moduleLogger } from "./logger.js";
+
+const log = moduleLogger("app");
+
+export interface BrokerApp {
+  /** Listens on the configured host and port (0 picks a free port). */
+  start(): Promise<{ url: string; port: number; mintedAdminPak?: string }>;
+  stop(): Promise<void>;
+  readonly database: DatabaseHandle;
+}
+
+/** Builds the broker; importing this module binds nothing. */
+export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp {
+  const database = connectDatabase(databaseUrl, config.database.poolSize);
+  const { prisma } = database;
+  let adminPakHash: string | undefined = config.broker.adminPakHash;
+  const identities = createIdentityResolver(prisma, () => adminPakHash);
+  const schema = buildSchema();
+  const httpServer = http.createServer();
+  const app = express();
+  const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.broker.bodyLimitBytes });
+  const wsServer = startGraphQLWs({ schema, wss, identities, db: prisma, config });
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    formatError: formatGraphQLError,
+    includeStacktraceInErrorResponses: false,
+    introspection: config.broker.introspection,
+    validationRules: [depthLimitRule(config.broker.maxQueryDepth)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      costLimitPlugin(config.broker.maxQueryCost),
+      { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
+    ],
+  });
+
+  const contextFor = async (authorization: string | undefined): Promise<GraphQLContext> => {
+    const identity: Identity | null = await identities.resolve(authorization);
+    return { identity, db: prisma, loaders: createLoaders(prisma) };
+  };
+
+  app.disable("x-powered-by");
+  app.use(cors({ origin: config.cors.allowedOrigins.includes("*") ? true : config.cors.allowedOrigins }));
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    try {
+      await database.pool.query("SELECT 1");
+      res.json({ status: "ready" });
+    } catch {
+      res.status(503).json({ status: "unavailable", database: "unreachable" });
+    }
+  });
+
+  return {
+    database,
+    async start() {
+      const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
+      adminPakHash = admin.hash;
+      await apollo.start();
+      app.use(
+        "/graphql",
+        express.json({ limit: config.broker.bodyLimitBytes }),
+        expressMiddleware(apollo, { context: ({ req }) => contextFor(req.headers.authorization) }),
+      );
+      app.use(httpErrorHandler);
+      httpServer.on("request", app);
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(config.broker.port, config.broker.host, () => resolve());
+      });
+      const { port } = httpServer.address() as AddressInfo;
+      const host = config.broker.host === "0.0.0.0" ? "127.0.0.1" : config.broker.host;
+      log.info({ port }, "broker listening");
+      return { url: `http://${host}:${port}`, port, mintedAdminPak: admin.mintedPak };
+    },
+    async stop() {
+      // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
+      await Promise.race([apollo.stop(), timeout]);
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
+      await database.close();
+      log.info("broker stopped");
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { Db } from "../db/client.js";
+import { hashesEqual, parsePak } from "./pak.js";
+
+export type Identity =
+  | { role: "ADMIN"; id: null }
+  | { role: "GENERATOR"; id: string }
+  | { role: "AGENT"; id: string };
+
+export interface IdentityResolver {
+  /** The caller behind an Authorization value, or null when it is missing, malformed or unknown. */
+  resolve(authorization: string | undefined | null): Promise<Identity | null>;
+}
+
+/**
+ * Looks a PAK up by its hash among live generators and agents (partial indexes), and compares
+ * hashes in constant time. The admin PAK's hash comes from configuration or first start.
+ */
+export function createIdentityResolver(db: Db, adminPakHash: () => string | undefined): IdentityResolver {
+  return {
+    async resolve(authorization) {
+      const hash = parsePak(authorization);
+      if (!hash) return null;
+      const admin = adminPakHash();
+      if (admin && hashesEqual(admin, hash)) return { role: "ADMIN", id: null };
+      const [generator, agent] = await Promise.all([
+        db.generator.findFirst({ where: { pakHash: hash, deletedAt: null }, select: { id: true, pakHash: true } }),
+        db.agent.findFirst({ where: { pakHash: hash, deletedAt: null }, select: { id: true, pakHash: true } }),
+      ]);
+      if (generator?.pakHash && hashesEqual(generator.pakHash, hash)) return { role: "GENERATOR", id: generator.id };
+      if (agent?.pakHash && hashesEqual(agent.pakHash, hash)) return { role: "AGENT", id: agent.id };
+      return null;
+    },
+  };
+}

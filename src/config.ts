@@ -1,0 +1,86 @@
+import { z } from "zod";
+
+const boolish = z
+  .enum(["true", "false", "1", "0"])
+  .transform((v) => v === "true" || v === "1");
+
+/** Every BROKKR__ variable the broker reads; `__` nests. */
+const envSchema = z.object({
+  BROKKR__DATABASE__URL: z.string().url().optional(),
+  BROKKR__DATABASE__POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  BROKKR__DATABASE__EMBEDDED_DIR: z.string().min(1).default(".brokkr/pgdata"),
+  BROKKR__DATABASE__EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
+  BROKKR__DATABASE__MIGRATE: boolish.default(true),
+  BROKKR__BROKER__HOST: z.string().min(1).default("0.0.0.0"),
+  BROKKR__BROKER__PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  BROKKR__BROKER__PAK_HASH: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "must be the 64-character SHA-256 hex printed by `npm run generate-pak`")
+    .optional(),
+  BROKKR__BROKER__BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  BROKKR__BROKER__MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(10),
+  BROKKR__BROKER__MAX_QUERY_COST: z.coerce.number().int().min(10).default(20_000),
+  BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(5000),
+  BROKKR__BROKER__INTROSPECTION: boolish.default(true),
+  BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
+  BROKKR__LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type BrokerConfig = Readonly<{
+  database: { url?: string; poolSize: number; embeddedDir: string; embeddedPort: number; migrate: boolean };
+  broker: {
+    host: string;
+    port: number;
+    adminPakHash?: string;
+    bodyLimitBytes: number;
+    maxQueryDepth: number;
+    maxQueryCost: number;
+    shutdownTimeoutMs: number;
+    introspection: boolean;
+  };
+  cors: { allowedOrigins: string[] };
+  log: { level: string };
+}>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.join("\n")}`);
+  }
+}
+
+/** Parses the environment; throws ConfigError listing one line per bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    database: {
+      url: e.BROKKR__DATABASE__URL,
+      poolSize: e.BROKKR__DATABASE__POOL_SIZE,
+      embeddedDir: e.BROKKR__DATABASE__EMBEDDED_DIR,
+      embeddedPort: e.BROKKR__DATABASE__EMBEDDED_PORT,
+      migrate: e.BROKKR__DATABASE__MIGRATE,
+    },
+    broker: {
+      host: e.BROKKR__BROKER__HOST,
+      port: e.BROKKR__BROKER__PORT,
+      adminPakHash: e.BROKKR__BROKER__PAK_HASH,
+      bodyLimitBytes: e.BROKKR__BROKER__BODY_LIMIT_BYTES,
+      maxQueryDepth: e.BROKKR__BROKER__MAX_QUERY_DEPTH,
+      maxQueryCost: e.BROKKR__BROKER__MAX_QUERY_COST,
+      shutdownTimeoutMs: e.BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS,
+      introspection: e.BROKKR__BROKER__INTROSPECTION,
+    },
+    cors: {
+      allowedOrigins: e.BROKKR__CORS__ALLOWED_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean),
+    },
+    log: { level: e.BROKKR__LOG__LEVEL },
+  });
+}
+
+/** A config for tests and embedding: defaults plus overrides, without reading process.env. */
+export function configFrom(overrides: Record<string, string | undefined>): BrokerConfig {
+  return loadConfig(overrides as NodeJS.ProcessEnv);
+}

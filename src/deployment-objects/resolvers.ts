@@ -1,0 +1,51 @@
+import type { Identity } from "../auth/identity.js";
+import { requireIdentity } from "../auth/policy.js";
+import { eventsConnection } from "../agents/events-service.js";
+import type { Db } from "../db/client.js";
+import { isStackAssociated } from "../delivery/associations-store.js";
+import { forbidden, notFound } from "../errors.js";
+import type { Resolvers } from "../generated/graphql.js";
+import { pageArgs } from "../graphql/pagination.js";
+import { requireId } from "../validation.js";
+import * as service from "./service.js";
+import type { DeploymentObjectRow } from "./store.js";
+
+/** Admin; the generator owning the stack; an agent the stack reaches. */
+export async function assertCanReadObject(db: Db, identity: Identity, object: DeploymentObjectRow): Promise<void> {
+  if (identity.role === "ADMIN") return;
+  if (identity.role === "GENERATOR" && identity.id === object.generatorId) return;
+  if (identity.role === "AGENT" && (await isStackAssociated(db, identity.id, object.stackId))) return;
+  throw forbidden();
+}
+
+export const deploymentObjectResolvers: Resolvers = {
+  Query: {
+    deploymentObject: async (_, { id }, { db, identity, loaders }) => {
+      const who = requireIdentity(identity);
+      const object = await loaders.deploymentObject.load(requireId("id", id));
+      if (!object) throw notFound("deployment object");
+      await assertCanReadObject(db, who, object);
+      return object;
+    },
+  },
+  Mutation: {
+    createDeploymentObject: async (_, { input }, { db, identity }) => ({
+      deploymentObject: await service.createDeploymentObject(db, requireIdentity(identity), input),
+    }),
+  },
+  DeploymentObject: {
+    stack: async (object, _, { loaders }) => (await loaders.stack.load(object.stackId))!,
+    // An agent sees only its own events on an object.
+    events: (object, { first, after }, { db, identity }) =>
+      eventsConnection(
+        db,
+        { deploymentObjectId: object.id, ...(identity?.role === "AGENT" ? { agentId: identity.id } : {}) },
+        pageArgs(first, after),
+      ),
+  },
+  AgentEvent: {
+    status: (event) => event.status as "SUCCESS" | "FAILURE",
+    agent: async (event, _, { loaders }) => (await loaders.agent.load(event.agentId))!,
+    deploymentObject: async (event, _, { loaders }) => (await loaders.deploymentObject.load(event.deploymentObjectId))!,
+  },
+};

@@ -1,0 +1,78 @@
+import { Prisma, type DeploymentObject } from "../generated/prisma/client.js";
+import type { Db } from "../db/client.js";
+
+export type DeploymentObjectRow = DeploymentObject;
+
+interface RawObject {
+  id: string;
+  sequence_id: bigint | string;
+  stack_id: string;
+  generator_id: string;
+  yaml_content: string;
+  yaml_checksum: string;
+  submitted_at: Date | string;
+  is_deletion_marker: boolean;
+  created_at: Date | string;
+  updated_at: Date | string;
+  deleted_at: Date | string | null;
+}
+
+export const OBJECT_COLUMNS = Prisma.raw(
+  "d.id, d.sequence_id, d.stack_id, d.generator_id, d.yaml_content, d.yaml_checksum, d.submitted_at, d.is_deletion_marker, d.created_at, d.updated_at, d.deleted_at",
+);
+
+const date = (v: Date | string) => (v instanceof Date ? v : new Date(v));
+
+/** Maps a raw `deployment_objects` row (Prisma raw query or plain pg) to the Prisma model shape. */
+export function toObjectRow(r: RawObject): DeploymentObjectRow {
+  return {
+    id: r.id,
+    sequenceId: BigInt(r.sequence_id),
+    stackId: r.stack_id,
+    generatorId: r.generator_id,
+    yamlContent: r.yaml_content,
+    yamlChecksum: r.yaml_checksum,
+    submittedAt: date(r.submitted_at),
+    isDeletionMarker: r.is_deletion_marker,
+    createdAt: date(r.created_at),
+    updatedAt: date(r.updated_at),
+    deletedAt: r.deleted_at === null ? null : date(r.deleted_at),
+  };
+}
+
+/** sequence_id is drawn by the insert trigger under the delivery lock, so it is not sent. */
+export async function insertObject(db: Db, data: { stackId: string; generatorId: string; yamlContent: string; yamlChecksum: string }) {
+  const rows = await db.$queryRaw<RawObject[]>`
+    INSERT INTO deployment_objects AS d (stack_id, generator_id, yaml_content, yaml_checksum)
+    VALUES (${data.stackId}::uuid, ${data.generatorId}::uuid, ${data.yamlContent}, ${data.yamlChecksum})
+    RETURNING ${OBJECT_COLUMNS}`;
+  return toObjectRow(rows[0]!);
+}
+
+export function findObject(db: Db, id: string) {
+  return db.deploymentObject.findUnique({ where: { id } });
+}
+
+export function findObjectsByIds(db: Db, ids: readonly string[]) {
+  return db.deploymentObject.findMany({ where: { id: { in: [...ids] } } });
+}
+
+/** Objects of one stack in sequence order, soft-deleted ones included (they are history). */
+export function listObjectsOfStack(db: Db, stackId: string, afterSequence: bigint | undefined, take: number) {
+  return db.deploymentObject.findMany({
+    where: { stackId, ...(afterSequence !== undefined ? { sequenceId: { gt: afterSequence } } : {}) },
+    orderBy: { sequenceId: "asc" },
+    take,
+  });
+}
+
+/** The newest live object of each stack, in one statement. */
+export async function latestObjectsOfStacks(db: Db, stackIds: readonly string[]) {
+  if (stackIds.length === 0) return [];
+  const rows = await db.$queryRaw<RawObject[]>`
+    SELECT DISTINCT ON (d.stack_id) ${OBJECT_COLUMNS}
+      FROM deployment_objects d
+     WHERE d.stack_id = ANY(${[...stackIds]}::uuid[]) AND d.deleted_at IS NULL
+     ORDER BY d.stack_id, d.sequence_id DESC`;
+  return rows.map(toObjectRow);
+}

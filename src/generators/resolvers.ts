@@ -1,0 +1,47 @@
+import { requireAdmin, requireIdentity, requireRole } from "../auth/policy.js";
+import { forbidden } from "../errors.js";
+import type { Resolvers } from "../generated/graphql.js";
+import { pageArgs } from "../graphql/pagination.js";
+import * as stacks from "../stacks/service.js";
+import * as service from "./service.js";
+
+function assertSelfOrAdmin(identity: { role: string; id: string | null }, generatorId: string) {
+  if (identity.role === "ADMIN") return;
+  if (identity.role === "GENERATOR" && identity.id === generatorId) return;
+  throw forbidden();
+}
+
+export const generatorResolvers: Resolvers = {
+  Query: {
+    generators: (_, args, { db, identity }) => {
+      const who = requireRole(identity, "ADMIN", "GENERATOR");
+      return service.listGenerators(db, pageArgs(args.first, args.after), who.role === "GENERATOR" ? who.id : undefined);
+    },
+    generator: async (_, { id }, { db, identity }) => {
+      const who = requireRole(identity, "ADMIN", "GENERATOR");
+      const generator = await service.getGenerator(db, id);
+      assertSelfOrAdmin(who, generator.id);
+      return generator;
+    },
+  },
+  Mutation: {
+    createGenerator: (_, { input }, { db, identity }) => {
+      requireAdmin(identity);
+      return service.createGenerator(db, input);
+    },
+    rotateGeneratorPak: async (_, { input }, { db, identity }) => {
+      const who = requireIdentity(identity);
+      const generator = await service.getGenerator(db, input.id);
+      assertSelfOrAdmin(who, generator.id);
+      return service.rotateGeneratorPak(db, generator.id);
+    },
+    deleteGenerator: (_, { input }, { db, identity }) => {
+      requireAdmin(identity);
+      return service.deleteGenerator(db, input.id);
+    },
+  },
+  Generator: {
+    stacks: (generator, args, { db }) =>
+      stacks.listStacks(db, { generatorId: generator.id }, pageArgs(args.first, args.after)),
+  },
+};

@@ -1,0 +1,43 @@
+import { mintPak } from "../auth/pak.js";
+import type { Database } from "../db/client.js";
+import { fromDatabaseError, notFound } from "../errors.js";
+import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
+import { LIMITS, optionalText, requireId, requireText } from "../validation.js";
+import * as store from "./store.js";
+
+export async function createGenerator(db: Database, input: { name: string; description?: string | null }) {
+  const name = requireText("name", input.name, LIMITS.name);
+  const description = optionalText("description", input.description, LIMITS.description);
+  const { pak, hash } = mintPak();
+  try {
+    const generator = await store.insertGenerator(db, { name, description, pakHash: hash });
+    return { generator, pak };
+  } catch (err) {
+    throw fromDatabaseError(err, `a generator named '${name}' already exists`);
+  }
+}
+
+export async function getGenerator(db: Database, id: string) {
+  const generator = await store.findGenerator(db, requireId("id", id));
+  if (!generator) throw notFound("generator");
+  return generator;
+}
+
+export async function listGenerators(db: Database, page: Page, onlyId?: string) {
+  const rows = await store.listGenerators(db, page, onlyId);
+  return toConnection(rows, page.first, (g) => encodeCursor([g.name, g.id]));
+}
+
+export async function rotateGeneratorPak(db: Database, id: string) {
+  await getGenerator(db, id);
+  const { pak, hash } = mintPak();
+  const generator = await store.setGeneratorPakHash(db, id, hash);
+  return { generator, pak };
+}
+
+/** Soft delete; the trigger cascades to its stacks (and their objects, with deletion markers). */
+export async function deleteGenerator(db: Database, id: string) {
+  const { count } = await store.softDeleteGenerator(db, requireId("id", id));
+  if (count === 0) throw notFound("generator");
+  return { deletedId: id };
+}

@@ -1,0 +1,33 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { makeExecutableSchema } from "@graphql-tools/schema";
+import type { GraphQLSchema } from "graphql";
+import { agentResolvers } from "../agents/resolvers.js";
+import { requireIdentity } from "../auth/policy.js";
+import { deploymentObjectResolvers } from "../deployment-objects/resolvers.js";
+import type { Resolvers } from "../generated/graphql.js";
+import { generatorResolvers } from "../generators/resolvers.js";
+import { stackResolvers } from "../stacks/resolvers.js";
+import { BigIntScalar, DateTimeScalar } from "./scalars.js";
+
+const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
+
+const rootResolvers: Resolvers = {
+  BigInt: BigIntScalar,
+  DateTime: DateTimeScalar,
+  Query: {
+    me: (_, __, { identity }) => {
+      const who = requireIdentity(identity);
+      return { role: who.role, id: who.id };
+    },
+  },
+};
+
+export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
+  return makeExecutableSchema({
+    typeDefs: fs.readFileSync(schemaPath, "utf8"),
+    resolvers: [rootResolvers, generatorResolvers, stackResolvers, agentResolvers, deploymentObjectResolvers, ...extra] as never,
+    inheritResolversFromInterfaces: true,
+  });
+}

@@ -1,0 +1,30 @@
+import type { ErrorRequestHandler, Response } from "express";
+import { BrokkrError, HTTP_STATUS, fromDatabaseError } from "../errors.js";
+import { moduleLogger } from "../logger.js";
+
+const log = moduleLogger("http");
+
+/** REST errors: the matching HTTP status with `{ code, message }` (and `field` for bad input). */
+export function sendError(res: Response, err: unknown): void {
+  const e = fromDatabaseError(err);
+  if (e instanceof BrokkrError) {
+    res.status(HTTP_STATUS[e.code]).json({ code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) });
+    return;
+  }
+  log.error({ err: e }, "unexpected error in an HTTP request");
+  res.status(500).json({ code: "INTERNAL_SERVER_ERROR", message: "Internal server error" });
+}
+
+/** Body-parser failures (too large, malformed JSON) and anything thrown past a handler. */
+export const httpErrorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
+  const type = (err as { type?: string }).type;
+  if (type === "entity.too.large") {
+    res.status(413).json({ code: "PAYLOAD_TOO_LARGE", message: "request body exceeds the configured limit" });
+    return;
+  }
+  if (type === "entity.parse.failed") {
+    res.status(400).json({ code: "BAD_USER_INPUT", message: "request body is not valid JSON" });
+    return;
+  }
+  sendError(res, err);
+};

@@ -1,0 +1,127 @@
+import type { Identity } from "../auth/identity.js";
+import { assertOwnsStack } from "../auth/policy.js";
+import { inTransaction, type Database, type Db } from "../db/client.js";
+import { badInput, fromDatabaseError, notFound } from "../errors.js";
+import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
+import { findGenerator } from "../generators/store.js";
+import { LIMITS, optionalText, requireAnnotation, requireId, requireLabel, requireText } from "../validation.js";
+import * as store from "./store.js";
+
+export interface CreateStackInput {
+  name: string;
+  description?: string | null;
+  generatorId?: string | null;
+  labels?: string[] | null;
+  annotations?: { key: string; value: string }[] | null;
+}
+
+/** The stack's generator: the caller when a generator, the named one when the admin. */
+async function owningGenerator(db: Db, identity: Identity, generatorId?: string | null): Promise<string> {
+  if (identity.role === "GENERATOR") {
+    if (generatorId && generatorId !== identity.id) throw badInput("generatorId", "a generator creates only its own stacks");
+    return identity.id;
+  }
+  if (!generatorId) throw badInput("generatorId", "generatorId is required for the admin");
+  const generator = await findGenerator(db, requireId("generatorId", generatorId));
+  if (!generator) throw notFound("generator");
+  return generator.id;
+}
+
+export async function createStack(db: Database, identity: Identity, input: CreateStackInput) {
+  const name = requireText("name", input.name, LIMITS.name);
+  const description = optionalText("description", input.description, LIMITS.description);
+  const labels = (input.labels ?? []).map((l, i) => requireLabel(`labels[${i}]`, l));
+  const annotations = (input.annotations ?? []).map((a, i) => requireAnnotation(`annotations[${i}]`, a.key, a.value));
+  try {
+    return await inTransaction(db, async (tx) => {
+      const generatorId = await owningGenerator(tx, identity, input.generatorId);
+      const stack = await store.insertStack(tx, { generatorId, name, description });
+      for (const label of labels) await store.addStackLabel(tx, stack.id, label);
+      for (const a of annotations) await store.setStackAnnotation(tx, stack.id, a.key, a.value);
+      return stack;
+    });
+  } catch (err) {
+    throw fromDatabaseError(err, `a stack named '${name}' already exists`);
+  }
+}
+
+/** A live stack the caller may manage (admin or owning generator). */
+export async function getManagedStack(db: Db, identity: Identity, id: string, field = "id") {
+  const stack = await store.findStack(db, requireId(field, id));
+  if (!stack) throw notFound("stack");
+  assertOwnsStack(identity, stack);
+  return stack;
+}
+
+export async function listStacks(db: Database, filter: store.StackListFilter, page: Page) {
+  const rows = await store.listStacks(db, filter, page);
+  return toConnection(rows, page.first, (s) => encodeCursor([s.name, s.id]));
+}
+
+export async function updateStack(db: Database, identity: Identity, input: { id: string; name?: string | null; description?: string | null }) {
+  const data: { name?: string; description?: string | null } = {};
+  if (input.name !== undefined && input.name !== null) data.name = requireText("name", input.name, LIMITS.name);
+  if (input.description !== undefined) data.description = optionalText("description", input.description, LIMITS.description);
+  try {
+    return await inTransaction(db, async (tx) => {
+      await getManagedStack(tx, identity, input.id);
+      return store.updateStack(tx, input.id, data);
+    });
+  } catch (err) {
+    throw fromDatabaseError(err, `a stack named '${data.name}' already exists`);
+  }
+}
+
+/** Soft delete appends a deletion marker (trigger); hard delete removes the stack and its objects. */
+export async function deleteStack(db: Database, identity: Identity, input: { id: string; hard?: boolean | null }) {
+  return inTransaction(db, async (tx) => {
+    const stack = await store.findStack(tx, requireId("id", input.id), true);
+    if (!stack) throw notFound("stack");
+    assertOwnsStack(identity, stack);
+    if (input.hard) {
+      await store.hardDeleteStack(tx, stack.id);
+      return { deletedId: stack.id, deletionMarker: null };
+    }
+    if (stack.deletedAt) throw notFound("stack");
+    await store.softDeleteStack(tx, stack.id);
+    const marker = await tx.deploymentObject.findFirst({
+      where: { stackId: stack.id, isDeletionMarker: true },
+      orderBy: { sequenceId: "desc" },
+    });
+    return { deletedId: stack.id, deletionMarker: marker };
+  });
+}
+
+export async function addStackLabel(db: Database, identity: Identity, stackId: string, label: string) {
+  const value = requireLabel("label", label);
+  return inTransaction(db, async (tx) => {
+    const stack = await getManagedStack(tx, identity, stackId, "stackId");
+    await store.addStackLabel(tx, stack.id, value);
+    return stack;
+  });
+}
+
+export async function removeStackLabel(db: Database, identity: Identity, stackId: string, label: string) {
+  return inTransaction(db, async (tx) => {
+    const stack = await getManagedStack(tx, identity, stackId, "stackId");
+    await store.removeStackLabel(tx, stack.id, label);
+    return stack;
+  });
+}
+
+export async function setStackAnnotation(db: Database, identity: Identity, input: { stackId: string; key: string; value: string }) {
+  const a = requireAnnotation("annotation", input.key, input.value);
+  return inTransaction(db, async (tx) => {
+    const stack = await getManagedStack(tx, identity, input.stackId, "stackId");
+    await store.setStackAnnotation(tx, stack.id, a.key, a.value);
+    return stack;
+  });
+}
+
+export async function removeStackAnnotation(db: Database, identity: Identity, input: { stackId: string; key: string }) {
+  return inTransaction(db, async (tx) => {
+    const stack = await getManagedStack(tx, identity, input.stackId, "stackId");
+    await store.removeStackAnnotation(tx, stack.id, input.key);
+    return stack;
+  });
+}

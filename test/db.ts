@@ -1,0 +1,34 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { afterAll, inject } from "vitest";
+import { withDatabase } from "./global-setup.js";
+
+export interface TestDatabase {
+  url: string;
+  /** A plain pg pool for driving triggers by SQL. */
+  sql: pg.Pool;
+}
+
+/**
+ * A fresh, migrated database for this test file (a copy of the run's template), dropped after
+ * the file's tests.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = inject("testServerUrl");
+  const template = inject("testTemplateDb");
+  const name = `${template}_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+  await admin.end();
+  const url = withDatabase(serverUrl, name);
+  const sql = new pg.Pool({ connectionString: url, max: 4 });
+  afterAll(async () => {
+    await sql.end();
+    const c = new pg.Client({ connectionString: serverUrl });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.end();
+  });
+  return { url, sql };
+}
