@@ -18,6 +18,10 @@ import { buildSchema } from "./graphql/schema.js";
 import { startGraphQLWs } from "./graphql/ws.js";
 import { httpErrorHandler } from "./http/errors.js";
 import { moduleLogger } from "./logger.js";
+import { DeliveryHub } from "./delivery/hub.js";
+import { NotificationListener } from "./delivery/listener.js";
+import { createMetrics } from "./delivery/metrics.js";
+import { createRestRouter } from "./rest/router.js";
 
 const log = moduleLogger("app");
 
@@ -26,6 +30,8 @@ export interface BrokerApp {
   start(): Promise<{ url: string; port: number; mintedAdminPak?: string }>;
   stop(): Promise<void>;
   readonly database: DatabaseHandle;
+  readonly delivery: DeliveryHub;
+  readonly listener: NotificationListener;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -35,10 +41,16 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   let adminPakHash: string | undefined = config.broker.adminPakHash;
   const identities = createIdentityResolver(prisma, () => adminPakHash);
   const schema = buildSchema();
+  const metrics = createMetrics();
+  const listener = new NotificationListener(databaseUrl);
+  listener.on("resync", () => {
+    if (listener.reconnects > 0) metrics.listenerReconnects.inc();
+  });
+  const delivery = new DeliveryHub(prisma, listener, metrics);
   const httpServer = http.createServer();
   const app = express();
   const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.broker.bodyLimitBytes });
-  const wsServer = startGraphQLWs({ schema, wss, identities, db: prisma, config });
+  const wsServer = startGraphQLWs({ schema, wss, identities, db: prisma, config, delivery });
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     formatError: formatGraphQLError,
@@ -54,7 +66,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
 
   const contextFor = async (authorization: string | undefined): Promise<GraphQLContext> => {
     const identity: Identity | null = await identities.resolve(authorization);
-    return { identity, db: prisma, loaders: createLoaders(prisma) };
+    return { identity, db: prisma, loaders: createLoaders(prisma), delivery };
   };
 
   app.disable("x-powered-by");
@@ -65,18 +77,36 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   app.get("/readyz", async (_req, res) => {
     try {
       await database.pool.query("SELECT 1");
+      if (!listener.connected) {
+        res.status(503).json({ status: "unavailable", listener: "disconnected" });
+        return;
+      }
       res.json({ status: "ready" });
     } catch {
       res.status(503).json({ status: "unavailable", database: "unreachable" });
     }
   });
 
+  app.get("/metrics", async (_req, res) => {
+    metrics.agents.set(delivery.connectedAgentCount);
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
   return {
     database,
+    delivery,
+    listener,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
+      await listener.start();
+      await delivery.start();
       await apollo.start();
+      app.use(
+        "/api/v1",
+        express.json({ limit: config.broker.bodyLimitBytes }),
+        createRestRouter({ db: prisma, identities, delivery }),
+      );
       app.use(
         "/graphql",
         express.json({ limit: config.broker.bodyLimitBytes }),
@@ -96,7 +126,9 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     async stop() {
       // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
+      delivery.stop();
       await Promise.race([apollo.stop(), timeout]);
+      await listener.stop();
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
       await database.close();

@@ -13,3 +13,5 @@ export interface TargetStateEntryModel {
   stackId: string;
   deploymentObject: DeploymentObjectRow;
 }
+
+export type { AgentEvent as AgentEventRow } from "../generated/prisma/client.js";

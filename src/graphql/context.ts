@@ -1,9 +1,13 @@
 import type { Identity } from "../auth/identity.js";
 import type { Database } from "../db/client.js";
 import type { Loaders } from "./loaders.js";
+import type { DeliveryHub } from "../delivery/hub.js";
 
 export interface GraphQLContext {
   identity: Identity | null;
   db: Database;
   loaders: Loaders;
+  delivery: DeliveryHub;
+  /** Set on websocket operations: closes the connection with a protocol code. */
+  closeConnection?: (code: number, reason: string) => void;
 }

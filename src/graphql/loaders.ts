@@ -1,4 +1,4 @@
-import DataLoader from "dataloader";
+import BaseLoader from "dataloader";
 import * as agents from "../agents/store.js";
 import type { Db } from "../db/client.js";
 import * as objects from "../deployment-objects/store.js";
@@ -17,11 +17,17 @@ function grouped<T, V>(rows: T[], ids: readonly string[], keyOf: (row: T) => str
 }
 
 /**
- * Batching loaders, made per request (and per subscription, cleared after each event), so a
+ * Batching loaders, made per request (per websocket operation without a cache, since a
+ * subscription lives long and must not serve stale rows), so a
  * page of N stacks with labels, annotations, latest object and targeted agents costs a
  * constant number of statements.
  */
-export function createLoaders(db: Db) {
+export function createLoaders(db: Db, cache = true) {
+  const DataLoader = class<K, V> extends BaseLoader<K, V> {
+    constructor(batch: BaseLoader.BatchLoadFn<K, V>) {
+      super(batch, { cache });
+    }
+  };
   return {
     generator: new DataLoader(async (ids: readonly string[]) => byId(await generators.findGeneratorsByIds(db, ids), ids)),
     stack: new DataLoader(async (ids: readonly string[]) => byId(await stacks.findStacksByIds(db, ids), ids)),

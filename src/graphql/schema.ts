@@ -9,6 +9,7 @@ import { deploymentObjectResolvers } from "../deployment-objects/resolvers.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { generatorResolvers } from "../generators/resolvers.js";
 import { stackResolvers } from "../stacks/resolvers.js";
+import { deliveryResolvers } from "../delivery/resolvers.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -27,7 +28,7 @@ const rootResolvers: Resolvers = {
 export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
   return makeExecutableSchema({
     typeDefs: fs.readFileSync(schemaPath, "utf8"),
-    resolvers: [rootResolvers, generatorResolvers, stackResolvers, agentResolvers, deploymentObjectResolvers, ...extra] as never,
+    resolvers: [rootResolvers, generatorResolvers, stackResolvers, agentResolvers, deploymentObjectResolvers, deliveryResolvers, ...extra] as never,
     inheritResolversFromInterfaces: true,
   });
 }

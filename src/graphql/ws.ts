@@ -9,6 +9,7 @@ import { formatGraphQLError } from "./format-error.js";
 import type { GraphQLContext } from "./context.js";
 import { createLoaders } from "./loaders.js";
 import { GraphQLError } from "graphql";
+import type { DeliveryHub } from "../delivery/hub.js";
 
 type ConnectionExtra = {
   identity?: Identity;
@@ -24,6 +25,7 @@ export function startGraphQLWs(opts: {
   identities: IdentityResolver;
   db: Database;
   config: BrokerConfig;
+  delivery: DeliveryHub;
 }) {
   return useServer<Record<string, unknown>, ConnectionExtra>(
     {
@@ -42,7 +44,9 @@ export function startGraphQLWs(opts: {
       context: (ctx): GraphQLContext => ({
         identity: (ctx.extra as ConnectionExtra).identity ?? null,
         db: opts.db,
-        loaders: createLoaders(opts.db),
+        loaders: createLoaders(opts.db, false),
+        delivery: opts.delivery,
+        closeConnection: (code, reason) => ctx.extra.socket.close(code, reason),
       }),
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((e) => {

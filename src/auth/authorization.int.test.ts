@@ -1,0 +1,125 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { errorCode, startTestBroker, type TestBroker } from "../../test/broker.js";
+import { CONFIGMAP_YAML, unique } from "../../test/factories.js";
+import { buildWorld, CALLERS, type Caller, type World } from "../../test/world.js";
+
+type Outcome = "ok" | "FORBIDDEN" | "UNAUTHENTICATED";
+/** Expected outcome for [admin, owning generator, other generator, own agent, other agent]; no PAK is always UNAUTHENTICATED. */
+type Outcomes = [Outcome, Outcome, Outcome, Outcome, Outcome];
+
+interface Row {
+  name: string;
+  field: string;
+  doc: string;
+  vars: (w: World) => Record<string, unknown>;
+  expect: Outcomes;
+}
+
+const F = "FORBIDDEN";
+const ALL: Outcomes = ["ok", "ok", "ok", "ok", "ok"];
+const ADMIN_ONLY: Outcomes = ["ok", F, F, F, F];
+const STACK_OWNER: Outcomes = ["ok", "ok", F, F, F];
+const AGENT_SELF: Outcomes = ["ok", F, F, "ok", F];
+
+const CALLER_NAME: Record<Caller, string> = {
+  admin: "the admin",
+  ownGen: "the owning generator",
+  otherGen: "another generator",
+  ownAgent: "the agent itself",
+  otherAgent: "another agent",
+  none: "a caller without a PAK",
+};
+
+const queries: Row[] = [
+  { name: "me", field: "me", doc: `{ me { role id } }`, vars: () => ({}), expect: ALL },
+  { name: "generators", field: "generators", doc: `{ generators { edges { node { id } } } }`, vars: () => ({}), expect: ["ok", "ok", "ok", F, F] },
+  { name: "generator", field: "generator", doc: `query($id: ID!) { generator(id: $id) { id } }`, vars: (w) => ({ id: w.genA.id }), expect: ["ok", "ok", F, F, F] },
+  { name: "stacks", field: "stacks", doc: `{ stacks { edges { node { id } } } }`, vars: () => ({}), expect: ALL },
+  { name: "stack", field: "stack", doc: `query($id: ID!) { stack(id: $id) { id } }`, vars: (w) => ({ id: w.stack.id }), expect: ["ok", "ok", F, "ok", F] },
+  { name: "agents", field: "agents", doc: `{ agents { edges { node { id } } } }`, vars: () => ({}), expect: ALL },
+  { name: "agent", field: "agent", doc: `query($id: ID!) { agent(id: $id) { id } }`, vars: (w) => ({ id: w.agentA.id }), expect: ["ok", "ok", F, "ok", F] },
+  {
+    name: "deploymentObject", field: "deploymentObject", doc: `query($id: ID!) { deploymentObject(id: $id) { id yamlContent } }`,
+    vars: (w) => ({ id: w.object.id }), expect: ["ok", "ok", F, "ok", F],
+  },
+  { name: "targetState", field: "targetState", doc: `query($id: ID!) { targetState(agentId: $id) { stackId } }`, vars: (w) => ({ id: w.agentA.id }), expect: AGENT_SELF },
+];
+
+const m = (name: string, input: string, selection: string) =>
+  `mutation($i: ${input}!) { ${name}(input: $i) { ${selection} } }`;
+
+const mutations: Row[] = [
+  { name: "createGenerator", field: "createGenerator", doc: m("createGenerator", "CreateGeneratorInput", "pak"), vars: () => ({ i: { name: unique("g") } }), expect: ADMIN_ONLY },
+  { name: "rotateGeneratorPak", field: "rotateGeneratorPak", doc: m("rotateGeneratorPak", "RotateGeneratorPakInput", "pak"), vars: (w) => ({ i: { id: w.genA.id } }), expect: ["ok", "ok", F, F, F] },
+  { name: "deleteGenerator", field: "deleteGenerator", doc: m("deleteGenerator", "DeleteGeneratorInput", "deletedId"), vars: (w) => ({ i: { id: w.genA.id } }), expect: ADMIN_ONLY },
+  { name: "createAgent", field: "createAgent", doc: m("createAgent", "CreateAgentInput", "pak"), vars: () => ({ i: { name: unique("a"), clusterName: "c" } }), expect: ADMIN_ONLY },
+  { name: "rotateAgentPak", field: "rotateAgentPak", doc: m("rotateAgentPak", "RotateAgentPakInput", "pak"), vars: (w) => ({ i: { id: w.agentA.id } }), expect: AGENT_SELF },
+  { name: "updateAgent (name)", field: "updateAgent", doc: m("updateAgent", "UpdateAgentInput", "agent { name }"), vars: (w) => ({ i: { id: w.agentA.id, name: unique("renamed") } }), expect: AGENT_SELF },
+  { name: "updateAgent (status)", field: "updateAgent", doc: m("updateAgent", "UpdateAgentInput", "agent { status }"), vars: (w) => ({ i: { id: w.agentA.id, status: "INACTIVE" } }), expect: ADMIN_ONLY },
+  { name: "deleteAgent", field: "deleteAgent", doc: m("deleteAgent", "DeleteAgentInput", "deletedId"), vars: (w) => ({ i: { id: w.agentA.id } }), expect: ADMIN_ONLY },
+  { name: "registerAgent", field: "registerAgent", doc: m("registerAgent", "RegisterAgentInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, generatorId: w.genB.id } }), expect: ADMIN_ONLY },
+  { name: "deregisterAgent", field: "deregisterAgent", doc: m("deregisterAgent", "DeregisterAgentInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, generatorId: w.genA.id } }), expect: ADMIN_ONLY },
+  { name: "createStack", field: "createStack", doc: m("createStack", "CreateStackInput", "stack { id }"), vars: (w) => ({ i: { name: unique("s"), generatorId: w.genA.id } }), expect: STACK_OWNER },
+  { name: "updateStack", field: "updateStack", doc: m("updateStack", "UpdateStackInput", "stack { id }"), vars: (w) => ({ i: { id: w.stack.id, description: "d" } }), expect: STACK_OWNER },
+  { name: "deleteStack", field: "deleteStack", doc: m("deleteStack", "DeleteStackInput", "deletedId"), vars: (w) => ({ i: { id: w.stack.id } }), expect: STACK_OWNER },
+  {
+    name: "createDeploymentObject", field: "createDeploymentObject", doc: m("createDeploymentObject", "CreateDeploymentObjectInput", "deploymentObject { id }"),
+    vars: (w) => ({ i: { stackId: w.stack.id, yamlContent: CONFIGMAP_YAML("x") } }), expect: STACK_OWNER,
+  },
+  { name: "addStackLabel", field: "addStackLabel", doc: m("addStackLabel", "StackLabelInput", "stack { id }"), vars: (w) => ({ i: { stackId: w.stack.id, label: "new" } }), expect: STACK_OWNER },
+  { name: "removeStackLabel", field: "removeStackLabel", doc: m("removeStackLabel", "StackLabelInput", "stack { id }"), vars: (w) => ({ i: { stackId: w.stack.id, label: w.label } }), expect: STACK_OWNER },
+  { name: "setStackAnnotation", field: "setStackAnnotation", doc: m("setStackAnnotation", "SetStackAnnotationInput", "stack { id }"), vars: (w) => ({ i: { stackId: w.stack.id, key: "k", value: "v" } }), expect: STACK_OWNER },
+  { name: "removeStackAnnotation", field: "removeStackAnnotation", doc: m("removeStackAnnotation", "RemoveStackAnnotationInput", "stack { id }"), vars: (w) => ({ i: { stackId: w.stack.id, key: "team" } }), expect: STACK_OWNER },
+  { name: "addAgentLabel", field: "addAgentLabel", doc: m("addAgentLabel", "AgentLabelInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, label: "new" } }), expect: ADMIN_ONLY },
+  { name: "removeAgentLabel", field: "removeAgentLabel", doc: m("removeAgentLabel", "AgentLabelInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, label: "agent-a" } }), expect: ADMIN_ONLY },
+  { name: "setAgentAnnotation", field: "setAgentAnnotation", doc: m("setAgentAnnotation", "SetAgentAnnotationInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, key: "k", value: "v" } }), expect: ADMIN_ONLY },
+  { name: "removeAgentAnnotation", field: "removeAgentAnnotation", doc: m("removeAgentAnnotation", "RemoveAgentAnnotationInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, key: "k" } }), expect: ADMIN_ONLY },
+  { name: "targetStack", field: "targetStack", doc: m("targetStack", "TargetStackInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, stackId: w.stack.id } }), expect: STACK_OWNER },
+  { name: "untargetStack", field: "untargetStack", doc: m("untargetStack", "TargetStackInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, stackId: w.stack.id } }), expect: STACK_OWNER },
+  {
+    name: "reportAgentEvent", field: "reportAgentEvent", doc: m("reportAgentEvent", "ReportAgentEventInput", "event { id }"),
+    vars: (w) => ({ i: { agentId: w.agentA.id, deploymentObjectId: w.object.id, status: "SUCCESS" } }), expect: AGENT_SELF,
+  },
+  { name: "heartbeat", field: "heartbeat", doc: m("heartbeat", "HeartbeatInput", "agent { id }"), vars: () => ({ i: { k8sReachable: true } }), expect: [F, F, F, "ok", "ok"] },
+];
+
+let broker: TestBroker;
+let shared: World;
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+  shared = await buildWorld(broker);
+});
+
+function outcomeOf(row: Row, caller: Caller): Outcome {
+  return caller === "none" ? "UNAUTHENTICATED" : row.expect[CALLERS.indexOf(caller)]!;
+}
+
+async function check(row: Row, caller: Caller, world: World) {
+  const expected = outcomeOf(row, caller);
+  const result = await broker.gql(row.doc, row.vars(world), world.pak(caller));
+  if (expected === "ok") {
+    expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+    expect(result.data?.[row.field]).toBeTruthy();
+  } else {
+    expect(errorCode(result)).toBe(expected);
+    expect(result.data ?? null).toBeNull();
+  }
+}
+
+const sentence = (row: Row, caller: Caller) => {
+  const outcome = outcomeOf(row, caller);
+  return `${CALLER_NAME[caller]} ${outcome === "ok" ? "succeeds" : `is refused with ${outcome}`}`;
+};
+
+describe.each(queries)("query $name", (row) => {
+  for (const caller of CALLERS) {
+    it(sentence(row, caller), async () => check(row, caller, shared));
+  }
+});
+
+describe.each(mutations)("mutation $name", (row) => {
+  for (const caller of CALLERS) {
+    it(sentence(row, caller), async () => check(row, caller, await buildWorld(broker)));
+  }
+});

@@ -1,0 +1,67 @@
+import type { DeploymentObjectRow } from "../deployment-objects/store.js";
+import { BoundedQueue } from "./bounded-queue.js";
+import type { AgentDeploymentEventModel } from "./types.js";
+
+/**
+ * One agentDeployments subscription. Guarantees on this stream: per stack, objects go out in
+ * increasing sequence order and never twice (`lastSent`); superseded ones are skipped.
+ * While the replay runs, live events wait in `pending` so they follow it.
+ */
+export class AgentSubscription {
+  readonly lastSent = new Map<string, bigint>();
+  stacks = new Set<string>();
+  active = false;
+  initialised = false;
+  associationsDirty = false;
+  private replaying = true;
+  private pending: AgentDeploymentEventModel[] = [];
+  readonly queue: BoundedQueue<AgentDeploymentEventModel>;
+
+  constructor(
+    readonly agentId: string,
+    readonly cursor: bigint,
+    opts: { queueLimit: number; onOverflow: () => void; onClose: () => void; onSend?: (o: DeploymentObjectRow) => void },
+  ) {
+    this.queue = new BoundedQueue(opts.queueLimit, opts.onOverflow, opts.onClose);
+    this.onSend = opts.onSend;
+  }
+
+  private readonly onSend?: (o: DeploymentObjectRow) => void;
+
+  deploy(object: DeploymentObjectRow): void {
+    if (!this.active || !this.stacks.has(object.stackId)) return;
+    const last = this.lastSent.get(object.stackId);
+    if (last !== undefined && object.sequenceId <= last) return;
+    this.lastSent.set(object.stackId, object.sequenceId);
+    this.emit({ type: "DEPLOY", stackId: object.stackId, deploymentObject: object });
+    this.onSend?.(object);
+  }
+
+  untarget(stackId: string): void {
+    this.lastSent.delete(stackId);
+    this.emit({ type: "UNTARGETED", stackId, deploymentObject: null });
+  }
+
+  /** Replay done: flush what arrived meanwhile, then stream directly. */
+  finishReplay(): void {
+    this.replaying = false;
+    const pending = this.pending;
+    this.pending = [];
+    for (const event of pending) this.queue.push(event);
+  }
+
+  private emit(event: AgentDeploymentEventModel): void {
+    if (this.replaying) this.pending.push(event);
+    else this.queue.push(event);
+  }
+
+  /** Replay items bypass `pending`: they come first. */
+  replay(object: DeploymentObjectRow): void {
+    if (object.sequenceId <= this.cursor) return;
+    const last = this.lastSent.get(object.stackId);
+    if (last !== undefined && object.sequenceId <= last) return;
+    this.lastSent.set(object.stackId, object.sequenceId);
+    this.queue.push({ type: "DEPLOY", stackId: object.stackId, deploymentObject: object });
+    this.onSend?.(object);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * An async-iterable queue with a cap: a consumer that falls `limit` items behind is cut off
+ * through `onOverflow` instead of letting memory grow.
+ */
+export class BoundedQueue<T> implements AsyncIterableIterator<T> {
+  private items: T[] = [];
+  private waiting: ((r: IteratorResult<T>) => void) | null = null;
+  private done = false;
+
+  constructor(
+    private readonly limit: number,
+    private readonly onOverflow: () => void,
+    private readonly onClose: () => void,
+  ) {}
+
+  push(item: T): void {
+    if (this.done) return;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve({ value: item, done: false });
+      return;
+    }
+    if (this.items.length >= this.limit) {
+      this.close();
+      this.onOverflow();
+      return;
+    }
+    this.items.push(item);
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    const item = this.items.shift();
+    if (item !== undefined) return Promise.resolve({ value: item, done: false });
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.items = [];
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = null;
+    this.onClose();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}

@@ -1,0 +1,84 @@
+import { EventEmitter } from "node:events";
+import pg from "pg";
+import { moduleLogger } from "../logger.js";
+
+const log = moduleLogger("listener");
+export const CHANNELS = ["brokkr_objects", "brokkr_associations", "brokkr_agent_events"] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export interface ListenerEvents {
+  notification: [channel: Channel, payload: string];
+  /** After every (re)connect: notifications sent while away are gone, so consumers resync. */
+  resync: [];
+}
+
+/**
+ * One dedicated connection per broker process that LISTENs (not through Prisma's pool).
+ * Reconnects with capped exponential backoff and announces a resync after each reconnect.
+ */
+export class NotificationListener extends EventEmitter<ListenerEvents> {
+  private client: pg.Client | null = null;
+  private stopped = false;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  connected = false;
+  reconnects = 0;
+
+  constructor(private readonly url: string) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, application_name: "brokkr-listener", keepAlive: true });
+    client.on("error", (err) => this.lost(client, err));
+    client.on("end", () => this.lost(client));
+    client.on("notification", (msg) => {
+      if ((CHANNELS as readonly string[]).includes(msg.channel)) this.emit("notification", msg.channel as Channel, msg.payload ?? "");
+    });
+    await client.connect();
+    for (const channel of CHANNELS) await client.query(`LISTEN ${channel}`);
+    this.client = client;
+    this.connected = true;
+    this.attempt = 0;
+    this.emit("resync");
+  }
+
+  private lost(client: pg.Client, err?: Error): void {
+    if (this.client !== client || this.stopped) return;
+    this.client = null;
+    this.connected = false;
+    log.warn({ err }, "listener connection lost; reconnecting");
+    client.end().catch(() => {});
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const delay = Math.min(5000, 100 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+    this.timer = setTimeout(() => {
+      this.reconnects++;
+      this.connect().catch((err) => {
+        log.warn({ err: { message: (err as Error).message } }, "listener reconnect failed");
+        this.scheduleReconnect();
+      });
+    }, delay);
+  }
+
+  /** Test hook and operational aid: drop the connection as a network fault would. */
+  simulateConnectionLoss(): void {
+    const client = this.client;
+    if (client) this.lost(client, new Error("simulated connection loss"));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const client = this.client;
+    this.client = null;
+    this.connected = false;
+    await client?.end().catch(() => {});
+  }
+}

@@ -1,0 +1,95 @@
+import { requireIdentity } from "../auth/policy.js";
+import { getAgent } from "../agents/service.js";
+import { BrokkrError, badInput, forbidden, notFound } from "../errors.js";
+import type { Resolvers } from "../generated/graphql.js";
+import { getManagedStack } from "../stacks/service.js";
+import { BoundedQueue } from "./bounded-queue.js";
+import { readHorizon, stackObjectsInRange } from "./store.js";
+import type { DeploymentObjectRow } from "../deployment-objects/store.js";
+import type { AgentEventRow } from "./types.js";
+import { requireId } from "../validation.js";
+
+/** Close code for a subscriber that stopped reading (its buffer hit the cap). */
+export const SLOW_CONSUMER_CLOSE = 4413;
+
+async function checkCursor(ctx: { db: Parameters<typeof readHorizon>[0] }, after: bigint): Promise<void> {
+  if (after < 0n) throw badInput("after", "after must not be negative");
+  const newest = await readHorizon(ctx.db);
+  if (after > newest) throw badInput("after", `after (${after}) is ahead of the newest sequence id (${newest})`);
+}
+
+export const deliveryResolvers: Resolvers = {
+  Subscription: {
+    agentDeployments: {
+      subscribe: async (_, { after, agentId }, ctx) => {
+        const who = requireIdentity(ctx.identity);
+        let id: string;
+        if (who.role === "AGENT") {
+          if (agentId && agentId !== who.id) throw forbidden("an agent subscribes only for itself");
+          id = who.id;
+        } else if (who.role === "ADMIN") {
+          if (!agentId) throw badInput("agentId", "agentId is required for the admin");
+          id = requireId("agentId", agentId);
+        } else {
+          throw forbidden();
+        }
+        await getAgent(ctx.db, id, "agentId");
+        const cursor = after ?? 0n;
+        await checkCursor(ctx, cursor);
+        const sub = await ctx.delivery.subscribeAgent(id, cursor, () => ctx.closeConnection?.(SLOW_CONSUMER_CLOSE, "Slow consumer"));
+        return sub.queue as AsyncIterableIterator<unknown>;
+      },
+      resolve: (event: unknown) => {
+        return event as never;
+      },
+    },
+    stackDeploymentObjects: {
+      subscribe: async (_, { stackId, after }, ctx) => {
+        const stack = await getManagedStack(ctx.db, requireIdentity(ctx.identity), stackId, "stackId").catch((err) => {
+          if (err instanceof BrokkrError && err.code === "NOT_FOUND") throw notFound("stack");
+          throw err;
+        });
+        const cursor = after ?? 0n;
+        await checkCursor(ctx, cursor);
+        let last = cursor;
+        let replaying = true;
+        const pending: DeploymentObjectRow[] = [];
+        const queue = new BoundedQueue<DeploymentObjectRow>(10_000, () => ctx.closeConnection?.(SLOW_CONSUMER_CLOSE, "Slow consumer"), () => off());
+        const send = (o: DeploymentObjectRow) => {
+          if (o.sequenceId <= last) return;
+          last = o.sequenceId;
+          queue.push(o);
+        };
+        const off = ctx.delivery.onObject((o) => {
+          if (o.stackId !== stack.id) return;
+          if (replaying) pending.push(o);
+          else send(o);
+        });
+        const horizon = ctx.delivery.horizon;
+        for (const o of await stackObjectsInRange(ctx.db, stack.id, cursor, horizon)) send(o);
+        replaying = false;
+        for (const o of pending) send(o);
+        return queue as AsyncIterableIterator<unknown>;
+      },
+      resolve: (object: unknown) => object as never,
+    },
+    agentEventsAdded: {
+      subscribe: async (_, { agentId }, ctx) => {
+        const who = requireIdentity(ctx.identity);
+        let filter: string | null = null;
+        if (who.role === "AGENT") {
+          if (agentId && agentId !== who.id) throw forbidden();
+          filter = who.id;
+        } else if (who.role === "GENERATOR") {
+          throw forbidden("agent events are for the admin and the agent itself");
+        } else if (agentId) {
+          filter = (await getAgent(ctx.db, agentId, "agentId")).id;
+        }
+        const queue = new BoundedQueue<AgentEventRow>(10_000, () => ctx.closeConnection?.(SLOW_CONSUMER_CLOSE, "Slow consumer"), () => off());
+        const off = ctx.delivery.onAgentEvents(filter, (event) => queue.push(event));
+        return queue as AsyncIterableIterator<unknown>;
+      },
+      resolve: (event: unknown) => event as never,
+    },
+  },
+};

@@ -1,0 +1,88 @@
+import type { Db } from "../db/client.js";
+import { OBJECT_COLUMNS, toObjectRow, type DeploymentObjectRow } from "../deployment-objects/store.js";
+
+type RawObject = Parameters<typeof toObjectRow>[0];
+
+/**
+ * Highest sequence id below which every inserting transaction has finished (see the
+ * brokkr_assign_sequence_id trigger): reading only up to it makes a cursor safe even when a
+ * transaction holding a lower id commits after one holding a higher id.
+ */
+export async function readHorizon(db: Db): Promise<bigint> {
+  const rows = await db.$queryRaw<{ h: bigint }[]>`SELECT brokkr_delivery_horizon() AS h`;
+  return BigInt(rows[0]!.h);
+}
+
+/** Live objects committed in (from, to], in sequence order. */
+export async function objectsInRange(db: Db, from: bigint, to: bigint): Promise<DeploymentObjectRow[]> {
+  const rows = await db.$queryRaw<RawObject[]>`
+    SELECT ${OBJECT_COLUMNS} FROM deployment_objects d
+     WHERE d.sequence_id > ${from} AND d.sequence_id <= ${to} AND d.deleted_at IS NULL
+     ORDER BY d.sequence_id`;
+  return rows.map(toObjectRow);
+}
+
+/** (agent, stack) association pairs for many agents in one statement; rules as associatedStackIds. */
+export async function associationsOfAgents(db: Db, agentIds: string[]): Promise<{ agent_id: string; stack_id: string }[]> {
+  if (agentIds.length === 0) return [];
+  return db.$queryRaw`
+    SELECT t.agent_id, t.stack_id FROM agent_targets t WHERE t.agent_id = ANY(${agentIds}::uuid[])
+    UNION
+    SELECT al.agent_id, sl.stack_id
+      FROM agent_labels al
+      JOIN stack_labels sl ON sl.label = al.label
+      JOIN stacks s ON s.id = sl.stack_id
+      JOIN agent_generator_registrations r ON r.agent_id = al.agent_id AND r.generator_id = s.generator_id
+     WHERE al.agent_id = ANY(${agentIds}::uuid[])
+    UNION
+    SELECT aa.agent_id, sa.stack_id
+      FROM agent_annotations aa
+      JOIN stack_annotations sa ON sa.key = aa.key AND sa.value = aa.value
+      JOIN stacks s ON s.id = sa.stack_id
+      JOIN agent_generator_registrations r ON r.agent_id = aa.agent_id AND r.generator_id = s.generator_id
+     WHERE aa.agent_id = ANY(${agentIds}::uuid[])`;
+}
+
+/** Which of `agentIds` the stack reaches now. */
+export async function agentsOfStack(db: Db, stackId: string, agentIds: string[]): Promise<string[]> {
+  if (agentIds.length === 0) return [];
+  const rows = await db.$queryRaw<{ agent_id: string }[]>`
+    SELECT t.agent_id FROM agent_targets t WHERE t.stack_id = ${stackId}::uuid AND t.agent_id = ANY(${agentIds}::uuid[])
+    UNION
+    SELECT al.agent_id FROM stack_labels sl
+      JOIN agent_labels al ON al.label = sl.label
+      JOIN stacks s ON s.id = sl.stack_id
+      JOIN agent_generator_registrations r ON r.agent_id = al.agent_id AND r.generator_id = s.generator_id
+     WHERE sl.stack_id = ${stackId}::uuid AND al.agent_id = ANY(${agentIds}::uuid[])
+    UNION
+    SELECT aa.agent_id FROM stack_annotations sa
+      JOIN agent_annotations aa ON aa.key = sa.key AND aa.value = sa.value
+      JOIN stacks s ON s.id = sa.stack_id
+      JOIN agent_generator_registrations r ON r.agent_id = aa.agent_id AND r.generator_id = s.generator_id
+     WHERE sa.stack_id = ${stackId}::uuid AND aa.agent_id = ANY(${agentIds}::uuid[])`;
+  return rows.map((r) => r.agent_id);
+}
+
+export async function agentStates(db: Db, agentIds: string[]): Promise<Map<string, { active: boolean }>> {
+  const rows = await db.agent.findMany({ where: { id: { in: agentIds } }, select: { id: true, status: true, deletedAt: true } });
+  return new Map(rows.map((r) => [r.id, { active: r.status === "ACTIVE" && r.deletedAt === null }]));
+}
+
+/** The newest live object at or below the horizon for each stack. */
+export async function latestObjectsUpTo(db: Db, stackIds: string[], horizon: bigint): Promise<DeploymentObjectRow[]> {
+  if (stackIds.length === 0) return [];
+  const rows = await db.$queryRaw<RawObject[]>`
+    SELECT DISTINCT ON (d.stack_id) ${OBJECT_COLUMNS} FROM deployment_objects d
+     WHERE d.stack_id = ANY(${stackIds}::uuid[]) AND d.deleted_at IS NULL AND d.sequence_id <= ${horizon}
+     ORDER BY d.stack_id, d.sequence_id DESC`;
+  return rows.map(toObjectRow);
+}
+
+/** Objects of one stack in (after, horizon], for stackDeploymentObjects replay. */
+export async function stackObjectsInRange(db: Db, stackId: string, after: bigint, horizon: bigint) {
+  const rows = await db.$queryRaw<RawObject[]>`
+    SELECT ${OBJECT_COLUMNS} FROM deployment_objects d
+     WHERE d.stack_id = ${stackId}::uuid AND d.sequence_id > ${after} AND d.sequence_id <= ${horizon}
+     ORDER BY d.sequence_id`;
+  return rows.map(toObjectRow);
+}
