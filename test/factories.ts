@@ -7,6 +7,11 @@ export const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}
 export const CONFIGMAP_YAML = (name = "demo") =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  key: value\n`;
 
+export interface AnnotationInput {
+  key: string;
+  value: string;
+}
+
 export async function createGenerator(broker: TestBroker, name = unique("gen")) {
   const data = ok(
     await broker.gql<{ createGenerator: { generator: { id: string; name: string }; pak: string } }>(
@@ -17,29 +22,45 @@ export async function createGenerator(broker: TestBroker, name = unique("gen")) 
   return { id: data.createGenerator.generator.id, name, pak: data.createGenerator.pak };
 }
 
-export async function createAgent(broker: TestBroker, opts: { name?: string; activate?: boolean; labels?: string[] } = {}) {
+export async function createAgent(
+  broker: TestBroker,
+  opts: { name?: string; clusterName?: string; activate?: boolean; labels?: string[]; annotations?: AnnotationInput[] } = {},
+) {
   const name = opts.name ?? unique("agent");
   const data = ok(
     await broker.gql<{ createAgent: { agent: { id: string }; pak: string } }>(
-      `mutation($name: String!, $labels: [String!]) {
-         createAgent(input: { name: $name, clusterName: "test-cluster", labels: $labels }) { agent { id } pak } }`,
-      { name, labels: opts.labels ?? [] },
+      `mutation($name: String!, $cluster: String!, $labels: [String!], $annotations: [AnnotationInput!]) {
+         createAgent(input: { name: $name, clusterName: $cluster, labels: $labels, annotations: $annotations }) { agent { id } pak } }`,
+      { name, cluster: opts.clusterName ?? "test-cluster", labels: opts.labels ?? [], annotations: opts.annotations ?? [] },
     ),
   );
   const agent = { id: data.createAgent.agent.id, name, pak: data.createAgent.pak };
-  if (opts.activate) {
-    ok(await broker.gql(`mutation($id: ID!) { updateAgent(input: { id: $id, status: ACTIVE }) { agent { id } } }`, { id: agent.id }));
-  }
+  if (opts.activate) await setAgentStatus(broker, agent.id, "ACTIVE");
   return agent;
 }
 
-export async function createStack(broker: TestBroker, pak: string, opts: { name?: string; generatorId?: string; labels?: string[] } = {}) {
+export async function setAgentStatus(broker: TestBroker, agentId: string, status: "ACTIVE" | "INACTIVE") {
+  ok(await broker.gql(`mutation($id: ID!, $s: AgentStatus!) { updateAgent(input: { id: $id, status: $s }) { agent { id } } }`, { id: agentId, s: status }));
+}
+
+export async function createStack(
+  broker: TestBroker,
+  pak: string,
+  opts: { name?: string; generatorId?: string; labels?: string[]; annotations?: AnnotationInput[]; description?: string } = {},
+) {
   const name = opts.name ?? unique("stack");
   const data = ok(
     await broker.gql<{ createStack: { stack: { id: string } } }>(
-      `mutation($name: String!, $generatorId: ID, $labels: [String!]) {
-         createStack(input: { name: $name, generatorId: $generatorId, labels: $labels }) { stack { id } } }`,
-      { name, generatorId: opts.generatorId ?? null, labels: opts.labels ?? [] },
+      `mutation($name: String!, $generatorId: ID, $labels: [String!], $annotations: [AnnotationInput!], $description: String) {
+         createStack(input: { name: $name, generatorId: $generatorId, labels: $labels, annotations: $annotations, description: $description }) {
+           stack { id } } }`,
+      {
+        name,
+        generatorId: opts.generatorId ?? null,
+        labels: opts.labels ?? [],
+        annotations: opts.annotations ?? [],
+        description: opts.description ?? null,
+      },
       pak,
     ),
   );
@@ -58,6 +79,18 @@ export async function createObject(broker: TestBroker, pak: string, stackId: str
   return data.createDeploymentObject.deploymentObject;
 }
 
+export async function deleteStack(broker: TestBroker, stackId: string, opts: { hard?: boolean; pak?: string } = {}) {
+  const data = ok(
+    await broker.gql<{ deleteStack: { deletedId: string; deletionMarker: { id: string; sequenceId: string; isDeletionMarker: boolean; yamlContent: string; yamlChecksum: string } | null } }>(
+      `mutation($id: ID!, $hard: Boolean) {
+         deleteStack(input: { id: $id, hard: $hard }) { deletedId deletionMarker { id sequenceId isDeletionMarker yamlContent yamlChecksum } } }`,
+      { id: stackId, hard: opts.hard ?? false },
+      opts.pak ?? broker.adminPak,
+    ),
+  );
+  return data.deleteStack;
+}
+
 export async function registerAgent(broker: TestBroker, agentId: string, generatorId: string) {
   ok(await broker.gql(
     `mutation($a: ID!, $g: ID!) { registerAgent(input: { agentId: $a, generatorId: $g }) { agent { id } } }`,
@@ -71,4 +104,23 @@ export async function targetStack(broker: TestBroker, agentId: string, stackId: 
     { a: agentId, s: stackId },
     pak ?? broker.adminPak,
   ));
+}
+
+export async function reportEvent(broker: TestBroker, pak: string, deploymentObjectId: string, status: "SUCCESS" | "FAILURE" = "SUCCESS") {
+  const data = ok(await broker.gql<{ reportAgentEvent: { event: { id: string } } }>(
+    `mutation($o: ID!, $s: AgentEventStatus!) { reportAgentEvent(input: { deploymentObjectId: $o, status: $s }) { event { id } } }`,
+    { o: deploymentObjectId, s: status },
+    pak,
+  ));
+  return data.reportAgentEvent.event;
+}
+
+/** The stack ids in an agent's target state, as the agent itself sees it. */
+export async function targetStateStackIds(broker: TestBroker, agentId: string, pak = broker.adminPak): Promise<string[]> {
+  const data = ok(await broker.gql<{ targetState: { stackId: string }[] }>(
+    `query($a: ID!) { targetState(agentId: $a) { stackId } }`,
+    { a: agentId },
+    pak,
+  ));
+  return data.targetState.map((e) => e.stackId).sort();
 }

@@ -103,7 +103,7 @@ async function check(row: Row, caller: Caller, world: World) {
     expect(result.data?.[row.field]).toBeTruthy();
   } else {
     expect(errorCode(result)).toBe(expected);
-    expect(result.data ?? null).toBeNull();
+    expect(result.data?.[row.field] ?? null).toBeNull();
   }
 }
 

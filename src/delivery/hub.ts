@@ -80,8 +80,10 @@ export class DeliveryHub {
         this.wakeWaiters();
       } while (this.pumpAgain);
     } catch (err) {
-      log.error({ err }, "reading new deployment objects failed; will retry on the next wake-up");
-      setTimeout(() => void this.pump(), 1000).unref();
+      // 55P03: an inserting transaction is still open (horizon lock timed out); try again soon.
+      const busy = String((err as { message?: string }).message).includes("55P03") || /lock timeout/i.test(String(err));
+      if (!busy) log.error({ err }, "reading new deployment objects failed; retrying");
+      setTimeout(() => void this.pump(), busy ? 20 : 1000).unref();
     } finally {
       this.pumping = false;
     }

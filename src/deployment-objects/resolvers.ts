@@ -2,7 +2,7 @@ import type { Identity } from "../auth/identity.js";
 import { requireIdentity } from "../auth/policy.js";
 import { eventsConnection } from "../agents/events-service.js";
 import type { Db } from "../db/client.js";
-import { isStackAssociated } from "../delivery/associations-store.js";
+import { canReadStack } from "../auth/agent-scope.js";
 import { forbidden, notFound } from "../errors.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
@@ -14,7 +14,7 @@ import type { DeploymentObjectRow } from "./store.js";
 export async function assertCanReadObject(db: Db, identity: Identity, object: DeploymentObjectRow): Promise<void> {
   if (identity.role === "ADMIN") return;
   if (identity.role === "GENERATOR" && identity.id === object.generatorId) return;
-  if (identity.role === "AGENT" && (await isStackAssociated(db, identity.id, object.stackId))) return;
+  if (identity.role === "AGENT" && (await canReadStack(db, identity.id, object.stackId))) return;
   throw forbidden();
 }
 

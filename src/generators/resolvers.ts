@@ -1,3 +1,4 @@
+import { readableStackIds } from "../auth/agent-scope.js";
 import { requireAdmin, requireIdentity, requireRole } from "../auth/policy.js";
 import { forbidden } from "../errors.js";
 import type { Resolvers } from "../generated/graphql.js";
@@ -41,7 +42,11 @@ export const generatorResolvers: Resolvers = {
     },
   },
   Generator: {
-    stacks: (generator, args, { db }) =>
-      stacks.listStacks(db, { generatorId: generator.id }, pageArgs(args.first, args.after)),
+    // An agent reaches a generator through a stack or its registrations: it still sees only
+    // the stacks that reach it.
+    stacks: async (generator, args, { db, identity }) => {
+      const ids = identity?.role === "AGENT" ? await readableStackIds(db, identity.id) : undefined;
+      return stacks.listStacks(db, { generatorId: generator.id, ids }, pageArgs(args.first, args.after));
+    },
   },
 };

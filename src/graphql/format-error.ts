@@ -21,8 +21,15 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     };
   }
   const code = formatted.extensions?.code;
-  const isGraphQLError = error === original && typeof code === "string" && code !== "INTERNAL_SERVER_ERROR";
-  if (isGraphQLError) return { ...base, extensions: { code } };
+  // By name, not instanceof: under Vitest, graphql may load twice (ESM and CJS copies).
+  const isGraphQLError = (e: unknown) => (e as Error | null)?.name === "GraphQLError";
+  if (typeof code === "string" && code !== "INTERNAL_SERVER_ERROR" && (isGraphQLError(original) || !(original instanceof Error))) {
+    return { ...base, extensions: { code } };
+  }
+  // Request errors (parse, validation, variable coercion) have no path: the client's fault.
+  if (isGraphQLError(error) && !formatted.path) {
+    return { ...base, extensions: { code: typeof code === "string" && code !== "INTERNAL_SERVER_ERROR" ? code : "BAD_USER_INPUT" } };
+  }
   log.error({ err: original }, "unexpected error in a GraphQL operation");
   return { message: "Internal server error", path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
 }

@@ -1,5 +1,5 @@
 import { requireIdentity } from "../auth/policy.js";
-import { isStackAssociated, associatedStackIds } from "../delivery/associations-store.js";
+import { canReadStack, readableStackIds } from "../auth/agent-scope.js";
 import { badInput, forbidden, notFound } from "../errors.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
@@ -24,7 +24,7 @@ export const stackResolvers: Resolvers = {
         f.generatorId = who.id;
       }
       // An agent sees the stacks that reach it, and no others.
-      if (who.role === "AGENT") f.ids = await associatedStackIds(db, who.id);
+      if (who.role === "AGENT") f.ids = await readableStackIds(db, who.id);
       return service.listStacks(db, f, pageArgs(first, after));
     },
     stack: async (_, { id }, { db, identity, loaders }) => {
@@ -32,7 +32,7 @@ export const stackResolvers: Resolvers = {
       const stack = await loaders.stack.load(requireId("id", id));
       if (!stack) throw notFound("stack");
       if (who.role === "GENERATOR" && stack.generatorId !== who.id) throw forbidden();
-      if (who.role === "AGENT" && !(await isStackAssociated(db, who.id, stack.id))) throw forbidden();
+      if (who.role === "AGENT" && !(await canReadStack(db, who.id, stack.id))) throw forbidden();
       return stack;
     },
   },

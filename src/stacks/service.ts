@@ -1,7 +1,7 @@
 import type { Identity } from "../auth/identity.js";
 import { assertOwnsStack } from "../auth/policy.js";
 import { inTransaction, type Database, type Db } from "../db/client.js";
-import { badInput, fromDatabaseError, notFound } from "../errors.js";
+import { badInput, forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { findGenerator } from "../generators/store.js";
 import { LIMITS, optionalText, requireAnnotation, requireId, requireLabel, requireText } from "../validation.js";
@@ -17,8 +17,9 @@ export interface CreateStackInput {
 
 /** The stack's generator: the caller when a generator, the named one when the admin. */
 async function owningGenerator(db: Db, identity: Identity, generatorId?: string | null): Promise<string> {
+  if (identity.role === "AGENT") throw forbidden("agents do not create stacks");
   if (identity.role === "GENERATOR") {
-    if (generatorId && generatorId !== identity.id) throw badInput("generatorId", "a generator creates only its own stacks");
+    if (generatorId && generatorId !== identity.id) throw forbidden("a generator creates only its own stacks");
     return identity.id;
   }
   if (!generatorId) throw badInput("generatorId", "generatorId is required for the admin");

@@ -181,10 +181,14 @@ CREATE TRIGGER deployment_objects_assign_sequence_id BEFORE INSERT ON deployment
     FOR EACH ROW EXECUTE FUNCTION brokkr_assign_sequence_id();
 
 -- Highest sequence_id below which every transaction has committed or rolled back.
+-- While this waits for an open inserting transaction, new inserters queue behind it; the short
+-- lock_timeout bounds that stall (the caller retries), so one long transaction cannot hold up
+-- every generator.
 CREATE FUNCTION brokkr_delivery_horizon() RETURNS BIGINT LANGUAGE plpgsql AS $$
 DECLARE
     horizon BIGINT;
 BEGIN
+    PERFORM set_config('lock_timeout', '200ms', true);
     PERFORM pg_advisory_xact_lock(7301120001);
     SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO horizon
       FROM deployment_objects_sequence_id_seq;

@@ -1,0 +1,216 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
+import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, createStack, registerAgent, targetStack } from "../../test/factories.js";
+import { watchDeployments, wsClient } from "../../test/subscriptions.js";
+
+let broker: TestBroker;
+beforeAll(async () => {
+  broker = await startTestBroker();
+});
+
+async function fixture() {
+  const gen = await createGenerator(broker);
+  const agent = await createAgent(broker, { activate: true });
+  const stack = await createStack(broker, gen.pak);
+  await targetStack(broker, agent.id, stack.id);
+  return { gen, agent, stack };
+}
+
+describe("agentDeployments", () => {
+  it("replays the latest object per targeted stack, then streams new ones live", async () => {
+    const { gen, agent, stack } = await fixture();
+    await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("v1"));
+    const v2 = await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("v2"));
+    const watch = watchDeployments(broker.url, agent.pak);
+    await watch.until((e) => e.length === 1);
+    expect(watch.events[0]).toMatchObject({ type: "DEPLOY", stackId: stack.id, deploymentObject: { id: v2.id } });
+    const v3 = await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("v3"));
+    await watch.until((e) => e.length === 2);
+    expect(watch.events[1]!.deploymentObject!.id).toBe(v3.id);
+    await watch.stop();
+  });
+
+  it("replays nothing older than the cursor", async () => {
+    const { gen, agent, stack } = await fixture();
+    const v1 = await createObject(broker, gen.pak, stack.id);
+    const watch = watchDeployments(broker.url, agent.pak, v1.sequenceId);
+    const v2 = await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("after-cursor"));
+    await watch.until((e) => e.length >= 1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(watch.events.map((e) => e.deploymentObject?.id)).toEqual([v2.id]);
+    await watch.stop();
+  });
+
+  it("sends the latest object when a stack becomes targeted, even below the cursor, and UNTARGETED when untargeted", async () => {
+    const gen = await createGenerator(broker);
+    const agent = await createAgent(broker, { activate: true });
+    const stack = await createStack(broker, gen.pak);
+    const old = await createObject(broker, gen.pak, stack.id);
+    const other = await createStack(broker, gen.pak);
+    const newer = await createObject(broker, gen.pak, other.id);
+    const watch = watchDeployments(broker.url, agent.pak, newer.sequenceId);
+    await new Promise((r) => setTimeout(r, 300));
+    await targetStack(broker, agent.id, stack.id);
+    await watch.until((e) => e.length === 1);
+    expect(watch.events[0]).toMatchObject({ type: "DEPLOY", stackId: stack.id, deploymentObject: { id: old.id } });
+    ok(await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, { a: agent.id, s: stack.id }));
+    await watch.until((e) => e.length === 2);
+    expect(watch.events[1]).toMatchObject({ type: "UNTARGETED", stackId: stack.id, deploymentObject: null });
+    await watch.stop();
+  });
+
+  it("reaches agents by label only for generators they are registered with", async () => {
+    const gen = await createGenerator(broker);
+    const agent = await createAgent(broker, { activate: true, labels: ["edge"] });
+    const stack = await createStack(broker, gen.pak, { labels: ["edge"] });
+    const watch = watchDeployments(broker.url, agent.pak);
+    await createObject(broker, gen.pak, stack.id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(watch.events).toHaveLength(0);
+    await registerAgent(broker, agent.id, gen.id);
+    await watch.until((e) => e.length === 1);
+    expect(watch.events[0]!.stackId).toBe(stack.id);
+    await watch.stop();
+  });
+
+  it("delivers the deletion marker of a soft-deleted stack", async () => {
+    const { gen, agent, stack } = await fixture();
+    await createObject(broker, gen.pak, stack.id);
+    const watch = watchDeployments(broker.url, agent.pak);
+    await watch.until((e) => e.length === 1);
+    ok(await broker.gql(`mutation($id: ID!) { deleteStack(input: { id: $id }) { deletedId } }`, { id: stack.id }, gen.pak));
+    await watch.until((e) => e.length === 2);
+    expect(watch.events[1]!.deploymentObject!.isDeletionMarker).toBe(true);
+    await watch.stop();
+  });
+
+  it("sends nothing to an inactive agent until an admin activates it", async () => {
+    const gen = await createGenerator(broker);
+    const agent = await createAgent(broker);
+    const stack = await createStack(broker, gen.pak);
+    await targetStack(broker, agent.id, stack.id);
+    const obj = await createObject(broker, gen.pak, stack.id);
+    const watch = watchDeployments(broker.url, agent.pak);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(watch.events).toHaveLength(0);
+    ok(await broker.gql(`mutation($id: ID!) { updateAgent(input: { id: $id, status: ACTIVE }) { agent { id } } }`, { id: agent.id }));
+    await watch.until((e) => e.length === 1);
+    expect(watch.events[0]!.deploymentObject!.id).toBe(obj.id);
+    await watch.stop();
+  });
+
+  it("closes with 4401 for a wrong PAK and refuses another agent's stream", async () => {
+    const { agent } = await fixture();
+    const other = await createAgent(broker, { activate: true });
+    const bad = watchDeployments(broker.url, "brokkr_BRaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    expect(await bad.closed).toMatchObject({ code: 4401 });
+    const foreign = watchDeployments(broker.url, agent.pak, "0", other.id);
+    const result = (await foreign.closed) as { error: { extensions?: { code?: string } }[] };
+    expect(result.error[0]!.extensions!.code).toBe("FORBIDDEN");
+    await foreign.stop();
+  });
+
+  it("refuses a cursor ahead of the newest object and a non-numeric cursor", async () => {
+    const { agent } = await fixture();
+    const ahead = watchDeployments(broker.url, agent.pak, "999999999");
+    const r1 = (await ahead.closed) as { error: { extensions?: { code?: string } }[] };
+    expect(r1.error[0]!.extensions!.code).toBe("BAD_USER_INPUT");
+    const junk = watchDeployments(broker.url, agent.pak, "abc");
+    const r2 = (await junk.closed) as { error: { extensions?: { code?: string } }[] };
+    expect(JSON.stringify(r2.error)).toMatch(/BigInt/);
+    await ahead.stop();
+    await junk.stop();
+  });
+
+  it("lets the admin watch any agent", async () => {
+    const { gen, agent, stack } = await fixture();
+    const obj = await createObject(broker, gen.pak, stack.id);
+    const watch = watchDeployments(broker.url, broker.adminPak, "0", agent.id);
+    await watch.until((e) => e.length === 1);
+    expect(watch.events[0]!.deploymentObject!.id).toBe(obj.id);
+    await watch.stop();
+  });
+
+  it("resumes after a listener connection loss without losing objects", async () => {
+    const { gen, agent, stack } = await fixture();
+    const watch = watchDeployments(broker.url, agent.pak);
+    await new Promise((r) => setTimeout(r, 200));
+    broker.app.listener.simulateConnectionLoss();
+    const obj = await createObject(broker, gen.pak, stack.id);
+    await watch.until((e) => e.some((x) => x.deploymentObject?.id === obj.id));
+    expect(broker.app.listener.reconnects).toBeGreaterThan(0);
+    await watch.stop();
+  });
+});
+
+describe("websocket protocol", () => {
+  it("rejects a subscription sent before connection_init", async () => {
+    const WebSocket = (await import("ws")).default;
+    const socket = new WebSocket(broker.url.replace("http", "ws") + "/graphql", "graphql-transport-ws");
+    await new Promise((r) => socket.once("open", r));
+    const closed = new Promise<number>((r) => socket.once("close", (code) => r(code)));
+    socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { agentEventsAdded { id } }" } }));
+    expect(await closed).toBe(4401);
+  });
+
+  it("answers an unauthenticated client with 4401 instead of hanging", async () => {
+    const client = wsClient(broker.url, null);
+    const result = await new Promise<unknown>((resolve) => {
+      client.on("closed", (e) => resolve((e as { code: number }).code));
+      client.subscribe({ query: "subscription { agentEventsAdded { id } }" }, { next: () => {}, error: () => {}, complete: () => {} });
+    });
+    expect(result).toBe(4401);
+    await client.dispose();
+  });
+
+  it("rejects UI subscriptions for callers without the right", async () => {
+    const { gen, stack } = await fixture();
+    const other = await createGenerator(broker);
+    const client = wsClient(broker.url, other.pak);
+    const err = await new Promise<unknown>((resolve) => {
+      client.subscribe({ query: `subscription($s: ID!) { stackDeploymentObjects(stackId: $s) { id } }`, variables: { s: stack.id } },
+        { next: (r) => resolve(r.errors), error: resolve, complete: () => {} });
+    });
+    expect(JSON.stringify(err)).toMatch(/FORBIDDEN/);
+    await client.dispose();
+    expect(gen.id).toBeTruthy();
+  });
+});
+
+describe("stackDeploymentObjects and agentEventsAdded", () => {
+  it("streams every object of a stack in order to its generator", async () => {
+    const { gen, stack } = await fixture();
+    const first = await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("a"));
+    const client = wsClient(broker.url, gen.pak);
+    const seen: string[] = [];
+    client.subscribe<{ stackDeploymentObjects: { id: string } }>(
+      { query: `subscription($s: ID!) { stackDeploymentObjects(stackId: $s) { id sequenceId } }`, variables: { s: stack.id } },
+      { next: (r) => r.data && seen.push(r.data.stackDeploymentObjects.id), error: () => {}, complete: () => {} },
+    );
+    const second = await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("b"));
+    const start = Date.now();
+    while (seen.length < 2 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([first.id, second.id]);
+    await client.dispose();
+  });
+
+  it("streams reported agent events to the admin", async () => {
+    const { gen, agent, stack } = await fixture();
+    const obj = await createObject(broker, gen.pak, stack.id);
+    const client = wsClient(broker.url, broker.adminPak);
+    const seen: string[] = [];
+    client.subscribe<{ agentEventsAdded: { status: string } }>(
+      { query: `subscription($a: ID) { agentEventsAdded(agentId: $a) { status deploymentObject { id } } }`, variables: { a: agent.id } },
+      { next: (r) => r.data && seen.push(r.data.agentEventsAdded.status), error: () => {}, complete: () => {} },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const res = await broker.gql(
+      `mutation($o: ID!) { reportAgentEvent(input: { deploymentObjectId: $o, status: SUCCESS }) { event { id } } }`,
+      { o: obj.id }, agent.pak);
+    expect(errorCode(res)).toBeUndefined();
+    const start = Date.now();
+    while (seen.length < 1 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual(["SUCCESS"]);
+    await client.dispose();
+  });
+});
