@@ -1,5 +1,5 @@
 import type { Db } from "../db/client.js";
-import { decodeCursor, type Page } from "../graphql/pagination.js";
+import { decodeNumberIdCursor, type Page } from "../graphql/pagination.js";
 
 export function insertAgentEvent(
   db: Db,
@@ -13,7 +13,7 @@ export function insertAgentEvent(
  * epoch-microsecond string: a JavaScript Date would drop PostgreSQL's microseconds.
  */
 export async function listAgentEvents(db: Db, where: { agentId?: string; deploymentObjectId?: string; generatorId?: string }, page: Page) {
-  const [micros, id] = page.after ? decodeCursor(page.after, 2) : [null, null];
+  const [micros, id] = page.after ? decodeNumberIdCursor(page.after) : [null, null];
   const rows = await db.$queryRaw<{ id: string; micros: bigint }[]>`
     SELECT e.id, (extract(epoch from e.created_at) * 1000000)::bigint AS micros
       FROM agent_events e

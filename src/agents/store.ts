@@ -1,6 +1,6 @@
 import type { Db } from "../db/client.js";
 import type { Agent, Prisma } from "../generated/prisma/client.js";
-import { decodeCursor, type Page } from "../graphql/pagination.js";
+import { decodeNameIdCursor, type Page } from "../graphql/pagination.js";
 
 export type AgentRow = Agent;
 
@@ -27,7 +27,7 @@ export function findAgentsByIds(db: Db, ids: readonly string[]) {
 }
 
 export function listAgents(db: Db, filter: AgentListFilter, page: Page) {
-  const [name, id] = page.after ? decodeCursor(page.after, 2) : [];
+  const [name, id] = page.after ? decodeNameIdCursor(page.after) : [];
   const and: Prisma.AgentWhereInput[] = [
     ...(filter.labels ?? []).map((label) => ({ labels: { some: { label } } })),
     ...(filter.annotations ?? []).map((a) => ({ annotations: { some: { key: a.key, value: a.value } } })),

@@ -1,6 +1,6 @@
 import type { Db } from "../db/client.js";
 import type { Generator } from "../generated/prisma/client.js";
-import { decodeCursor, type Page } from "../graphql/pagination.js";
+import { decodeNameIdCursor, type Page } from "../graphql/pagination.js";
 
 export type GeneratorRow = Generator;
 
@@ -18,7 +18,7 @@ export function findGeneratorsByIds(db: Db, ids: readonly string[]) {
 
 /** Live generators ordered by (name, id); `onlyId` narrows the list to one generator. */
 export function listGenerators(db: Db, page: Page, onlyId?: string) {
-  const [name, id] = page.after ? decodeCursor(page.after, 2) : [];
+  const [name, id] = page.after ? decodeNameIdCursor(page.after) : [];
   return db.generator.findMany({
     where: {
       deletedAt: null,

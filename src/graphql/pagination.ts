@@ -16,11 +16,14 @@ export function encodeCursor(parts: (string | number | bigint)[]): string {
   return Buffer.from(JSON.stringify(parts.map(String))).toString("base64url");
 }
 
-/** Decodes a cursor made by encodeCursor with `arity` parts; BAD_USER_INPUT otherwise. */
-export function decodeCursor(cursor: string, arity: number): string[] {
+/**
+ * Decodes a cursor made by encodeCursor with `arity` parts; BAD_USER_INPUT otherwise, also when
+ * `valid` rejects the parts (a forged part would otherwise reach SQL as a bad uuid or bigint).
+ */
+export function decodeCursor(cursor: string, arity: number, valid: (parts: string[]) => boolean = () => true): string[] {
   try {
     const parts = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
-    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === "string")) {
+    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === "string") && valid(parts)) {
       return parts as string[];
     }
   } catch {
@@ -45,4 +48,16 @@ export function toConnection<T>(rows: T[], first: number, cursorOf: (row: T) => 
     edges,
     pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
   };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A (name, id) keyset cursor. */
+export function decodeNameIdCursor(cursor: string): [string, string] {
+  return decodeCursor(cursor, 2, ([, id]) => UUID.test(id!)) as [string, string];
+}
+
+/** A (number, id) keyset cursor, e.g. epoch microseconds and a uuid. */
+export function decodeNumberIdCursor(cursor: string): [string, string] {
+  return decodeCursor(cursor, 2, ([n, id]) => /^\d{1,18}$/.test(n!) && UUID.test(id!)) as [string, string];
 }

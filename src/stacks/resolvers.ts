@@ -72,7 +72,7 @@ export const stackResolvers: Resolvers = {
       let afterSeq: bigint | undefined;
       if (page.after) {
         const [seq] = decodeCursor(page.after, 1);
-        if (!/^\d+$/.test(seq!)) throw badInput("after", "after is not a cursor returned by this API");
+        if (!/^\d{1,18}$/.test(seq!)) throw badInput("after", "after is not a cursor returned by this API");
         afterSeq = BigInt(seq!);
       }
       const rows = await objects.listObjectsOfStack(db, stack.id, afterSeq, page.first + 1);

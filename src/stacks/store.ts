@@ -1,6 +1,6 @@
 import type { Db } from "../db/client.js";
 import type { Prisma, Stack } from "../generated/prisma/client.js";
-import { decodeCursor, type Page } from "../graphql/pagination.js";
+import { decodeNameIdCursor, type Page } from "../graphql/pagination.js";
 
 export type StackRow = Stack;
 
@@ -26,7 +26,7 @@ export function findStacksByIds(db: Db, ids: readonly string[]) {
 }
 
 export function listStacks(db: Db, filter: StackListFilter, page: Page) {
-  const [name, id] = page.after ? decodeCursor(page.after, 2) : [];
+  const [name, id] = page.after ? decodeNameIdCursor(page.after) : [];
   const and: Prisma.StackWhereInput[] = [
     ...(filter.labels ?? []).map((label) => ({ labels: { some: { label } } })),
     ...(filter.annotations ?? []).map((a) => ({ annotations: { some: { key: a.key, value: a.value } } })),
