@@ -7,25 +7,9 @@ import { type ApplyOutcome, type DeploymentObjectInput, KubeApplier } from "./ku
 import { createKubeClients, loadKubeConfig } from "./kube/client.ts";
 import { createAgentMetrics } from "./metrics.ts";
 import { type Applier, Reconciler, type Sleep } from "./reconciler.ts";
+import { Channel } from "./test-support/channel.ts";
 
 const logger = pino({ level: "silent" });
-
-/** A queue whose `next()` resolves with the next pushed value, whether pushed before or after. */
-class Channel<T> {
-  private readonly items: T[] = [];
-  private readonly waiters: Array<(value: T) => void> = [];
-  readonly all: T[] = [];
-  push(value: T): void {
-    this.all.push(value);
-    const waiter = this.waiters.shift();
-    if (waiter) waiter(value);
-    else this.items.push(value);
-  }
-  next(): Promise<T> {
-    const item = this.items.shift();
-    return item !== undefined ? Promise.resolve(item) : new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
 
 /** The tiny stand-in for the broker client: it only collects reports. */
 function fakeBroker() {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import {
-  createAgent, createGenerator, createObject, createStack, deleteStack, registerAgent, reportEvent, setAgentStatus,
+  createGenerator, createObject, createStack, registerAgent, reportEvent, setAgentStatus,
   targetStack, targetStateStackIds,
 } from "../../test/factories.js";
 import { buildWorld } from "../../test/world.js";
@@ -149,16 +149,5 @@ describe("what an agent sees", () => {
     expect(list.stacks.edges).toEqual([]);
     const one = await broker.gql(`query($id: ID!) { deploymentObject(id: $id) { yamlContent } }`, { id: w.object.id }, w.agentA.pak);
     expect(errorCode(one)).toBe("FORBIDDEN");
-  });
-
-  it("keeps a deleted stack's marker in the target state of an agent targeted before the deletion", async () => {
-    const gen = await createGenerator(broker);
-    const agent = await createAgent(broker, { activate: true });
-    const stack = await createStack(broker, gen.pak);
-    await createObject(broker, gen.pak, stack.id);
-    await targetStack(broker, agent.id, stack.id);
-    const { deletionMarker } = await deleteStack(broker, stack.id, { pak: gen.pak });
-    const data = ok(await broker.gql(`query($a: ID!) { targetState(agentId: $a) { stackId deploymentObject { id isDeletionMarker } } }`, { a: agent.id }, agent.pak));
-    expect(data.targetState).toEqual([{ stackId: stack.id, deploymentObject: { id: deletionMarker!.id, isDeletionMarker: true } }]);
   });
 });

@@ -135,8 +135,10 @@ export function createRestRouter({ db, identities, delivery }: Deps) {
     const wait = Number(req.query.wait ?? 0);
     if (!Number.isFinite(wait) || wait < 0 || wait > 60) throw badInput("wait", "wait must be between 0 and 60 seconds");
     const result = await pollDeployments(db, delivery, agent.id, BigInt(after), wait * 1000);
+    const objects = result.objects.map(objectJson);
     res.json({
-      deployment_objects: result.objects.map(objectJson),
+      events: objects.map((o) => ({ type: "DEPLOY", stack_id: o.stack_id, deployment_object: o })),
+      deployment_objects: objects,
       stack_ids: result.stackIds,
       cursor: result.cursor.toString(),
     });

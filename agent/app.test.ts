@@ -1,0 +1,103 @@
+import { createHash } from "node:crypto";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type FakeKube, startFakeKube } from "../test/fake-kube/index.ts";
+import { type Agent, createAgent } from "./app.ts";
+import type { BrokerTransport, DeploymentEvent } from "./broker/types.ts";
+import { WebSocketUnavailableError } from "./broker/websocket-transport.ts";
+import type { AgentConfig } from "./config.ts";
+import { loadKubeConfig } from "./kube/client.ts";
+import { type FakeBroker, startFakeBroker } from "./test-support/fake-broker.ts";
+
+const PAK = "brokkr_BRabcd1234_0123456789abcdefghijklmnop";
+
+function deploy(seq: number, stackId: string, yamlContent: string): DeploymentEvent {
+  const yamlChecksum = createHash("sha256").update(yamlContent).digest("hex");
+  return { type: "DEPLOY", stackId, deploymentObject: { id: `do-${seq}`, sequenceId: String(seq), yamlContent, yamlChecksum, isDeletionMarker: false } };
+}
+
+const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: v\n`;
+
+describe("createAgent", () => {
+  let kube: FakeKube;
+  let broker: FakeBroker;
+  let agent: Agent | undefined;
+
+  beforeEach(async () => {
+    kube = await startFakeKube();
+    broker = await startFakeBroker({ pak: PAK, agentId: "agent-1" });
+  });
+  afterEach(async () => {
+    await agent?.stop();
+    agent = undefined;
+    await broker.stop();
+    await kube.stop();
+  });
+
+  function configFor(transport: "websocket" | "rest"): AgentConfig {
+    return {
+      brokerUrl: broker.url,
+      pak: PAK,
+      pollingIntervalMs: 50,
+      healthPort: 0,
+      transport,
+      defaultNamespace: "default",
+      heartbeatIntervalMs: 3_600_000,
+      logLevel: "silent",
+    };
+  }
+
+  const deps = () => ({ kubeConfig: loadKubeConfig(kube.kubeconfigPath), logger: pino({ level: "silent" }) });
+
+  it("applies what the broker delivers over the websocket, reports it, heartbeats and serves its health", async () => {
+    agent = createAgent(configFor("websocket"), deps());
+    await agent.start();
+    expect(await broker.heartbeats.next()).toMatchObject({ k8sReachable: true });
+    broker.publish(deploy(7, "stack-a", configMap("from-broker")));
+    expect(await broker.reports.next()).toEqual({ deploymentObjectId: "do-7", status: "SUCCESS", message: null, eventType: "APPLY" });
+    expect(kube.get({ apiVersion: "v1", kind: "ConfigMap", name: "from-broker" })?.metadata.annotations["brokkr.io/owner-id"]).toBe("agent-1");
+    const base = `http://127.0.0.1:${agent.healthPort()}`;
+    expect(await (await fetch(`${base}/health`)).json()).toMatchObject({
+      agentId: "agent-1",
+      connection: "connected",
+      transport: "websocket",
+      cursor: "7",
+      lastError: null,
+      kubernetes: { reachable: true },
+    });
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain("brokkr_agent_deliveries_received_total 1");
+  });
+
+  it("falls back to REST when the websocket keeps failing and reports through REST", async () => {
+    const brokenWebsocket: BrokerTransport = {
+      name: "websocket",
+      verify: async () => "agent-1",
+      run: async () => {
+        throw new WebSocketUnavailableError("websocket blocked");
+      },
+      reportEvent: async () => {
+        throw new Error("must not report over the broken websocket");
+      },
+      heartbeat: async () => {},
+    };
+    agent = createAgent(configFor("websocket"), { ...deps(), transports: { websocket: brokenWebsocket } });
+    await agent.start();
+    broker.publish(deploy(3, "stack-a", configMap("over-rest")));
+    expect(await broker.reports.next()).toMatchObject({ deploymentObjectId: "do-3", status: "SUCCESS" });
+    expect(agent.status().transport).toBe("rest");
+    expect(kube.get({ apiVersion: "v1", kind: "ConfigMap", name: "over-rest" })).toBeDefined();
+  });
+
+  it("reports a failure with the Kubernetes message in REST mode", async () => {
+    agent = createAgent(configFor("rest"), deps());
+    await agent.start();
+    broker.publish(deploy(1, "stack-a", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: absent\n"));
+    expect(await broker.reports.next()).toMatchObject({ deploymentObjectId: "do-1", status: "FAILURE", message: 'Kubernetes API 404 NotFound: namespaces "absent" not found' });
+  });
+
+  it("refuses to start with a PAK the broker rejects", async () => {
+    agent = createAgent({ ...configFor("websocket"), pak: "brokkr_BRwrongwro_0123456789abcdefghijklmnop" }, deps());
+    await expect(agent.start()).rejects.toMatchObject({ status: 401 });
+  });
+});

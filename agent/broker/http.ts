@@ -1,0 +1,67 @@
+import type { Logger } from "pino";
+import { jitteredDelay, sleep } from "./backoff.ts";
+
+export class BrokerHttpError extends Error {
+  override name = "BrokerHttpError";
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface BrokerHttp {
+  baseUrl: string;
+  pak: string;
+}
+
+/** A JSON request to the broker with the PAK; non-2xx answers become BrokerHttpError. */
+export async function brokerRequest<T>(http: BrokerHttp, path: string, init: RequestInit = {}): Promise<T | undefined> {
+  const res = await fetch(`${http.baseUrl}${path}`, {
+    ...init,
+    headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${http.pak}`, ...init.headers },
+  });
+  const text = await res.text();
+  const body: unknown = text ? safeJson(text) : undefined;
+  if (!res.ok) {
+    const err = (body ?? {}) as { code?: string; message?: string };
+    throw new BrokerHttpError(res.status, `broker answered ${res.status}: ${err.message ?? (text.slice(0, 200) || res.statusText)}`, err.code);
+  }
+  return body as T | undefined;
+}
+
+export async function graphqlRequest<T>(http: BrokerHttp, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const result = await brokerRequest<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }>(http, "/graphql", {
+    method: "POST",
+    body: JSON.stringify({ query, variables }),
+  });
+  const error = result?.errors?.[0];
+  if (error) throw new BrokerHttpError(200, `GraphQL error: ${error.message}`, error.extensions?.code);
+  if (!result?.data) throw new BrokerHttpError(200, "GraphQL answer without data");
+  return result.data;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits, with jittered backoff, until the broker's /readyz answers 200. */
+export async function waitForBrokerReady(baseUrl: string, logger: Logger, signal: AbortSignal): Promise<void> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      const res = await fetch(`${baseUrl}/readyz`, { signal });
+      await res.body?.cancel();
+      if (res.ok) return;
+      logger.info({ status: res.status, attempt }, "broker not ready yet");
+    } catch (err) {
+      if (!signal.aborted) logger.info({ err: String(err), attempt }, "broker not reachable yet");
+    }
+    await sleep(jitteredDelay(attempt, 500, 30_000), signal);
+  }
+}

@@ -1,0 +1,54 @@
+import type { DeploymentEvent } from "./types.ts";
+
+export const ME_QUERY = /* GraphQL */ `
+  query AgentMe {
+    me {
+      role
+      id
+    }
+  }
+`;
+
+export const AGENT_DEPLOYMENTS_SUBSCRIPTION = /* GraphQL */ `
+  subscription AgentDeployments($after: BigInt) {
+    agentDeployments(after: $after) {
+      type
+      stackId
+      deploymentObject {
+        id
+        sequenceId
+        yamlContent
+        yamlChecksum
+        isDeletionMarker
+      }
+    }
+  }
+`;
+
+export const REPORT_AGENT_EVENT_MUTATION = /* GraphQL */ `
+  mutation ReportAgentEvent($input: ReportAgentEventInput!) {
+    reportAgentEvent(input: $input) {
+      event {
+        id
+      }
+    }
+  }
+`;
+
+export const HEARTBEAT_MUTATION = /* GraphQL */ `
+  mutation Heartbeat($input: HeartbeatInput) {
+    heartbeat(input: $input) {
+      agent {
+        id
+      }
+    }
+  }
+`;
+
+export interface MeResult {
+  me: { role: "ADMIN" | "GENERATOR" | "AGENT"; id: string | null };
+}
+
+export interface AgentDeploymentsResult {
+  agentDeployments: DeploymentEvent;
+}

@@ -1,0 +1,141 @@
+import { createClient, type Client } from "graphql-ws";
+import type { Logger } from "pino";
+import WebSocket from "ws";
+import { jitteredDelay, sleep } from "./backoff.ts";
+import { type BrokerHttp, graphqlRequest } from "./http.ts";
+import {
+  AGENT_DEPLOYMENTS_SUBSCRIPTION,
+  type AgentDeploymentsResult,
+  HEARTBEAT_MUTATION,
+  ME_QUERY,
+  type MeResult,
+  REPORT_AGENT_EVENT_MUTATION,
+} from "./operations.ts";
+import type { AgentEventReport, BrokerTransport, DeliveryHandlers, HeartbeatReport } from "./types.ts";
+
+export class WebSocketUnavailableError extends Error {
+  override name = "WebSocketUnavailableError";
+}
+
+export interface WebSocketTransportOptions extends BrokerHttp {
+  logger: Logger;
+  /** Consecutive sessions that fail without ever connecting before `run` gives up; Infinity never. */
+  maxConsecutiveFailures?: number;
+  keepAliveMs?: number;
+  pongTimeoutMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+type SessionResult = { connected: boolean; reason: string };
+
+/** Subscriptions over graphql-ws; mutations and `me` over HTTP POST /graphql. */
+export class WebSocketTransport implements BrokerTransport {
+  readonly name = "websocket" as const;
+
+  constructor(private readonly options: WebSocketTransportOptions) {}
+
+  async verify(): Promise<string> {
+    const { me } = await graphqlRequest<MeResult>(this.options, ME_QUERY);
+    if (me.role !== "AGENT" || !me.id) throw new Error(`the PAK belongs to a ${me.role}, not an agent`);
+    return me.id;
+  }
+
+  async reportEvent(report: AgentEventReport): Promise<void> {
+    await graphqlRequest(this.options, REPORT_AGENT_EVENT_MUTATION, { input: report });
+  }
+
+  async heartbeat(report: HeartbeatReport): Promise<void> {
+    await graphqlRequest(this.options, HEARTBEAT_MUTATION, { input: report });
+  }
+
+  /**
+   * Reconnects forever with jittered backoff, subscribing afresh each time so the broker replays
+   * from the current cursor (graphql-ws's own retry would resend the first cursor).
+   */
+  async run(handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
+    const maxFailures = this.options.maxConsecutiveFailures ?? Infinity;
+    let failures = 0;
+    while (!signal.aborted) {
+      const result = await this.session(handlers, signal);
+      if (signal.aborted) return;
+      failures = result.connected ? 0 : failures + 1;
+      handlers.onDisconnected(result.reason);
+      this.options.logger.warn({ reason: result.reason, failures }, "broker subscription ended");
+      if (failures >= maxFailures) throw new WebSocketUnavailableError(`websocket failed ${failures} times in a row: ${result.reason}`);
+      await sleep(jitteredDelay(failures, this.options.retryBaseMs ?? 500, this.options.retryMaxMs ?? 30_000), signal);
+    }
+  }
+
+  private session(handlers: DeliveryHandlers, signal: AbortSignal): Promise<SessionResult> {
+    let connected = false;
+    const client = this.createClient(() => {
+      connected = true;
+      handlers.onConnected();
+    });
+    return new Promise<SessionResult>((resolve) => {
+      let done = false;
+      let unsubscribe = () => {};
+      const finish = (reason: string) => {
+        if (done) return;
+        done = true;
+        signal.removeEventListener("abort", onAbort);
+        unsubscribe();
+        void client.dispose();
+        resolve({ connected, reason });
+      };
+      const onAbort = () => finish("stopped");
+      signal.addEventListener("abort", onAbort, { once: true });
+      const after = handlers.cursor();
+      this.options.logger.info({ after }, "subscribing to deployments");
+      unsubscribe = client.subscribe<AgentDeploymentsResult>(
+        { query: AGENT_DEPLOYMENTS_SUBSCRIPTION, variables: { after } },
+        {
+          next: (result) => {
+            if (result.errors?.length) return finish(`subscription error: ${result.errors[0]!.message}`);
+            if (result.data) handlers.onEvent(result.data.agentDeployments);
+          },
+          error: (err) => finish(describeClose(err)),
+          complete: () => finish("the broker completed the subscription"),
+        },
+      );
+    });
+  }
+
+  private createClient(onConnected: () => void): Client {
+    let socket: WebSocket | undefined;
+    let pongTimer: NodeJS.Timeout | undefined;
+    const url = `${this.options.baseUrl.replace(/^http/, "ws")}/graphql`;
+    return createClient({
+      url,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${this.options.pak}` },
+      retryAttempts: 0,
+      lazy: true,
+      keepAlive: this.options.keepAliveMs ?? 10_000,
+      on: {
+        connected: (s) => {
+          socket = s as WebSocket;
+          onConnected();
+        },
+        // A ping without a pong in time means a dead connection that TCP alone may not notice.
+        ping: (received) => {
+          if (received) return;
+          pongTimer = setTimeout(() => socket?.close(4408, "Pong timeout"), this.options.pongTimeoutMs ?? 5_000);
+        },
+        pong: (received) => {
+          if (received) clearTimeout(pongTimer);
+        },
+        closed: () => clearTimeout(pongTimer),
+      },
+    });
+  }
+}
+
+function describeClose(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  const close = err as { code?: number; reason?: string; message?: string } | null;
+  if (close && typeof close.code === "number") return `socket closed with ${close.code}${close.reason ? ` (${close.reason})` : ""}`;
+  if (Array.isArray(err)) return `subscription error: ${(err[0] as { message?: string })?.message ?? "unknown"}`;
+  return close?.message ?? String(err);
+}

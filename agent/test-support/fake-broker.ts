@@ -1,0 +1,161 @@
+import { readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { buildSchema, execute, graphql, parse, subscribe, validate } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import type { AgentEventReport, DeploymentEvent, HeartbeatReport } from "../broker/types.ts";
+import { Channel } from "./channel.ts";
+
+// The broker's real contract, so the agent's operation documents are validated against it.
+const schema = buildSchema(readFileSync(new URL("../../schema.graphql", import.meta.url), "utf8"));
+
+export interface FakeBrokerOptions {
+  pak: string;
+  agentId: string;
+  /** Answer 404 on the long-poll endpoint, as a broker without it would. */
+  withoutLongPoll?: boolean;
+}
+
+function sequenceOf(e: DeploymentEvent, index: number): bigint {
+  return e.deploymentObject ? BigInt(e.deploymentObject.sequenceId) : BigInt(index);
+}
+
+/** An in-test stand-in for the broker: GraphQL over HTTP and graphql-ws, and the v1 REST paths. */
+export async function startFakeBroker(options: FakeBrokerOptions) {
+  const log: DeploymentEvent[] = [];
+  const listeners = new Set<() => void>();
+  const reports = new Channel<AgentEventReport>();
+  const heartbeats = new Channel<HeartbeatReport>();
+  const subscriptions = new Channel<{ after: string; authorization: unknown }>();
+  const after = (cursor: bigint) => log.filter((e, i) => sequenceOf(e, i) > cursor);
+
+  async function* stream(cursor: bigint) {
+    let sent = cursor;
+    for (;;) {
+      for (const e of after(sent)) {
+        sent = sequenceOf(e, log.indexOf(e));
+        yield { agentDeployments: e };
+      }
+      await new Promise<void>((resolve) => listeners.add(resolve));
+    }
+  }
+
+  const rootValue = {
+    me: () => ({ role: "AGENT", id: options.agentId }),
+    reportAgentEvent: ({ input }: { input: AgentEventReport }) => {
+      reports.push({ ...input });
+      return { event: { id: `event-${reports.all.length}` } };
+    },
+    heartbeat: ({ input }: { input: HeartbeatReport }) => {
+      heartbeats.push({ ...input });
+      return { agent: { id: options.agentId } };
+    },
+  };
+
+  const server = createServer((req, res) => void handleHttp(req, res));
+  const wss = new WebSocketServer({ server, path: "/graphql" });
+  useServer(
+    {
+      schema,
+      // graphql-ws may load another copy of graphql (ESM vs CJS); use the copy that built the schema.
+      parse,
+      validate,
+      execute,
+      subscribe,
+      roots: { subscription: { agentDeployments: (args: { after?: string }) => stream(BigInt(args.after ?? "0")) } as never },
+      onConnect: (ctx) => ctx.connectionParams?.authorization === `Bearer ${options.pak}`,
+      onSubscribe: (ctx, _id, payload) => {
+        subscriptions.push({ after: String(payload.variables?.after), authorization: ctx.connectionParams?.authorization });
+      },
+    },
+    wss,
+  );
+
+  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://broker");
+    const send = (status: number, body?: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(body === undefined ? "" : JSON.stringify(body));
+    };
+    if (url.pathname === "/readyz") return send(200, { status: "ok" });
+    if (req.headers.authorization !== `Bearer ${options.pak}`) return send(401, { code: "UNAUTHENTICATED", message: "bad PAK" });
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : {};
+    if (url.pathname === "/graphql") {
+      return send(200, await graphql({ schema, source: body.query, variableValues: body.variables, rootValue }));
+    }
+    const agentPath = `/api/v1/agents/${options.agentId}`;
+    if (url.pathname === "/api/v1/auth/pak") return send(200, { admin: false, agent: options.agentId, generator: null });
+    if (url.pathname === `${agentPath}/events`) {
+      reports.push({ deploymentObjectId: body.deployment_object_id, status: body.status, message: body.message, eventType: body.event_type });
+      return send(200, { id: "event" });
+    }
+    if (url.pathname === `${agentPath}/heartbeat`) {
+      heartbeats.push({ k8sReachable: body.k8s_reachable, k8sApiLatencyMs: body.k8s_api_latency_ms });
+      return send(204);
+    }
+    if (url.pathname === `${agentPath}/target-state`) return send(200, targetState());
+    if (url.pathname === `${agentPath}/deployment-objects` && !options.withoutLongPoll) {
+      return send(200, await longPoll(BigInt(url.searchParams.get("after") ?? "0")));
+    }
+    send(404, { code: "NOT_FOUND", message: "not found" });
+  }
+
+  async function longPoll(cursor: bigint) {
+    if (after(cursor).length === 0) {
+      await new Promise<void>((resolve) => {
+        listeners.add(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+    const events = after(cursor);
+    const last = events.at(-1);
+    return {
+      events: events.map((e) => ({ type: e.type, stack_id: e.stackId, deployment_object: e.deploymentObject ? snake(e) : null })),
+      cursor: String(last ? sequenceOf(last, log.indexOf(last)) : cursor),
+    };
+  }
+
+  function targetState() {
+    const latest = new Map<string, DeploymentEvent>();
+    for (const e of log) {
+      if (e.type === "DEPLOY") latest.set(e.stackId, e);
+      else latest.delete(e.stackId);
+    }
+    return [...latest.values()].map(snake);
+  }
+
+  function snake(e: DeploymentEvent) {
+    const o = e.deploymentObject!;
+    return { id: o.id, sequence_id: o.sequenceId, stack_id: e.stackId, yaml_content: o.yamlContent, yaml_checksum: o.yamlChecksum, is_deletion_marker: o.isDeletionMarker };
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    reports,
+    heartbeats,
+    subscriptions,
+    publish(event: DeploymentEvent) {
+      log.push(event);
+      const waiting = [...listeners];
+      listeners.clear();
+      for (const wake of waiting) wake();
+    },
+    /** Cuts every websocket, as a broker restart or a network blip would. */
+    dropConnections() {
+      for (const client of wss.clients) client.terminate();
+    },
+    async stop() {
+      for (const client of wss.clients) client.terminate();
+      for (const wake of listeners) wake();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export type FakeBroker = Awaited<ReturnType<typeof startFakeBroker>>;

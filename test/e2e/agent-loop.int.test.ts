@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAgent as startAgent, type Agent } from "../../agent/app.js";
+import { loadAgentConfig } from "../../agent/config.js";
+import { pino } from "pino";
+import { ok, startTestBroker, type TestBroker } from "../broker.js";
+import { createAgent, createGenerator, createObject, createStack, targetStack } from "../factories.js";
+import { startFakeKube, type FakeKube } from "../fake-kube/index.js";
+
+let broker: TestBroker;
+let kube: FakeKube;
+const running: Agent[] = [];
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+  kube = await startFakeKube();
+});
+afterAll(async () => {
+  for (const a of running) await a.stop();
+  await kube.stop();
+});
+
+const configMap = (name: string, value: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  v: "${value}"\n`;
+
+async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 20_000) {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function launch(pak: string, transport: "websocket" | "rest" = "websocket") {
+  const result = loadAgentConfig({
+    BROKKR__AGENT__BROKER_URL: broker.url,
+    BROKKR__AGENT__PAK: pak,
+    BROKKR__AGENT__KUBECONFIG_PATH: kube.kubeconfigPath,
+    BROKKR__AGENT__HEALTH_PORT: "0",
+    BROKKR__AGENT__TRANSPORT: transport,
+    BROKKR__AGENT__LOG__LEVEL: "silent",
+  });
+  if (!result.ok) throw new Error(result.problems.join("; "));
+  const agent = startAgent(result.config, { logger: pino({ level: "silent" }), applyRetryBaseMs: 50 });
+  running.push(agent);
+  await agent.start();
+  return agent;
+}
+
+async function setup() {
+  const gen = await createGenerator(broker);
+  const agent = await createAgent(broker, { activate: true });
+  const stack = await createStack(broker, gen.pak);
+  await targetStack(broker, agent.id, stack.id);
+  return { gen, agent, stack };
+}
+
+const liveValue = (name: string) => kube.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "default", name })?.data?.v;
+
+async function successEvents(objectId: string) {
+  const { rows } = await broker.db.sql.query("SELECT status FROM agent_events WHERE deployment_object_id = $1", [objectId]);
+  return rows.map((r) => r.status as string);
+}
+
+describe("broker + agent + fake Kubernetes API", () => {
+  it("applies, reports SUCCESS, re-applies a new version, prunes the old, and deletes on a deletion marker", async () => {
+    const { gen, agent, stack } = await setup();
+    const v1 = await createObject(broker, gen.pak, stack.id, configMap("e2e-a", "1"));
+    await launch(agent.pak);
+    await eventually(() => liveValue("e2e-a") === "1", "v1 applied");
+    await eventually(async () => (await successEvents(v1.id)).includes("SUCCESS"), "SUCCESS reported");
+    await createObject(broker, gen.pak, stack.id, configMap("e2e-b", "2"));
+    await eventually(() => liveValue("e2e-b") === "2" && liveValue("e2e-a") === undefined, "v2 applied and v1 pruned");
+    const writes = kube.writeCount();
+    await createObject(broker, gen.pak, stack.id, configMap("e2e-b", "2")); // same content, same checksum
+    await new Promise((r) => setTimeout(r, 500));
+    expect(kube.writeCount()).toBe(writes);
+    ok(await broker.gql(`mutation($id: ID!) { deleteStack(input: { id: $id }) { deletedId } }`, { id: stack.id }, gen.pak));
+    await eventually(() => liveValue("e2e-b") === undefined, "resources deleted");
+  });
+
+  it("removes a stack's resources when it is untargeted", async () => {
+    const { gen, agent, stack } = await setup();
+    await createObject(broker, gen.pak, stack.id, configMap("e2e-untarget", "1"));
+    await launch(agent.pak);
+    await eventually(() => liveValue("e2e-untarget") === "1", "applied");
+    ok(await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, { a: agent.id, s: stack.id }));
+    await eventually(() => liveValue("e2e-untarget") === undefined, "removed after untarget");
+  });
+
+  it("converges in forced REST mode and retries an injected 503", async () => {
+    const { gen, agent, stack } = await setup();
+    kube.injectFault({ status: 503, times: 2, match: { method: "PATCH" } });
+    await createObject(broker, gen.pak, stack.id, configMap("e2e-rest", "1"));
+    await launch(agent.pak, "rest");
+    await eventually(() => liveValue("e2e-rest") === "1", "applied over REST despite 503s");
+    await createObject(broker, gen.pak, stack.id, configMap("e2e-rest", "2"));
+    await eventually(() => liveValue("e2e-rest") === "2", "long-poll delivered the update");
+  });
+
+  it("catches up after a websocket loss caused by a broker restart", async () => {
+    const own = await startTestBroker({}, broker.db);
+    const gen = await createGenerator(broker);
+    const agentRow = await createAgent(broker, { activate: true });
+    const stack = await createStack(broker, gen.pak);
+    await targetStack(broker, agentRow.id, stack.id);
+    await createObject(broker, gen.pak, stack.id, configMap("e2e-restart", "1"));
+    const port = new URL(own.url).port;
+    const result = loadAgentConfig({
+      BROKKR__AGENT__BROKER_URL: own.url,
+      BROKKR__AGENT__PAK: agentRow.pak,
+      BROKKR__AGENT__KUBECONFIG_PATH: kube.kubeconfigPath,
+      BROKKR__AGENT__HEALTH_PORT: "0",
+      BROKKR__AGENT__LOG__LEVEL: "silent",
+    });
+    if (!result.ok) throw new Error(result.problems.join("; "));
+    const agent = startAgent(result.config, { logger: pino({ level: "silent" }) });
+    running.push(agent);
+    await agent.start();
+    await eventually(() => liveValue("e2e-restart") === "1", "applied before restart");
+    await own.stop();
+    await createObject(broker, gen.pak, stack.id, configMap("e2e-restart", "2"));
+    const again = await startTestBroker({ BROKKR__BROKER__PORT: port }, broker.db);
+    await eventually(() => liveValue("e2e-restart") === "2", "caught up after restart", 40_000);
+    await again.stop();
+  });
+});
