@@ -1,0 +1,31 @@
+// Child process of bench/delivery.ts: holds N agentDeployments subscriptions and records, per
+// object id, when each agent received it (Date.now(), same machine clock as the parent).
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+
+interface Start { url: string; paks: string[] }
+
+process.once("message", (msg: Start) => {
+  const receipts: [string, number][] = [];
+  const clients = msg.paks.map((pak) => {
+    const client = createClient({
+      url: msg.url.replace(/^http/, "ws") + "/graphql",
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${pak}` },
+      retryAttempts: 3,
+    });
+    client.subscribe<{ agentDeployments: { deploymentObject: { id: string } | null } }>(
+      { query: "subscription { agentDeployments(after: \"0\") { type deploymentObject { id } } }" },
+      { next: (r) => { const id = r.data?.agentDeployments.deploymentObject?.id; if (id) receipts.push([id, Date.now()]); }, error: () => {}, complete: () => {} },
+    );
+    return client;
+  });
+  process.on("message", async (m: { type: string }) => {
+    if (m.type === "report") process.send!({ type: "receipts", receipts: receipts.splice(0) });
+    if (m.type === "stop") {
+      await Promise.all(clients.map((c) => c.dispose()));
+      process.exit(0);
+    }
+  });
+  process.send!({ type: "started" });
+});
