@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { parseAllDocuments } from "yaml";
+import { LineCounter, parseAllDocuments } from "yaml";
 import { badInput } from "../errors.js";
 
 export function sha256Hex(content: string): string {
@@ -12,12 +12,14 @@ export function sha256Hex(content: string): string {
  */
 export function validateManifestYaml(content: string, field = "yamlContent"): void {
   if (content.trim().length === 0) throw badInput(field, `${field} must not be empty`);
-  const docs = parseAllDocuments(content, { prettyErrors: false });
+  // Without prettyErrors the parser leaves linePos unset; the line counter supplies it.
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(content, { prettyErrors: false, lineCounter });
   const list = Array.isArray(docs) ? docs : [docs];
   for (const doc of list) {
     const error = doc.errors[0];
     if (error) {
-      const pos = error.linePos?.[0];
+      const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
       const where = pos ? ` at line ${pos.line}, column ${pos.col}` : "";
       throw badInput(field, `invalid YAML${where}: ${error.message.split("\n")[0]}`);
     }

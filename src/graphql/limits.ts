@@ -30,7 +30,17 @@ export function costLimitPlugin(maxCost: number): ApolloServerPlugin {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document, schema }) {
-          const cost = queryCost(schema, document, request.variables ?? {}, request.operationName ?? undefined);
+          let cost: number;
+          try {
+            cost = queryCost(schema, document, request.variables ?? {}, request.operationName ?? undefined);
+          } catch (err) {
+            // The estimator coerces variables first; bad ones are the caller's input error. (Its
+            // GraphQLError may come from another copy of graphql, so no instanceof.)
+            if ((err as Error | undefined)?.name === "GraphQLError") {
+              throw new GraphQLError((err as Error).message, { extensions: { code: "BAD_USER_INPUT", http: { status: 400 } } });
+            }
+            throw err;
+          }
           if (cost > maxCost) {
             throw new GraphQLError(`query cost ${cost} exceeds the limit of ${maxCost}`, {
               extensions: { code: "QUERY_TOO_COSTLY", http: { status: 400 } },
