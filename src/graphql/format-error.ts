@@ -22,7 +22,8 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   }
   const code = formatted.extensions?.code;
   // By name, not instanceof: under Vitest, graphql may load twice (ESM and CJS copies).
-  const isGraphQLError = (e: unknown) => (e as Error | null)?.name === "GraphQLError";
+  const isGraphQLError = (e: unknown) =>
+    typeof e === "object" && e !== null && "extensions" in e && "locations" in e && !(e instanceof BrokkrError);
   if (typeof code === "string" && code !== "INTERNAL_SERVER_ERROR" && (isGraphQLError(original) || !(original instanceof Error))) {
     return { ...base, extensions: { code } };
   }
