@@ -26,7 +26,13 @@ export function validateManifestYaml(content: string, field = "yamlContent"): vo
     const error = doc.errors[0];
     if (error) fail(error.pos[0], error.message.split("\n")[0]!);
     rejectDuplicateKeys(doc, fail);
-    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // The parser throws on alias bombs ("excessive alias count") and unresolved aliases.
+      throw badInput(field, `invalid YAML: ${(err as Error).message.split("\n")[0]}`);
+    }
     if (value !== null && value !== undefined && (typeof value !== "object" || Array.isArray(value))) {
       throw badInput(field, "each YAML document must be a mapping (a Kubernetes object)");
     }

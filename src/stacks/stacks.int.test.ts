@@ -69,7 +69,7 @@ describe("listing stacks", () => {
     let after: string | null = null;
     const pages: boolean[] = [];
     do {
-      const data = ok(await broker.gql(LIST, { f: { labels: [label] }, first: 2, after }, gen.pak));
+      const data: Record<string, any> = ok(await broker.gql(LIST, { f: { labels: [label] }, first: 2, after }, gen.pak));
       seen.push(...names(data.stacks));
       pages.push(data.stacks.pageInfo.hasNextPage);
       expect(data.stacks.pageInfo.endCursor).toBe(data.stacks.edges.at(-1).cursor);
