@@ -1,5 +1,5 @@
 import type { Identity } from "../auth/identity.js";
-import { forbidden, notFound } from "../errors.js";
+import { badInput, forbidden, notFound } from "../errors.js";
 import type { Database } from "../db/client.js";
 import { isStackAssociated } from "../delivery/associations-store.js";
 import { findObject } from "../deployment-objects/store.js";
@@ -24,7 +24,7 @@ export async function reportAgentEvent(db: Database, identity: Identity, input: 
     if (input.agentId && input.agentId !== identity.id) throw forbidden("an agent reports only its own events");
     agentId = identity.id;
   } else if (identity.role === "ADMIN") {
-    if (!input.agentId) throw notFound("agent");
+    if (!input.agentId) throw badInput("agentId", "agentId is required for the admin");
     agentId = requireId("agentId", input.agentId);
   } else {
     throw forbidden();

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { CONFIGMAP_YAML, unique } from "../../test/factories.js";
+import { expectNoLeaks } from "../../test/leaks.js";
 import { buildWorld, CALLERS, type Caller, type World } from "../../test/world.js";
 
 type Outcome = "ok" | "FORBIDDEN" | "UNAUTHENTICATED";
@@ -98,6 +99,7 @@ function outcomeOf(row: Row, caller: Caller): Outcome {
 async function check(row: Row, caller: Caller, world: World) {
   const expected = outcomeOf(row, caller);
   const result = await broker.gql(row.doc, row.vars(world), world.pak(caller));
+  expectNoLeaks(JSON.stringify(result));
   if (expected === "ok") {
     expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
     expect(result.data?.[row.field]).toBeTruthy();

@@ -101,6 +101,13 @@ describe("ids", () => {
     expectError(await broker.gql(doc, { id: "not-an-id" }), "BAD_USER_INPUT", "id");
   });
 
+  it("requires the admin to name the agent of a reported event", async () => {
+    const stack = await createStack(broker, gen.pak);
+    const object = ok(await broker.gql(`mutation($s: ID!) { createDeploymentObject(input: { stackId: $s, yamlContent: "a: 1" }) { deploymentObject { id } } }`, { s: stack.id }, gen.pak));
+    const report = `mutation($o: ID!) { reportAgentEvent(input: { deploymentObjectId: $o, status: SUCCESS }) { event { id } } }`;
+    expectError(await broker.gql(report, { o: object.createDeploymentObject.deploymentObject.id }), "BAD_USER_INPUT", "agentId");
+  });
+
   it("names the malformed id field of a mutation input", async () => {
     const stack = await createStack(broker, gen.pak);
     const create = `mutation($s: ID!) { createDeploymentObject(input: { stackId: $s, yamlContent: "a: 1" }) { deploymentObject { id } } }`;
