@@ -17,7 +17,7 @@ import { createLoaders } from "./graphql/loaders.js";
 import { buildSchema } from "./graphql/schema.js";
 import { startGraphQLWs } from "./graphql/ws.js";
 import { httpErrorHandler } from "./http/errors.js";
-import { moduleLogger } from "./logger.js";
+import { moduleLogger, setLogLevel } from "./logger.js";
 import { DeliveryHub } from "./delivery/hub.js";
 import { NotificationListener } from "./delivery/listener.js";
 import { createMetrics } from "./delivery/metrics.js";
@@ -36,6 +36,7 @@ export interface BrokerApp {
 
 /** Builds the broker; importing this module binds nothing. */
 export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp {
+  setLogLevel(config.log.level);
   const database = connectDatabase(databaseUrl, config.database.poolSize);
   const { prisma } = database;
   let adminPakHash: string | undefined = config.broker.adminPakHash;
