@@ -22,12 +22,14 @@ export function createIdentityResolver(db: Db, adminPakHash: () => string | unde
       if (!hash) return null;
       const admin = adminPakHash();
       if (admin && hashesEqual(admin, hash)) return { role: "ADMIN", id: null };
-      const [generator, agent] = await Promise.all([
-        db.generator.findFirst({ where: { pakHash: hash, deletedAt: null }, select: { id: true, pakHash: true } }),
-        db.agent.findFirst({ where: { pakHash: hash, deletedAt: null }, select: { id: true, pakHash: true } }),
-      ]);
-      if (generator?.pakHash && hashesEqual(generator.pakHash, hash)) return { role: "GENERATOR", id: generator.id };
-      if (agent?.pakHash && hashesEqual(agent.pakHash, hash)) return { role: "AGENT", id: agent.id };
+      // One round trip for both tables; each side is a partial-index lookup over live rows.
+      const rows = await db.$queryRaw<{ role: "GENERATOR" | "AGENT"; id: string; pak_hash: string }[]>`
+        SELECT 'GENERATOR' AS role, id, pak_hash FROM generators WHERE pak_hash = ${hash} AND deleted_at IS NULL
+        UNION ALL
+        SELECT 'AGENT' AS role, id, pak_hash FROM agents WHERE pak_hash = ${hash} AND deleted_at IS NULL
+        LIMIT 1`;
+      const row = rows[0];
+      if (row && hashesEqual(row.pak_hash, hash)) return { role: row.role, id: row.id } as Identity;
       return null;
     },
   };

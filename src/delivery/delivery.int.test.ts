@@ -136,9 +136,16 @@ describe("agentDeployments", () => {
     const watch = watchDeployments(broker.url, agent.pak);
     await new Promise((r) => setTimeout(r, 200));
     broker.app.listener.simulateConnectionLoss();
-    const obj = await createObject(broker, gen.pak, stack.id);
-    await watch.until((e) => e.some((x) => x.deploymentObject?.id === obj.id));
+    expect((await fetch(`${broker.url}/readyz`)).status).toBe(503);
+    // Written by plain SQL while the listener is away: its NOTIFY is lost; the cursor read is not.
+    const { rows } = await broker.db.sql.query(
+      `INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum)
+       VALUES ($1, $2, 'a: 1', encode(sha256('a: 1'), 'hex')) RETURNING id`, [stack.id, gen.id]);
+    await watch.until((e) => e.some((x) => x.deploymentObject?.id === rows[0].id));
+    const start = Date.now();
+    while (broker.app.listener.reconnects === 0 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 50));
     expect(broker.app.listener.reconnects).toBeGreaterThan(0);
+    expect((await fetch(`${broker.url}/readyz`)).status).toBe(200);
     await watch.stop();
   });
 });

@@ -9,6 +9,7 @@ import type { AgentEventRow } from "./types.js";
 
 const log = moduleLogger("delivery");
 const RANGE_CHUNK = 2000n;
+const MIN_HORIZON_INTERVAL_MS = 5;
 
 type ObjectListener = (object: DeploymentObjectRow) => void;
 type AgentEventListener = { agentId: string | null; fn: (event: AgentEventRow) => void };
@@ -29,6 +30,9 @@ export class DeliveryHub {
   private pumping = false;
   private pumpAgain = false;
   private associationChain: Promise<void> = Promise.resolve();
+  private notifyTimer: NodeJS.Timeout | null = null;
+  private lastHorizonRead = 0;
+  private safetyTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Db,
@@ -39,6 +43,10 @@ export class DeliveryHub {
 
   async start(): Promise<void> {
     this.horizon = await store.readHorizon(this.db);
+    // A wake-up can be lost (a broker dying between commit and its batched NOTIFY): read by
+    // cursor once a second regardless. It costs one horizon read when nothing is new.
+    this.safetyTimer = setInterval(() => void this.pump(), 1000);
+    this.safetyTimer.unref();
     this.listener.on("notification", (channel, payload) => {
       if (channel === "brokkr_objects") void this.pump();
       else if (channel === "brokkr_associations") this.onAssociationChange(payload);
@@ -60,6 +68,19 @@ export class DeliveryHub {
     return this.byAgent.size;
   }
 
+  /**
+   * This broker committed objects with deferred notification: deliver here at once, and wake the
+   * other brokers with one NOTIFY per batch window instead of one per insert.
+   */
+  objectsCommitted(): void {
+    void this.pump();
+    if (this.notifyTimer) return;
+    this.notifyTimer = setTimeout(() => {
+      this.notifyTimer = null;
+      this.db.$executeRawUnsafe("NOTIFY brokkr_objects").catch((err) => log.warn({ err }, "batched NOTIFY failed"));
+    }, 5);
+  }
+
   /** Reads everything committed since the last horizon; coalesces wake-ups that arrive meanwhile. */
   async pump(): Promise<void> {
     if (this.pumping) {
@@ -70,6 +91,11 @@ export class DeliveryHub {
     try {
       do {
         this.pumpAgain = false;
+        // Each horizon read briefly queues new inserters behind it; under a stream of commits,
+        // spacing reads a few ms apart batches many objects per read instead of convoying.
+        const wait = this.lastHorizonRead + MIN_HORIZON_INTERVAL_MS - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        this.lastHorizonRead = Date.now();
         const target = await store.readHorizon(this.db);
         while (this.horizon < target) {
           const to = this.horizon + RANGE_CHUNK < target ? this.horizon + RANGE_CHUNK : target;
@@ -265,6 +291,8 @@ export class DeliveryHub {
   }
 
   stop(): void {
+    if (this.safetyTimer) clearInterval(this.safetyTimer);
+    if (this.notifyTimer) clearTimeout(this.notifyTimer);
     for (const subs of [...this.byAgent.values()]) for (const sub of [...subs]) sub.queue.close();
     for (const w of [...this.changeWaiters]) w();
   }

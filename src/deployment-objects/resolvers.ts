@@ -29,9 +29,11 @@ export const deploymentObjectResolvers: Resolvers = {
     },
   },
   Mutation: {
-    createDeploymentObject: async (_, { input }, { db, identity }) => ({
-      deploymentObject: await service.createDeploymentObject(db, requireIdentity(identity), input),
-    }),
+    createDeploymentObject: async (_, { input }, { db, identity, delivery }) => {
+      const deploymentObject = await service.createDeploymentObject(db, requireIdentity(identity), input);
+      delivery.objectsCommitted();
+      return { deploymentObject };
+    },
   },
   DeploymentObject: {
     stack: async (object, _, { loaders }) => (await loaders.stack.load(object.stackId))!,

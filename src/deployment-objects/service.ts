@@ -1,19 +1,23 @@
 import type { Identity } from "../auth/identity.js";
-import { inTransaction, type Database } from "../db/client.js";
+import type { Database } from "../db/client.js";
 import { getManagedStack } from "../stacks/service.js";
+import { forbidden } from "../errors.js";
+import { requireId } from "../validation.js";
 import * as store from "./store.js";
 import { sha256Hex, validateManifestYaml } from "./yaml.js";
 
+/** Admin or the stack's generator; one statement on the happy path. */
 export async function createDeploymentObject(db: Database, identity: Identity, input: { stackId: string; yamlContent: string }) {
   validateManifestYaml(input.yamlContent);
-  const yamlChecksum = sha256Hex(input.yamlContent);
-  return inTransaction(db, async (tx) => {
-    const stack = await getManagedStack(tx, identity, input.stackId, "stackId");
-    return store.insertObject(tx, {
-      stackId: stack.id,
-      generatorId: stack.generatorId,
-      yamlContent: input.yamlContent,
-      yamlChecksum,
-    });
+  if (identity.role === "AGENT") throw forbidden();
+  const object = await store.insertObjectIntoLiveStack(db, {
+    stackId: requireId("stackId", input.stackId),
+    ownerGeneratorId: identity.role === "GENERATOR" ? identity.id : null,
+    yamlContent: input.yamlContent,
+    yamlChecksum: sha256Hex(input.yamlContent),
   });
+  if (object) return object;
+  // Nothing inserted: say why (NOT_FOUND or FORBIDDEN), as getManagedStack decides.
+  await getManagedStack(db, identity, input.stackId, "stackId");
+  throw forbidden();
 }

@@ -40,13 +40,24 @@ export function toObjectRow(r: RawObject): DeploymentObjectRow {
   };
 }
 
-/** sequence_id is drawn by the insert trigger under the delivery lock, so it is not sent. */
-export async function insertObject(db: Db, data: { stackId: string; generatorId: string; yamlContent: string; yamlChecksum: string }) {
+/**
+ * Inserts an object into a live stack, in one statement (its own transaction): the delivery
+ * lock an insert holds lasts from its sequence_id to its commit, so it must be short. Returns
+ * null when the stack is missing, deleted, or not the given generator's. The statement sets
+ * brokkr.notify_deferred: the calling broker wakes delivery itself (see migration 0003).
+ */
+export async function insertObjectIntoLiveStack(
+  db: Db,
+  data: { stackId: string; ownerGeneratorId: string | null; yamlContent: string; yamlChecksum: string },
+): Promise<DeploymentObjectRow | null> {
   const rows = await db.$queryRaw<RawObject[]>`
     INSERT INTO deployment_objects AS d (stack_id, generator_id, yaml_content, yaml_checksum)
-    VALUES (${data.stackId}::uuid, ${data.generatorId}::uuid, ${data.yamlContent}, ${data.yamlChecksum})
+    SELECT s.id, s.generator_id, ${data.yamlContent}, ${data.yamlChecksum}
+      FROM stacks s, (SELECT set_config('brokkr.notify_deferred', 'on', true)) AS deferred
+     WHERE s.id = ${data.stackId}::uuid AND s.deleted_at IS NULL
+       AND (${data.ownerGeneratorId}::uuid IS NULL OR s.generator_id = ${data.ownerGeneratorId}::uuid)
     RETURNING ${OBJECT_COLUMNS}`;
-  return toObjectRow(rows[0]!);
+  return rows[0] ? toObjectRow(rows[0]) : null;
 }
 
 export function findObject(db: Db, id: string) {

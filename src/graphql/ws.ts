@@ -8,6 +8,7 @@ import type { Database } from "../db/client.js";
 import { formatGraphQLError } from "./format-error.js";
 import type { GraphQLContext } from "./context.js";
 import { createLoaders } from "./loaders.js";
+import { createSharedSubscribe } from "./shared-subscribe.js";
 import { GraphQLError } from "graphql";
 import type { DeliveryHub } from "../delivery/hub.js";
 
@@ -30,6 +31,7 @@ export function startGraphQLWs(opts: {
   return useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema: opts.schema,
+      subscribe: createSharedSubscribe(),
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
