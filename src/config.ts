@@ -18,6 +18,8 @@ const envSchema = z.object({
     .regex(/^[0-9a-f]{64}$/, "must be the 64-character SHA-256 hex printed by `npm run generate-pak`")
     .optional(),
   BROKKR__BROKER__BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  BROKKR__BROKER__MAX_SUBSCRIBER_BUFFER_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(50),
   BROKKR__BROKER__MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(10),
   BROKKR__BROKER__MAX_QUERY_COST: z.coerce.number().int().min(10).default(20_000),
   BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(5000),
@@ -33,6 +35,8 @@ export type BrokerConfig = Readonly<{
     port: number;
     adminPakHash?: string;
     bodyLimitBytes: number;
+    maxSubscriberBufferBytes: number;
+    maxSubscriptionsPerConnection: number;
     maxQueryDepth: number;
     maxQueryCost: number;
     shutdownTimeoutMs: number;
@@ -68,6 +72,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       port: e.BROKKR__BROKER__PORT,
       adminPakHash: e.BROKKR__BROKER__PAK_HASH,
       bodyLimitBytes: e.BROKKR__BROKER__BODY_LIMIT_BYTES,
+      maxSubscriberBufferBytes: e.BROKKR__BROKER__MAX_SUBSCRIBER_BUFFER_BYTES,
+      maxSubscriptionsPerConnection: e.BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxQueryDepth: e.BROKKR__BROKER__MAX_QUERY_DEPTH,
       maxQueryCost: e.BROKKR__BROKER__MAX_QUERY_COST,
       shutdownTimeoutMs: e.BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
-import { BoundedQueue } from "./bounded-queue.js";
+import { BoundedQueue, type QueueOptions } from "./bounded-queue.js";
 import type { AgentDeploymentEventModel } from "./types.js";
 
 /**
@@ -20,9 +20,9 @@ export class AgentSubscription {
   constructor(
     readonly agentId: string,
     readonly cursor: bigint,
-    opts: { queueLimit: number; onOverflow: () => void; onClose: () => void; onSend?: (o: DeploymentObjectRow) => void },
+    opts: QueueOptions & { onSend?: (o: DeploymentObjectRow) => void },
   ) {
-    this.queue = new BoundedQueue(opts.queueLimit, opts.onOverflow, opts.onClose);
+    this.queue = new BoundedQueue(opts);
     this.onSend = opts.onSend;
   }
 

@@ -1,32 +1,38 @@
+export interface QueueOptions {
+  limit: number;
+  onOverflow: () => void;
+  onClose: () => void;
+  /** True when the consumer's transport is backed up (e.g. a websocket send buffer over its cap). */
+  backedUp?: () => boolean;
+}
+
 /**
- * An async-iterable queue with a cap: a consumer that falls `limit` items behind is cut off
- * through `onOverflow` instead of letting memory grow.
+ * An async-iterable queue with a cap: a consumer that falls `limit` items behind, or whose
+ * transport stops draining, is cut off through `onOverflow` instead of letting memory grow.
  */
 export class BoundedQueue<T> implements AsyncIterableIterator<T> {
   private items: T[] = [];
   private waiting: ((r: IteratorResult<T>) => void) | null = null;
   private done = false;
 
-  constructor(
-    private readonly limit: number,
-    private readonly onOverflow: () => void,
-    private readonly onClose: () => void,
-  ) {}
+  constructor(private readonly options: QueueOptions) {}
 
   push(item: T): void {
     if (this.done) return;
+    if (this.options.backedUp?.()) return this.overflow();
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = null;
       resolve({ value: item, done: false });
       return;
     }
-    if (this.items.length >= this.limit) {
-      this.close();
-      this.onOverflow();
-      return;
-    }
+    if (this.items.length >= this.options.limit) return this.overflow();
     this.items.push(item);
+  }
+
+  private overflow(): void {
+    this.close();
+    this.options.onOverflow();
   }
 
   get size(): number {
@@ -51,7 +57,7 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
     this.items = [];
     this.waiting?.({ value: undefined, done: true });
     this.waiting = null;
-    this.onClose();
+    this.options.onClose();
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {

@@ -12,6 +12,10 @@ const RANGE_CHUNK = 2000n;
 const MIN_HORIZON_INTERVAL_MS = 5;
 
 type ObjectListener = (object: DeploymentObjectRow) => void;
+export interface SlowConsumerGuard {
+  onOverflow: () => void;
+  backedUp?: () => boolean;
+}
 type AgentEventListener = { agentId: string | null; fn: (event: AgentEventRow) => void };
 
 /**
@@ -123,10 +127,11 @@ export class DeliveryHub {
   }
 
   /** Opens an agent's stream: replay since `after`, then live. */
-  async subscribeAgent(agentId: string, after: bigint, onOverflow: () => void): Promise<AgentSubscription> {
+  async subscribeAgent(agentId: string, after: bigint, guard: SlowConsumerGuard): Promise<AgentSubscription> {
     const sub = new AgentSubscription(agentId, after, {
-      queueLimit: this.queueLimit,
-      onOverflow,
+      limit: this.queueLimit,
+      onOverflow: guard.onOverflow,
+      backedUp: guard.backedUp,
       onClose: () => this.unsubscribe(sub),
       onSend: (o) => this.metrics.delivered(o),
     });
@@ -283,6 +288,11 @@ export class DeliveryHub {
 
   private wakeWaiters(): void {
     for (const w of [...this.changeWaiters]) w();
+  }
+
+  /** Counts a subscriber cut off for not reading. */
+  slowConsumerClosed(): void {
+    this.metrics.slowConsumers.inc();
   }
 
   /** Closes every stream of an agent (deleted agent, rotated PAK). */

@@ -8,9 +8,21 @@ import { readHorizon, stackObjectsInRange } from "./store.js";
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 import type { AgentEventRow } from "./types.js";
 import { requireId } from "../validation.js";
+import type { GraphQLContext } from "../graphql/context.js";
 
 /** Close code for a subscriber that stopped reading (its buffer hit the cap). */
 export const SLOW_CONSUMER_CLOSE = 4413;
+
+/** Cuts off a subscriber that stops reading: bounded memory per connection, clear close code. */
+function slowConsumerGuard(ctx: GraphQLContext) {
+  return {
+    onOverflow: () => {
+      ctx.delivery.slowConsumerClosed();
+      ctx.connection?.close(SLOW_CONSUMER_CLOSE, "Slow consumer: send buffer exceeded");
+    },
+    backedUp: ctx.connection ? () => ctx.connection!.backedUp() : undefined,
+  };
+}
 
 async function checkCursor(ctx: { db: Parameters<typeof readHorizon>[0] }, after: bigint): Promise<void> {
   if (after < 0n) throw badInput("after", "after must not be negative");
@@ -36,7 +48,7 @@ export const deliveryResolvers: Resolvers = {
         await getAgent(ctx.db, id, "agentId");
         const cursor = after ?? 0n;
         await checkCursor(ctx, cursor);
-        const sub = await ctx.delivery.subscribeAgent(id, cursor, () => ctx.closeConnection?.(SLOW_CONSUMER_CLOSE, "Slow consumer"));
+        const sub = await ctx.delivery.subscribeAgent(id, cursor, slowConsumerGuard(ctx));
         return sub.queue as AsyncIterableIterator<unknown>;
       },
       resolve: (event: unknown) => {
@@ -54,7 +66,7 @@ export const deliveryResolvers: Resolvers = {
         let last = cursor;
         let replaying = true;
         const pending: DeploymentObjectRow[] = [];
-        const queue = new BoundedQueue<DeploymentObjectRow>(10_000, () => ctx.closeConnection?.(SLOW_CONSUMER_CLOSE, "Slow consumer"), () => off());
+        const queue = new BoundedQueue<DeploymentObjectRow>({ limit: 10_000, ...slowConsumerGuard(ctx), onClose: () => off() });
         const send = (o: DeploymentObjectRow) => {
           if (o.sequenceId <= last) return;
           last = o.sequenceId;
@@ -85,7 +97,7 @@ export const deliveryResolvers: Resolvers = {
         } else if (agentId) {
           filter = (await getAgent(ctx.db, agentId, "agentId")).id;
         }
-        const queue = new BoundedQueue<AgentEventRow>(10_000, () => ctx.closeConnection?.(SLOW_CONSUMER_CLOSE, "Slow consumer"), () => off());
+        const queue = new BoundedQueue<AgentEventRow>({ limit: 10_000, ...slowConsumerGuard(ctx), onClose: () => off() });
         const off = ctx.delivery.onAgentEvents(filter, (event) => queue.push(event));
         return queue as AsyncIterableIterator<unknown>;
       },

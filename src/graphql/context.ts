@@ -8,6 +8,10 @@ export interface GraphQLContext {
   db: Database;
   loaders: Loaders;
   delivery: DeliveryHub;
-  /** Set on websocket operations: closes the connection with a protocol code. */
-  closeConnection?: (code: number, reason: string) => void;
+  /** Set on websocket operations. */
+  connection?: {
+    close(code: number, reason: string): void;
+    /** The socket's unsent bytes exceed the configured cap: the client is not reading. */
+    backedUp(): boolean;
+  };
 }

@@ -43,12 +43,25 @@ export function startGraphQLWs(opts: {
         (ctx.extra as ConnectionExtra).identity = identity;
         return true;
       },
+      // Bounded work per connection: a client flooding subscribe messages gets an error per extra one.
+      onSubscribe: (ctx, id) => {
+        // graphql-ws has already reserved this subscription's id in ctx.subscriptions.
+        if (Object.keys(ctx.subscriptions).length > opts.config.broker.maxSubscriptionsPerConnection) {
+          return [new GraphQLError(`at most ${opts.config.broker.maxSubscriptionsPerConnection} subscriptions per connection`, {
+            extensions: { code: "TOO_MANY_SUBSCRIPTIONS" },
+          })];
+        }
+        return undefined;
+      },
       context: (ctx): GraphQLContext => ({
         identity: (ctx.extra as ConnectionExtra).identity ?? null,
         db: opts.db,
         loaders: createLoaders(opts.db, false),
         delivery: opts.delivery,
-        closeConnection: (code, reason) => ctx.extra.socket.close(code, reason),
+        connection: {
+          close: (code, reason) => ctx.extra.socket.close(code, reason),
+          backedUp: () => ctx.extra.socket.bufferedAmount > opts.config.broker.maxSubscriberBufferBytes,
+        },
       }),
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((e) => {
