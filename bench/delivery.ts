@@ -34,6 +34,7 @@ async function run(n: number) {
 
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
+  const heapBefore = process.memoryUsage().heapUsed;
   const child = fork(new URL("./delivery-clients.ts", import.meta.url).pathname, [], { execArgv: ["--import", "tsx"] });
   const messages: ((m: any) => void)[] = [];
   child.on("message", (m) => messages.shift()?.(m));
@@ -46,6 +47,7 @@ async function run(n: number) {
   await sleep(500);
   global.gc?.();
   const rssPerAgent = (process.memoryUsage().rss - rssBefore) / n;
+  const heapPerAgent = (process.memoryUsage().heapUsed - heapBefore) / n;
 
   const committed = new Map<string, number>();
   for (let i = 0; i < OBJECTS; i++) {
@@ -65,7 +67,7 @@ async function run(n: number) {
   console.log(
     `N=${n}: connect ${connectSeconds.toFixed(1)} s; deliveries ${latencies.length}/${n * OBJECTS}; commit→receipt p50 ${percentile(latencies, 50)} ms, ` +
       `p99 ${percentile(latencies, 99)} ms, max ${Math.max(...latencies)} ms; one object to all agents: ${deliveriesPerSecond.toFixed(0)} deliveries/s; ` +
-      `broker RSS +${(rssPerAgent / 1024).toFixed(1)} KB per subscribed agent`,
+      `broker per idle subscribed agent: RSS +${(rssPerAgent / 1024).toFixed(1)} KB, JS heap +${(heapPerAgent / 1024).toFixed(1)} KB`,
   );
 
   // Reconnect storm: all N reconnect at once with cursor 0.

@@ -170,6 +170,18 @@ describe("websocket protocol", () => {
     await client.dispose();
   });
 
+  it("applies the depth limit to subscriptions too", async () => {
+    const { agent } = await fixture();
+    const client = wsClient(broker.url, agent.pak);
+    const deep = `subscription { agentDeployments { deploymentObject { stack { generator { stacks { edges { node {
+      latestDeploymentObject { stack { generator { stacks { edges { node { id } } } } } } } } } } } } } }`;
+    const err = await new Promise<unknown>((resolve) => {
+      client.subscribe({ query: deep }, { next: (r) => resolve(r.errors), error: resolve, complete: () => {} });
+    });
+    expect(JSON.stringify(err)).toMatch(/exceeds maximum operation depth/);
+    await client.dispose();
+  });
+
   it("rejects UI subscriptions for callers without the right", async () => {
     const { gen, stack } = await fixture();
     const other = await createGenerator(broker);

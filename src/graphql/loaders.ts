@@ -16,6 +16,23 @@ function grouped<T, V>(rows: T[], ids: readonly string[], keyOf: (row: T) => str
   return ids.map((id) => map.get(id) ?? []);
 }
 
+/** Builds each member on first use: a subscription's context rarely touches most loaders. */
+function lazy<T extends Record<string, () => unknown>>(factories: T): { readonly [K in keyof T]: ReturnType<T[K]> } {
+  const out = {} as Record<string, unknown>;
+  for (const [key, make] of Object.entries(factories)) {
+    Object.defineProperty(out, key, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const value = make();
+        Object.defineProperty(out, key, { value, enumerable: true });
+        return value;
+      },
+    });
+  }
+  return out as { readonly [K in keyof T]: ReturnType<T[K]> };
+}
+
 /**
  * Batching loaders, made per request (per websocket operation without a cache, since a
  * subscription lives long and must not serve stale rows), so a
@@ -28,31 +45,31 @@ export function createLoaders(db: Db, cache = true) {
       super(batch, { cache });
     }
   };
-  return {
-    generator: new DataLoader(async (ids: readonly string[]) => byId(await generators.findGeneratorsByIds(db, ids), ids)),
-    stack: new DataLoader(async (ids: readonly string[]) => byId(await stacks.findStacksByIds(db, ids), ids)),
-    agent: new DataLoader(async (ids: readonly string[]) => byId(await agents.findAgentsByIds(db, ids), ids)),
-    deploymentObject: new DataLoader(async (ids: readonly string[]) => byId(await objects.findObjectsByIds(db, ids), ids)),
-    stackLabels: new DataLoader(async (ids: readonly string[]) =>
+  return lazy({
+    generator: () => new DataLoader(async (ids: readonly string[]) => byId(await generators.findGeneratorsByIds(db, ids), ids)),
+    stack: () => new DataLoader(async (ids: readonly string[]) => byId(await stacks.findStacksByIds(db, ids), ids)),
+    agent: () => new DataLoader(async (ids: readonly string[]) => byId(await agents.findAgentsByIds(db, ids), ids)),
+    deploymentObject: () => new DataLoader(async (ids: readonly string[]) => byId(await objects.findObjectsByIds(db, ids), ids)),
+    stackLabels: () => new DataLoader(async (ids: readonly string[]) =>
       grouped(await stacks.labelsOfStacks(db, ids), ids, (r) => r.stackId, (r) => r.label)),
-    stackAnnotations: new DataLoader(async (ids: readonly string[]) =>
+    stackAnnotations: () => new DataLoader(async (ids: readonly string[]) =>
       grouped(await stacks.annotationsOfStacks(db, ids), ids, (r) => r.stackId, (r) => ({ key: r.key, value: r.value }))),
-    stackTargetedAgents: new DataLoader(async (ids: readonly string[]) =>
+    stackTargetedAgents: () => new DataLoader(async (ids: readonly string[]) =>
       grouped(await stacks.targetsOfStacks(db, ids), ids, (r) => r.stackId, (r) => r.agent)),
-    latestObject: new DataLoader(async (ids: readonly string[]) => {
+    latestObject: () => new DataLoader(async (ids: readonly string[]) => {
       const rows = await objects.latestObjectsOfStacks(db, ids);
       const map = new Map(rows.map((r) => [r.stackId, r]));
       return ids.map((id) => map.get(id) ?? null);
     }),
-    agentLabels: new DataLoader(async (ids: readonly string[]) =>
+    agentLabels: () => new DataLoader(async (ids: readonly string[]) =>
       grouped(await agents.labelsOfAgents(db, ids), ids, (r) => r.agentId, (r) => r.label)),
-    agentAnnotations: new DataLoader(async (ids: readonly string[]) =>
+    agentAnnotations: () => new DataLoader(async (ids: readonly string[]) =>
       grouped(await agents.annotationsOfAgents(db, ids), ids, (r) => r.agentId, (r) => ({ key: r.key, value: r.value }))),
-    agentTargets: new DataLoader(async (ids: readonly string[]) =>
+    agentTargets: () => new DataLoader(async (ids: readonly string[]) =>
       grouped(await agents.targetsOfAgents(db, ids), ids, (r) => r.agentId, (r) => r.stack)),
-    agentRegistrations: new DataLoader(async (ids: readonly string[]) =>
+    agentRegistrations: () => new DataLoader(async (ids: readonly string[]) =>
       grouped(await agents.registrationsOfAgents(db, ids), ids, (r) => r.agentId, (r) => r.generator)),
-  };
+  });
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -9,8 +9,25 @@ import { formatGraphQLError } from "./format-error.js";
 import type { GraphQLContext } from "./context.js";
 import { createLoaders } from "./loaders.js";
 import { createSharedSubscribe } from "./shared-subscribe.js";
-import { GraphQLError } from "graphql";
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode } from "graphql";
+import { depthLimitRule, queryCost } from "./limits.js";
 import type { DeliveryHub } from "../delivery/hub.js";
+
+/** Parsed-and-validated documents by query text, the oldest dropped past a few hundred. */
+class DocumentCache {
+  private readonly entries = new Map<string, DocumentNode | readonly GraphQLError[]>();
+  constructor(private readonly build: (query: string) => DocumentNode | readonly GraphQLError[]) {}
+
+  get(query: string): DocumentNode | readonly GraphQLError[] {
+    let entry = this.entries.get(query);
+    if (!entry) {
+      entry = this.build(query);
+      if (this.entries.size >= 500) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(query, entry);
+    }
+    return entry;
+  }
+}
 
 type ConnectionExtra = {
   identity?: Identity;
@@ -28,6 +45,16 @@ export function startGraphQLWs(opts: {
   config: BrokerConfig;
   delivery: DeliveryHub;
 }) {
+  const rules = [...specifiedRules, depthLimitRule(opts.config.broker.maxQueryDepth)];
+  const documents = new DocumentCache((query) => {
+    try {
+      const document = parse(query);
+      const errors = validate(opts.schema, document, rules);
+      return errors.length > 0 ? errors : document;
+    } catch (err) {
+      return [err as GraphQLError];
+    }
+  });
   return useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema: opts.schema,
@@ -41,17 +68,33 @@ export function startGraphQLWs(opts: {
           return false;
         }
         (ctx.extra as ConnectionExtra).identity = identity;
+        // The upgrade request is not needed after authentication; holding it costs memory per agent.
+        delete (ctx.extra as { request?: unknown }).request;
         return true;
       },
-      // Bounded work per connection: a client flooding subscribe messages gets an error per extra one.
-      onSubscribe: (ctx, id) => {
+      // Bounded work per connection: a client flooding subscribe messages gets an error per extra
+      // one. Documents are parsed and validated (with the HTTP endpoint's depth and cost limits)
+      // once per query text and shared: 10,000 agents send the same subscription.
+      onSubscribe: (ctx, _id, payload) => {
         // graphql-ws has already reserved this subscription's id in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > opts.config.broker.maxSubscriptionsPerConnection) {
           return [new GraphQLError(`at most ${opts.config.broker.maxSubscriptionsPerConnection} subscriptions per connection`, {
             extensions: { code: "TOO_MANY_SUBSCRIPTIONS" },
           })];
         }
-        return undefined;
+        const document = documents.get(payload.query);
+        if (Array.isArray(document)) return document;
+        let cost: number;
+        try {
+          cost = queryCost(opts.schema, document as DocumentNode, payload.variables ?? {}, payload.operationName ?? undefined);
+        } catch (err) {
+          // Variables that do not coerce (e.g. after: "abc") fail here first.
+          return [new GraphQLError((err as Error).message, { extensions: { code: "BAD_USER_INPUT" } })];
+        }
+        if (cost > opts.config.broker.maxQueryCost) {
+          return [new GraphQLError(`query cost ${cost} exceeds the limit of ${opts.config.broker.maxQueryCost}`, { extensions: { code: "QUERY_TOO_COSTLY" } })];
+        }
+        return { schema: opts.schema, document: document as DocumentNode, operationName: payload.operationName, variableValues: payload.variables };
       },
       context: (ctx): GraphQLContext => ({
         identity: (ctx.extra as ConnectionExtra).identity ?? null,
