@@ -18,6 +18,12 @@ function deploy(seq: number, stackId: string, yamlContent: string): DeploymentEv
 
 const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: v\n`;
 
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (const start = Date.now(); !check(); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() - start > 10_000) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
 describe("createAgent", () => {
   let kube: FakeKube;
   let broker: FakeBroker;
@@ -43,6 +49,7 @@ describe("createAgent", () => {
       transport,
       defaultNamespace: "default",
       heartbeatIntervalMs: 3_600_000,
+      healthReportIntervalMs: 3_600_000,
       logLevel: "silent",
     };
   }
@@ -94,6 +101,43 @@ describe("createAgent", () => {
     await agent.start();
     broker.publish(deploy(1, "stack-a", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: absent\n"));
     expect(await broker.reports.next()).toMatchObject({ deploymentObjectId: "do-1", status: "FAILURE", message: 'Kubernetes API 404 NotFound: namespaces "absent" not found' });
+  });
+
+  it("removes on restart the resources of a stack untargeted while it was stopped, and leaves the rest untouched", async () => {
+    const cm = (name: string) => kube.get({ apiVersion: "v1", kind: "ConfigMap", name });
+    agent = createAgent(configFor("websocket"), deps());
+    await agent.start();
+    broker.publish(deploy(1, "stack-kept", configMap("kept")));
+    broker.publish(deploy(2, "stack-gone", configMap("gone")));
+    expect([(await broker.reports.next()).status, (await broker.reports.next()).status]).toEqual(["SUCCESS", "SUCCESS"]);
+    await agent.stop();
+    broker.publish({ type: "UNTARGETED", stackId: "stack-gone", deploymentObject: null });
+    kube.resetRequests();
+    agent = createAgent(configFor("websocket"), deps());
+    await agent.start();
+    await broker.reports.find((r) => r.deploymentObjectId === "do-1");
+    await eventually(() => cm("gone") === undefined, "the untargeted stack's ConfigMap deleted");
+    expect(cm("kept")).toBeDefined();
+    expect(kube.requests().filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path}`)).toEqual([
+      "DELETE /api/v1/namespaces/default/configmaps/gone",
+    ]);
+  });
+
+  it("sends each applied stack's pod health to the broker", async () => {
+    agent = createAgent(configFor("websocket"), deps());
+    await agent.start();
+    broker.publish(deploy(4, "stack-a", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: app\n      image: app:1\n"));
+    await broker.reports.find((r) => r.deploymentObjectId === "do-4");
+    kube.setStatus({ apiVersion: "v1", kind: "Pod", name: "web" }, { containerStatuses: [{ name: "app", state: { waiting: { reason: "CrashLoopBackOff" } } }] });
+    await agent.reportHealth();
+    expect(await broker.health.next()).toEqual([
+      {
+        id: "do-4",
+        status: "degraded",
+        summary: { pods_total: 1, pods_unhealthy: 1, conditions: ["default/web app: CrashLoopBackOff"] },
+        checked_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      },
+    ]);
   });
 
   it("refuses to start with a PAK the broker rejects", async () => {

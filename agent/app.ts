@@ -2,10 +2,11 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { Delivery } from "./broker/delivery.ts";
 import { BrokerHttpError, waitForBrokerReady } from "./broker/http.ts";
 import { RestTransport } from "./broker/rest-transport.ts";
-import type { BrokerTransport } from "./broker/types.ts";
+import type { BrokerTransport, DeploymentEvent } from "./broker/types.ts";
 import { WebSocketTransport } from "./broker/websocket-transport.ts";
 import { jitteredDelay, sleep } from "./broker/backoff.ts";
 import type { AgentConfig } from "./config.ts";
+import { deploymentHealthEntries, sendDeploymentHealth } from "./health-report.ts";
 import { type HealthServer, startHealthServer } from "./health-server.ts";
 import { KubeApplier } from "./kube/applier.ts";
 import { type KubeProbe, createKubeClients, loadKubeConfig, probeKube } from "./kube/client.ts";
@@ -22,7 +23,6 @@ export interface AgentDeps {
   /** Websocket sessions failing in a row before falling back to REST (default 5). */
   websocketFailuresBeforeRest?: number;
   restDwellMs?: number;
-  healthCheckIntervalMs?: number;
   /** Base of the backoff between retries of a failed object (default 1 s). */
   applyRetryBaseMs?: number;
 }
@@ -44,6 +44,8 @@ export interface Agent {
   status(): AgentStatus;
   /** The health server's port once started (useful with HEALTH_PORT 0). */
   healthPort(): number | undefined;
+  /** Checks pod health per stack and sends it to the broker now (it also runs on an interval). */
+  reportHealth(): Promise<void>;
   readonly metrics: AgentMetrics;
 }
 
@@ -94,19 +96,31 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     }
   };
 
-  const checkStackHealth = async () => {
-    try {
-      const stacks = await collectStackHealth(kube.objects);
-      metrics.unhealthyPods.reset();
-      for (const stack of stacks) {
-        for (const state of ["degraded", "failing"] as const) {
-          metrics.unhealthyPods.set({ stack: stack.stackId, state }, stack.pods.filter((p) => p.state === state).length);
-        }
-        if (stack.state !== "healthy") log.warn({ stackId: stack.stackId, state: stack.state, pods: stack.pods.filter((p) => p.state !== "healthy") }, "stack unhealthy");
+  const reportHealth = async () => {
+    if (!reconciler || !agentId) return;
+    const checkedAt = new Date();
+    const stacks = await collectStackHealth(kube.objects);
+    metrics.unhealthyPods.reset();
+    for (const stack of stacks) {
+      for (const state of ["degraded", "failing"] as const) {
+        metrics.unhealthyPods.set({ stack: stack.stackId, state }, stack.pods.filter((p) => p.state === state).length);
       }
-    } catch (err) {
-      log.warn({ err }, "stack health check failed");
+      if (stack.state !== "healthy") log.warn({ stackId: stack.stackId, state: stack.state, pods: stack.pods.filter((p) => p.state !== "healthy") }, "stack unhealthy");
     }
+    const entries = deploymentHealthEntries(stacks, reconciler.appliedObjects(), checkedAt);
+    if (entries.length > 0) await sendDeploymentHealth(http, agentId, entries);
+  };
+
+  /** Before new events on every (re)connect: untargets what vanished from the target state. */
+  const resync = async (r: Reconciler, applier: KubeApplier, targetState: DeploymentEvent[]) => {
+    let owned: string[] = [];
+    try {
+      owned = await applier.ownedStackIds();
+    } catch (err) {
+      log.warn({ err }, "listing owned resources failed; reconciling against what this process applied");
+    }
+    const untargeted = r.resync(targetState, owned);
+    log.info({ targeted: targetState.length, untargeted }, "reconciled the target state");
   };
 
   const verify = async (): Promise<string> => {
@@ -126,6 +140,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     metrics,
     status,
     healthPort: () => health?.port,
+    reportHealth,
     async start() {
       health = await startHealthServer(config.healthPort, {
         ready: () => connection === "connected" && probe.reachable,
@@ -145,6 +160,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         .run(
           {
             cursor: () => r.cursor(),
+            resync: (targetState) => resync(r, applier, targetState),
             onEvent: (event) => r.handle(event),
             onConnected: () => {
               if (connection === "disconnected") metrics.reconnects.inc();
@@ -156,7 +172,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         )
         .catch((err: unknown) => log.error({ err }, "delivery stopped"));
       timers.push(setInterval(() => void heartbeat(), config.heartbeatIntervalMs));
-      timers.push(setInterval(() => void checkStackHealth(), deps.healthCheckIntervalMs ?? 60_000));
+      const healthTick = () => reportHealth().catch((err: unknown) => log.warn({ err }, "reporting deployment health failed"));
+      timers.push(setInterval(() => void healthTick(), config.healthReportIntervalMs));
       void heartbeat();
     },
     async stop() {

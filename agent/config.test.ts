@@ -20,6 +20,7 @@ describe("loadAgentConfig", () => {
         transport: "websocket",
         defaultNamespace: "default",
         heartbeatIntervalMs: 30_000,
+        healthReportIntervalMs: 60_000,
         logLevel: "info",
       },
     });
@@ -36,6 +37,7 @@ describe("loadAgentConfig", () => {
       BROKKR__AGENT__TRANSPORT: "rest",
       BROKKR__AGENT__DEFAULT_NAMESPACE: "apps",
       BROKKR__AGENT__HEARTBEAT_INTERVAL: "5",
+      BROKKR__AGENT__HEALTH_REPORT_INTERVAL: "15",
       BROKKR__AGENT__LOG__LEVEL: "debug",
     });
     expect(result.ok && result.config).toMatchObject({
@@ -47,6 +49,7 @@ describe("loadAgentConfig", () => {
       transport: "rest",
       defaultNamespace: "apps",
       heartbeatIntervalMs: 5000,
+      healthReportIntervalMs: 15_000,
       logLevel: "debug",
     });
   });

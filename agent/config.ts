@@ -15,6 +15,7 @@ const schema = z.object({
   TRANSPORT: z.enum(["websocket", "rest"]).default("websocket"),
   DEFAULT_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a valid namespace name").default("default"),
   HEARTBEAT_INTERVAL: seconds(30),
+  HEALTH_REPORT_INTERVAL: seconds(60),
   LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -29,6 +30,8 @@ export interface AgentConfig {
   transport: "websocket" | "rest";
   defaultNamespace: string;
   heartbeatIntervalMs: number;
+  /** How often pod health per stack is checked and sent to the broker. */
+  healthReportIntervalMs: number;
   logLevel: string;
 }
 
@@ -63,6 +66,7 @@ export function loadAgentConfig(env: Record<string, string | undefined>): Config
     transport: c.TRANSPORT,
     defaultNamespace: c.DEFAULT_NAMESPACE,
     heartbeatIntervalMs: c.HEARTBEAT_INTERVAL * 1000,
+    healthReportIntervalMs: c.HEALTH_REPORT_INTERVAL * 1000,
     logLevel: c.LOG__LEVEL,
   };
   return { ok: true, config: Object.freeze(config) };

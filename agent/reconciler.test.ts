@@ -160,6 +160,38 @@ describe("Reconciler", () => {
     expect(kube.list("v1", "ConfigMap", { labelSelector: "k8s.brokkr.io/stack" }).map((o) => o.metadata.name).sort()).toEqual(["a1", "a2", "b2"]);
   });
 
+  it("untargets on resync the stacks it deployed or owns that the target state lacks, without moving the cursor", async () => {
+    const applier = new ScriptedApplier(new Set());
+    const { reports, reporter } = fakeBroker();
+    reconciler = new Reconciler({ applier, reporter, logger });
+    const a = deploy("stack-a", configMap("a"));
+    const b = deploy("stack-b", configMap("b"));
+    reconciler.handle(a);
+    reconciler.handle(b);
+    await reports.next();
+    await reports.next();
+    const d = deploy("stack-d", configMap("d"));
+    expect(reconciler.resync([b, d], ["stack-b", "stack-c"])).toEqual(["stack-a", "stack-c"]);
+    expect(await reports.next()).toMatchObject({ deploymentObjectId: d.deploymentObject!.id, status: "SUCCESS" });
+    await reconciler.stop();
+    expect(applier.calls.slice(2).sort()).toEqual(["delete:stack-a", "delete:stack-c", d.deploymentObject!.id]);
+    expect(reconciler.cursor()).toBe(b.deploymentObject!.sequenceId);
+    expect([...reconciler.appliedObjects()]).toEqual([
+      ["stack-b", b.deploymentObject!.id],
+      ["stack-d", d.deploymentObject!.id],
+    ]);
+  });
+
+  it("does not untarget again on resync a stack already untargeted and gone", async () => {
+    const applier = new ScriptedApplier(new Set());
+    const { reporter } = fakeBroker();
+    reconciler = new Reconciler({ applier, reporter, logger });
+    reconciler.handle(deploy("stack-a", configMap("a")));
+    reconciler.handle({ type: "UNTARGETED", stackId: "stack-a", deploymentObject: null });
+    await applier.done.find((call) => call === "delete:stack-a");
+    expect(reconciler.resync([], [])).toEqual([]);
+  });
+
   it("reports the Kubernetes Status message when an apply fails", async () => {
     kube = await startFakeKube();
     const { reports, reporter } = fakeBroker();

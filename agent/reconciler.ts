@@ -32,6 +32,10 @@ export interface ReconcilerStatus {
 interface StackState {
   pending?: DeploymentEvent;
   lastSequence: bigint;
+  /** The last event handed over deploys the stack (it may still be pending or failing). */
+  targeted: boolean;
+  /** The object now applied, for health reports. */
+  appliedObjectId?: string;
   worker?: Promise<void>;
   wait?: AbortController;
   failures: number;
@@ -67,21 +71,32 @@ export class Reconciler {
   handle(event: DeploymentEvent): void {
     if (this.stopping.signal.aborted) return;
     this.deps.metrics?.deliveries.inc();
-    const state = this.stateOf(event.stackId);
-    if (event.type === "DEPLOY") {
-      if (!event.deploymentObject) return;
-      const sequence = BigInt(event.deploymentObject.sequenceId);
-      if (sequence > this.highest) this.highest = sequence;
-      // A replay or repeated poll of what this stack already has is not new work.
-      if (sequence <= state.lastSequence) return;
-      state.lastSequence = sequence;
-    } else {
-      // Re-targeting sends the stack's latest object again, however old.
-      state.lastSequence = 0n;
-    }
-    state.pending = event;
-    state.wait?.abort();
-    state.worker ??= this.work(event.stackId, state);
+    const sequence = BigInt(event.deploymentObject?.sequenceId ?? 0);
+    if (sequence > this.highest) this.highest = sequence;
+    this.enqueue(event);
+  }
+
+  /**
+   * Reconciles against the whole target state: its stacks are deployed (an object already handed
+   * over is not new work), and every other stack this agent deployed or owns resources of
+   * (`ownedStackIds`, found in the cluster) is untargeted. Returns the stacks untargeted.
+   * The cursor does not move: an object below a target-state id may not have committed yet.
+   */
+  resync(targetState: DeploymentEvent[], ownedStackIds: Iterable<string>): string[] {
+    if (this.stopping.signal.aborted) return [];
+    const wanted = new Set(targetState.map((e) => e.stackId));
+    for (const event of targetState) this.enqueue(event);
+    const deployed = [...this.stacks].filter(([, s]) => s.targeted).map(([id]) => id);
+    const stale = [...new Set([...ownedStackIds, ...deployed])].filter((id) => !wanted.has(id)).sort();
+    for (const stackId of stale) this.enqueue({ type: "UNTARGETED", stackId, deploymentObject: null });
+    return stale;
+  }
+
+  /** Stack id → id of the deployment object applied for it. */
+  appliedObjects(): Map<string, string> {
+    const applied = new Map<string, string>();
+    for (const [stackId, state] of this.stacks) if (state.appliedObjectId) applied.set(stackId, state.appliedObjectId);
+    return applied;
   }
 
   cursor(): string {
@@ -104,10 +119,28 @@ export class Reconciler {
     await Promise.all([...this.stacks.values()].map((s) => s.worker));
   }
 
+  private enqueue(event: DeploymentEvent): void {
+    const state = this.stateOf(event.stackId);
+    if (event.type === "DEPLOY") {
+      if (!event.deploymentObject) return;
+      const sequence = BigInt(event.deploymentObject.sequenceId);
+      // A replay or repeated poll of what this stack already has is not new work.
+      if (sequence <= state.lastSequence) return;
+      state.lastSequence = sequence;
+    } else {
+      // Re-targeting sends the stack's latest object again, however old.
+      state.lastSequence = 0n;
+    }
+    state.targeted = event.type === "DEPLOY" && !event.deploymentObject?.isDeletionMarker;
+    state.pending = event;
+    state.wait?.abort();
+    state.worker ??= this.work(event.stackId, state);
+  }
+
   private stateOf(stackId: string): StackState {
     let state = this.stacks.get(stackId);
     if (!state) {
-      state = { lastSequence: 0n, failures: 0, failing: false };
+      state = { lastSequence: 0n, targeted: false, failures: 0, failing: false };
       this.stacks.set(stackId, state);
     }
     return state;
@@ -150,6 +183,7 @@ export class Reconciler {
       this.deps.metrics?.applies.inc();
       this.lastApplyAt = new Date();
       Object.assign(state, { failures: 0, failing: false, lastFailureReport: undefined });
+      state.appliedObjectId = obj && !obj.isDeletionMarker ? obj.id : undefined;
       log.info({ outcome, type: event.type }, "reconciled stack");
       if (obj) await this.report({ deploymentObjectId: obj.id, status: "SUCCESS", message: null, eventType: eventTypeOf(obj) });
       return true;

@@ -12,7 +12,8 @@ process.once("message", (msg: Start) => {
       url: msg.url.replace(/^http/, "ws") + "/graphql",
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${pak}` },
-      retryAttempts: 3,
+      retryAttempts: 50,
+      retryWait: async (n) => new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** Math.min(n, 5)) * Math.random())),
     });
     client.subscribe<{ agentDeployments: { deploymentObject: { id: string } | null } }>(
       { query: "subscription { agentDeployments(after: \"0\") { type deploymentObject { id } } }" },

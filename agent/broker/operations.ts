@@ -1,4 +1,4 @@
-import type { DeploymentEvent } from "./types.ts";
+import type { DeploymentEvent, DeploymentObjectPayload } from "./types.ts";
 
 export const ME_QUERY = /* GraphQL */ `
   query AgentMe {
@@ -13,6 +13,21 @@ export const AGENT_DEPLOYMENTS_SUBSCRIPTION = /* GraphQL */ `
   subscription AgentDeployments($after: BigInt) {
     agentDeployments(after: $after) {
       type
+      stackId
+      deploymentObject {
+        id
+        sequenceId
+        yamlContent
+        yamlChecksum
+        isDeletionMarker
+      }
+    }
+  }
+`;
+
+export const TARGET_STATE_QUERY = /* GraphQL */ `
+  query AgentTargetState($agentId: ID!) {
+    targetState(agentId: $agentId) {
       stackId
       deploymentObject {
         id
@@ -47,6 +62,10 @@ export const HEARTBEAT_MUTATION = /* GraphQL */ `
 
 export interface MeResult {
   me: { role: "ADMIN" | "GENERATOR" | "AGENT"; id: string | null };
+}
+
+export interface TargetStateResult {
+  targetState: Array<{ stackId: string; deploymentObject: DeploymentObjectPayload }>;
 }
 
 export interface AgentDeploymentsResult {

@@ -12,10 +12,11 @@ function event(seq: number, stackId = "stack-a"): DeploymentEvent {
   return { type: "DEPLOY", stackId, deploymentObject: { id: `do-${seq}`, sequenceId: String(seq), yamlContent: "x: 1", yamlChecksum: "c", isDeletionMarker: false } };
 }
 
-function handlersFor(events: Channel<DeploymentEvent>): DeliveryHandlers {
+function handlersFor(events: Channel<DeploymentEvent>, resyncs = new Channel<string[]>()): DeliveryHandlers {
   let cursor = "0";
   return {
     cursor: () => cursor,
+    resync: async (targetState) => resyncs.push(targetState.map((e) => e.stackId)),
     onEvent: (e) => {
       if (e.deploymentObject) cursor = e.deploymentObject.sequenceId;
       events.push(e);
@@ -61,6 +62,18 @@ describe("RestTransport", () => {
     expect([await events.next(), await events.next()]).toEqual([event(1), event(2, "stack-b")]);
     broker.publish({ type: "UNTARGETED", stackId: "stack-a", deploymentObject: null });
     expect(await events.find((e) => e.type === "UNTARGETED")).toEqual({ type: "UNTARGETED", stackId: "stack-a", deploymentObject: null });
+    stop.abort();
+    await running;
+  });
+
+  it("hands over the full target state before polling, so a restarted agent sees what is targeted now", async () => {
+    broker = await startFakeBroker({ pak: PAK, agentId: "agent-1" });
+    broker.publish(event(1));
+    broker.publish(event(2, "stack-b"));
+    broker.publish({ type: "UNTARGETED", stackId: "stack-a", deploymentObject: null });
+    const resyncs = new Channel<string[]>();
+    const running = transport(broker).run(handlersFor(new Channel<DeploymentEvent>(), resyncs), stop.signal);
+    expect(await resyncs.next()).toEqual(["stack-b"]);
     stop.abort();
     await running;
   });

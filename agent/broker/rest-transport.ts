@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { jitteredDelay, sleep } from "./backoff.ts";
 import { type BrokerHttp, BrokerHttpError, brokerRequest } from "./http.ts";
+import { targetStateEvents } from "./target-state.ts";
 import type { AgentEventReport, BrokerTransport, DeliveryHandlers, DeploymentEvent, DeploymentObjectPayload, HeartbeatReport } from "./types.ts";
 
 export interface RestTransportOptions extends BrokerHttp {
@@ -68,11 +69,16 @@ export class RestTransport implements BrokerTransport {
 
   async run(handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
     let longPoll = true;
+    let resynced = false;
     for (let failures = 0; !signal.aborted; ) {
       try {
+        if (!resynced) {
+          await this.resync(handlers, signal);
+          resynced = true;
+          handlers.onConnected();
+        }
         if (longPoll) await this.longPoll(handlers, signal);
         else await this.pollTargetState(handlers, signal);
-        if (failures > 0) handlers.onConnected();
         failures = 0;
       } catch (err) {
         if (signal.aborted) return;
@@ -82,11 +88,23 @@ export class RestTransport implements BrokerTransport {
           continue;
         }
         failures++;
+        resynced = false;
         handlers.onDisconnected(String(err));
         this.options.logger.warn({ err: String(err), failures }, "REST delivery failed");
         await sleep(jitteredDelay(failures, this.options.retryBaseMs ?? 500, this.options.retryMaxMs ?? 30_000), signal);
       }
     }
+  }
+
+  /** On every (re)connect: the whole target state first, so stacks untargeted meanwhile are noticed. */
+  private async resync(handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
+    const objects = await this.fetchTargetState(signal);
+    this.knownStacks = new Set(objects.map((o) => o.stack_id));
+    await handlers.resync(targetStateEvents(objects.map((o) => ({ stackId: o.stack_id, deploymentObject: fromRestObject(o) }))));
+  }
+
+  private async fetchTargetState(signal: AbortSignal): Promise<RestDeploymentObject[]> {
+    return (await brokerRequest<RestDeploymentObject[]>(this.options, `${await this.agentPath()}/target-state?mode=full`, { signal })) ?? [];
   }
 
   private async longPoll(handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
@@ -120,13 +138,13 @@ export class RestTransport implements BrokerTransport {
     const delivered = new Set(events.map((e) => e.stack_id));
     const added = stackIds.filter((s) => !known.has(s) && !delivered.has(s));
     if (added.length === 0) return;
-    const objects = (await brokerRequest<RestDeploymentObject[]>(this.options, `${await this.agentPath()}/target-state?mode=full`, { signal })) ?? [];
+    const objects = await this.fetchTargetState(signal);
     for (const o of objects) if (added.includes(o.stack_id)) handlers.onEvent({ type: "DEPLOY", stackId: o.stack_id, deploymentObject: fromRestObject(o) });
   }
 
   /** The full target state; a stack that drops out of it since the last poll is untargeted. */
   private async pollTargetState(handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
-    const objects = (await brokerRequest<RestDeploymentObject[]>(this.options, `${await this.agentPath()}/target-state?mode=full`, { signal })) ?? [];
+    const objects = await this.fetchTargetState(signal);
     const events: DeploymentEvent[] = objects
       .sort((a, b) => (BigInt(a.sequence_id) < BigInt(b.sequence_id) ? -1 : 1))
       .map((o) => ({ type: "DEPLOY", stackId: o.stack_id, deploymentObject: fromRestObject(o) }));

@@ -35,6 +35,11 @@ export interface EventReporter {
 export interface DeliveryHandlers {
   /** The sequence id to resume after, read on every (re)connect. */
   cursor(): string;
+  /**
+   * The whole target state (each stack's latest object), handed over on every (re)connect before
+   * any new event: stacks missing from it were untargeted while the agent was away.
+   */
+  resync(targetState: DeploymentEvent[]): Promise<void>;
   onEvent(event: DeploymentEvent): void;
   onConnected(): void;
   onDisconnected(reason: string): void;

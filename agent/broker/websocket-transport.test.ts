@@ -12,20 +12,30 @@ function event(seq: number, stackId = "stack-a"): DeploymentEvent {
   return { type: "DEPLOY", stackId, deploymentObject: { id: `do-${seq}`, sequenceId: String(seq), yamlContent: "", yamlChecksum: "c", isDeletionMarker: false } };
 }
 
-function recordingHandlers(initialCursor = "0") {
+function recordingHandlers(initialCursor = "0", resyncGate: Promise<void> = Promise.resolve()) {
   const events = new Channel<DeploymentEvent>();
   const connects = new Channel<number>();
+  const resyncs = new Channel<string[]>();
+  const order: string[] = [];
   let cursor = initialCursor;
   const handlers: DeliveryHandlers = {
     cursor: () => cursor,
+    resync: async (targetState) => {
+      const ids = targetState.map((e) => e.deploymentObject!.id);
+      order.push(`resync:${ids.join(",")}`);
+      resyncs.push(ids);
+      await resyncGate;
+      order.push("resync done");
+    },
     onEvent: (e) => {
       cursor = e.deploymentObject?.sequenceId ?? cursor;
+      order.push(`event:${e.deploymentObject?.id ?? `untarget ${e.stackId}`}`);
       events.push(e);
     },
     onConnected: () => connects.push(connects.all.length + 1),
     onDisconnected: () => {},
   };
-  return { handlers, events, connects };
+  return { handlers, events, connects, resyncs, order };
 }
 
 describe("WebSocketTransport", () => {
@@ -72,6 +82,25 @@ describe("WebSocketTransport", () => {
     broker.publish(event(5));
     expect((await events.next()).deploymentObject?.sequenceId).toBe("5");
     expect(events.all.map((e) => e.deploymentObject?.sequenceId)).toEqual(["4", "5"]);
+    stop.abort();
+    await running;
+  });
+
+  it("hands over the target state on every (re)connect and holds events until it is reconciled", async () => {
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const { handlers, events, resyncs, order } = recordingHandlers("0", gate);
+    broker.publish(event(1));
+    broker.publish(event(2, "stack-b"));
+    const running = transport().run(handlers, stop.signal);
+    expect(await resyncs.next()).toEqual(["do-1", "do-2"]);
+    broker.publish(event(3, "stack-c"));
+    open();
+    await events.find((e) => e.deploymentObject?.id === "do-3");
+    expect(order).toEqual(["resync:do-1,do-2", "resync done", "event:do-1", "event:do-2", "event:do-3"]);
+    broker.dropConnections();
+    broker.publish({ type: "UNTARGETED", stackId: "stack-b", deploymentObject: null });
+    expect(await resyncs.find((ids) => !ids.includes("do-2"))).toEqual(["do-1", "do-3"]);
     stop.abort();
     await running;
   });

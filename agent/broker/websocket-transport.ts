@@ -10,8 +10,11 @@ import {
   ME_QUERY,
   type MeResult,
   REPORT_AGENT_EVENT_MUTATION,
+  TARGET_STATE_QUERY,
+  type TargetStateResult,
 } from "./operations.ts";
-import type { AgentEventReport, BrokerTransport, DeliveryHandlers, HeartbeatReport } from "./types.ts";
+import { targetStateEvents } from "./target-state.ts";
+import type { AgentEventReport, BrokerTransport, DeliveryHandlers, DeploymentEvent, HeartbeatReport } from "./types.ts";
 
 export class WebSocketUnavailableError extends Error {
   override name = "WebSocketUnavailableError";
@@ -32,13 +35,22 @@ type SessionResult = { connected: boolean; reason: string };
 /** Subscriptions over graphql-ws; mutations and `me` over HTTP POST /graphql. */
 export class WebSocketTransport implements BrokerTransport {
   readonly name = "websocket" as const;
+  private agentId?: string;
 
   constructor(private readonly options: WebSocketTransportOptions) {}
 
   async verify(): Promise<string> {
     const { me } = await graphqlRequest<MeResult>(this.options, ME_QUERY);
     if (me.role !== "AGENT" || !me.id) throw new Error(`the PAK belongs to a ${me.role}, not an agent`);
+    this.agentId = me.id;
     return me.id;
+  }
+
+  /** Every associated stack's latest object, as DEPLOY events in sequence order. */
+  async targetState(): Promise<DeploymentEvent[]> {
+    const agentId = this.agentId ?? (await this.verify());
+    const { targetState } = await graphqlRequest<TargetStateResult>(this.options, TARGET_STATE_QUERY, { agentId });
+    return targetStateEvents(targetState);
   }
 
   async reportEvent(report: AgentEventReport): Promise<void> {
@@ -67,12 +79,15 @@ export class WebSocketTransport implements BrokerTransport {
     }
   }
 
+  /**
+   * One connection. Once it is acknowledged the target state is fetched and handed over; events
+   * arriving meanwhile are held so they follow it. The subscription is opened first so that no
+   * change between the fetch and the subscription is missed (a repeat is harmless).
+   */
   private session(handlers: DeliveryHandlers, signal: AbortSignal): Promise<SessionResult> {
     let connected = false;
-    const client = this.createClient(() => {
-      connected = true;
-      handlers.onConnected();
-    });
+    let resynced = false;
+    const held: DeploymentEvent[] = [];
     return new Promise<SessionResult>((resolve) => {
       let done = false;
       let unsubscribe = () => {};
@@ -82,8 +97,23 @@ export class WebSocketTransport implements BrokerTransport {
         signal.removeEventListener("abort", onAbort);
         unsubscribe();
         void client.dispose();
-        resolve({ connected, reason });
+        resolve({ connected: connected && resynced, reason });
       };
+      const resync = async () => {
+        try {
+          await handlers.resync(await this.targetState());
+        } catch (err) {
+          return finish(`reconciling the target state failed: ${describeClose(err)}`);
+        }
+        if (done) return;
+        resynced = true;
+        for (const event of held.splice(0)) handlers.onEvent(event);
+      };
+      const client = this.createClient(() => {
+        connected = true;
+        handlers.onConnected();
+        void resync();
+      });
       const onAbort = () => finish("stopped");
       signal.addEventListener("abort", onAbort, { once: true });
       const after = handlers.cursor();
@@ -93,7 +123,9 @@ export class WebSocketTransport implements BrokerTransport {
         {
           next: (result) => {
             if (result.errors?.length) return finish(`subscription error: ${result.errors[0]!.message}`);
-            if (result.data) handlers.onEvent(result.data.agentDeployments);
+            if (!result.data) return;
+            if (resynced) handlers.onEvent(result.data.agentDeployments);
+            else held.push(result.data.agentDeployments);
           },
           error: (err) => finish(describeClose(err)),
           complete: () => finish("the broker completed the subscription"),

@@ -90,6 +90,21 @@ describe("KubeApplier against the fake API server", () => {
     expect(kube.list("v1", "ConfigMap", { labelSelector: STACK_LABEL }).map((o) => o.metadata.name)).toEqual(["b1"]);
   });
 
+  it("finds the stacks it owns resources of after a restart, not other agents' stacks", async () => {
+    await applierFor().apply(deploymentObject("stack-a", configMap("a1")));
+    await applierFor().apply(deploymentObject("stack-b", `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: b-ns\n---\n${configMap("b1", "", "b-ns")}`));
+    await applierFor("agent-2").apply(deploymentObject("stack-c", configMap("c1")));
+    expect(await applierFor().ownedStackIds()).toEqual(["stack-a", "stack-b"]);
+  });
+
+  it("skips a kind it may not list when looking for its resources", async () => {
+    const applier = applierFor();
+    await applier.apply(deploymentObject("stack-a", configMap("a1")));
+    kube.injectFault({ status: 403, times: 2, match: { method: "GET", path: "/clusterroles" } });
+    expect(await applier.ownedStackIds()).toEqual(["stack-a"]);
+    expect(await applier.apply(deploymentObject("stack-a", configMap("a2")))).toMatchObject({ status: "applied", pruned: 1 });
+  });
+
   it("counts a 404 on delete as done", async () => {
     const applier = applierFor();
     await applier.apply(deploymentObject("stack-a", configMap("gone")));

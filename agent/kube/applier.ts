@@ -86,6 +86,11 @@ export class KubeApplier {
     return { status: "deleted", applied: 0, pruned };
   }
 
+  /** Stacks with resources in the cluster that this agent owns, whether or not it knows them now. */
+  ownedStackIds(): Promise<string[]> {
+    return this.pruner.ownedStackIds();
+  }
+
   private async serverSideApply(manifest: Manifest): Promise<void> {
     this.kinds.add(manifest);
     await this.queue.run(objectKey(manifest), () =>

@@ -4,7 +4,7 @@ import type { AgentObjectApi } from "./client.ts";
 import type { KeyedQueue } from "./keyed-queue.ts";
 import { type KindRef, type KindRegistry, kindsOfCrd } from "./kinds.ts";
 import { isCrd, objectKey, orderForDelete } from "./manifest.ts";
-import { STACK_LABEL, selectPrunable, type LiveObject } from "./ownership.ts";
+import { STACK_LABEL, isOwnedBy, selectPrunable, type LiveObject } from "./ownership.ts";
 import { type RetryOptions, isNotFound, statusCodeOf, withTransientRetry } from "./retry.ts";
 
 export interface PrunerDeps {
@@ -32,6 +32,17 @@ export class StackPruner {
   }
 
   async listStackObjects(stackId: string): Promise<LiveObject[]> {
+    return this.listLabelled(`${STACK_LABEL}=${stackId}`);
+  }
+
+  /** Ids of the stacks with at least one live object this agent owns, across the kinds it knows. */
+  async ownedStackIds(): Promise<string[]> {
+    const live = await this.listLabelled(STACK_LABEL);
+    const ids = live.filter((obj) => isOwnedBy(obj, this.deps.agentId)).map((obj) => obj.metadata?.labels?.[STACK_LABEL]);
+    return [...new Set(ids.filter((id): id is string => !!id))].sort();
+  }
+
+  private async listLabelled(selector: string): Promise<LiveObject[]> {
     const found: LiveObject[] = [];
     const searched = new Set<string>();
     const search = async (kinds: KindRef[]) => {
@@ -39,7 +50,7 @@ export class StackPruner {
         const id = `${ref.apiVersion}|${ref.kind}`;
         if (searched.has(id)) continue;
         searched.add(id);
-        found.push(...(await this.listKind(ref, stackId)));
+        found.push(...(await this.listKind(ref, selector)));
       }
     };
     await search(this.deps.kinds.all());
@@ -47,8 +58,7 @@ export class StackPruner {
     return found;
   }
 
-  private async listKind(ref: KindRef, stackId: string): Promise<LiveObject[]> {
-    const selector = `${STACK_LABEL}=${stackId}`;
+  private async listKind(ref: KindRef, selector: string): Promise<LiveObject[]> {
     try {
       const list = await withTransientRetry(
         () => this.deps.objects.list(ref.apiVersion, ref.kind, undefined, undefined, undefined, undefined, undefined, selector),
@@ -59,6 +69,11 @@ export class StackPruner {
     } catch (err) {
       if (statusCodeOf(err) === undefined && /Unrecognized API version and kind/.test(String(err))) return [];
       if (isNotFound(err)) return [];
+      // RBAC may grant only the kinds the stacks hold; objects it may not list it did not create.
+      if (statusCodeOf(err) === 403) {
+        this.deps.logger.debug({ apiVersion: ref.apiVersion, kind: ref.kind }, "may not list this kind; skipped");
+        return [];
+      }
       throw err;
     }
   }

@@ -28,21 +28,27 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
   const reports = new Channel<AgentEventReport>();
   const heartbeats = new Channel<HeartbeatReport>();
   const subscriptions = new Channel<{ after: string; authorization: unknown }>();
+  const health = new Channel<unknown[]>();
+  const live = new Set<(event: DeploymentEvent) => void>();
   const after = (cursor: bigint) => log.filter((e, i) => sequenceOf(e, i) > cursor);
 
+  /** As the broker does: the latest object per stack newer than the cursor, then live events. */
   async function* stream(cursor: bigint) {
-    let sent = cursor;
-    for (;;) {
-      for (const e of after(sent)) {
-        sent = sequenceOf(e, log.indexOf(e));
-        yield { agentDeployments: e };
-      }
-      await new Promise<void>((resolve) => listeners.add(resolve));
+    const incoming = new Channel<DeploymentEvent>();
+    const push = (event: DeploymentEvent) => incoming.push(event);
+    live.add(push);
+    try {
+      for (const e of latest().filter((e) => BigInt(e.deploymentObject!.sequenceId) > cursor)) yield { agentDeployments: e };
+      for (;;) yield { agentDeployments: await incoming.next() };
+    } finally {
+      live.delete(push);
     }
   }
 
   const rootValue = {
     me: () => ({ role: "AGENT", id: options.agentId }),
+    targetState: ({ agentId }: { agentId: string }) =>
+      agentId === options.agentId ? latest().map((e) => ({ stackId: e.stackId, deploymentObject: e.deploymentObject })) : [],
     reportAgentEvent: ({ input }: { input: AgentEventReport }) => {
       reports.push({ ...input });
       return { event: { id: `event-${reports.all.length}` } };
@@ -96,7 +102,11 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
       heartbeats.push({ k8sReachable: body.k8s_reachable, k8sApiLatencyMs: body.k8s_api_latency_ms });
       return send(204);
     }
-    if (url.pathname === `${agentPath}/target-state`) return send(200, targetState());
+    if (url.pathname === `${agentPath}/target-state`) return send(200, latest().map(snake));
+    if (url.pathname === `${agentPath}/health-status` && req.method === "PATCH") {
+      health.push(body.deployment_objects);
+      return send(200);
+    }
     if (url.pathname === `${agentPath}/deployment-objects` && !options.withoutLongPoll) {
       return send(200, await longPoll(BigInt(url.searchParams.get("after") ?? "0")));
     }
@@ -118,13 +128,14 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
     };
   }
 
-  function targetState() {
-    const latest = new Map<string, DeploymentEvent>();
+  /** Each targeted stack's latest DEPLOY, in sequence order. */
+  function latest(): DeploymentEvent[] {
+    const byStack = new Map<string, DeploymentEvent>();
     for (const e of log) {
-      if (e.type === "DEPLOY") latest.set(e.stackId, e);
-      else latest.delete(e.stackId);
+      if (e.type === "DEPLOY") byStack.set(e.stackId, e);
+      else byStack.delete(e.stackId);
     }
-    return [...latest.values()].map(snake);
+    return [...byStack.values()].sort((a, b) => Number(BigInt(a.deploymentObject!.sequenceId) - BigInt(b.deploymentObject!.sequenceId)));
   }
 
   function snake(e: DeploymentEvent) {
@@ -137,9 +148,12 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     reports,
     heartbeats,
+    /** Each PATCH health-status body's `deployment_objects`. */
+    health,
     subscriptions,
     publish(event: DeploymentEvent) {
       log.push(event);
+      for (const push of live) push(event);
       const waiting = [...listeners];
       listeners.clear();
       for (const wake of waiting) wake();

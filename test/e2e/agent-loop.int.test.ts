@@ -87,6 +87,39 @@ describe("broker + agent + fake Kubernetes API", () => {
     await eventually(() => liveValue("e2e-untarget") === undefined, "removed after untarget");
   });
 
+  it("removes on restart the resources of a stack untargeted while the agent was stopped", async () => {
+    const { gen, agent, stack } = await setup();
+    const kept = await createStack(broker, gen.pak);
+    await targetStack(broker, agent.id, kept.id);
+    await createObject(broker, gen.pak, stack.id, configMap("e2e-offline-gone", "1"));
+    await createObject(broker, gen.pak, kept.id, configMap("e2e-offline-kept", "1"));
+    const first = await launch(agent.pak);
+    await eventually(() => liveValue("e2e-offline-gone") === "1" && liveValue("e2e-offline-kept") === "1", "both stacks applied");
+    await first.stop();
+    running.splice(running.indexOf(first), 1);
+    ok(await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, { a: agent.id, s: stack.id }));
+    await launch(agent.pak);
+    await eventually(() => liveValue("e2e-offline-gone") === undefined, "the untargeted stack removed after restart");
+    expect(liveValue("e2e-offline-kept")).toBe("1");
+  });
+
+  it("reports a crash-looping pod of a stack as degraded deployment health", async () => {
+    const { gen, agent, stack } = await setup();
+    const pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: e2e-crashing\n  namespace: default\nspec:\n  containers:\n    - name: app\n      image: app:1\n";
+    const object = await createObject(broker, gen.pak, stack.id, pod);
+    const running = await launch(agent.pak);
+    await eventually(async () => (await successEvents(object.id)).includes("SUCCESS"), "pod applied");
+    const ref = { apiVersion: "v1", kind: "Pod", namespace: "default", name: "e2e-crashing" };
+    expect(kube.get(ref)?.metadata.labels["k8s.brokkr.io/stack"]).toBe(stack.id);
+    kube.setStatus(ref, { containerStatuses: [{ name: "app", restartCount: 5, state: { waiting: { reason: "CrashLoopBackOff" } } }] });
+    await running.reportHealth();
+    const { rows } = await broker.db.sql.query("SELECT status, summary, checked_at FROM deployment_health WHERE agent_id = $1 AND deployment_object_id = $2", [agent.id, object.id]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].status).toBe("degraded");
+    expect(JSON.parse(rows[0].summary)).toEqual({ pods_total: 1, pods_unhealthy: 1, conditions: ["default/e2e-crashing app: CrashLoopBackOff"] });
+    expect(rows[0].checked_at).toBeInstanceOf(Date);
+  });
+
   it("converges in forced REST mode and retries an injected 503", async () => {
     const { gen, agent, stack } = await setup();
     kube.injectFault({ status: 503, times: 2, match: { method: "PATCH" } });
