@@ -122,6 +122,18 @@ describe("agentDeployments", () => {
     await junk.stop();
   });
 
+  it("answers NOT_FOUND for an unknown agentId and FORBIDDEN for a generator", async () => {
+    const gen = await createGenerator(broker);
+    const unknown = watchDeployments(broker.url, broker.adminPak, "0", "00000000-0000-4000-8000-000000000000");
+    const r1 = (await unknown.closed) as { error: { extensions?: { code?: string } }[] };
+    expect(r1.error[0]!.extensions!.code).toBe("NOT_FOUND");
+    const byGenerator = watchDeployments(broker.url, gen.pak);
+    const r2 = (await byGenerator.closed) as { error: { extensions?: { code?: string } }[] };
+    expect(r2.error[0]!.extensions!.code).toBe("FORBIDDEN");
+    await unknown.stop();
+    await byGenerator.stop();
+  });
+
   it("lets the admin watch any agent", async () => {
     const { gen, agent, stack } = await fixture();
     const obj = await createObject(broker, gen.pak, stack.id);
