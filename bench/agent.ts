@@ -1,6 +1,6 @@
 // npm run bench:agent — the agent against the fake Kubernetes API: the apply time of one
 // deployment object holding 500 objects, the writes on an unchanged re-delivery, and the RSS of
-// the real agent process (agent/main.ts under tsx) connected to a broker. Prints figures; never
+// the real agent process connected to a broker, under tsx and as the shipped bundle. Prints figures; never
 // a test. BENCH_KUBE_LATENCY_MS adds a delay to every fake API response (default 0).
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -16,6 +16,8 @@ const OBJECTS = 500;
 const NAMESPACES = ["bench-a", "bench-b", "bench-c"];
 const LATENCY_MS = Number(process.env.BENCH_KUBE_LATENCY_MS ?? 0);
 const SETTLE_MS = 5_000;
+// The flags docker/Dockerfile.agent runs the bundle (npm run build:agent) with.
+const SHIPPED_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=128", "--single-threaded"];
 const logger = pino({ level: "silent" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -117,7 +119,14 @@ async function loaderFloorMb(): Promise<number> {
   return mb;
 }
 
-async function processFigures(yaml: string): Promise<void> {
+/** How the agent process is started: as in development (tsx) and as shipped (bundle, small heap). */
+const FORMS: { name: string; args: string[] }[] = [
+  { name: "development: node --import tsx agent/main.ts", args: ["--import", "tsx", "agent/main.ts"] },
+  { name: `shipped: node ${SHIPPED_FLAGS.join(" ")} dist/agent.mjs`, args: [...SHIPPED_FLAGS, "dist/agent.mjs"] },
+];
+
+async function processFigures(yaml: string, form: { name: string; args: string[] }): Promise<void> {
+  console.log(`agent process, ${form.name}:`);
   const broker = await startBenchBroker("agent");
   const kube = await startFakeKube();
   let child: ChildProcess | undefined;
@@ -127,7 +136,7 @@ async function processFigures(yaml: string): Promise<void> {
     await gql(broker.url, broker.adminPak, `mutation($id: ID!) { updateAgent(input: { id: $id, status: ACTIVE }) { agent { id } } }`, { id: agentId });
     const healthPort = await freePort();
     // node --import tsx rather than the tsx CLI, which would put a second node process in between.
-    child = spawn(process.execPath, ["--import", "tsx", "agent/main.ts"], {
+    child = spawn(process.execPath, form.args, {
       stdio: ["ignore", "ignore", "inherit"],
       env: {
         ...process.env,
@@ -172,4 +181,4 @@ async function processFigures(yaml: string): Promise<void> {
 const { yaml, counts } = stackYaml();
 console.log(`stack: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ")} in ${NAMESPACES.length} namespaces; ${(yaml.length / 1024).toFixed(0)} KB of YAML`);
 await applyFigures(yaml);
-await processFigures(yaml);
+for (const form of FORMS) await processFigures(yaml, form);
