@@ -59,6 +59,27 @@ describe("agentDeployments", () => {
     await watch.stop();
   });
 
+  it("sends UNTARGETED when a label stops matching, on deregistration and on a hard delete", async () => {
+    const gen = await createGenerator(broker);
+    const agent = await createAgent(broker, { activate: true, labels: ["blue"] });
+    await registerAgent(broker, agent.id, gen.id);
+    const byLabel = await createStack(broker, gen.pak, { labels: ["blue"] });
+    const byLabel2 = await createStack(broker, gen.pak, { labels: ["blue"] });
+    const explicit = await createStack(broker, gen.pak);
+    await targetStack(broker, agent.id, explicit.id);
+    for (const s of [byLabel, byLabel2, explicit]) await createObject(broker, gen.pak, s.id);
+    const watch = watchDeployments(broker.url, agent.pak);
+    await watch.until((e) => e.length === 3);
+    ok(await broker.gql(`mutation($s: ID!) { removeStackLabel(input: { stackId: $s, label: "blue" }) { stack { id } } }`, { s: byLabel.id }, gen.pak));
+    await watch.until((e) => e.some((x) => x.type === "UNTARGETED" && x.stackId === byLabel.id));
+    ok(await broker.gql(`mutation($a: ID!, $g: ID!) { deregisterAgent(input: { agentId: $a, generatorId: $g }) { agent { id } } }`, { a: agent.id, g: gen.id }));
+    await watch.until((e) => e.some((x) => x.type === "UNTARGETED" && x.stackId === byLabel2.id));
+    ok(await broker.gql(`mutation($id: ID!) { deleteStack(input: { id: $id, hard: true }) { deletedId } }`, { id: explicit.id }, gen.pak));
+    await watch.until((e) => e.some((x) => x.type === "UNTARGETED" && x.stackId === explicit.id));
+    expect(watch.events.filter((x) => x.type === "UNTARGETED")).toHaveLength(3);
+    await watch.stop();
+  });
+
   it("reaches agents by label only for generators they are registered with", async () => {
     const gen = await createGenerator(broker);
     const agent = await createAgent(broker, { activate: true, labels: ["edge"] });

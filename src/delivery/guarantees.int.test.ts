@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
@@ -132,6 +133,40 @@ describe("delivery guarantees", () => {
     await w2.until((e) => e.length === 1);
     expect(w2.events[0]!.deploymentObject!.id).toBe(missed.id);
     await w2.stop();
+  });
+
+  it("delivers across two broker processes sharing one database", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      env: {
+        ...process.env,
+        BROKKR__DATABASE__URL: broker.db.url,
+        BROKKR__DATABASE__MIGRATE: "false",
+        BROKKR__BROKER__PORT: "0",
+        BROKKR__BROKER__HOST: "127.0.0.1",
+        BROKKR__LOG__LEVEL: "warn",
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      let out = "";
+      child.stdout!.on("data", (d) => (out += String(d)));
+      const start = Date.now();
+      while (!/ready: (http:\/\/[^/\s]+)/.test(out) && Date.now() - start < 60_000) await sleep(100);
+      const otherUrl = /ready: (http:\/\/[^/\s]+)/.exec(out)![1]!;
+      const gen = await createGenerator(broker);
+      const agent = await createAgent(broker, { activate: true });
+      const stack = await createStack(broker, gen.pak);
+      await targetStack(broker, agent.id, stack.id);
+      const watch = watchDeployments(otherUrl, agent.pak);
+      await sleep(300);
+      const obj = await createObject(broker, gen.pak, stack.id);
+      await watch.until((e) => e.some((x) => x.deploymentObject?.id === obj.id));
+      await watch.stop();
+    } finally {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    }
   });
 
   it("delivers an object created through one broker to an agent subscribed to another", async () => {
