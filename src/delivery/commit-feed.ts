@@ -1,0 +1,92 @@
+import type { Db } from "../db/client.js";
+import type { DeploymentObjectRow } from "../deployment-objects/store.js";
+import { moduleLogger } from "../logger.js";
+import * as store from "./store.js";
+
+const log = moduleLogger("commit-feed");
+const RANGE_CHUNK = 2000n;
+const MIN_HORIZON_INTERVAL_MS = 5;
+const BATCHED_NOTIFY_MS = 5;
+
+/**
+ * Reads newly committed deployment objects once per wake-up, by cursor, only up to the delivery
+ * horizon (store.readHorizon): that is what makes the cursor safe when a transaction holding a
+ * lower sequence id commits after one holding a higher id. Wake-ups coalesce.
+ */
+export class CommitFeed {
+  horizon = 0n;
+  private pumping = false;
+  private pumpAgain = false;
+  private lastHorizonRead = 0;
+  private notifyTimer: NodeJS.Timeout | null = null;
+  private safetyTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly dispatch: (object: DeploymentObjectRow) => void,
+    private readonly afterBatch: () => void,
+  ) {}
+
+  async start(): Promise<void> {
+    this.horizon = await store.readHorizon(this.db);
+    // A wake-up can be lost (a broker dying between commit and its batched NOTIFY): read by
+    // cursor once a second regardless. It costs one horizon read when nothing is new.
+    this.safetyTimer = setInterval(() => void this.pump(), 1000);
+    this.safetyTimer.unref();
+  }
+
+  /**
+   * This broker committed objects with deferred notification: read here at once, and wake the
+   * other brokers with one NOTIFY per batch window instead of one per insert.
+   */
+  objectsCommitted(): void {
+    void this.pump();
+    if (this.notifyTimer) return;
+    this.notifyTimer = setTimeout(() => {
+      this.notifyTimer = null;
+      this.db.$executeRawUnsafe("NOTIFY brokkr_objects").catch((err) => log.warn({ err }, "batched NOTIFY failed"));
+    }, BATCHED_NOTIFY_MS);
+  }
+
+  async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        await this.readToHorizon();
+        this.afterBatch();
+      } while (this.pumpAgain);
+    } catch (err) {
+      // 55P03: an inserting transaction is still open (horizon lock timed out); try again soon.
+      const busy = /55P03|lock timeout/i.test(String((err as Error)?.message ?? err));
+      if (!busy) log.error({ err }, "reading new deployment objects failed; retrying");
+      setTimeout(() => void this.pump(), busy ? 20 : 1000).unref();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async readToHorizon(): Promise<void> {
+    // Each horizon read briefly queues new inserters behind it; under a stream of commits,
+    // spacing reads a few ms apart batches many objects per read instead of convoying.
+    const wait = this.lastHorizonRead + MIN_HORIZON_INTERVAL_MS - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    this.lastHorizonRead = Date.now();
+    const target = await store.readHorizon(this.db);
+    while (this.horizon < target) {
+      const to = this.horizon + RANGE_CHUNK < target ? this.horizon + RANGE_CHUNK : target;
+      const objects = await store.objectsInRange(this.db, this.horizon, to);
+      for (const object of objects) this.dispatch(object);
+      this.horizon = to;
+    }
+  }
+
+  stop(): void {
+    if (this.safetyTimer) clearInterval(this.safetyTimer);
+    if (this.notifyTimer) clearTimeout(this.notifyTimer);
+  }
+}
