@@ -56,6 +56,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     schema,
     formatError: formatGraphQLError,
     includeStacktraceInErrorResponses: false,
+    // main.ts owns signals; Apollo would otherwise stop itself and re-raise the signal.
+    stopOnTerminationSignals: false,
     introspection: config.broker.introspection,
     validationRules: [depthLimitRule(config.broker.maxQueryDepth)],
     plugins: [

@@ -163,9 +163,10 @@ describe("delivery guarantees", () => {
       await watch.until((e) => e.some((x) => x.deploymentObject?.id === obj.id));
       await watch.stop();
     } finally {
-      const exited = new Promise((r) => child.once("exit", r));
+      // Graceful shutdown on SIGTERM: stop accepting, close, exit 0.
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
       child.kill("SIGTERM");
-      await exited;
+      expect(await exited).toBe(0);
     }
   });
 
