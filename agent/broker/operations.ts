@@ -9,36 +9,38 @@ export const ME_QUERY = /* GraphQL */ `
   }
 `;
 
+const APPLIED_OBJECT = /* GraphQL */ `
+  fragment AppliedObject on DeploymentObject {
+    id
+    sequenceId
+    yamlContent
+    yamlChecksum
+    isDeletionMarker
+  }
+`;
+
 export const AGENT_DEPLOYMENTS_SUBSCRIPTION = /* GraphQL */ `
   subscription AgentDeployments($after: BigInt) {
     agentDeployments(after: $after) {
       type
       stackId
       deploymentObject {
-        id
-        sequenceId
-        yamlContent
-        yamlChecksum
-        isDeletionMarker
+        ...AppliedObject
       }
     }
   }
-`;
+${APPLIED_OBJECT}`;
 
 export const TARGET_STATE_QUERY = /* GraphQL */ `
   query AgentTargetState($agentId: ID!) {
     targetState(agentId: $agentId) {
       stackId
       deploymentObject {
-        id
-        sequenceId
-        yamlContent
-        yamlChecksum
-        isDeletionMarker
+        ...AppliedObject
       }
     }
   }
-`;
+${APPLIED_OBJECT}`;
 
 export const REPORT_AGENT_EVENT_MUTATION = /* GraphQL */ `
   mutation ReportAgentEvent($input: ReportAgentEventInput!) {
