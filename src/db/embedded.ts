@@ -5,13 +5,13 @@ import { moduleLogger } from "../logger.js";
 
 const log = moduleLogger("embedded-postgres");
 
-const HOOKED_EVENTS = ["beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message"] as const;
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message"] as const;
 
 /**
  * embedded-postgres registers async-exit-hook at import, which calls process.exit(0) on
- * `beforeExit` and exits on SIGTERM/SIGINT on its own: that would erase a failing test run's
- * exit code and cut our graceful shutdown short. Import it lazily and remove those listeners;
- * we stop the server ourselves.
+ * `beforeExit` (erasing a failing test run's exit code), exits on SIGTERM/SIGINT on its own
+ * (cutting our graceful shutdown short) and throws from its `exit` hook. Import it lazily and
+ * remove those listeners; we stop the server ourselves.
  */
 export async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
