@@ -11,6 +11,8 @@ import { CommitFeed } from "./commit-feed.js";
 const log = moduleLogger("delivery");
 
 type ObjectListener = (object: DeploymentObjectRow) => void;
+/** A waiting long-poll: woken by objects of its stacks or by association changes. */
+type ChangeWaiter = { agentId: string; stackIds: ReadonlySet<string>; wake: () => void };
 export interface SlowConsumerGuard {
   onOverflow: () => void;
   backedUp?: () => boolean;
@@ -25,7 +27,9 @@ export class DeliveryHub {
   private readonly byAgent = new Map<string, Set<AgentSubscription>>();
   private readonly byStack = new Map<string, Set<string>>();
   private readonly objectListeners = new Set<ObjectListener>();
-  private readonly changeWaiters = new Set<() => void>();
+  private readonly changeWaiters = new Set<ChangeWaiter>();
+  /** Stacks that got objects in the batch being dispatched (for long-poll wake-ups). */
+  private batchStacks = new Set<string>();
   /** Live agent events for UIs (agentEventsAdded). */
   readonly agentEvents: AgentEventFeed;
   private associationChain: Promise<void> = Promise.resolve();
@@ -38,7 +42,7 @@ export class DeliveryHub {
     private readonly queueLimit = 10_000,
   ) {
     this.agentEvents = new AgentEventFeed(db);
-    this.feed = new CommitFeed(db, (object) => this.dispatch(object), () => this.wakeWaiters());
+    this.feed = new CommitFeed(db, (object) => this.dispatch(object), () => this.wakeForBatch());
   }
 
   async start(): Promise<void> {
@@ -75,6 +79,7 @@ export class DeliveryHub {
   }
 
   private dispatch(object: DeploymentObjectRow): void {
+    if (this.changeWaiters.size > 0) this.batchStacks.add(object.stackId);
     for (const agentId of this.byStack.get(object.stackId) ?? []) {
       for (const sub of this.byAgent.get(agentId) ?? []) sub.deploy(object);
     }
@@ -154,7 +159,8 @@ export class DeliveryHub {
     for (const subs of this.byAgent.values()) for (const s of subs) if (!s.initialised) s.associationsDirty = true;
     if (kind === "agent" && this.byAgent.has(id)) this.enqueueAssociations(() => this.refreshAgents([id]));
     if (kind === "stack") this.enqueueAssociations(() => this.refreshStack(id));
-    this.wakeWaiters();
+    // A stack change (labels, deletion) may concern any agent; an agent change only that agent.
+    for (const w of [...this.changeWaiters]) if (kind === "stack" || w.agentId === id) w.wake();
   }
 
   private enqueueAssociations(task: () => Promise<void>): void {
@@ -209,21 +215,38 @@ export class DeliveryHub {
     return () => this.objectListeners.delete(listener);
   }
 
-  /** Resolves on the next change (new objects or associations) or after `ms`. For the long-poll. */
-  waitForChange(ms: number): Promise<void> {
+  /**
+   * For the long-poll: resolves when an object of one of `stackIds` is dispatched, when the
+   * agent's associations may have changed, or after `ms`.
+   */
+  waitForChange(agentId: string, stackIds: ReadonlySet<string>, ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.changeWaiters.delete(done);
-        resolve();
+      const waiter: ChangeWaiter = {
+        agentId,
+        stackIds,
+        wake: () => {
+          clearTimeout(timer);
+          this.changeWaiters.delete(waiter);
+          resolve();
+        },
       };
-      const timer = setTimeout(done, ms);
-      this.changeWaiters.add(done);
+      const timer = setTimeout(waiter.wake, ms);
+      this.changeWaiters.add(waiter);
     });
   }
 
-  private wakeWaiters(): void {
-    for (const w of [...this.changeWaiters]) w();
+  private wakeForBatch(): void {
+    const stacks = this.batchStacks;
+    if (stacks.size === 0) return;
+    this.batchStacks = new Set();
+    for (const w of [...this.changeWaiters]) {
+      for (const stackId of stacks) {
+        if (w.stackIds.has(stackId)) {
+          w.wake();
+          break;
+        }
+      }
+    }
   }
 
   /** Counts a subscriber cut off for not reading. */
@@ -239,6 +262,6 @@ export class DeliveryHub {
   stop(): void {
     this.feed.stop();
     for (const subs of [...this.byAgent.values()]) for (const sub of [...subs]) sub.queue.close();
-    for (const w of [...this.changeWaiters]) w();
+    for (const w of [...this.changeWaiters]) w.wake();
   }
 }

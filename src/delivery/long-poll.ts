@@ -34,6 +34,6 @@ export async function pollDeployments(db: Db, hub: DeliveryHub, agentId: string,
     const result = await changesSince(db, agent, after, hub.horizon);
     const remaining = deadline - Date.now();
     if (result.objects.length > 0 || remaining <= 0) return result;
-    await hub.waitForChange(remaining);
+    await hub.waitForChange(agentId, new Set(result.stackIds), remaining);
   }
 }

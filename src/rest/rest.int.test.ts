@@ -95,6 +95,23 @@ describe("REST fallback (Brokkr v1 shapes)", () => {
     expect((await rest("GET", `/agents/${agent.id}/deployment-objects?after=x`, agent.pak)).status).toBe(400);
   });
 
+  it("long-polls: answers when a stack with an older object becomes targeted", async () => {
+    const gen = await createGenerator(broker);
+    const agent = await createAgent(broker, { activate: true });
+    const stack = await createStack(broker, gen.pak);
+    const obj = await createObject(broker, gen.pak, stack.id);
+    const unrelated = await createStack(broker, gen.pak);
+    const first = await rest("GET", `/agents/${agent.id}/deployment-objects?after=0&wait=0`, agent.pak);
+    expect(first.body.stack_ids).toEqual([]);
+    const waiting = rest("GET", `/agents/${agent.id}/deployment-objects?after=0&wait=20`, agent.pak);
+    await new Promise((r) => setTimeout(r, 300));
+    await createObject(broker, gen.pak, unrelated.id);
+    await targetStack(broker, agent.id, stack.id);
+    const answered = await waiting;
+    expect(answered.body.deployment_objects.map((o: { id: string }) => o.id)).toEqual([obj.id]);
+    expect(answered.body.stack_ids).toEqual([stack.id]);
+  });
+
   it("gives an inactive agent an empty target state", async () => {
     const gen = await createGenerator(broker);
     const agent = await createAgent(broker);
