@@ -1,38 +1,19 @@
-import { Prisma } from "../generated/prisma/client.js";
 import type { Db } from "../db/client.js";
 import { OBJECT_COLUMNS, toObjectRow } from "../deployment-objects/store.js";
 
-/**
- * The stacks that reach an agent: explicit targets, plus stacks sharing a label or an
- * annotation (key and value) with it, counting those only for generators the agent is
- * registered with. Soft-deleted stacks stay associated so that their deletion marker reaches
- * agents that were offline; hard-deleted ones are gone.
- */
-const associatedStacksSql = (agentId: string) => Prisma.sql`
-  SELECT t.stack_id FROM agent_targets t WHERE t.agent_id = ${agentId}::uuid
-  UNION
-  SELECT sl.stack_id
-    FROM agent_labels al
-    JOIN stack_labels sl ON sl.label = al.label
-    JOIN stacks s ON s.id = sl.stack_id
-    JOIN agent_generator_registrations r ON r.agent_id = al.agent_id AND r.generator_id = s.generator_id
-   WHERE al.agent_id = ${agentId}::uuid
-  UNION
-  SELECT sa.stack_id
-    FROM agent_annotations aa
-    JOIN stack_annotations sa ON sa.key = aa.key AND sa.value = aa.value
-    JOIN stacks s ON s.id = sa.stack_id
-    JOIN agent_generator_registrations r ON r.agent_id = aa.agent_id AND r.generator_id = s.generator_id
-   WHERE aa.agent_id = ${agentId}::uuid`;
+// Which stacks reach an agent is defined once, by the view agent_stack_associations
+// (migration 0004); every query here and in delivery/store.ts reads it.
 
 export async function associatedStackIds(db: Db, agentId: string): Promise<string[]> {
-  const rows = await db.$queryRaw<{ stack_id: string }[]>`${associatedStacksSql(agentId)}`;
+  const rows = await db.$queryRaw<{ stack_id: string }[]>`
+    SELECT stack_id FROM agent_stack_associations WHERE agent_id = ${agentId}::uuid`;
   return rows.map((r) => r.stack_id);
 }
 
 export async function isStackAssociated(db: Db, agentId: string, stackId: string): Promise<boolean> {
   const rows = await db.$queryRaw<{ ok: number }[]>`
-    SELECT 1 AS ok FROM (${associatedStacksSql(agentId)}) a WHERE a.stack_id = ${stackId}::uuid LIMIT 1`;
+    SELECT 1 AS ok FROM agent_stack_associations
+     WHERE agent_id = ${agentId}::uuid AND stack_id = ${stackId}::uuid LIMIT 1`;
   return rows.length > 0;
 }
 
@@ -46,7 +27,7 @@ export async function targetStateObjects(db: Db, agentId: string, unreportedOnly
     SELECT * FROM (
       SELECT DISTINCT ON (d.stack_id) ${OBJECT_COLUMNS}
         FROM deployment_objects d
-        JOIN (${associatedStacksSql(agentId)}) a ON a.stack_id = d.stack_id
+        JOIN agent_stack_associations a ON a.stack_id = d.stack_id AND a.agent_id = ${agentId}::uuid
        WHERE d.deleted_at IS NULL
        ORDER BY d.stack_id, d.sequence_id DESC
     ) d

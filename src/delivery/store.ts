@@ -22,44 +22,19 @@ export async function objectsInRange(db: Db, from: bigint, to: bigint): Promise<
   return rows.map(toObjectRow);
 }
 
-/** (agent, stack) association pairs for many agents in one statement; rules as associatedStackIds. */
+/** (agent, stack) association pairs for many agents in one statement. */
 export async function associationsOfAgents(db: Db, agentIds: string[]): Promise<{ agent_id: string; stack_id: string }[]> {
   if (agentIds.length === 0) return [];
   return db.$queryRaw`
-    SELECT t.agent_id, t.stack_id FROM agent_targets t WHERE t.agent_id = ANY(${agentIds}::uuid[])
-    UNION
-    SELECT al.agent_id, sl.stack_id
-      FROM agent_labels al
-      JOIN stack_labels sl ON sl.label = al.label
-      JOIN stacks s ON s.id = sl.stack_id
-      JOIN agent_generator_registrations r ON r.agent_id = al.agent_id AND r.generator_id = s.generator_id
-     WHERE al.agent_id = ANY(${agentIds}::uuid[])
-    UNION
-    SELECT aa.agent_id, sa.stack_id
-      FROM agent_annotations aa
-      JOIN stack_annotations sa ON sa.key = aa.key AND sa.value = aa.value
-      JOIN stacks s ON s.id = sa.stack_id
-      JOIN agent_generator_registrations r ON r.agent_id = aa.agent_id AND r.generator_id = s.generator_id
-     WHERE aa.agent_id = ANY(${agentIds}::uuid[])`;
+    SELECT agent_id, stack_id FROM agent_stack_associations WHERE agent_id = ANY(${agentIds}::uuid[])`;
 }
 
 /** Which of `agentIds` the stack reaches now. */
 export async function agentsOfStack(db: Db, stackId: string, agentIds: string[]): Promise<string[]> {
   if (agentIds.length === 0) return [];
   const rows = await db.$queryRaw<{ agent_id: string }[]>`
-    SELECT t.agent_id FROM agent_targets t WHERE t.stack_id = ${stackId}::uuid AND t.agent_id = ANY(${agentIds}::uuid[])
-    UNION
-    SELECT al.agent_id FROM stack_labels sl
-      JOIN agent_labels al ON al.label = sl.label
-      JOIN stacks s ON s.id = sl.stack_id
-      JOIN agent_generator_registrations r ON r.agent_id = al.agent_id AND r.generator_id = s.generator_id
-     WHERE sl.stack_id = ${stackId}::uuid AND al.agent_id = ANY(${agentIds}::uuid[])
-    UNION
-    SELECT aa.agent_id FROM stack_annotations sa
-      JOIN agent_annotations aa ON aa.key = sa.key AND aa.value = sa.value
-      JOIN stacks s ON s.id = sa.stack_id
-      JOIN agent_generator_registrations r ON r.agent_id = aa.agent_id AND r.generator_id = s.generator_id
-     WHERE sa.stack_id = ${stackId}::uuid AND aa.agent_id = ANY(${agentIds}::uuid[])`;
+    SELECT agent_id FROM agent_stack_associations
+     WHERE stack_id = ${stackId}::uuid AND agent_id = ANY(${agentIds}::uuid[])`;
   return rows.map((r) => r.agent_id);
 }
 

@@ -9,9 +9,6 @@ $$;
 CREATE TRIGGER agent_events_notify AFTER INSERT ON agent_events
     FOR EACH ROW EXECUTE FUNCTION brokkr_notify_agent_event();
 
--- Which agents a stack reaches, for many agents at once (the fan-out index is rebuilt from it).
-CREATE INDEX agent_targets_agent_id_idx ON agent_targets (agent_id);
-
 -- Deployment health reported by agents (REST PATCH /agents/{id}/health-status): the latest
 -- status per agent and deployment object.
 CREATE TABLE deployment_health (
