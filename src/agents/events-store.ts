@@ -31,3 +31,8 @@ export async function listAgentEvents(db: Db, where: { agentId?: string; deploym
   const byId = new Map(events.map((e) => [e.id, e]));
   return rows.map((r) => ({ row: byId.get(r.id)!, micros: String(r.micros) }));
 }
+
+/** The newest live events of one agent (REST GET /agents/{id}/events). */
+export function recentEventsOfAgent(db: Db, agentId: string, limit = 500) {
+  return db.agentEvent.findMany({ where: { agentId, deletedAt: null }, orderBy: { createdAt: "desc" }, take: limit });
+}

@@ -1,5 +1,6 @@
 import type { Db } from "../db/client.js";
 import { hashesEqual, parsePak } from "./pak.js";
+import { findLiveIdentityByPakHash } from "./store.js";
 
 export type Identity =
   | { role: "ADMIN"; id: null }
@@ -22,13 +23,7 @@ export function createIdentityResolver(db: Db, adminPakHash: () => string | unde
       if (!hash) return null;
       const admin = adminPakHash();
       if (admin && hashesEqual(admin, hash)) return { role: "ADMIN", id: null };
-      // One round trip for both tables; each side is a partial-index lookup over live rows.
-      const rows = await db.$queryRaw<{ role: "GENERATOR" | "AGENT"; id: string; pak_hash: string }[]>`
-        SELECT 'GENERATOR' AS role, id, pak_hash FROM generators WHERE pak_hash = ${hash} AND deleted_at IS NULL
-        UNION ALL
-        SELECT 'AGENT' AS role, id, pak_hash FROM agents WHERE pak_hash = ${hash} AND deleted_at IS NULL
-        LIMIT 1`;
-      const row = rows[0];
+      const row = await findLiveIdentityByPakHash(db, hash);
       if (row && hashesEqual(row.pak_hash, hash)) return { role: row.role, id: row.id } as Identity;
       return null;
     },

@@ -3,6 +3,8 @@ import { z } from "zod";
 import type { Identity, IdentityResolver } from "../auth/identity.js";
 import { assertAgentSelfOrAdmin } from "../auth/policy.js";
 import { reportAgentEvent } from "../agents/events-service.js";
+import { recentEventsOfAgent } from "../agents/events-store.js";
+import { findStacksByIds } from "../stacks/store.js";
 import { getAgent, heartbeat } from "../agents/service.js";
 import type { Database } from "../db/client.js";
 import { associatedStackIds } from "../delivery/associations-store.js";
@@ -85,19 +87,13 @@ export function createRestRouter({ db, identities, delivery }: Deps) {
 
   router.get("/agents/:id/stacks", route(async (req, res, who) => {
     const agent = await pathAgent(req, who);
-    const ids = agent.status === "ACTIVE" ? await associatedStackIds(db, agent.id) : [];
-    const stacks = await db.stack.findMany({ where: { id: { in: ids } }, orderBy: { name: "asc" } });
-    res.json(stacks.map(stackJson));
+    const stacks = await findStacksByIds(db, agent.status === "ACTIVE" ? await associatedStackIds(db, agent.id) : []);
+    res.json(stacks.sort((a, b) => a.name.localeCompare(b.name)).map(stackJson));
   }));
 
   router.get("/agents/:id/events", route(async (req, res, who) => {
     const agent = await pathAgent(req, who);
-    const events = await db.agentEvent.findMany({
-      where: { agentId: agent.id, deletedAt: null },
-      orderBy: { createdAt: "desc" },
-      take: 500,
-    });
-    res.json(events.map(eventJson));
+    res.json((await recentEventsOfAgent(db, agent.id)).map(eventJson));
   }));
 
   router.post("/agents/:id/events", route(async (req, res, who) => {
