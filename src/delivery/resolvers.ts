@@ -4,7 +4,7 @@ import { BrokkrError, badInput, forbidden, notFound } from "../errors.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { getManagedStack } from "../stacks/service.js";
 import { BoundedQueue } from "./bounded-queue.js";
-import { readHorizon, stackObjectsInRange } from "./store.js";
+import { newestSequenceId, stackObjectsInRange } from "./store.js";
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 import type { AgentEventRow } from "./types.js";
 import { requireId } from "../validation.js";
@@ -24,9 +24,11 @@ function slowConsumerGuard(ctx: GraphQLContext) {
   };
 }
 
-async function checkCursor(ctx: { db: Parameters<typeof readHorizon>[0] }, after: bigint): Promise<void> {
+// Reads the sequence, not the delivery horizon: the horizon takes the insert lock, which a
+// reconnect storm of thousands of subscribes must not do.
+async function checkCursor(ctx: { db: Parameters<typeof newestSequenceId>[0] }, after: bigint): Promise<void> {
   if (after < 0n) throw badInput("after", "after must not be negative");
-  const newest = await readHorizon(ctx.db);
+  const newest = await newestSequenceId(ctx.db);
   if (after > newest) throw badInput("after", `after (${after}) is ahead of the newest sequence id (${newest})`);
 }
 

@@ -13,6 +13,13 @@ export async function readHorizon(db: Db): Promise<bigint> {
   return BigInt(rows[0]!.h);
 }
 
+/** The highest sequence id drawn so far (committed or not); no lock taken. */
+export async function newestSequenceId(db: Db): Promise<bigint> {
+  const rows = await db.$queryRaw<{ n: bigint }[]>`
+    SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM deployment_objects_sequence_id_seq`;
+  return BigInt(rows[0]!.n);
+}
+
 /** Live objects committed in (from, to], in sequence order. */
 export async function objectsInRange(db: Db, from: bigint, to: bigint): Promise<DeploymentObjectRow[]> {
   const rows = await db.$queryRaw<RawObject[]>`
