@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
@@ -22,6 +23,7 @@ import { DeliveryHub } from "./delivery/hub.js";
 import { NotificationListener } from "./delivery/listener.js";
 import { createMetrics } from "./delivery/metrics.js";
 import { createRestRouter } from "./rest/router.js";
+import { mountWebRoutes } from "./web/routes.js";
 
 const log = moduleLogger("app");
 
@@ -62,6 +64,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     validationRules: [depthLimitRule(config.broker.maxQueryDepth)],
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Apollo's landing page loads Sandbox from a CDN; browsers get the bundled explorer instead.
+      ApolloServerPluginLandingPageDisabled(),
       costLimitPlugin(config.broker.maxQueryCost),
       { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
     ],
@@ -89,6 +93,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       res.status(503).json({ status: "unavailable", database: "unreachable" });
     }
   });
+
+  mountWebRoutes(app);
 
   app.get("/metrics", async (_req, res) => {
     metrics.agents.set(delivery.connectedAgentCount);
