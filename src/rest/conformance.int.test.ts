@@ -85,7 +85,7 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
 
   it("record_heartbeat and update_health_status", async () => {
     const client = specClient(broker.url, exercised, agent.pak);
-    const beat = await client.POST("/agents/{id}/heartbeat", { params: { path: { id: agent.id } } });
+    const beat = await client.POST("/agents/{id}/heartbeat", { params: { path: { id: agent.id } }, body: { k8s_reachable: true, k8s_api_latency_ms: 12 } });
     expect(beat.response.status).toBe(204);
     const health = await client.PATCH("/agents/{id}/health-status", {
       params: { path: { id: agent.id } },
