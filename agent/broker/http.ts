@@ -35,7 +35,7 @@ export async function brokerRequest<T>(http: BrokerHttp, path: string, init: Req
 }
 
 /** One generated operation over POST /graphql; its result and variables are typed by the document. */
-export async function graphqlRequest<TResult, TVariables>(http: BrokerHttp, document: TypedDocumentString<TResult, TVariables>, variables: TVariables): Promise<TResult> {
+export async function graphqlRequest<TResult, TVariables>(http: BrokerHttp, document: TypedDocumentString<TResult, TVariables>, variables: NoInfer<TVariables>): Promise<TResult> {
   const result = await brokerRequest<{ data?: TResult; errors?: Array<{ message: string; extensions?: { code?: string } }> }>(http, "/graphql", {
     method: "POST",
     body: JSON.stringify({ query: document.toString(), variables }),
