@@ -239,6 +239,24 @@ describe("Reconciler", () => {
     expect([...reconciler.appliedObjects()]).toEqual([]);
   });
 
+  it("applies again the content it had applied when an attempt at other content failed in between", async () => {
+    const good = deploy("stack-a", configMap("good"));
+    const broken = deploy("stack-a", configMap("broken"));
+    const applier = new ScriptedApplier(new Set([broken.deploymentObject!.id]));
+    const { reports, reporter } = fakeBroker();
+    const { waits, sleep } = manualSleep();
+    reconciler = new Reconciler({ applier, reporter, logger, sleep });
+    reconciler.handle(good);
+    await reports.next();
+    reconciler.handle(broken);
+    expect(await reports.next()).toMatchObject({ deploymentObjectId: broken.deploymentObject!.id, status: "FAILURE" });
+    await waits.next();
+    const goodAgain = deploy("stack-a", configMap("good"));
+    reconciler.handle(goodAgain);
+    expect(await reports.next()).toMatchObject({ deploymentObjectId: goodAgain.deploymentObject!.id, status: "SUCCESS" });
+    expect(applier.calls).toEqual([good.deploymentObject!.id, broken.deploymentObject!.id, goodAgain.deploymentObject!.id]);
+  });
+
   it("does not hand an object whose checksum is already applied to the applier, and reports it applied", async () => {
     const applier = new ScriptedApplier(new Set());
     const { reports, reporter } = fakeBroker();

@@ -37,8 +37,11 @@ interface StackState {
   lastSequence: bigint;
   /** The last event handed over deploys the stack (it may still be pending or failing). */
   targeted: boolean;
-  /** What is applied now: its id for health reports, its checksum to skip an unchanged object. */
-  applied?: { objectId: string; checksum: string };
+  /**
+   * What is applied now: its id for health reports, its checksum to skip an unchanged object;
+   * null after a failed attempt, which may have left part of another object in the cluster.
+   */
+  applied?: { objectId: string; checksum: string | null };
   worker?: Promise<void>;
   wait?: AbortController;
   failures: number;
@@ -216,6 +219,7 @@ export class Reconciler {
       this.lastError = message;
       state.failures++;
       state.failing = true;
+      if (state.applied) state.applied.checksum = null;
       log.warn({ err, attempt: state.failures }, "reconciling stack failed");
       const key = `${obj?.id}|${message}`;
       if (obj && state.lastFailureReport !== key) {
