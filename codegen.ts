@@ -1,6 +1,7 @@
 import type { CodegenConfig } from "@graphql-codegen/cli";
 
 // Typed resolver signatures from schema.graphql; a GraphQL type's parent is its Prisma row.
+// And the agent's operations, typed from the same schema, so the agent shares only these types.
 const config: CodegenConfig = {
   schema: "schema.graphql",
   generates: {
@@ -21,6 +22,19 @@ const config: CodegenConfig = {
           AgentDeploymentEvent: "../delivery/types.js#AgentDeploymentEventModel",
           TargetStateEntry: "../delivery/types.js#TargetStateEntryModel",
         },
+      },
+    },
+    "agent/generated/operations.ts": {
+      documents: "agent/broker/operations.graphql",
+      plugins: ["typescript-operations", "typed-document-node"],
+      config: {
+        // As the broker serialises them: BigInt and DateTime arrive as strings.
+        scalars: { BigInt: "string", DateTime: "string", ID: "string" },
+        enumsAsTypes: true,
+        skipTypename: true,
+        useTypeImports: true,
+        // Plain strings, not ASTs: the agent bundle then needs no graphql runtime to send them.
+        documentMode: "string",
       },
     },
   },

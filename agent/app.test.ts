@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { pino } from "pino";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type FakeKube, startFakeKube } from "../test/fake-kube/index.ts";
-import { type Agent, createAgent } from "./app.ts";
+import { type AgentRuntime, createAgentRuntime } from "./app.ts";
 import type { BrokerTransport, DeploymentEvent } from "./broker/types.ts";
 import { WebSocketUnavailableError } from "./broker/websocket-transport.ts";
 import type { AgentConfig } from "./config.ts";
@@ -18,16 +18,10 @@ function deploy(seq: number, stackId: string, yamlContent: string): DeploymentEv
 
 const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: v\n`;
 
-async function eventually(check: () => boolean, what: string): Promise<void> {
-  for (const start = Date.now(); !check(); await new Promise((r) => setTimeout(r, 20))) {
-    if (Date.now() - start > 10_000) throw new Error(`timed out waiting for ${what}`);
-  }
-}
-
-describe("createAgent", () => {
+describe("createAgentRuntime", () => {
   let kube: FakeKube;
   let broker: FakeBroker;
-  let agent: Agent | undefined;
+  let agent: AgentRuntime | undefined;
 
   beforeEach(async () => {
     kube = await startFakeKube();
@@ -57,7 +51,7 @@ describe("createAgent", () => {
   const deps = () => ({ kubeConfig: loadKubeConfig(kube.kubeconfigPath), logger: pino({ level: "silent" }) });
 
   it("applies what the broker delivers over the websocket, reports it, heartbeats and serves its health", async () => {
-    agent = createAgent(configFor("websocket"), deps());
+    agent = createAgentRuntime(configFor("websocket"), deps());
     await agent.start();
     expect(await broker.heartbeats.next()).toMatchObject({ k8sReachable: true });
     broker.publish(deploy(7, "stack-a", configMap("from-broker")));
@@ -87,17 +81,22 @@ describe("createAgent", () => {
         throw new Error("must not report over the broken websocket");
       },
       heartbeat: async () => {},
+      reportHealth: async () => {
+        throw new Error("must not report health over the broken websocket");
+      },
     };
-    agent = createAgent(configFor("websocket"), { ...deps(), transports: { websocket: brokenWebsocket } });
+    agent = createAgentRuntime(configFor("websocket"), { ...deps(), transports: { websocket: brokenWebsocket } });
     await agent.start();
     broker.publish(deploy(3, "stack-a", configMap("over-rest")));
     expect(await broker.reports.next()).toMatchObject({ deploymentObjectId: "do-3", status: "SUCCESS" });
     expect(agent.status().transport).toBe("rest");
     expect(kube.get({ apiVersion: "v1", kind: "ConfigMap", name: "over-rest" })).toBeDefined();
+    await agent.reportHealth();
+    expect(await broker.health.next()).toMatchObject([{ id: "do-3", status: "healthy" }]);
   });
 
   it("reports a failure with the Kubernetes message in REST mode", async () => {
-    agent = createAgent(configFor("rest"), deps());
+    agent = createAgentRuntime(configFor("rest"), deps());
     await agent.start();
     broker.publish(deploy(1, "stack-a", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: absent\n"));
     expect(await broker.reports.next()).toMatchObject({ deploymentObjectId: "do-1", status: "FAILURE", message: 'Kubernetes API 404 NotFound: namespaces "absent" not found' });
@@ -105,7 +104,7 @@ describe("createAgent", () => {
 
   it("removes on restart the resources of a stack untargeted while it was stopped, and leaves the rest untouched", async () => {
     const cm = (name: string) => kube.get({ apiVersion: "v1", kind: "ConfigMap", name });
-    agent = createAgent(configFor("websocket"), deps());
+    agent = createAgentRuntime(configFor("websocket"), deps());
     await agent.start();
     broker.publish(deploy(1, "stack-kept", configMap("kept")));
     broker.publish(deploy(2, "stack-gone", configMap("gone")));
@@ -113,18 +112,32 @@ describe("createAgent", () => {
     await agent.stop();
     broker.publish({ type: "UNTARGETED", stackId: "stack-gone", deploymentObject: null });
     kube.resetRequests();
-    agent = createAgent(configFor("websocket"), deps());
+    agent = createAgentRuntime(configFor("websocket"), deps());
     await agent.start();
     await broker.reports.find((r) => r.deploymentObjectId === "do-1");
-    await eventually(() => cm("gone") === undefined, "the untargeted stack's ConfigMap deleted");
+    await vi.waitFor(() => expect(cm("gone")).toBeUndefined(), { timeout: 10_000 });
     expect(cm("kept")).toBeDefined();
     expect(kube.requests().filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path}`)).toEqual([
       "DELETE /api/v1/namespaces/default/configmaps/gone",
     ]);
   });
 
-  it("sends each applied stack's pod health to the broker", async () => {
-    agent = createAgent(configFor("websocket"), deps());
+  it("removes the resources of a stack that a REST poll of the target state no longer lists", async () => {
+    await broker.stop();
+    broker = await startFakeBroker({ pak: PAK, agentId: "agent-1", withoutLongPoll: true });
+    const cm = (name: string) => kube.get({ apiVersion: "v1", kind: "ConfigMap", name });
+    agent = createAgentRuntime(configFor("rest"), deps());
+    await agent.start();
+    broker.publish(deploy(1, "stack-kept", configMap("kept")));
+    broker.publish(deploy(2, "stack-gone", configMap("gone")));
+    await broker.reports.find((r) => r.deploymentObjectId === "do-2");
+    broker.publish({ type: "UNTARGETED", stackId: "stack-gone", deploymentObject: null });
+    await vi.waitFor(() => expect(cm("gone")).toBeUndefined(), { timeout: 10_000 });
+    expect(cm("kept")).toBeDefined();
+  });
+
+  it("sends each applied stack's pod health to the broker through the active transport", async () => {
+    agent = createAgentRuntime(configFor("websocket"), deps());
     await agent.start();
     broker.publish(deploy(4, "stack-a", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: app\n      image: app:1\n"));
     await broker.reports.find((r) => r.deploymentObjectId === "do-4");
@@ -141,7 +154,7 @@ describe("createAgent", () => {
   });
 
   it("refuses to start with a PAK the broker rejects", async () => {
-    agent = createAgent({ ...configFor("websocket"), pak: "brokkr_BRwrongwro_0123456789abcdefghijklmnop" }, deps());
+    agent = createAgentRuntime({ ...configFor("websocket"), pak: "brokkr_BRwrongwro_0123456789abcdefghijklmnop" }, deps());
     await expect(agent.start()).rejects.toMatchObject({ status: 401 });
   });
 });

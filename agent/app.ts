@@ -1,21 +1,19 @@
 import type { KubeConfig } from "@kubernetes/client-node";
-import { Delivery } from "./broker/delivery.ts";
-import { BrokerHttpError, waitForBrokerReady } from "./broker/http.ts";
+import { BrokerLink } from "./broker/broker-link.ts";
+import { waitForBrokerReady } from "./broker/http.ts";
 import { RestTransport } from "./broker/rest-transport.ts";
-import type { BrokerTransport, DeploymentEvent } from "./broker/types.ts";
+import type { BrokerTransport } from "./broker/types.ts";
 import { WebSocketTransport } from "./broker/websocket-transport.ts";
-import { jitteredDelay, sleep } from "./broker/backoff.ts";
 import type { AgentConfig } from "./config.ts";
-import { deploymentHealthEntries, sendDeploymentHealth } from "./health-report.ts";
+import { reportDeploymentHealth } from "./health-report.ts";
 import { type HealthServer, startHealthServer } from "./health-server.ts";
 import { KubeApplier } from "./kube/applier.ts";
 import { type KubeProbe, createKubeClients, loadKubeConfig, probeKube } from "./kube/client.ts";
-import { collectStackHealth } from "./kube/stack-health.ts";
 import { type Logger, createLogger } from "./logger.ts";
 import { type AgentMetrics, createAgentMetrics } from "./metrics.ts";
 import { Reconciler } from "./reconciler.ts";
 
-export interface AgentDeps {
+export interface AgentRuntimeDeps {
   logger?: Logger;
   /** Overrides BROKKR__AGENT__KUBECONFIG_PATH and the in-cluster lookup. */
   kubeConfig?: KubeConfig;
@@ -38,7 +36,8 @@ export interface AgentStatus {
   kubernetes: KubeProbe;
 }
 
-export interface Agent {
+/** The running agent process (not the `agents` row, nor the test factory of that name). */
+export interface AgentRuntime {
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): AgentStatus;
@@ -49,21 +48,13 @@ export interface Agent {
   readonly metrics: AgentMetrics;
 }
 
-/** Builds the agent; nothing listens or connects until `start()`. */
-export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
+/** Builds the agent runtime; nothing listens or connects until `start()`. */
+export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps = {}): AgentRuntime {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const log = logger.child({ module: "app" });
   const metrics = createAgentMetrics({ defaultMetrics: true });
   const kube = createKubeClients(deps.kubeConfig ?? loadKubeConfig(config.kubeconfigPath));
-  const http = { baseUrl: config.brokerUrl, pak: config.pak };
-  const delivery = new Delivery({
-    preferred: config.transport,
-    websocket: deps.transports?.websocket ?? new WebSocketTransport({ ...http, logger: logger.child({ module: "websocket" }), maxConsecutiveFailures: deps.websocketFailuresBeforeRest ?? 5 }),
-    rest: deps.transports?.rest ?? new RestTransport({ ...http, logger: logger.child({ module: "rest" }), pollingIntervalMs: config.pollingIntervalMs }),
-    restDwellMs: deps.restDwellMs,
-    logger: logger.child({ module: "delivery" }),
-    onTransportChange: (name) => log.info({ transport: name }, "switched broker transport"),
-  });
+  const link = createBrokerLink(config, deps, logger);
   const stopping = new AbortController();
   const timers: NodeJS.Timeout[] = [];
   let agentId: string | null = null;
@@ -78,7 +69,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     return {
       agentId,
       connection,
-      transport: delivery.active,
+      transport: link.active,
       cursor: r?.cursor ?? "0",
       lastApplyAt: r?.lastApplyAt ?? null,
       lastError: r?.lastError ?? null,
@@ -90,7 +81,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   const heartbeat = async () => {
     probe = await probeKube(kube.version);
     try {
-      await delivery.heartbeat({ k8sReachable: probe.reachable, k8sApiLatencyMs: probe.latencyMs });
+      await link.heartbeat({ k8sReachable: probe.reachable, k8sApiLatencyMs: probe.latencyMs });
     } catch (err) {
       log.warn({ err }, "heartbeat failed");
     }
@@ -98,43 +89,25 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
 
   const reportHealth = async () => {
     if (!reconciler || !agentId) return;
-    const checkedAt = new Date();
-    const stacks = await collectStackHealth(kube.objects);
-    metrics.unhealthyPods.reset();
-    for (const stack of stacks) {
-      for (const state of ["degraded", "failing"] as const) {
-        metrics.unhealthyPods.set({ stack: stack.stackId, state }, stack.pods.filter((p) => p.state === state).length);
-      }
-      if (stack.state !== "healthy") log.warn({ stackId: stack.stackId, state: stack.state, pods: stack.pods.filter((p) => p.state !== "healthy") }, "stack unhealthy");
-    }
-    const entries = deploymentHealthEntries(stacks, reconciler.appliedObjects(), checkedAt);
-    if (entries.length > 0) await sendDeploymentHealth(http, agentId, entries);
+    await reportDeploymentHealth({ objects: kube.objects, broker: link, metrics, logger: log }, reconciler.appliedObjects());
   };
 
-  /** Before new events on every (re)connect: untargets what vanished from the target state. */
-  const resync = async (r: Reconciler, applier: KubeApplier, targetState: DeploymentEvent[]) => {
-    let owned: string[] = [];
-    try {
-      owned = await applier.ownedStackIds();
-    } catch (err) {
-      log.warn({ err }, "listing owned resources failed; reconciling against what this process applied");
-    }
-    const untargeted = r.resync(targetState, owned);
-    log.info({ targeted: targetState.length, untargeted }, "reconciled the target state");
-  };
-
-  const verify = async (): Promise<string> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await delivery.verify();
-      } catch (err) {
-        const fatal = !(err instanceof BrokerHttpError) || [401, 403].includes(err.status) || err.code === "UNAUTHENTICATED";
-        if (fatal || stopping.signal.aborted) throw err;
-        log.warn({ err: err.message, attempt }, "verifying the PAK failed; retrying");
-        await sleep(jitteredDelay(attempt, 500, 30_000), stopping.signal);
-      }
-    }
-  };
+  /** Hands what the broker sends to the reconciler, and tracks the connection for /readyz. */
+  const receive = (r: Reconciler) =>
+    link.run(
+      {
+        cursor: () => r.cursor(),
+        onReconnectTargetState: async (targetState) => void (await r.reconcileOnReconnect(targetState)),
+        onPolledTargetState: (targetState) => void r.reconcileTargetState(targetState),
+        onEvent: (event) => r.handle(event),
+        onConnected: () => {
+          if (connection === "disconnected") metrics.reconnects.inc();
+          connection = "connected";
+        },
+        onDisconnected: () => void (connection = "disconnected"),
+      },
+      stopping.signal,
+    );
 
   return {
     metrics,
@@ -150,27 +123,12 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       log.info({ port: health.port, transport: config.transport, broker: config.brokerUrl }, "agent starting");
       probe = await probeKube(kube.version);
       await waitForBrokerReady(config.brokerUrl, log, stopping.signal);
-      agentId = await verify();
+      agentId = await link.verify(stopping.signal);
       if (stopping.signal.aborted) return;
       log.info({ agentId }, "PAK verified");
       const applier = new KubeApplier({ objects: kube.objects, agentId, defaultNamespace: config.defaultNamespace, logger: logger.child({ module: "kube" }) });
-      reconciler = new Reconciler({ applier, reporter: delivery, logger: logger.child({ module: "reconciler" }), metrics, retryBaseMs: deps.applyRetryBaseMs });
-      const r = reconciler;
-      running = delivery
-        .run(
-          {
-            cursor: () => r.cursor(),
-            resync: (targetState) => resync(r, applier, targetState),
-            onEvent: (event) => r.handle(event),
-            onConnected: () => {
-              if (connection === "disconnected") metrics.reconnects.inc();
-              connection = "connected";
-            },
-            onDisconnected: () => void (connection = "disconnected"),
-          },
-          stopping.signal,
-        )
-        .catch((err: unknown) => log.error({ err }, "delivery stopped"));
+      reconciler = new Reconciler({ applier, reporter: link, logger: logger.child({ module: "reconciler" }), metrics, retryBaseMs: deps.applyRetryBaseMs });
+      running = receive(reconciler).catch((err: unknown) => log.error({ err }, "broker link stopped"));
       timers.push(setInterval(() => void heartbeat(), config.heartbeatIntervalMs));
       const healthTick = () => reportHealth().catch((err: unknown) => log.warn({ err }, "reporting deployment health failed"));
       timers.push(setInterval(() => void healthTick(), config.healthReportIntervalMs));
@@ -186,4 +144,17 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       log.info("agent stopped");
     },
   };
+}
+
+function createBrokerLink(config: AgentConfig, deps: AgentRuntimeDeps, logger: Logger): BrokerLink {
+  const http = { baseUrl: config.brokerUrl, pak: config.pak };
+  const log = logger.child({ module: "broker-link" });
+  return new BrokerLink({
+    preferred: config.transport,
+    websocket: deps.transports?.websocket ?? new WebSocketTransport({ ...http, logger: logger.child({ module: "websocket" }), maxConsecutiveFailures: deps.websocketFailuresBeforeRest ?? 5 }),
+    rest: deps.transports?.rest ?? new RestTransport({ ...http, logger: logger.child({ module: "rest" }), pollingIntervalMs: config.pollingIntervalMs }),
+    restDwellMs: deps.restDwellMs,
+    logger: log,
+    onTransportChange: (name) => log.info({ transport: name }, "switched broker transport"),
+  });
 }

@@ -1,11 +1,29 @@
-import { type BrokerHttp, brokerRequest } from "./broker/http.ts";
-import type { HealthState, StackHealth } from "./kube/stack-health.ts";
+import type { Logger } from "pino";
+import type { BrokerTransport, DeploymentHealthEntry } from "./broker/types.ts";
+import type { AgentObjectApi } from "./kube/client.ts";
+import { type StackHealth, collectStackHealth } from "./kube/stack-health.ts";
+import type { AgentMetrics } from "./metrics.ts";
 
-export interface DeploymentHealthEntry {
-  id: string;
-  status: HealthState;
-  summary: { pods_total: number; pods_unhealthy: number; conditions: string[] };
-  checked_at: string;
+export interface HealthReportDeps {
+  objects: AgentObjectApi;
+  /** The broker link: health goes through whichever transport is active, with its auth. */
+  broker: Pick<BrokerTransport, "reportHealth">;
+  metrics: AgentMetrics;
+  logger: Logger;
+}
+
+/** Checks pod health per stack, updates the metrics, and sends one entry per applied object. */
+export async function reportDeploymentHealth(deps: HealthReportDeps, applied: Map<string, string>, checkedAt = new Date()): Promise<void> {
+  const stacks = await collectStackHealth(deps.objects);
+  deps.metrics.unhealthyPods.reset();
+  for (const stack of stacks) {
+    for (const state of ["degraded", "failing"] as const) {
+      deps.metrics.unhealthyPods.set({ stack: stack.stackId, state }, stack.pods.filter((p) => p.state === state).length);
+    }
+    if (stack.state !== "healthy") deps.logger.warn({ stackId: stack.stackId, state: stack.state, pods: stack.pods.filter((p) => p.state !== "healthy") }, "stack unhealthy");
+  }
+  const entries = deploymentHealthEntries(stacks, applied, checkedAt);
+  if (entries.length > 0) await deps.broker.reportHealth(entries);
 }
 
 /**
@@ -30,12 +48,4 @@ export function deploymentHealthEntries(stacks: StackHealth[], applied: Map<stri
         checked_at: checkedAt.toISOString(),
       };
     });
-}
-
-/** Brokkr's v1 `PATCH /agents/{id}/health-status`: the broker keeps the latest per object. */
-export async function sendDeploymentHealth(http: BrokerHttp, agentId: string, entries: DeploymentHealthEntry[]): Promise<void> {
-  await brokerRequest(http, `/api/v1/agents/${encodeURIComponent(agentId)}/health-status`, {
-    method: "PATCH",
-    body: JSON.stringify({ deployment_objects: entries }),
-  });
 }

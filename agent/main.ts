@@ -1,4 +1,4 @@
-import { createAgent } from "./app.ts";
+import { createAgentRuntime } from "./app.ts";
 import { agentConfigFromProcess } from "./config.ts";
 import { createLogger } from "./logger.ts";
 
@@ -9,7 +9,7 @@ if (!result.ok) {
 }
 
 const logger = createLogger(result.config.logLevel);
-const agent = createAgent(result.config, { logger });
+const agent = createAgentRuntime(result.config, { logger });
 let shuttingDown = false;
 
 async function shutdown(signal: string): Promise<void> {

@@ -40,7 +40,13 @@ const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\
 class ScriptedApplier implements Applier {
   readonly calls: string[] = [];
   readonly done = new Channel<string>();
+  /** What `ownedStackIds` finds in the cluster; an Error makes the listing fail. */
+  owned: string[] | Error = [];
   constructor(private readonly failing: Set<string>) {}
+  async ownedStackIds(): Promise<string[]> {
+    if (this.owned instanceof Error) throw this.owned;
+    return this.owned;
+  }
   async apply(obj: DeploymentObjectInput): Promise<ApplyOutcome> {
     this.calls.push(obj.id);
     this.done.push(obj.id);
@@ -160,7 +166,7 @@ describe("Reconciler", () => {
     expect(kube.list("v1", "ConfigMap", { labelSelector: "k8s.brokkr.io/stack" }).map((o) => o.metadata.name).sort()).toEqual(["a1", "a2", "b2"]);
   });
 
-  it("untargets on resync the stacks it deployed or owns that the target state lacks, without moving the cursor", async () => {
+  it("untargets on the reconnect reconcile the stacks it deployed or owns that the target state lacks, without moving the cursor", async () => {
     const applier = new ScriptedApplier(new Set());
     const { reports, reporter } = fakeBroker();
     reconciler = new Reconciler({ applier, reporter, logger });
@@ -171,7 +177,8 @@ describe("Reconciler", () => {
     await reports.next();
     await reports.next();
     const d = deploy("stack-d", configMap("d"));
-    expect(reconciler.resync([b, d], ["stack-b", "stack-c"])).toEqual(["stack-a", "stack-c"]);
+    applier.owned = ["stack-b", "stack-c"];
+    expect(await reconciler.reconcileOnReconnect([b, d])).toEqual(["stack-a", "stack-c"]);
     expect(await reports.next()).toMatchObject({ deploymentObjectId: d.deploymentObject!.id, status: "SUCCESS" });
     await reconciler.stop();
     expect(applier.calls.slice(2).sort()).toEqual(["delete:stack-a", "delete:stack-c", d.deploymentObject!.id]);
@@ -182,14 +189,86 @@ describe("Reconciler", () => {
     ]);
   });
 
-  it("does not untarget again on resync a stack already untargeted and gone", async () => {
+  it("reconciles on reconnect against what it deployed when listing owned resources fails", async () => {
+    const applier = new ScriptedApplier(new Set());
+    const { reports, reporter } = fakeBroker();
+    reconciler = new Reconciler({ applier, reporter, logger });
+    reconciler.handle(deploy("stack-a", configMap("a")));
+    await reports.next();
+    applier.owned = new Error("the API server is down");
+    expect(await reconciler.reconcileOnReconnect([])).toEqual(["stack-a"]);
+    expect(await applier.done.find((call) => call.startsWith("delete:"))).toBe("delete:stack-a");
+  });
+
+  it("untargets on a poll reconcile the stacks it deployed that the target state lacks, without listing the cluster", async () => {
+    const applier = new ScriptedApplier(new Set());
+    const { reports, reporter } = fakeBroker();
+    reconciler = new Reconciler({ applier, reporter, logger });
+    const a = deploy("stack-a", configMap("a"));
+    const b = deploy("stack-b", configMap("b"));
+    reconciler.handle(a);
+    reconciler.handle(b);
+    await reports.next();
+    await reports.next();
+    applier.owned = new Error("must not list the cluster on every poll");
+    expect(reconciler.reconcileTargetState([b])).toEqual(["stack-a"]);
+    expect(await applier.done.find((call) => call.startsWith("delete:"))).toBe("delete:stack-a");
+    expect(reconciler.reconcileTargetState([b])).toEqual([]);
+  });
+
+  it("does not untarget again a stack already untargeted and gone", async () => {
     const applier = new ScriptedApplier(new Set());
     const { reporter } = fakeBroker();
     reconciler = new Reconciler({ applier, reporter, logger });
     reconciler.handle(deploy("stack-a", configMap("a")));
     reconciler.handle({ type: "UNTARGETED", stackId: "stack-a", deploymentObject: null });
     await applier.done.find((call) => call === "delete:stack-a");
-    expect(reconciler.resync([], [])).toEqual([]);
+    expect(await reconciler.reconcileOnReconnect([])).toEqual([]);
+  });
+
+  it("deletes the stack on a deletion marker, reports it as DELETE and forgets what was applied", async () => {
+    const applier = new ScriptedApplier(new Set());
+    const { reports, reporter } = fakeBroker();
+    reconciler = new Reconciler({ applier, reporter, logger });
+    reconciler.handle(deploy("stack-a", configMap("a")));
+    await reports.next();
+    const marker = deploy("stack-a", "", true);
+    reconciler.handle(marker);
+    expect(await reports.next()).toEqual({ deploymentObjectId: marker.deploymentObject!.id, status: "SUCCESS", message: null, eventType: "DELETE" });
+    expect(applier.calls.slice(1)).toEqual(["delete:stack-a"]);
+    expect([...reconciler.appliedObjects()]).toEqual([]);
+  });
+
+  it("applies again the content it had applied when an attempt at other content failed in between", async () => {
+    const good = deploy("stack-a", configMap("good"));
+    const broken = deploy("stack-a", configMap("broken"));
+    const applier = new ScriptedApplier(new Set([broken.deploymentObject!.id]));
+    const { reports, reporter } = fakeBroker();
+    const { waits, sleep } = manualSleep();
+    reconciler = new Reconciler({ applier, reporter, logger, sleep });
+    reconciler.handle(good);
+    await reports.next();
+    reconciler.handle(broken);
+    expect(await reports.next()).toMatchObject({ deploymentObjectId: broken.deploymentObject!.id, status: "FAILURE" });
+    await waits.next();
+    const goodAgain = deploy("stack-a", configMap("good"));
+    reconciler.handle(goodAgain);
+    expect(await reports.next()).toMatchObject({ deploymentObjectId: goodAgain.deploymentObject!.id, status: "SUCCESS" });
+    expect(applier.calls).toEqual([good.deploymentObject!.id, broken.deploymentObject!.id, goodAgain.deploymentObject!.id]);
+  });
+
+  it("does not hand an object whose checksum is already applied to the applier, and reports it applied", async () => {
+    const applier = new ScriptedApplier(new Set());
+    const { reports, reporter } = fakeBroker();
+    reconciler = new Reconciler({ applier, reporter, logger });
+    const first = deploy("stack-a", configMap("same"));
+    const again = deploy("stack-a", configMap("same"));
+    reconciler.handle(first);
+    await reports.next();
+    reconciler.handle(again);
+    expect(await reports.next()).toMatchObject({ deploymentObjectId: again.deploymentObject!.id, status: "SUCCESS" });
+    expect(applier.calls).toEqual([first.deploymentObject!.id]);
+    expect([...reconciler.appliedObjects()]).toEqual([["stack-a", again.deploymentObject!.id]]);
   });
 
   it("reports the Kubernetes Status message when an apply fails", async () => {

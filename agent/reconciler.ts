@@ -4,9 +4,12 @@ import type { ApplyOutcome, DeploymentObjectInput } from "./kube/applier.ts";
 import { describeKubeError } from "./kube/retry.ts";
 import type { AgentMetrics } from "./metrics.ts";
 
+/** Carries out the reconciler's decisions in the cluster; decides nothing itself. */
 export interface Applier {
   apply(obj: DeploymentObjectInput): Promise<ApplyOutcome>;
   deleteStack(stackId: string): Promise<ApplyOutcome>;
+  /** Stacks with resources in the cluster that this agent owns. */
+  ownedStackIds(): Promise<string[]>;
 }
 
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
@@ -34,8 +37,11 @@ interface StackState {
   lastSequence: bigint;
   /** The last event handed over deploys the stack (it may still be pending or failing). */
   targeted: boolean;
-  /** The object now applied, for health reports. */
-  appliedObjectId?: string;
+  /**
+   * What is applied now: its id for health reports, its checksum to skip an unchanged object;
+   * null after a failed attempt, which may have left part of another object in the cluster.
+   */
+  applied?: { objectId: string; checksum: string | null };
   worker?: Promise<void>;
   wait?: AbortController;
   failures: number;
@@ -55,9 +61,11 @@ const abortableSleep: Sleep = (ms, signal) =>
   });
 
 /**
- * Applies deliveries per stack, in order, one at a time. A failed object is retried with backoff
- * until a newer object of its stack supersedes it. The cursor is the highest sequence id handed
- * to it: anything at or below it is either done or still held here and retried in memory.
+ * Every reconcile decision of the agent: what each stack should hold (deploy, delete on a deletion
+ * marker or untarget, skip an unchanged checksum), which stacks vanished from a target state, and
+ * what is applied per stack. Works per stack, in order, one at a time. A failed object is retried
+ * with backoff until a newer object of its stack supersedes it. The cursor is the highest
+ * sequence id handed to it: anything at or below it is either done or still held here and retried.
  */
 export class Reconciler {
   private readonly stacks = new Map<string, StackState>();
@@ -77,25 +85,43 @@ export class Reconciler {
   }
 
   /**
-   * Reconciles against the whole target state: its stacks are deployed (an object already handed
-   * over is not new work), and every other stack this agent deployed or owns resources of
-   * (`ownedStackIds`, found in the cluster) is untargeted. Returns the stacks untargeted.
-   * The cursor does not move: an object below a target-state id may not have committed yet.
+   * The reconnect reconcile, before any new event on every (re)connect: the full reconcile against
+   * the target state and the stacks this agent owns resources of in the cluster, which covers
+   * stacks untargeted while it was stopped. Returns the stacks untargeted.
    */
-  resync(targetState: DeploymentEvent[], ownedStackIds: Iterable<string>): string[] {
+  async reconcileOnReconnect(targetState: DeploymentEvent[]): Promise<string[]> {
+    let owned: string[] = [];
+    try {
+      owned = await this.deps.applier.ownedStackIds();
+    } catch (err) {
+      this.deps.logger.warn({ err }, "listing owned resources failed; reconciling against what this process applied");
+    }
+    const untargeted = this.reconcileTargetState(targetState, owned);
+    this.deps.logger.info({ targeted: targetState.length, untargeted }, "reconciled the target state");
+    return untargeted;
+  }
+
+  /**
+   * Reconciles against a whole target state: its stacks are deployed (an object already handed
+   * over is not new work), and every other stack this agent deployed, or names in
+   * `ownedStackIds`, is untargeted. Returns the stacks untargeted. The cursor does not move: an
+   * object below a target-state id may not have committed yet.
+   */
+  reconcileTargetState(targetState: DeploymentEvent[], ownedStackIds: Iterable<string> = []): string[] {
     if (this.stopping.signal.aborted) return [];
     const wanted = new Set(targetState.map((e) => e.stackId));
     for (const event of targetState) this.enqueue(event);
     const deployed = [...this.stacks].filter(([, s]) => s.targeted).map(([id]) => id);
     const stale = [...new Set([...ownedStackIds, ...deployed])].filter((id) => !wanted.has(id)).sort();
     for (const stackId of stale) this.enqueue({ type: "UNTARGETED", stackId, deploymentObject: null });
+    if (stale.length > 0) this.deps.logger.info({ untargeted: stale }, "stacks left the target state");
     return stale;
   }
 
   /** Stack id → id of the deployment object applied for it. */
   appliedObjects(): Map<string, string> {
     const applied = new Map<string, string>();
-    for (const [stackId, state] of this.stacks) if (state.appliedObjectId) applied.set(stackId, state.appliedObjectId);
+    for (const [stackId, state] of this.stacks) if (state.applied) applied.set(stackId, state.applied.objectId);
     return applied;
   }
 
@@ -178,12 +204,12 @@ export class Reconciler {
     const log = this.deps.logger.child({ stackId: event.stackId, deploymentObjectId: obj?.id });
     const started = performance.now();
     try {
-      const outcome = obj ? await this.deps.applier.apply({ ...obj, stackId: event.stackId }) : await this.deps.applier.deleteStack(event.stackId);
+      const outcome = await this.carryOut(event, state);
       this.deps.metrics?.applyDuration.observe((performance.now() - started) / 1000);
       this.deps.metrics?.applies.inc();
       this.lastApplyAt = new Date();
       Object.assign(state, { failures: 0, failing: false, lastFailureReport: undefined });
-      state.appliedObjectId = obj && !obj.isDeletionMarker ? obj.id : undefined;
+      state.applied = obj && !obj.isDeletionMarker ? { objectId: obj.id, checksum: obj.yamlChecksum } : undefined;
       log.info({ outcome, type: event.type }, "reconciled stack");
       if (obj) await this.report({ deploymentObjectId: obj.id, status: "SUCCESS", message: null, eventType: eventTypeOf(obj) });
       return true;
@@ -193,6 +219,7 @@ export class Reconciler {
       this.lastError = message;
       state.failures++;
       state.failing = true;
+      if (state.applied) state.applied.checksum = null;
       log.warn({ err, attempt: state.failures }, "reconciling stack failed");
       const key = `${obj?.id}|${message}`;
       if (obj && state.lastFailureReport !== key) {
@@ -201,6 +228,15 @@ export class Reconciler {
       }
       return false;
     }
+  }
+
+  /** The one place that decides between deleting, skipping and applying a stack's object. */
+  private carryOut(event: DeploymentEvent, state: StackState): Promise<ApplyOutcome> {
+    const obj = event.deploymentObject;
+    if (!obj || obj.isDeletionMarker) return this.deps.applier.deleteStack(event.stackId);
+    // What this process applied is still in place (nothing is pruned on a later tick).
+    if (state.applied?.checksum === obj.yamlChecksum) return Promise.resolve({ status: "unchanged", applied: 0, pruned: 0 });
+    return this.deps.applier.apply({ id: obj.id, stackId: event.stackId, yamlContent: obj.yamlContent, yamlChecksum: obj.yamlChecksum });
   }
 
   private async report(report: AgentEventReport): Promise<void> {

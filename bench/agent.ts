@@ -1,5 +1,5 @@
 // npm run bench:agent — the agent against the fake Kubernetes API: the apply time of one
-// deployment object holding 500 objects, the writes on an unchanged re-delivery, and the RSS of
+// deployment object holding 500 objects through the Reconciler, the writes on an unchanged re-delivery, and the RSS of
 // the real agent process connected to a broker, under tsx and as the shipped bundle. Prints figures; never
 // a test. BENCH_KUBE_LATENCY_MS adds a delay to every fake API response (default 0).
 import { type ChildProcess, spawn } from "node:child_process";
@@ -7,8 +7,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { pino } from "pino";
+import type { AgentEventReport, DeploymentEvent } from "../agent/broker/types.js";
 import { KubeApplier } from "../agent/kube/applier.js";
 import { createKubeClients, loadKubeConfig } from "../agent/kube/client.js";
+import { Reconciler } from "../agent/reconciler.js";
 import { type FakeKube, startFakeKube } from "../test/fake-kube/index.js";
 import { gql, startBenchBroker } from "./harness.js";
 
@@ -52,31 +54,49 @@ function stackYaml(): { yaml: string; counts: Record<string, number> } {
   return { yaml: docs.join("---\n"), counts };
 }
 
-function applierFor(kube: FakeKube): KubeApplier {
+/** The agent's reconcile path without a broker: `deliver` resolves with the object's report. */
+function reconcilerFor(kube: FakeKube) {
   const objects = createKubeClients(loadKubeConfig(kube.kubeconfigPath)).objects;
-  return new KubeApplier({ objects, agentId: "bench-agent", defaultNamespace: "default", logger });
+  const applier = new KubeApplier({ objects, agentId: "bench-agent", defaultNamespace: "default", logger });
+  const waiting = new Map<string, (report: AgentEventReport) => void>();
+  const reporter = { reportEvent: async (r: AgentEventReport) => waiting.get(r.deploymentObjectId)?.(r) };
+  const reconciler = new Reconciler({ applier, reporter, logger });
+  const deliver = (event: DeploymentEvent) =>
+    new Promise<AgentEventReport>((resolve) => {
+      waiting.set(event.deploymentObject!.id, resolve);
+      reconciler.handle(event);
+    });
+  return { reconciler, deliver };
 }
 
 async function applyFigures(yaml: string): Promise<void> {
   const kube = await startFakeKube();
   kube.setLatency(LATENCY_MS);
-  const obj = { id: "bench-object", stackId: "bench-stack", yamlContent: yaml, yamlChecksum: createHash("sha256").update(yaml).digest("hex"), isDeletionMarker: false };
-  const applier = applierFor(kube);
+  const yamlChecksum = createHash("sha256").update(yaml).digest("hex");
+  const event = (seq: number): DeploymentEvent => ({
+    type: "DEPLOY",
+    stackId: "bench-stack",
+    deploymentObject: { id: `bench-object-${seq}`, sequenceId: String(seq), yamlContent: yaml, yamlChecksum, isDeletionMarker: false },
+  });
+  const first = reconcilerFor(kube);
   const started = performance.now();
-  const outcome = await applier.apply(obj);
+  const report = await first.deliver(event(1));
   const ms = performance.now() - started;
   console.log(`apply, one object of ${OBJECTS} resources (fake API latency ${LATENCY_MS} ms): ${ms.toFixed(0)} ms total, ${((OBJECTS / ms) * 1000).toFixed(0)} objects/s`);
-  console.log(`  outcome ${outcome.status}, ${outcome.applied} applied; ${kube.requests().length} API requests, ${kube.writeCount()} writes`);
+  console.log(`  outcome ${report.status}; ${kube.requests().length} API requests, ${kube.writeCount()} writes`);
 
   kube.resetRequests();
-  const again = await applier.apply(obj);
+  const again = await first.deliver(event(2));
   console.log(`unchanged re-delivery, same process: ${kube.writeCount()} writes, ${kube.requests().length} requests (${again.status})`);
+  await first.reconciler.stop();
 
   kube.resetRequests();
+  const restarted = reconcilerFor(kube);
   const restartedAt = performance.now();
-  const fresh = await applierFor(kube).apply(obj);
+  const fresh = await restarted.deliver(event(3));
   const restartMs = performance.now() - restartedAt;
   console.log(`unchanged re-delivery after a restart: ${kube.writeCount()} writes, ${kube.requests().length} requests (reads), ${restartMs.toFixed(0)} ms (${fresh.status})`);
+  await restarted.reconciler.stop();
   await kube.stop();
 }
 

@@ -2,7 +2,7 @@
 // Kubernetes cluster (the in-process fake API from test/fake-kube, not a real cluster), and one
 // agent applying a sample stack. Ctrl-C stops everything.
 import { pino } from "pino";
-import { createAgent as startAgent } from "../agent/app.js";
+import { createAgentRuntime as startAgent } from "../agent/app.js";
 import { loadAgentConfig } from "../agent/config.js";
 import { startFakeKube } from "../test/fake-kube/index.js";
 import { gql, startBenchBroker } from "./harness.js";

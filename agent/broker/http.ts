@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
+import type { TypedDocumentString } from "../generated/operations.ts";
 import { jitteredDelay, sleep } from "./backoff.ts";
+import type { DeploymentHealthEntry } from "./types.ts";
 
 export class BrokerHttpError extends Error {
   override name = "BrokerHttpError";
@@ -32,15 +34,24 @@ export async function brokerRequest<T>(http: BrokerHttp, path: string, init: Req
   return body as T | undefined;
 }
 
-export async function graphqlRequest<T>(http: BrokerHttp, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const result = await brokerRequest<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }>(http, "/graphql", {
+/** One generated operation over POST /graphql; its result and variables are typed by the document. */
+export async function graphqlRequest<TResult, TVariables>(http: BrokerHttp, document: TypedDocumentString<TResult, TVariables>, variables: NoInfer<TVariables>): Promise<TResult> {
+  const result = await brokerRequest<{ data?: TResult; errors?: Array<{ message: string; extensions?: { code?: string } }> }>(http, "/graphql", {
     method: "POST",
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query: document.toString(), variables }),
   });
   const error = result?.errors?.[0];
   if (error) throw new BrokerHttpError(200, `GraphQL error: ${error.message}`, error.extensions?.code);
   if (!result?.data) throw new BrokerHttpError(200, "GraphQL answer without data");
   return result.data;
+}
+
+/** Brokkr's v1 `PATCH /agents/{id}/health-status`: the broker keeps the latest per object. */
+export async function sendHealthStatus(http: BrokerHttp, agentId: string, entries: DeploymentHealthEntry[]): Promise<void> {
+  await brokerRequest(http, `/api/v1/agents/${encodeURIComponent(agentId)}/health-status`, {
+    method: "PATCH",
+    body: JSON.stringify({ deployment_objects: entries }),
+  });
 }
 
 function safeJson(text: string): unknown {

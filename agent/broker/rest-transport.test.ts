@@ -3,20 +3,23 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Channel } from "../test-support/channel.ts";
 import { type FakeBroker, startFakeBroker } from "../test-support/fake-broker.ts";
 import { RestTransport } from "./rest-transport.ts";
-import type { DeliveryHandlers, DeploymentEvent } from "./types.ts";
+import type { DeploymentEvent, TransportHandlers } from "./types.ts";
 
 const PAK = "brokkr_BRabcd1234_0123456789abcdefghijklmnop";
 const logger = pino({ level: "silent" });
+const HEALTH_ENTRY = { id: "do-9", status: "healthy" as const, summary: { pods_total: 0, pods_unhealthy: 0, conditions: [] }, checked_at: "2025-01-02T03:04:05.000Z" };
 
 function event(seq: number, stackId = "stack-a"): DeploymentEvent {
   return { type: "DEPLOY", stackId, deploymentObject: { id: `do-${seq}`, sequenceId: String(seq), yamlContent: "x: 1", yamlChecksum: "c", isDeletionMarker: false } };
 }
 
-function handlersFor(events: Channel<DeploymentEvent>, resyncs = new Channel<string[]>()): DeliveryHandlers {
+/** Records what the transport hands over; target states as their stack ids. */
+function handlersFor(events: Channel<DeploymentEvent>, reconnects = new Channel<string[]>(), polls = new Channel<string[]>()): TransportHandlers {
   let cursor = "0";
   return {
     cursor: () => cursor,
-    resync: async (targetState) => resyncs.push(targetState.map((e) => e.stackId)),
+    onReconnectTargetState: async (targetState) => reconnects.push(targetState.map((e) => e.stackId)),
+    onPolledTargetState: (targetState) => polls.push(targetState.map((e) => e.stackId)),
     onEvent: (e) => {
       if (e.deploymentObject) cursor = e.deploymentObject.sequenceId;
       events.push(e);
@@ -53,15 +56,30 @@ describe("RestTransport", () => {
     await running;
   });
 
-  it("falls back to polling the target state when the long-poll endpoint answers 404, and detects untargeted stacks", async () => {
+  it("falls back to polling the target state when the long-poll endpoint answers 404, and hands each poll to the poll reconcile", async () => {
     broker = await startFakeBroker({ pak: PAK, agentId: "agent-1", withoutLongPoll: true });
     broker.publish(event(1));
     broker.publish(event(2, "stack-b"));
-    const events = new Channel<DeploymentEvent>();
-    const running = transport(broker).run(handlersFor(events), stop.signal);
-    expect([await events.next(), await events.next()]).toEqual([event(1), event(2, "stack-b")]);
+    const polls = new Channel<string[]>();
+    const running = transport(broker).run(handlersFor(new Channel<DeploymentEvent>(), new Channel<string[]>(), polls), stop.signal);
+    expect(await polls.next()).toEqual(["stack-a", "stack-b"]);
     broker.publish({ type: "UNTARGETED", stackId: "stack-a", deploymentObject: null });
-    expect(await events.find((e) => e.type === "UNTARGETED")).toEqual({ type: "UNTARGETED", stackId: "stack-a", deploymentObject: null });
+    expect(await polls.find((ids) => !ids.includes("stack-a"))).toEqual(["stack-b"]);
+    stop.abort();
+    await running;
+  });
+
+  it("hands a fresh target state to the poll reconcile when the long-poll's associated stacks change", async () => {
+    broker = await startFakeBroker({ pak: PAK, agentId: "agent-1" });
+    broker.publish(event(1));
+    broker.publish(event(2, "stack-b"));
+    const events = new Channel<DeploymentEvent>();
+    const polls = new Channel<string[]>();
+    const running = transport(broker).run(handlersFor(events, new Channel<string[]>(), polls), stop.signal);
+    await events.find((e) => e.stackId === "stack-b");
+    broker.publish({ type: "UNTARGETED", stackId: "stack-a", deploymentObject: null });
+    expect(await polls.next()).toEqual(["stack-b"]);
+    expect(events.all.filter((e) => e.type === "UNTARGETED")).toEqual([]);
     stop.abort();
     await running;
   });
@@ -71,19 +89,21 @@ describe("RestTransport", () => {
     broker.publish(event(1));
     broker.publish(event(2, "stack-b"));
     broker.publish({ type: "UNTARGETED", stackId: "stack-a", deploymentObject: null });
-    const resyncs = new Channel<string[]>();
-    const running = transport(broker).run(handlersFor(new Channel<DeploymentEvent>(), resyncs), stop.signal);
-    expect(await resyncs.next()).toEqual(["stack-b"]);
+    const reconnects = new Channel<string[]>();
+    const running = transport(broker).run(handlersFor(new Channel<DeploymentEvent>(), reconnects), stop.signal);
+    expect(await reconnects.next()).toEqual(["stack-b"]);
     stop.abort();
     await running;
   });
 
-  it("posts events and heartbeats in Brokkr's v1 shapes", async () => {
+  it("posts events, heartbeats and deployment health in Brokkr's v1 shapes", async () => {
     broker = await startFakeBroker({ pak: PAK, agentId: "agent-1" });
     const t = transport(broker);
     await t.reportEvent({ deploymentObjectId: "do-9", status: "SUCCESS", message: null, eventType: "APPLY" });
     await t.heartbeat({ k8sReachable: false, k8sApiLatencyMs: null });
+    await t.reportHealth([HEALTH_ENTRY]);
     expect(await broker.reports.next()).toEqual({ deploymentObjectId: "do-9", status: "SUCCESS", message: null, eventType: "APPLY" });
     expect(await broker.heartbeats.next()).toEqual({ k8sReachable: false, k8sApiLatencyMs: null });
+    expect(await broker.health.next()).toEqual([HEALTH_ENTRY]);
   });
 });

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { jitteredDelay, sleep } from "./backoff.ts";
-import { type BrokerHttp, BrokerHttpError, brokerRequest } from "./http.ts";
+import { type BrokerHttp, BrokerHttpError, brokerRequest, sendHealthStatus } from "./http.ts";
 import { targetStateEvents } from "./target-state.ts";
-import type { AgentEventReport, BrokerTransport, DeliveryHandlers, DeploymentEvent, DeploymentObjectPayload, HeartbeatReport } from "./types.ts";
+import type { AgentEventReport, BrokerTransport, DeploymentEvent, DeploymentHealthEntry, DeploymentObjectPayload, HeartbeatReport, TransportHandlers } from "./types.ts";
 
 export interface RestTransportOptions extends BrokerHttp {
   logger: Logger;
@@ -42,7 +42,8 @@ export class RestTransport implements BrokerTransport {
   readonly name = "rest" as const;
   private agentId?: string;
   private serverCursor = 0n;
-  private knownStacks?: Set<string>;
+  /** The associated stacks as last seen, sorted and joined: only to notice that they changed. */
+  private associated = "";
 
   constructor(private readonly options: RestTransportOptions) {}
 
@@ -67,14 +68,18 @@ export class RestTransport implements BrokerTransport {
     });
   }
 
-  async run(handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
+  async reportHealth(entries: DeploymentHealthEntry[]): Promise<void> {
+    await sendHealthStatus(this.options, this.agentId ?? (await this.verify()), entries);
+  }
+
+  async run(handlers: TransportHandlers, signal: AbortSignal): Promise<void> {
     let longPoll = true;
-    let resynced = false;
+    let handedOver = false;
     for (let failures = 0; !signal.aborted; ) {
       try {
-        if (!resynced) {
-          await this.resync(handlers, signal);
-          resynced = true;
+        if (!handedOver) {
+          await handlers.onReconnectTargetState(await this.targetState(signal));
+          handedOver = true;
           handlers.onConnected();
         }
         if (longPoll) await this.longPoll(handlers, signal);
@@ -88,7 +93,7 @@ export class RestTransport implements BrokerTransport {
           continue;
         }
         failures++;
-        resynced = false;
+        handedOver = false;
         handlers.onDisconnected(String(err));
         this.options.logger.warn({ err: String(err), failures }, "REST delivery failed");
         await sleep(jitteredDelay(failures, this.options.retryBaseMs ?? 500, this.options.retryMaxMs ?? 30_000), signal);
@@ -96,18 +101,19 @@ export class RestTransport implements BrokerTransport {
     }
   }
 
-  /** On every (re)connect: the whole target state first, so stacks untargeted meanwhile are noticed. */
-  private async resync(handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
-    const objects = await this.fetchTargetState(signal);
-    this.knownStacks = new Set(objects.map((o) => o.stack_id));
-    await handlers.resync(targetStateEvents(objects.map((o) => ({ stackId: o.stack_id, deploymentObject: fromRestObject(o) }))));
+  /** Every associated stack's latest object, as DEPLOY events in sequence order. */
+  private async targetState(signal: AbortSignal): Promise<DeploymentEvent[]> {
+    const objects = (await brokerRequest<RestDeploymentObject[]>(this.options, `${await this.agentPath()}/target-state?mode=full`, { signal })) ?? [];
+    this.associated = associationKey(objects.map((o) => o.stack_id));
+    return targetStateEvents(objects.map((o) => ({ stackId: o.stack_id, deploymentObject: fromRestObject(o) })));
   }
 
-  private async fetchTargetState(signal: AbortSignal): Promise<RestDeploymentObject[]> {
-    return (await brokerRequest<RestDeploymentObject[]>(this.options, `${await this.agentPath()}/target-state?mode=full`, { signal })) ?? [];
-  }
-
-  private async longPoll(handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
+  /**
+   * The long-poll is cursor-based, so it cannot itself say that a stack stopped reaching this
+   * agent, or started reaching it with an object older than the cursor: when `stack_ids` (the
+   * associated stacks now) changes, the whole target state goes to the poll reconcile.
+   */
+  private async longPoll(handlers: TransportHandlers, signal: AbortSignal): Promise<void> {
     const local = BigInt(handlers.cursor());
     const after = local > this.serverCursor ? local : this.serverCursor;
     const wait = this.options.longPollWaitSeconds ?? 25;
@@ -120,44 +126,24 @@ export class RestTransport implements BrokerTransport {
     for (const e of answer?.events ?? []) {
       handlers.onEvent({ type: e.type, stackId: e.stack_id, deploymentObject: e.deployment_object ? fromRestObject(e.deployment_object) : null });
     }
-    if (answer?.stack_ids) await this.reconcileStacks(answer.stack_ids, answer.events ?? [], handlers, signal);
+    if (answer?.stack_ids && associationKey(answer.stack_ids) !== this.associated) {
+      handlers.onPolledTargetState(await this.targetState(signal));
+      this.associated = associationKey(answer.stack_ids);
+    }
     if (answer?.cursor !== undefined) this.serverCursor = BigInt(answer.cursor);
   }
 
-  /**
-   * The long-poll is cursor-based, so it cannot itself say that a stack stopped reaching this
-   * agent, or started reaching it with an object older than the cursor: `stack_ids` (the
-   * associated stacks now) lets the agent untarget what vanished and fetch what it lacks.
-   */
-  private async reconcileStacks(stackIds: string[], events: RestEvent[], handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
-    const current = new Set(stackIds);
-    const known = this.knownStacks;
-    this.knownStacks = current;
-    if (!known) return;
-    for (const stackId of known) if (!current.has(stackId)) handlers.onEvent({ type: "UNTARGETED", stackId, deploymentObject: null });
-    const delivered = new Set(events.map((e) => e.stack_id));
-    const added = stackIds.filter((s) => !known.has(s) && !delivered.has(s));
-    if (added.length === 0) return;
-    const objects = await this.fetchTargetState(signal);
-    for (const o of objects) if (added.includes(o.stack_id)) handlers.onEvent({ type: "DEPLOY", stackId: o.stack_id, deploymentObject: fromRestObject(o) });
-  }
-
-  /** The full target state; a stack that drops out of it since the last poll is untargeted. */
-  private async pollTargetState(handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
-    const objects = await this.fetchTargetState(signal);
-    const events: DeploymentEvent[] = objects
-      .sort((a, b) => (BigInt(a.sequence_id) < BigInt(b.sequence_id) ? -1 : 1))
-      .map((o) => ({ type: "DEPLOY", stackId: o.stack_id, deploymentObject: fromRestObject(o) }));
-    const current = new Set(objects.map((o) => o.stack_id));
-    for (const stackId of this.knownStacks ?? []) {
-      if (!current.has(stackId)) events.push({ type: "UNTARGETED", stackId, deploymentObject: null });
-    }
-    this.knownStacks = current;
-    for (const event of events) handlers.onEvent(event);
+  /** Without the long-poll endpoint: the whole target state on every tick, to the poll reconcile. */
+  private async pollTargetState(handlers: TransportHandlers, signal: AbortSignal): Promise<void> {
+    handlers.onPolledTargetState(await this.targetState(signal));
     await sleep(this.options.pollingIntervalMs, signal);
   }
 
   private async agentPath(): Promise<string> {
     return `/api/v1/agents/${encodeURIComponent(this.agentId ?? (await this.verify()))}`;
   }
+}
+
+function associationKey(stackIds: string[]): string {
+  return [...new Set(stackIds)].sort().join(",");
 }

@@ -2,7 +2,7 @@ import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Channel } from "../test-support/channel.ts";
 import { type FakeBroker, startFakeBroker } from "../test-support/fake-broker.ts";
-import type { DeliveryHandlers, DeploymentEvent } from "./types.ts";
+import type { DeploymentEvent, TransportHandlers } from "./types.ts";
 import { WebSocketTransport, WebSocketUnavailableError } from "./websocket-transport.ts";
 
 const PAK = "brokkr_BRabcd1234_0123456789abcdefghijklmnop";
@@ -12,20 +12,23 @@ function event(seq: number, stackId = "stack-a"): DeploymentEvent {
   return { type: "DEPLOY", stackId, deploymentObject: { id: `do-${seq}`, sequenceId: String(seq), yamlContent: "", yamlChecksum: "c", isDeletionMarker: false } };
 }
 
-function recordingHandlers(initialCursor = "0", resyncGate: Promise<void> = Promise.resolve()) {
+function recordingHandlers(initialCursor = "0", handOverGate: Promise<void> = Promise.resolve()) {
   const events = new Channel<DeploymentEvent>();
   const connects = new Channel<number>();
-  const resyncs = new Channel<string[]>();
+  const handOvers = new Channel<string[]>();
   const order: string[] = [];
   let cursor = initialCursor;
-  const handlers: DeliveryHandlers = {
+  const handlers: TransportHandlers = {
     cursor: () => cursor,
-    resync: async (targetState) => {
+    onReconnectTargetState: async (targetState) => {
       const ids = targetState.map((e) => e.deploymentObject!.id);
-      order.push(`resync:${ids.join(",")}`);
-      resyncs.push(ids);
-      await resyncGate;
-      order.push("resync done");
+      order.push(`reconcile:${ids.join(",")}`);
+      handOvers.push(ids);
+      await handOverGate;
+      order.push("reconcile done");
+    },
+    onPolledTargetState: () => {
+      throw new Error("the websocket has no poll reconcile");
     },
     onEvent: (e) => {
       cursor = e.deploymentObject?.sequenceId ?? cursor;
@@ -35,7 +38,7 @@ function recordingHandlers(initialCursor = "0", resyncGate: Promise<void> = Prom
     onConnected: () => connects.push(connects.all.length + 1),
     onDisconnected: () => {},
   };
-  return { handlers, events, connects, resyncs, order };
+  return { handlers, events, connects, handOvers, order };
 }
 
 describe("WebSocketTransport", () => {
@@ -89,28 +92,31 @@ describe("WebSocketTransport", () => {
   it("hands over the target state on every (re)connect and holds events until it is reconciled", async () => {
     let open = () => {};
     const gate = new Promise<void>((resolve) => (open = resolve));
-    const { handlers, events, resyncs, order } = recordingHandlers("0", gate);
+    const { handlers, events, handOvers, order } = recordingHandlers("0", gate);
     broker.publish(event(1));
     broker.publish(event(2, "stack-b"));
     const running = transport().run(handlers, stop.signal);
-    expect(await resyncs.next()).toEqual(["do-1", "do-2"]);
+    expect(await handOvers.next()).toEqual(["do-1", "do-2"]);
     broker.publish(event(3, "stack-c"));
     open();
     await events.find((e) => e.deploymentObject?.id === "do-3");
-    expect(order).toEqual(["resync:do-1,do-2", "resync done", "event:do-1", "event:do-2", "event:do-3"]);
+    expect(order).toEqual(["reconcile:do-1,do-2", "reconcile done", "event:do-1", "event:do-2", "event:do-3"]);
     broker.dropConnections();
     broker.publish({ type: "UNTARGETED", stackId: "stack-b", deploymentObject: null });
-    expect(await resyncs.find((ids) => !ids.includes("do-2"))).toEqual(["do-1", "do-3"]);
+    expect(await handOvers.find((ids) => !ids.includes("do-2"))).toEqual(["do-1", "do-3"]);
     stop.abort();
     await running;
   });
 
-  it("reports events and heartbeats through mutations that match the schema", async () => {
+  it("reports events and heartbeats through mutations that match the schema, and health over the v1 path", async () => {
     const t = transport();
+    const health = { id: "do-1", status: "failing" as const, summary: { pods_total: 1, pods_unhealthy: 1, conditions: ["default/p app: terminated OOMKilled"] }, checked_at: "2025-01-02T03:04:05.000Z" };
     await t.reportEvent({ deploymentObjectId: "do-1", status: "FAILURE", message: "boom", eventType: "APPLY" });
     await t.heartbeat({ k8sReachable: true, k8sApiLatencyMs: 12 });
+    await t.reportHealth([health]);
     expect(await broker.reports.next()).toEqual({ deploymentObjectId: "do-1", status: "FAILURE", message: "boom", eventType: "APPLY" });
     expect(await broker.heartbeats.next()).toEqual({ k8sReachable: true, k8sApiLatencyMs: 12 });
+    expect(await broker.health.next()).toEqual([health]);
   });
 
   it("gives up with WebSocketUnavailableError after failing to connect several times in a row", async () => {

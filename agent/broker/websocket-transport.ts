@@ -2,19 +2,18 @@ import { createClient, type Client } from "graphql-ws";
 import type { Logger } from "pino";
 import WebSocket from "ws";
 import { jitteredDelay, sleep } from "./backoff.ts";
-import { type BrokerHttp, graphqlRequest } from "./http.ts";
 import {
-  AGENT_DEPLOYMENTS_SUBSCRIPTION,
-  type AgentDeploymentsResult,
-  HEARTBEAT_MUTATION,
-  ME_QUERY,
-  type MeResult,
-  REPORT_AGENT_EVENT_MUTATION,
-  TARGET_STATE_QUERY,
-  type TargetStateResult,
-} from "./operations.ts";
+  AgentDeploymentsDocument,
+  type AgentDeploymentsSubscription,
+  type AgentDeploymentsSubscriptionVariables,
+  AgentMeDocument,
+  AgentTargetStateDocument,
+  HeartbeatDocument,
+  ReportAgentEventDocument,
+} from "../generated/operations.ts";
+import { type BrokerHttp, graphqlRequest, sendHealthStatus } from "./http.ts";
 import { targetStateEvents } from "./target-state.ts";
-import type { AgentEventReport, BrokerTransport, DeliveryHandlers, DeploymentEvent, HeartbeatReport } from "./types.ts";
+import type { AgentEventReport, BrokerTransport, DeploymentEvent, DeploymentHealthEntry, HeartbeatReport, TransportHandlers } from "./types.ts";
 
 export class WebSocketUnavailableError extends Error {
   override name = "WebSocketUnavailableError";
@@ -40,7 +39,7 @@ export class WebSocketTransport implements BrokerTransport {
   constructor(private readonly options: WebSocketTransportOptions) {}
 
   async verify(): Promise<string> {
-    const { me } = await graphqlRequest<MeResult>(this.options, ME_QUERY);
+    const { me } = await graphqlRequest(this.options, AgentMeDocument, {});
     if (me.role !== "AGENT" || !me.id) throw new Error(`the PAK belongs to a ${me.role}, not an agent`);
     this.agentId = me.id;
     return me.id;
@@ -49,23 +48,30 @@ export class WebSocketTransport implements BrokerTransport {
   /** Every associated stack's latest object, as DEPLOY events in sequence order. */
   async targetState(): Promise<DeploymentEvent[]> {
     const agentId = this.agentId ?? (await this.verify());
-    const { targetState } = await graphqlRequest<TargetStateResult>(this.options, TARGET_STATE_QUERY, { agentId });
+    const { targetState } = await graphqlRequest(this.options, AgentTargetStateDocument, { agentId });
     return targetStateEvents(targetState);
   }
 
   async reportEvent(report: AgentEventReport): Promise<void> {
-    await graphqlRequest(this.options, REPORT_AGENT_EVENT_MUTATION, { input: report });
+    const { deploymentObjectId, status, message, eventType } = report;
+    await graphqlRequest(this.options, ReportAgentEventDocument, { input: { deploymentObjectId, status, message, eventType } });
   }
 
   async heartbeat(report: HeartbeatReport): Promise<void> {
-    await graphqlRequest(this.options, HEARTBEAT_MUTATION, { input: report });
+    const { k8sReachable, k8sApiLatencyMs } = report;
+    await graphqlRequest(this.options, HeartbeatDocument, { input: { k8sReachable, k8sApiLatencyMs } });
+  }
+
+  /** The schema has no health mutation, so health goes over Brokkr's v1 REST path on either transport. */
+  async reportHealth(entries: DeploymentHealthEntry[]): Promise<void> {
+    await sendHealthStatus(this.options, this.agentId ?? (await this.verify()), entries);
   }
 
   /**
    * Reconnects forever with jittered backoff, subscribing afresh each time so the broker replays
    * from the current cursor (graphql-ws's own retry would resend the first cursor).
    */
-  async run(handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
+  async run(handlers: TransportHandlers, signal: AbortSignal): Promise<void> {
     const maxFailures = this.options.maxConsecutiveFailures ?? Infinity;
     let failures = 0;
     while (!signal.aborted) {
@@ -84,9 +90,9 @@ export class WebSocketTransport implements BrokerTransport {
    * arriving meanwhile are held so they follow it. The subscription is opened first so that no
    * change between the fetch and the subscription is missed (a repeat is harmless).
    */
-  private session(handlers: DeliveryHandlers, signal: AbortSignal): Promise<SessionResult> {
+  private session(handlers: TransportHandlers, signal: AbortSignal): Promise<SessionResult> {
     let connected = false;
-    let resynced = false;
+    let handedOver = false;
     const held: DeploymentEvent[] = [];
     return new Promise<SessionResult>((resolve) => {
       let done = false;
@@ -97,34 +103,35 @@ export class WebSocketTransport implements BrokerTransport {
         signal.removeEventListener("abort", onAbort);
         unsubscribe();
         void client.dispose();
-        resolve({ connected: connected && resynced, reason });
+        resolve({ connected: connected && handedOver, reason });
       };
-      const resync = async () => {
+      const handOverTargetState = async () => {
         try {
-          await handlers.resync(await this.targetState());
+          await handlers.onReconnectTargetState(await this.targetState());
         } catch (err) {
           return finish(`reconciling the target state failed: ${describeClose(err)}`);
         }
         if (done) return;
-        resynced = true;
+        handedOver = true;
         for (const event of held.splice(0)) handlers.onEvent(event);
       };
       const client = this.createClient(() => {
         connected = true;
         handlers.onConnected();
-        void resync();
+        void handOverTargetState();
       });
       const onAbort = () => finish("stopped");
       signal.addEventListener("abort", onAbort, { once: true });
       const after = handlers.cursor();
       this.options.logger.info({ after }, "subscribing to deployments");
-      unsubscribe = client.subscribe<AgentDeploymentsResult>(
-        { query: AGENT_DEPLOYMENTS_SUBSCRIPTION, variables: { after } },
+      const variables: AgentDeploymentsSubscriptionVariables = { after };
+      unsubscribe = client.subscribe<AgentDeploymentsSubscription>(
+        { query: AgentDeploymentsDocument.toString(), variables },
         {
           next: (result) => {
             if (result.errors?.length) return finish(`subscription error: ${result.errors[0]!.message}`);
             if (!result.data) return;
-            if (resynced) handlers.onEvent(result.data.agentDeployments);
+            if (handedOver) handlers.onEvent(result.data.agentDeployments);
             else held.push(result.data.agentDeployments);
           },
           error: (err) => finish(describeClose(err)),

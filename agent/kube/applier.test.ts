@@ -26,10 +26,10 @@ function applierFor(agentId = "agent-1"): KubeApplier {
   });
 }
 
-function deploymentObject(stackId: string, yamlContent: string, isDeletionMarker = false): DeploymentObjectInput {
+function deploymentObject(stackId: string, yamlContent: string): DeploymentObjectInput {
   seq++;
   const yamlChecksum = createHash("sha256").update(yamlContent).digest("hex");
-  return { id: `do-${seq}`, stackId, yamlContent, yamlChecksum, isDeletionMarker };
+  return { id: `do-${seq}`, stackId, yamlContent, yamlChecksum };
 }
 
 const configMap = (name: string, extra = "", namespace?: string) =>
@@ -49,7 +49,7 @@ describe("KubeApplier against the fake API server", () => {
     expect(live?.metadata.managedFields[0].manager).toBe("brokkr-agent");
   });
 
-  it("makes no write when the same checksum is applied again, also by a freshly started agent", async () => {
+  it("makes no write when the same checksum is applied again, also by a freshly started agent, as the live checksums say", async () => {
     const obj = deploymentObject("stack-a", configMap("one") + "---\n" + configMap("two"));
     const applier = applierFor();
     await applier.apply(obj);
@@ -81,11 +81,11 @@ describe("KubeApplier against the fake API server", () => {
     expect(kube.writeCount("DELETE")).toBe(0);
   });
 
-  it("deletes the stack's owned resources on a deletion marker and leaves other stacks alone", async () => {
+  it("deletes the stack's owned resources and leaves other stacks alone", async () => {
     const applier = applierFor();
     await applier.apply(deploymentObject("stack-a", configMap("a1") + "---\n" + configMap("a2")));
     await applier.apply(deploymentObject("stack-b", configMap("b1")));
-    const outcome = await applier.apply(deploymentObject("stack-a", "", true));
+    const outcome = await applier.deleteStack("stack-a");
     expect(outcome).toEqual({ status: "deleted", applied: 0, pruned: 2 });
     expect(kube.list("v1", "ConfigMap", { labelSelector: STACK_LABEL }).map((o) => o.metadata.name)).toEqual(["b1"]);
   });
@@ -154,7 +154,7 @@ describe("KubeApplier against the fake API server", () => {
       "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g1\n",
     ].join("\n---\n");
     await applierFor().apply(deploymentObject("stack-a", yaml));
-    await applierFor().apply(deploymentObject("stack-a", "", true));
+    await applierFor().deleteStack("stack-a");
     expect(kube.requests().filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual([
       "/apis/example.com/v1/gadgets/g1",
       "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com",

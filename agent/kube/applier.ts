@@ -8,12 +8,12 @@ import { FIELD_MANAGER, checksumOf, stampOwnership } from "./ownership.ts";
 import { StackPruner } from "./pruner.ts";
 import { DEFAULT_RETRY, type RetryOptions, withTransientRetry } from "./retry.ts";
 
+/** An object to apply; deletion markers never get here (the Reconciler deletes the stack instead). */
 export interface DeploymentObjectInput {
   id: string;
   stackId: string;
   yamlContent: string;
   yamlChecksum: string;
-  isDeletionMarker: boolean;
 }
 
 export interface ApplyOutcome {
@@ -33,9 +33,12 @@ export interface KubeApplierOptions {
   now?: () => Date;
 }
 
-/** Applies deployment objects to the cluster and removes what stacks no longer hold. */
+/**
+ * Applies deployment objects to the cluster and removes what stacks no longer hold. It carries
+ * out the Reconciler's decisions and keeps no record of what it applied: the live objects' checksum
+ * annotations say it.
+ */
 export class KubeApplier {
-  private readonly applied = new Map<string, string>();
   private readonly queue = new KeyedQueue();
   private readonly kinds = new KindRegistry();
   private readonly pruner: StackPruner;
@@ -54,12 +57,9 @@ export class KubeApplier {
   }
 
   async apply(obj: DeploymentObjectInput): Promise<ApplyOutcome> {
-    if (obj.isDeletionMarker) return this.deleteStack(obj.stackId);
     const manifests = orderForApply(parseManifests(obj.yamlContent));
-    if (this.applied.get(obj.stackId) === obj.yamlChecksum) return { status: "unchanged", applied: 0, pruned: 0 };
     if (await this.liveMatches(manifests, obj.yamlChecksum)) {
       const pruned = await this.pruner.prune(obj.stackId, obj.yamlChecksum);
-      this.applied.set(obj.stackId, obj.yamlChecksum);
       return { status: "unchanged", applied: 0, pruned };
     }
     const appliedAt = (this.options.now ?? (() => new Date()))();
@@ -75,14 +75,12 @@ export class KubeApplier {
       if (isCrd(stamped)) await this.waitEstablished(stamped.metadata.name);
     }
     const pruned = await this.pruner.prune(obj.stackId, obj.yamlChecksum);
-    this.applied.set(obj.stackId, obj.yamlChecksum);
     return { status: "applied", applied: manifests.length, pruned };
   }
 
   /** Deletes every resource of the stack this agent owns (deletion marker, untargeted stack). */
   async deleteStack(stackId: string): Promise<ApplyOutcome> {
     const pruned = await this.pruner.prune(stackId, null);
-    this.applied.delete(stackId);
     return { status: "deleted", applied: 0, pruned };
   }
 
@@ -119,7 +117,7 @@ export class KubeApplier {
     return copy;
   }
 
-  /** True when every object already lives in the cluster stamped with this checksum (after a restart). */
+  /** True when every object already lives in the cluster stamped with this checksum (after a restart, say). */
   private async liveMatches(manifests: Manifest[], checksum: string): Promise<boolean> {
     if (manifests.length === 0) return false;
     try {

@@ -17,10 +17,6 @@ export interface FakeBrokerOptions {
   withoutLongPoll?: boolean;
 }
 
-function sequenceOf(e: DeploymentEvent, index: number): bigint {
-  return e.deploymentObject ? BigInt(e.deploymentObject.sequenceId) : BigInt(index);
-}
-
 /** An in-test stand-in for the broker: GraphQL over HTTP and graphql-ws, and the v1 REST paths. */
 export async function startFakeBroker(options: FakeBrokerOptions) {
   const log: DeploymentEvent[] = [];
@@ -30,7 +26,6 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
   const subscriptions = new Channel<{ after: string; authorization: unknown }>();
   const health = new Channel<unknown[]>();
   const live = new Set<(event: DeploymentEvent) => void>();
-  const after = (cursor: bigint) => log.filter((e, i) => sequenceOf(e, i) > cursor);
 
   /** As the broker does: the latest object per stack newer than the cursor, then live events. */
   async function* stream(cursor: bigint) {
@@ -113,18 +108,25 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
     send(404, { code: "NOT_FOUND", message: "not found" });
   }
 
+  /**
+   * As the broker's long-poll: each associated stack's latest object newer than the cursor, and
+   * `stack_ids`, the associated stacks now. An untargeted stack only drops out of `stack_ids`.
+   * The 200 ms stand for the broker's `wait`, shortened for tests.
+   */
   async function longPoll(cursor: bigint) {
-    if (after(cursor).length === 0) {
+    const newer = () => latest().filter((e) => BigInt(e.deploymentObject!.sequenceId) > cursor);
+    if (newer().length === 0) {
       await new Promise<void>((resolve) => {
         listeners.add(resolve);
         setTimeout(resolve, 200);
       });
     }
-    const events = after(cursor);
+    const events = newer();
     const last = events.at(-1);
     return {
-      events: events.map((e) => ({ type: e.type, stack_id: e.stackId, deployment_object: e.deploymentObject ? snake(e) : null })),
-      cursor: String(last ? sequenceOf(last, log.indexOf(last)) : cursor),
+      events: events.map((e) => ({ type: e.type, stack_id: e.stackId, deployment_object: snake(e) })),
+      stack_ids: latest().map((e) => e.stackId),
+      cursor: last ? last.deploymentObject!.sequenceId : String(cursor),
     };
   }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgent as startAgent, type Agent } from "../../agent/app.js";
+import { createAgentRuntime as startAgent, type AgentRuntime as Agent } from "../../agent/app.js";
 import { loadAgentConfig } from "../../agent/config.js";
 import { pino } from "pino";
 import { ok, startTestBroker, type TestBroker } from "../broker.js";

@@ -1,8 +1,10 @@
 import type { Logger } from "pino";
-import type { AgentEventReport, BrokerTransport, DeliveryHandlers, HeartbeatReport } from "./types.ts";
+import { jitteredDelay, sleep } from "./backoff.ts";
+import { BrokerHttpError } from "./http.ts";
+import type { AgentEventReport, BrokerTransport, DeploymentHealthEntry, HeartbeatReport, TransportHandlers } from "./types.ts";
 import { WebSocketUnavailableError } from "./websocket-transport.ts";
 
-export interface DeliveryOptions {
+export interface BrokerLinkOptions {
   preferred: "websocket" | "rest";
   websocket: BrokerTransport;
   rest: BrokerTransport;
@@ -13,13 +15,14 @@ export interface DeliveryOptions {
 }
 
 /**
- * Chooses the transport: the websocket, falling back to REST for a while when the websocket
- * keeps failing, or REST only when configured so. Reports go through whichever is active.
+ * The agent's one link to the broker. Chooses the transport: the websocket, falling back to REST
+ * for a while when the websocket keeps failing, or REST only when configured so. Reports,
+ * heartbeats and health go through whichever is active. (Not the broker's src/delivery/ fan-out.)
  */
-export class Delivery {
+export class BrokerLink {
   private current: BrokerTransport;
 
-  constructor(private readonly options: DeliveryOptions) {
+  constructor(private readonly options: BrokerLinkOptions) {
     this.current = options.preferred === "rest" ? options.rest : options.websocket;
   }
 
@@ -27,8 +30,18 @@ export class Delivery {
     return this.current.name;
   }
 
-  verify(): Promise<string> {
-    return this.current.verify();
+  /** The agent's id; retries while the broker is unreachable or failing, not when it refuses the PAK. */
+  async verify(signal: AbortSignal): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.current.verify();
+      } catch (err) {
+        const fatal = !(err instanceof BrokerHttpError) || [401, 403].includes(err.status) || err.code === "UNAUTHENTICATED";
+        if (fatal || signal.aborted) throw err;
+        this.options.logger.warn({ err: err.message, attempt }, "verifying the PAK failed; retrying");
+        await sleep(jitteredDelay(attempt, 500, 30_000), signal);
+      }
+    }
   }
 
   reportEvent(report: AgentEventReport): Promise<void> {
@@ -39,7 +52,11 @@ export class Delivery {
     return this.current.heartbeat(report);
   }
 
-  async run(handlers: DeliveryHandlers, signal: AbortSignal): Promise<void> {
+  reportHealth(entries: DeploymentHealthEntry[]): Promise<void> {
+    return this.current.reportHealth(entries);
+  }
+
+  async run(handlers: TransportHandlers, signal: AbortSignal): Promise<void> {
     if (this.options.preferred === "rest") return this.options.rest.run(handlers, signal);
     while (!signal.aborted) {
       this.use(this.options.websocket);
