@@ -7,6 +7,7 @@ import type { DeliveryMetrics } from "./metrics.js";
 import * as store from "./store.js";
 import { AgentEventFeed } from "./agent-event-feed.js";
 import { CommitFeed } from "./commit-feed.js";
+import { ConnectionRegistry } from "./connections.js";
 
 const log = moduleLogger("delivery");
 
@@ -32,6 +33,8 @@ export class DeliveryHub {
   private batchStacks = new Set<string>();
   /** Live agent events for UIs (agentEventsAdded). */
   readonly agentEvents: AgentEventFeed;
+  /** Open websockets by identity, closed when their key is revoked. */
+  readonly connections: ConnectionRegistry;
   private associationChain: Promise<void> = Promise.resolve();
   private readonly feed: CommitFeed;
 
@@ -42,6 +45,7 @@ export class DeliveryHub {
     private readonly queueLimit = 10_000,
   ) {
     this.agentEvents = new AgentEventFeed(db);
+    this.connections = new ConnectionRegistry(db);
     this.feed = new CommitFeed(db, (object) => this.dispatch(object), () => this.wakeForBatch());
   }
 
@@ -51,8 +55,10 @@ export class DeliveryHub {
       if (channel === "brokkr_objects") void this.feed.pump();
       else if (channel === "brokkr_associations") this.onAssociationChange(payload);
       else if (channel === "brokkr_agent_events") void this.agentEvents.notified(payload);
+      else if (channel === "brokkr_identities") this.connections.identityChanged(payload);
     });
     this.listener.on("resync", () => {
+      this.connections.recheckAll();
       void this.feed.pump();
       this.enqueueAssociations(() => this.refreshAgents([...this.byAgent.keys()]));
     });

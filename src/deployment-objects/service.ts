@@ -1,7 +1,7 @@
 import type { Identity } from "../auth/identity.js";
 import type { Database } from "../db/client.js";
 import { getManagedStack } from "../stacks/service.js";
-import { forbidden } from "../errors.js";
+import { forbidden, fromDatabaseError } from "../errors.js";
 import { requireId } from "../validation.js";
 import * as store from "./store.js";
 import { sha256Hex, validateManifestYaml } from "./yaml.js";
@@ -15,6 +15,9 @@ export async function createDeploymentObject(db: Database, identity: Identity, i
     ownerGeneratorId: identity.role === "GENERATOR" ? identity.id : null,
     yamlContent: input.yamlContent,
     yamlChecksum: sha256Hex(input.yamlContent),
+  }).catch((err: unknown) => {
+    // The stack was deleted between this statement's read and its lock (migration 0005): NOT_FOUND.
+    throw fromDatabaseError(err);
   });
   if (object) return object;
   // Nothing inserted: say why (NOT_FOUND or FORBIDDEN), as getManagedStack decides.
