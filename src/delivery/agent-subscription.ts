@@ -28,7 +28,17 @@ export class AgentSubscription {
 
   private readonly onSend?: (o: DeploymentObjectRow) => void;
 
+  /**
+   * A new object, live. The cursor is a promise: nothing at or below it goes out, also when
+   * this broker's commit feed is behind the one the agent got its cursor from (after a failover).
+   */
   deploy(object: DeploymentObjectRow): void {
+    if (object.sequenceId <= this.cursor) return;
+    this.target(object);
+  }
+
+  /** The latest object of a stack that just became targeted: sent even if older than the cursor. */
+  target(object: DeploymentObjectRow): void {
     if (!this.active || !this.stacks.has(object.stackId)) return;
     const last = this.lastSent.get(object.stackId);
     if (last !== undefined && object.sequenceId <= last) return;

@@ -17,6 +17,7 @@ export class CommitFeed {
   horizon = 0n;
   private pumping = false;
   private pumpAgain = false;
+  private held = false;
   private lastHorizonRead = 0;
   private notifyTimer: NodeJS.Timeout | null = null;
   private safetyTimer: NodeJS.Timeout | null = null;
@@ -49,6 +50,10 @@ export class CommitFeed {
   }
 
   async pump(): Promise<void> {
+    if (this.held) {
+      this.pumpAgain = true;
+      return;
+    }
     if (this.pumping) {
       this.pumpAgain = true;
       return;
@@ -83,6 +88,18 @@ export class CommitFeed {
       for (const object of objects) this.dispatch(object);
       this.horizon = to;
     }
+  }
+
+  /**
+   * Test hook and operational aid: stop reading new objects until the returned function is
+   * called, as a broker whose LISTEN connection or database reads lag behind the others does.
+   */
+  hold(): () => void {
+    this.held = true;
+    return () => {
+      this.held = false;
+      void this.pump();
+    };
   }
 
   stop(): void {

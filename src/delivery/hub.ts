@@ -204,13 +204,17 @@ export class DeliveryHub {
         if (active && added.length) toDeploy.set(sub, added);
       }
     }
+    // Every id up to a subscription's cursor is settled (another broker's horizon passed it), so
+    // a lagging feed reads the true latest up to the cursor, not a stale one up to its horizon.
     const wanted = [...new Set([...toDeploy.values()].flat())];
-    const latest = await store.latestObjectsUpTo(this.db, wanted, this.horizon);
+    let upTo = this.horizon;
+    for (const sub of toDeploy.keys()) if (sub.cursor > upTo) upTo = sub.cursor;
+    const latest = await store.latestObjectsUpTo(this.db, wanted, upTo);
     const byStack = new Map(latest.map((o) => [o.stackId, o]));
     for (const [sub, stacks] of toDeploy) {
       for (const stackId of stacks) {
         const object = byStack.get(stackId);
-        if (object) sub.deploy(object);
+        if (object && (object.sequenceId <= this.horizon || object.sequenceId <= sub.cursor)) sub.target(object);
       }
     }
   }
@@ -253,6 +257,11 @@ export class DeliveryHub {
         }
       }
     }
+  }
+
+  /** Test hook: this broker's commit feed stops reading until the returned function is called. */
+  simulateLag(): () => void {
+    return this.feed.hold();
   }
 
   /** Counts a subscriber cut off for not reading. */
