@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.js";
+import { Prisma } from "../generated/prisma/client.js";
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 import { moduleLogger } from "../logger.js";
 import * as store from "./store.js";
@@ -7,6 +8,20 @@ const log = moduleLogger("commit-feed");
 const RANGE_CHUNK = 2000n;
 const MIN_HORIZON_INTERVAL_MS = 5;
 const BATCHED_NOTIFY_MS = 5;
+
+/**
+ * Waking delivery after an insert has one owner, this module. An insert path includes
+ * DEFER_NOTIFY in its statement and, once committed, calls `objectsCommitted()` on the hook it
+ * was given (the DeliveryHub): this broker reads at once and wakes the others with one NOTIFY
+ * per batch window. Writers that do neither (plain SQL) are woken by the trigger's NOTIFY
+ * (migration 0003).
+ */
+export interface CommitHook {
+  objectsCommitted(): void;
+}
+
+/** A FROM item that sets brokkr.notify_deferred for the statement's transaction (migration 0003). */
+export const DEFER_NOTIFY = Prisma.sql`(SELECT set_config('brokkr.notify_deferred', 'on', true))`;
 
 /**
  * Reads newly committed deployment objects once per wake-up, by cursor, only up to the delivery

@@ -5,8 +5,10 @@ import { AgentSubscription } from "./agent-subscription.js";
 import type { NotificationListener } from "./listener.js";
 import type { DeliveryMetrics } from "./metrics.js";
 import * as store from "./store.js";
+import * as associations from "../associations/store.js";
+import { receivingAgents } from "../associations/service.js";
 import { AgentEventFeed } from "./agent-event-feed.js";
-import { CommitFeed } from "./commit-feed.js";
+import { CommitFeed, type CommitHook } from "./commit-feed.js";
 import { ConnectionRegistry } from "./connections.js";
 
 const log = moduleLogger("delivery");
@@ -24,7 +26,7 @@ export interface SlowConsumerGuard {
  * (read once per wake-up) and are pushed to every subscription whose agent the stack reaches,
  * from an in-memory index stack → agents kept current by association notifications.
  */
-export class DeliveryHub {
+export class DeliveryHub implements CommitHook {
   private readonly byAgent = new Map<string, Set<AgentSubscription>>();
   private readonly byStack = new Map<string, Set<string>>();
   private readonly objectListeners = new Set<ObjectListener>();
@@ -74,7 +76,7 @@ export class DeliveryHub {
     return this.byAgent.size;
   }
 
-  /** This broker committed objects (with deferred notification). */
+  /** The CommitHook: this broker committed objects with deferred notification. */
   objectsCommitted(): void {
     this.feed.objectsCommitted();
   }
@@ -118,10 +120,10 @@ export class DeliveryHub {
     do {
       sub.associationsDirty = false;
       const [pairs, states] = await Promise.all([
-        store.associationsOfAgents(this.db, [sub.agentId]),
-        store.agentStates(this.db, [sub.agentId]),
+        associations.associationsOfAgents(this.db, [sub.agentId]),
+        receivingAgents(this.db, [sub.agentId]),
       ]);
-      this.install(sub, new Set(pairs.map((p) => p.stack_id)), states.get(sub.agentId)?.active ?? false);
+      this.install(sub, new Set(pairs.map((p) => p.stack_id)), states.get(sub.agentId) ?? false);
     } while (sub.associationsDirty);
     sub.initialised = true;
     // Everything above this horizon reaches the subscription live (its stacks are indexed now).
@@ -177,7 +179,7 @@ export class DeliveryHub {
 
   private async refreshStack(stackId: string): Promise<void> {
     const subscribed = [...this.byAgent.keys()];
-    const now = new Set(await store.agentsOfStack(this.db, stackId, subscribed));
+    const now = new Set(await associations.agentsOfStack(this.db, stackId, subscribed));
     const before = this.byStack.get(stackId) ?? new Set<string>();
     const changed = subscribed.filter((a) => now.has(a) !== before.has(a));
     if (changed.length > 0) await this.refreshAgents(changed);
@@ -187,13 +189,13 @@ export class DeliveryHub {
   private async refreshAgents(agentIds: string[]): Promise<void> {
     const ids = agentIds.filter((id) => this.byAgent.has(id));
     if (ids.length === 0) return;
-    const [pairs, states] = await Promise.all([store.associationsOfAgents(this.db, ids), store.agentStates(this.db, ids)]);
+    const [pairs, states] = await Promise.all([associations.associationsOfAgents(this.db, ids), receivingAgents(this.db, ids)]);
     const stacksOf = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
     for (const p of pairs) stacksOf.get(p.agent_id)?.add(p.stack_id);
     const toDeploy = new Map<AgentSubscription, string[]>();
     for (const agentId of ids) {
       const next = stacksOf.get(agentId)!;
-      const active = states.get(agentId)?.active ?? false;
+      const active = states.get(agentId) ?? false;
       for (const sub of this.byAgent.get(agentId) ?? []) {
         if (!sub.initialised) continue;
         const wasActive = sub.active;
