@@ -9,7 +9,7 @@ import type { Database } from "../db/client.js";
 import { formatGraphQLError } from "./format-error.js";
 import type { GraphQLContext } from "./context.js";
 import { createLoaders } from "./loaders.js";
-import { createSharedSubscribe } from "./shared-subscribe.js";
+import { createSharedSubscribe } from "../delivery/shared-subscribe.js";
 import { GraphQLError, parse, specifiedRules, validate, type DocumentNode } from "graphql";
 import { depthLimitRule, queryCost } from "./limits.js";
 import type { DeliveryHub } from "../delivery/hub.js";
