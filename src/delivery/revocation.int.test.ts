@@ -70,16 +70,19 @@ describe("revoking a generator's key", () => {
   it("refuses every later operation on the old socket, even before the notification arrives", async () => {
     const gen = await createGenerator(a);
     const stack = await createStack(a, gen.pak);
-    const socket = await generatorSocket(b, gen, stack.id);
+    const creating = await generatorSocket(b, gen, stack.id);
+    const rotating = await generatorSocket(b, gen, stack.id);
     // Broker b does not hear the rotation (a lagging LISTEN connection); its per-operation check must hold.
     const heard = vi.spyOn(b.app.delivery.connections, "identityChanged").mockImplementation(() => {});
     try {
       const rotated = ok(await a.gql<{ rotateGeneratorPak: { pak: string } }>(
         `mutation($id: ID!) { rotateGeneratorPak(input: { id: $id }) { pak } }`, { id: gen.id })).rotateGeneratorPak.pak;
-      const name = unique("stale");
-      const created = await exec(socket.client, `mutation($n: String!) { createStack(input: { name: $n, labels: ["x"] }) { stack { id } } }`, { n: name });
+      const created = await exec(creating.client, `mutation($n: String!) { createStack(input: { name: $n, labels: ["x"] }) { stack { id } } }`, { n: unique("stale") });
       expect("data" in created && created.data?.createStack).toBeFalsy();
-      expect((await socket.closed).code).toBe(4401);
+      const rotatedAgain = await exec(rotating.client, `mutation($id: ID!) { rotateGeneratorPak(input: { id: $id }) { pak } }`, { id: gen.id });
+      expect("data" in rotatedAgain && rotatedAgain.data?.rotateGeneratorPak).toBeFalsy();
+      expect((await creating.closed).code).toBe(4401);
+      expect((await rotating.closed).code).toBe(4401);
       expect(await stacksOf(gen.id)).toEqual([stack.name]);
       // The owner's new key still works: the old socket could not rotate it away.
       const me = ok(await a.gql<{ me: { id: string } }>(`query { me { id } }`, {}, rotated));
