@@ -1,7 +1,7 @@
 import type { Identity } from "../auth/identity.js";
 import { badInput, forbidden, notFound } from "../errors.js";
 import type { Database } from "../db/client.js";
-import { isStackAssociated } from "../delivery/associations-store.js";
+import { isStackAssociated } from "../associations/store.js";
 import { findObject } from "../deployment-objects/store.js";
 import { LIMITS, optionalText, requireId, requireText } from "../validation.js";
 import { insertAgentEvent, listAgentEvents } from "./events-store.js";

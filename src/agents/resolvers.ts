@@ -1,7 +1,7 @@
 import { requireAdmin, requireIdentity, requireRole, assertAgentSelfOrAdmin } from "../auth/policy.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
-import { targetState } from "../delivery/target-state.js";
+import { targetState } from "../associations/service.js";
 import { eventsConnection, reportAgentEvent } from "./events-service.js";
 import * as service from "./service.js";
 import type { AgentListFilter } from "./store.js";

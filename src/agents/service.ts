@@ -123,17 +123,21 @@ export async function setRegistration(db: Database, input: { agentId: string; ge
   });
 }
 
-/** Admin, or the stack's generator for an agent registered with it (its consent). */
+/**
+ * Admin, or the stack's generator for an agent registered with it (its consent). The owner may
+ * always remove its own targets, also after the agent withdrew its registration.
+ */
 export async function setTarget(db: Database, identity: Identity, input: { agentId: string; stackId: string }, targeted: boolean) {
   return inTransaction(db, async (tx) => {
     const stack = await findStack(tx, requireId("stackId", input.stackId), !targeted);
     if (!stack) throw notFound("stack");
     assertOwnsStack(identity, stack);
     const agent = await getAgent(tx, input.agentId, "agentId");
-    if (identity.role === "GENERATOR" && !(await store.isRegistered(tx, agent.id, identity.id))) {
+    const byGenerator = identity.role === "GENERATOR";
+    if (targeted && byGenerator && !(await store.isRegistered(tx, agent.id, identity.id))) {
       throw forbidden("the agent is not registered with this generator");
     }
-    if (targeted) await store.addTarget(tx, agent.id, stack.id);
+    if (targeted) await store.addTarget(tx, agent.id, stack.id, byGenerator);
     else await store.removeTarget(tx, agent.id, stack.id);
     return { agent, stack };
   });

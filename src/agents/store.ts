@@ -114,8 +114,18 @@ export function deregister(db: Db, agentId: string, generatorId: string) {
   return db.agentGeneratorRegistration.deleteMany({ where: { agentId, generatorId } });
 }
 
-export function addTarget(db: Db, agentId: string, stackId: string) {
-  return db.agentTarget.createMany({ data: [{ agentId, stackId }], skipDuplicates: true });
+/**
+ * `byGenerator`: the stack's generator targets on the strength of the agent's registration, so
+ * the target reaches the agent only while it stays registered. An admin's target needs no
+ * registration, and takes over a generator's target.
+ */
+export function addTarget(db: Db, agentId: string, stackId: string, byGenerator = false) {
+  if (byGenerator) return db.agentTarget.createMany({ data: [{ agentId, stackId, requiresRegistration: true }], skipDuplicates: true });
+  return db.agentTarget.upsert({
+    where: { agentId_stackId: { agentId, stackId } },
+    create: { agentId, stackId },
+    update: { requiresRegistration: false },
+  });
 }
 
 export function removeTarget(db: Db, agentId: string, stackId: string) {

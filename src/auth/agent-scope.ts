@@ -1,22 +1,19 @@
 import { findAgent } from "../agents/store.js";
+import { stackReaches, stacksReaching } from "../associations/service.js";
 import type { Db } from "../db/client.js";
-import { associatedStackIds, isStackAssociated } from "../delivery/associations-store.js";
 
 /*
- * What an agent may read of stacks and their objects. The broker withholds target state from an
- * inactive agent, so reading stacks or objects must not be a way around that: an inactive (or
- * deleted) agent reads no stacks at all.
+ * What an agent may read of stacks and their objects: what reaches it (src/associations/).
+ * Reading stacks or objects must not be a way around the broker withholding target state, so
+ * an agent that does not receive (inactive or deleted) reads no stacks at all.
  */
 
-async function isActive(db: Db, agentId: string): Promise<boolean> {
-  const agent = await findAgent(db, agentId);
-  return agent?.status === "ACTIVE";
-}
-
 export async function readableStackIds(db: Db, agentId: string): Promise<string[]> {
-  return (await isActive(db, agentId)) ? associatedStackIds(db, agentId) : [];
+  const agent = await findAgent(db, agentId);
+  return agent ? stacksReaching(db, agent) : [];
 }
 
 export async function canReadStack(db: Db, agentId: string, stackId: string): Promise<boolean> {
-  return (await isActive(db, agentId)) && isStackAssociated(db, agentId, stackId);
+  const agent = await findAgent(db, agentId);
+  return agent ? stackReaches(db, agent, stackId) : false;
 }

@@ -7,9 +7,21 @@ export type Identity =
   | { role: "GENERATOR"; id: string }
   | { role: "AGENT"; id: string };
 
+/** An identity with the stored hash of the key it presented (never the key itself). */
+export interface ResolvedKey {
+  identity: Identity;
+  pakHash: string;
+  /** Agents: ACTIVE when the key was checked; admin and generators: true. */
+  active: boolean;
+}
+
 export interface IdentityResolver {
   /** The caller behind an Authorization value, or null when it is missing, malformed or unknown. */
   resolve(authorization: string | undefined | null): Promise<Identity | null>;
+  /** As `resolve`, with the key's hash, for connections that re-check their key later. */
+  resolveKey(authorization: string | undefined | null): Promise<ResolvedKey | null>;
+  /** Whether `hash` is the admin key (which is configured, so never revoked at run time). */
+  isAdminHash(hash: string): boolean;
 }
 
 /**
@@ -17,15 +29,23 @@ export interface IdentityResolver {
  * hashes in constant time. The admin PAK's hash comes from configuration or first start.
  */
 export function createIdentityResolver(db: Db, adminPakHash: () => string | undefined): IdentityResolver {
+  const isAdminHash = (hash: string) => {
+    const admin = adminPakHash();
+    return admin !== undefined && hashesEqual(admin, hash);
+  };
+  const resolveKey = async (authorization: string | undefined | null): Promise<ResolvedKey | null> => {
+    const hash = parsePak(authorization);
+    if (!hash) return null;
+    if (isAdminHash(hash)) return { identity: { role: "ADMIN", id: null }, pakHash: hash, active: true };
+    const row = await findLiveIdentityByPakHash(db, hash);
+    if (row && hashesEqual(row.pak_hash, hash)) return { identity: { role: row.role, id: row.id } as Identity, pakHash: hash, active: row.active };
+    return null;
+  };
   return {
+    resolveKey,
+    isAdminHash,
     async resolve(authorization) {
-      const hash = parsePak(authorization);
-      if (!hash) return null;
-      const admin = adminPakHash();
-      if (admin && hashesEqual(admin, hash)) return { role: "ADMIN", id: null };
-      const row = await findLiveIdentityByPakHash(db, hash);
-      if (row && hashesEqual(row.pak_hash, hash)) return { role: row.role, id: row.id } as Identity;
-      return null;
+      return (await resolveKey(authorization))?.identity ?? null;
     },
   };
 }

@@ -4,18 +4,20 @@ import type { AgentDeploymentEventModel } from "./types.js";
 
 /**
  * One agentDeployments subscription. Guarantees on this stream: per stack, objects go out in
- * increasing sequence order and never twice (`lastSent`); superseded ones are skipped.
- * While the replay runs, live events wait in `pending` so they follow it.
+ * increasing sequence order and never twice (`lastSent`); superseded ones are skipped; nothing
+ * at or below the cursor goes out live. While the replay runs, live events wait in `pending`
+ * so they follow it. Its associations are set only through `install`.
  */
 export class AgentSubscription {
-  readonly lastSent = new Map<string, bigint>();
-  stacks = new Set<string>();
-  active = false;
-  initialised = false;
-  associationsDirty = false;
+  private readonly lastSent = new Map<string, bigint>();
+  private stackSet = new Set<string>();
+  private receiving = false;
+  private initialised = false;
+  private associationsDirty = false;
   private replaying = true;
   private pending: AgentDeploymentEventModel[] = [];
-  readonly queue: BoundedQueue<AgentDeploymentEventModel>;
+  private readonly queue: BoundedQueue<AgentDeploymentEventModel>;
+  private readonly onSend?: (o: DeploymentObjectRow) => void;
 
   constructor(
     readonly agentId: string,
@@ -26,13 +28,58 @@ export class AgentSubscription {
     this.onSend = opts.onSend;
   }
 
-  private readonly onSend?: (o: DeploymentObjectRow) => void;
+  /** What graphql-ws iterates. */
+  get stream(): AsyncIterableIterator<unknown> {
+    return this.queue;
+  }
 
+  get stacks(): ReadonlySet<string> {
+    return this.stackSet;
+  }
+
+  /** The agent receives (ACTIVE, not deleted) as of the last install. */
+  get active(): boolean {
+    return this.receiving;
+  }
+
+  get isInitialised(): boolean {
+    return this.initialised;
+  }
+
+  install(stacks: Set<string>, active: boolean): void {
+    this.stackSet = stacks;
+    this.receiving = active;
+  }
+
+  /** Associations changed while the initial read ran: it must read again. */
+  markAssociationsDirty(): void {
+    if (!this.initialised) this.associationsDirty = true;
+  }
+
+  /** Starts an initial read; true when a change arrived during the previous one. */
+  takeAssociationsDirty(): boolean {
+    const dirty = this.associationsDirty;
+    this.associationsDirty = false;
+    return dirty;
+  }
+
+  markInitialised(): void {
+    this.initialised = true;
+  }
+
+  /**
+   * A new object, live. The cursor is a promise: nothing at or below it goes out, also when
+   * this broker's commit feed is behind the one the agent got its cursor from (after a failover).
+   */
   deploy(object: DeploymentObjectRow): void {
-    if (!this.active || !this.stacks.has(object.stackId)) return;
-    const last = this.lastSent.get(object.stackId);
-    if (last !== undefined && object.sequenceId <= last) return;
-    this.lastSent.set(object.stackId, object.sequenceId);
+    if (object.sequenceId <= this.cursor) return;
+    this.target(object);
+  }
+
+  /** The latest object of a stack that just became targeted: sent even if older than the cursor. */
+  target(object: DeploymentObjectRow): void {
+    if (!this.receiving || !this.stackSet.has(object.stackId)) return;
+    if (!this.markSent(object)) return;
     this.emit({ type: "DEPLOY", stackId: object.stackId, deploymentObject: object });
     this.onSend?.(object);
   }
@@ -40,6 +87,14 @@ export class AgentSubscription {
   untarget(stackId: string): void {
     this.lastSent.delete(stackId);
     this.emit({ type: "UNTARGETED", stackId, deploymentObject: null });
+  }
+
+  /** Replay items bypass `pending`: they come first. */
+  replay(object: DeploymentObjectRow): void {
+    if (object.sequenceId <= this.cursor) return;
+    if (!this.markSent(object)) return;
+    this.queue.push({ type: "DEPLOY", stackId: object.stackId, deploymentObject: object });
+    this.onSend?.(object);
   }
 
   /** Replay done: flush what arrived meanwhile, then stream directly. */
@@ -50,18 +105,19 @@ export class AgentSubscription {
     for (const event of pending) this.queue.push(event);
   }
 
+  close(): void {
+    this.queue.close();
+  }
+
+  private markSent(object: DeploymentObjectRow): boolean {
+    const last = this.lastSent.get(object.stackId);
+    if (last !== undefined && object.sequenceId <= last) return false;
+    this.lastSent.set(object.stackId, object.sequenceId);
+    return true;
+  }
+
   private emit(event: AgentDeploymentEventModel): void {
     if (this.replaying) this.pending.push(event);
     else this.queue.push(event);
-  }
-
-  /** Replay items bypass `pending`: they come first. */
-  replay(object: DeploymentObjectRow): void {
-    if (object.sequenceId <= this.cursor) return;
-    const last = this.lastSent.get(object.stackId);
-    if (last !== undefined && object.sequenceId <= last) return;
-    this.lastSent.set(object.stackId, object.sequenceId);
-    this.queue.push({ type: "DEPLOY", stackId: object.stackId, deploymentObject: object });
-    this.onSend?.(object);
   }
 }

@@ -1,3 +1,9 @@
+/** How a subscription's transport reports a consumer that stopped reading. */
+export interface SlowConsumerGuard {
+  onOverflow: () => void;
+  backedUp?: () => boolean;
+}
+
 export interface QueueOptions {
   limit: number;
   onOverflow: () => void;

@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.js";
+import { Prisma } from "../generated/prisma/client.js";
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 import { moduleLogger } from "../logger.js";
 import * as store from "./store.js";
@@ -9,6 +10,20 @@ const MIN_HORIZON_INTERVAL_MS = 5;
 const BATCHED_NOTIFY_MS = 5;
 
 /**
+ * Waking delivery after an insert has one owner, this module. An insert path includes
+ * DEFER_NOTIFY in its statement and, once committed, calls `objectsCommitted()` on the hook it
+ * was given (the DeliveryHub): this broker reads at once and wakes the others with one NOTIFY
+ * per batch window. Writers that do neither (plain SQL) are woken by the trigger's NOTIFY
+ * (migration 0003).
+ */
+export interface CommitHook {
+  objectsCommitted(): void;
+}
+
+/** A FROM item that sets brokkr.notify_deferred for the statement's transaction (migration 0003). */
+export const DEFER_NOTIFY = Prisma.sql`(SELECT set_config('brokkr.notify_deferred', 'on', true))`;
+
+/**
  * Reads newly committed deployment objects once per wake-up, by cursor, only up to the delivery
  * horizon (store.readHorizon): that is what makes the cursor safe when a transaction holding a
  * lower sequence id commits after one holding a higher id. Wake-ups coalesce.
@@ -17,6 +32,7 @@ export class CommitFeed {
   horizon = 0n;
   private pumping = false;
   private pumpAgain = false;
+  private held = false;
   private lastHorizonRead = 0;
   private notifyTimer: NodeJS.Timeout | null = null;
   private safetyTimer: NodeJS.Timeout | null = null;
@@ -49,6 +65,10 @@ export class CommitFeed {
   }
 
   async pump(): Promise<void> {
+    if (this.held) {
+      this.pumpAgain = true;
+      return;
+    }
     if (this.pumping) {
       this.pumpAgain = true;
       return;
@@ -83,6 +103,18 @@ export class CommitFeed {
       for (const object of objects) this.dispatch(object);
       this.horizon = to;
     }
+  }
+
+  /**
+   * Test hook and operational aid: stop reading new objects until the returned function is
+   * called, as a broker whose LISTEN connection or database reads lag behind the others does.
+   */
+  hold(): () => void {
+    this.held = true;
+    return () => {
+      this.held = false;
+      void this.pump();
+    };
   }
 
   stop(): void {

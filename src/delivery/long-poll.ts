@@ -1,7 +1,7 @@
 import type { AgentRow } from "../agents/store.js";
 import type { Db } from "../db/client.js";
 import { getAgent } from "../agents/service.js";
-import { associatedStackIds } from "./associations-store.js";
+import { agentReceives, stacksReaching } from "../associations/service.js";
 import type { DeliveryHub } from "./hub.js";
 import { latestObjectsUpTo } from "./store.js";
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
@@ -16,8 +16,8 @@ export interface PollResult {
 
 async function changesSince(db: Db, agent: AgentRow, after: bigint, horizon: bigint): Promise<PollResult> {
   const cursor = horizon > after ? horizon : after;
-  if (agent.status !== "ACTIVE" || agent.deletedAt) return { objects: [], stackIds: [], cursor };
-  const stackIds = await associatedStackIds(db, agent.id);
+  if (!agentReceives(agent)) return { objects: [], stackIds: [], cursor };
+  const stackIds = await stacksReaching(db, agent);
   const latest = await latestObjectsUpTo(db, stackIds, horizon);
   const objects = latest.filter((o) => o.sequenceId > after).sort((a, b) => (a.sequenceId < b.sequenceId ? -1 : 1));
   return { objects, stackIds, cursor };

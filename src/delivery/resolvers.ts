@@ -4,8 +4,7 @@ import { BrokkrError, badInput, forbidden, notFound } from "../errors.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { getManagedStack } from "../stacks/service.js";
 import { BoundedQueue } from "./bounded-queue.js";
-import { newestSequenceId, stackObjectsInRange } from "./store.js";
-import type { DeploymentObjectRow } from "../deployment-objects/store.js";
+import { newestSequenceId } from "./store.js";
 import type { AgentEventRow } from "./types.js";
 import { requireId } from "../validation.js";
 import type { GraphQLContext } from "../graphql/context.js";
@@ -51,7 +50,7 @@ export const deliveryResolvers: Resolvers = {
         const cursor = after ?? 0n;
         await checkCursor(ctx, cursor);
         const sub = await ctx.delivery.subscribeAgent(id, cursor, slowConsumerGuard(ctx));
-        return sub.queue as AsyncIterableIterator<unknown>;
+        return sub.stream;
       },
       resolve: (event: unknown) => {
         return event as never;
@@ -65,25 +64,7 @@ export const deliveryResolvers: Resolvers = {
         });
         const cursor = after ?? 0n;
         await checkCursor(ctx, cursor);
-        let last = cursor;
-        let replaying = true;
-        const pending: DeploymentObjectRow[] = [];
-        const queue = new BoundedQueue<DeploymentObjectRow>({ limit: 10_000, ...slowConsumerGuard(ctx), onClose: () => off() });
-        const send = (o: DeploymentObjectRow) => {
-          if (o.sequenceId <= last) return;
-          last = o.sequenceId;
-          queue.push(o);
-        };
-        const off = ctx.delivery.onObject((o) => {
-          if (o.stackId !== stack.id) return;
-          if (replaying) pending.push(o);
-          else send(o);
-        });
-        const horizon = ctx.delivery.horizon;
-        for (const o of await stackObjectsInRange(ctx.db, stack.id, cursor, horizon)) send(o);
-        replaying = false;
-        for (const o of pending) send(o);
-        return queue as AsyncIterableIterator<unknown>;
+        return ctx.delivery.subscribeStack(stack.id, cursor, slowConsumerGuard(ctx)) as Promise<AsyncIterableIterator<unknown>>;
       },
       resolve: (object: unknown) => object as never,
     },

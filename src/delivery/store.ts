@@ -29,27 +29,6 @@ export async function objectsInRange(db: Db, from: bigint, to: bigint): Promise<
   return rows.map(toObjectRow);
 }
 
-/** (agent, stack) association pairs for many agents in one statement. */
-export async function associationsOfAgents(db: Db, agentIds: string[]): Promise<{ agent_id: string; stack_id: string }[]> {
-  if (agentIds.length === 0) return [];
-  return db.$queryRaw`
-    SELECT agent_id, stack_id FROM agent_stack_associations WHERE agent_id = ANY(${agentIds}::uuid[])`;
-}
-
-/** Which of `agentIds` the stack reaches now. */
-export async function agentsOfStack(db: Db, stackId: string, agentIds: string[]): Promise<string[]> {
-  if (agentIds.length === 0) return [];
-  const rows = await db.$queryRaw<{ agent_id: string }[]>`
-    SELECT agent_id FROM agent_stack_associations
-     WHERE stack_id = ${stackId}::uuid AND agent_id = ANY(${agentIds}::uuid[])`;
-  return rows.map((r) => r.agent_id);
-}
-
-export async function agentStates(db: Db, agentIds: string[]): Promise<Map<string, { active: boolean }>> {
-  const rows = await db.agent.findMany({ where: { id: { in: agentIds } }, select: { id: true, status: true, deletedAt: true } });
-  return new Map(rows.map((r) => [r.id, { active: r.status === "ACTIVE" && r.deletedAt === null }]));
-}
-
 /** The newest live object at or below the horizon for each stack. */
 export async function latestObjectsUpTo(db: Db, stackIds: string[], horizon: bigint): Promise<DeploymentObjectRow[]> {
   if (stackIds.length === 0) return [];

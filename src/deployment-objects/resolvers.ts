@@ -30,9 +30,7 @@ export const deploymentObjectResolvers: Resolvers = {
   },
   Mutation: {
     createDeploymentObject: async (_, { input }, { db, identity, delivery }) => {
-      const deploymentObject = await service.createDeploymentObject(db, requireIdentity(identity), input);
-      delivery.objectsCommitted();
-      return { deploymentObject };
+      return { deploymentObject: await service.createDeploymentObject(db, requireIdentity(identity), input, delivery) };
     },
   },
   DeploymentObject: {

@@ -1,5 +1,6 @@
 import { Prisma, type DeploymentObject } from "../generated/prisma/client.js";
 import type { Db } from "../db/client.js";
+import { DEFER_NOTIFY } from "../delivery/commit-feed.js";
 
 export type DeploymentObjectRow = DeploymentObject;
 
@@ -43,8 +44,8 @@ export function toObjectRow(r: RawObject): DeploymentObjectRow {
 /**
  * Inserts an object into a live stack, in one statement (its own transaction): the delivery
  * lock an insert holds lasts from its sequence_id to its commit, so it must be short. Returns
- * null when the stack is missing, deleted, or not the given generator's. The statement sets
- * brokkr.notify_deferred: the calling broker wakes delivery itself (see migration 0003).
+ * null when the stack is missing, deleted, or not the given generator's. Notification is
+ * deferred: the caller wakes delivery through its CommitHook (delivery/commit-feed.ts).
  */
 export async function insertObjectIntoLiveStack(
   db: Db,
@@ -53,7 +54,7 @@ export async function insertObjectIntoLiveStack(
   const rows = await db.$queryRaw<RawObject[]>`
     INSERT INTO deployment_objects AS d (stack_id, generator_id, yaml_content, yaml_checksum)
     SELECT s.id, s.generator_id, ${data.yamlContent}, ${data.yamlChecksum}
-      FROM stacks s, (SELECT set_config('brokkr.notify_deferred', 'on', true)) AS deferred
+      FROM stacks s, ${DEFER_NOTIFY} AS deferred
      WHERE s.id = ${data.stackId}::uuid AND s.deleted_at IS NULL
        AND (${data.ownerGeneratorId}::uuid IS NULL OR s.generator_id = ${data.ownerGeneratorId}::uuid)
     RETURNING ${OBJECT_COLUMNS}`;

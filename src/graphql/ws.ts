@@ -3,12 +3,13 @@ import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { WebSocketServer } from "ws";
 import type { Identity, IdentityResolver } from "../auth/identity.js";
+import type { Connection } from "../delivery/connections.js";
 import type { BrokerConfig } from "../config.js";
 import type { Database } from "../db/client.js";
 import { formatGraphQLError } from "./format-error.js";
 import type { GraphQLContext } from "./context.js";
 import { createLoaders } from "./loaders.js";
-import { createSharedSubscribe } from "./shared-subscribe.js";
+import { createSharedSubscribe } from "../delivery/shared-subscribe.js";
 import { GraphQLError, parse, specifiedRules, validate, type DocumentNode } from "graphql";
 import { depthLimitRule, queryCost } from "./limits.js";
 import type { DeliveryHub } from "../delivery/hub.js";
@@ -31,6 +32,8 @@ class DocumentCache {
 
 type ConnectionExtra = {
   identity?: Identity;
+  /** Revocation: closes the socket when its key is rotated or deleted, or its agent deactivated. */
+  connection?: Connection;
 };
 
 /**
@@ -62,12 +65,15 @@ export function startGraphQLWs(opts: {
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        const identity = await opts.identities.resolve(typeof raw === "string" ? raw : undefined);
-        if (!identity) {
+        const key = await opts.identities.resolveKey(typeof raw === "string" ? raw : undefined);
+        if (!key) {
           ctx.extra.socket.close(CloseCode.Unauthorized, "Unauthorized");
           return false;
         }
-        (ctx.extra as ConnectionExtra).identity = identity;
+        const extra = ctx.extra as ConnectionExtra;
+        extra.identity = key.identity;
+        extra.connection = opts.delivery.connections.add(key, ctx.extra.socket);
+        ctx.extra.socket.once("close", () => extra.connection?.remove());
         // The upgrade request is not needed after authentication; holding it costs memory per agent.
         delete (ctx.extra as { request?: unknown }).request;
         return true;
@@ -75,7 +81,12 @@ export function startGraphQLWs(opts: {
       // Bounded work per connection: a client flooding subscribe messages gets an error per extra
       // one. Documents are parsed and validated (with the HTTP endpoint's depth and cost limits)
       // once per query text and shared: 10,000 agents send the same subscription.
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
+        // The key is re-read for every operation: a write sent after a revocation committed is
+        // refused even before this broker hears the notification.
+        if (!(await (ctx.extra as ConnectionExtra).connection?.recheck())) {
+          return [new GraphQLError("the PAK of this connection is no longer valid", { extensions: { code: "UNAUTHENTICATED" } })];
+        }
         // graphql-ws has already reserved this subscription's id in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > opts.config.broker.maxSubscriptionsPerConnection) {
           return [new GraphQLError(`at most ${opts.config.broker.maxSubscriptionsPerConnection} subscriptions per connection`, {

@@ -7,10 +7,9 @@ import { recentEventsOfAgent } from "../agents/events-store.js";
 import { findStacksByIds } from "../stacks/store.js";
 import { getAgent, heartbeat } from "../agents/service.js";
 import type { Database } from "../db/client.js";
-import { associatedStackIds } from "../delivery/associations-store.js";
+import { stacksReaching, targetState } from "../associations/service.js";
 import type { DeliveryHub } from "../delivery/hub.js";
 import { pollDeployments } from "../delivery/long-poll.js";
-import { targetState } from "../delivery/target-state.js";
 import { badInput, unauthenticated } from "../errors.js";
 import { sendError } from "../http/errors.js";
 import { recordHealth } from "./health-store.js";
@@ -87,7 +86,7 @@ export function createRestRouter({ db, identities, delivery }: Deps) {
 
   router.get("/agents/:id/stacks", route(async (req, res, who) => {
     const agent = await pathAgent(req, who);
-    const stacks = await findStacksByIds(db, agent.status === "ACTIVE" ? await associatedStackIds(db, agent.id) : []);
+    const stacks = await findStacksByIds(db, await stacksReaching(db, agent));
     res.json(stacks.sort((a, b) => a.name.localeCompare(b.name)).map(stackJson));
   }));
 

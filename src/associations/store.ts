@@ -2,7 +2,7 @@ import type { Db } from "../db/client.js";
 import { OBJECT_COLUMNS, toObjectRow } from "../deployment-objects/store.js";
 
 // Which stacks reach an agent is defined once, by the view agent_stack_associations
-// (migration 0004); every query here and in delivery/store.ts reads it.
+// (migrations 0004, 0005); every query of it lives here.
 
 export async function associatedStackIds(db: Db, agentId: string): Promise<string[]> {
   const rows = await db.$queryRaw<{ stack_id: string }[]>`
@@ -15,6 +15,27 @@ export async function isStackAssociated(db: Db, agentId: string, stackId: string
     SELECT 1 AS ok FROM agent_stack_associations
      WHERE agent_id = ${agentId}::uuid AND stack_id = ${stackId}::uuid LIMIT 1`;
   return rows.length > 0;
+}
+
+/** (agent, stack) association pairs for many agents in one statement. */
+export async function associationsOfAgents(db: Db, agentIds: string[]): Promise<{ agent_id: string; stack_id: string }[]> {
+  if (agentIds.length === 0) return [];
+  return db.$queryRaw`
+    SELECT agent_id, stack_id FROM agent_stack_associations WHERE agent_id = ANY(${agentIds}::uuid[])`;
+}
+
+/** Which of `agentIds` the stack reaches now. */
+export async function agentsOfStack(db: Db, stackId: string, agentIds: string[]): Promise<string[]> {
+  if (agentIds.length === 0) return [];
+  const rows = await db.$queryRaw<{ agent_id: string }[]>`
+    SELECT agent_id FROM agent_stack_associations
+     WHERE stack_id = ${stackId}::uuid AND agent_id = ANY(${agentIds}::uuid[])`;
+  return rows.map((r) => r.agent_id);
+}
+
+/** Status and deletion of many agents (for `agentReceives`). */
+export function agentStatuses(db: Db, agentIds: string[]) {
+  return db.agent.findMany({ where: { id: { in: agentIds } }, select: { id: true, status: true, deletedAt: true } });
 }
 
 /**

@@ -1,28 +1,55 @@
 import {
+  TypeInfo,
   createSourceEventStream,
   execute,
   print,
   subscribe,
   visit,
+  visitWithTypeInfo,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
+  type GraphQLSchema,
 } from "graphql";
-import type { AgentDeploymentEventModel } from "../delivery/types.js";
+import type { AgentDeploymentEventModel } from "./types.js";
 
-// Fields whose value depends on who asks (they filter by identity) or may change (a stack can
-// be renamed): never shared.
-const IDENTITY_DEPENDENT = new Set(["events", "targetedAgents", "targets", "registeredGenerators", "stack"]);
+/**
+ * The only fields an agentDeployments result may be shared across subscribers for: they are
+ * the same for every agent that receives the event and never change (objects are immutable).
+ * Anything else (a new field, one that filters by identity such as `events`, or one that can
+ * change such as `stack`) makes the operation execute per subscriber: sharing fails closed.
+ */
+export const SHAREABLE_FIELDS: ReadonlySet<string> = new Set([
+  "Subscription.agentDeployments",
+  "AgentDeploymentEvent.type",
+  "AgentDeploymentEvent.stackId",
+  "AgentDeploymentEvent.deploymentObject",
+  "DeploymentObject.id",
+  "DeploymentObject.sequenceId",
+  "DeploymentObject.yamlContent",
+  "DeploymentObject.yamlChecksum",
+  "DeploymentObject.isDeletionMarker",
+  "DeploymentObject.submittedAt",
+  "DeploymentObject.createdAt",
+]);
 
-function shareable(document: DocumentNode): boolean {
+/** Whether every field the document selects (fragments included) is on the allowlist. */
+export function isShareable(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
   let ok = true;
   let agentDeployments = false;
-  visit(document, {
-    Field(node) {
-      if (node.name.value === "agentDeployments") agentDeployments = true;
-      if (IDENTITY_DEPENDENT.has(node.name.value)) ok = false;
-    },
-  });
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        if (node.name.value === "__typename") return;
+        const parent = typeInfo.getParentType()?.name;
+        const name = `${parent}.${node.name.value}`;
+        if (name === "Subscription.agentDeployments") agentDeployments = true;
+        if (!SHAREABLE_FIELDS.has(name)) ok = false;
+      },
+    }),
+  );
   return ok && agentDeployments;
 }
 
@@ -35,8 +62,8 @@ const MAX_CACHED = 2048;
 /**
  * graphql-ws `subscribe` that executes an agentDeployments payload once per (operation text,
  * event) and hands the same result to every agent that asked the same question: with 10,000
- * agents on one stack, one new object is executed once, not 10,000 times. Operations whose
- * selection depends on the caller's identity fall back to per-subscriber execution.
+ * agents on one stack, one new object is executed once, not 10,000 times. Operations selecting
+ * any field off SHAREABLE_FIELDS execute per subscriber.
  */
 export function createSharedSubscribe() {
   const results = new Map<string, ExecutionResult | Promise<ExecutionResult>>();
@@ -44,7 +71,7 @@ export function createSharedSubscribe() {
 
   return async function sharedSubscribe(args: ExecutionArgs) {
     let info = textOf.get(args.document);
-    if (!info) textOf.set(args.document, (info = { text: print(args.document), shareable: shareable(args.document) }));
+    if (!info) textOf.set(args.document, (info = { text: print(args.document), shareable: isShareable(args.schema, args.document) }));
     if (!info.shareable) return subscribe(args);
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;

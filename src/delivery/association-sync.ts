@@ -1,0 +1,111 @@
+import { receivingAgents } from "../associations/service.js";
+import * as associations from "../associations/store.js";
+import type { Db } from "../db/client.js";
+import { moduleLogger } from "../logger.js";
+import type { AgentSubscription } from "./agent-subscription.js";
+import * as store from "./store.js";
+import type { SubscriptionIndex } from "./subscription-index.js";
+
+const log = moduleLogger("delivery");
+
+/**
+ * Keeps each subscription's associations (which stacks reach its agent, whether it receives)
+ * current from association notifications, and sends DEPLOY / UNTARGETED for the difference.
+ * Recomputations run one at a time, in notification order.
+ */
+export class AssociationSync {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly index: SubscriptionIndex,
+    /** The sequence id up to which the commit feed has dispatched every object. */
+    private readonly horizon: () => bigint,
+  ) {}
+
+  /** A new subscription: its associations, then the replay of what it missed since its cursor. */
+  async initialise(sub: AgentSubscription): Promise<void> {
+    do {
+      sub.takeAssociationsDirty();
+      const [pairs, receiving] = await Promise.all([
+        associations.associationsOfAgents(this.db, [sub.agentId]),
+        receivingAgents(this.db, [sub.agentId]),
+      ]);
+      this.index.install(sub, new Set(pairs.map((p) => p.stack_id)), receiving.get(sub.agentId) ?? false);
+    } while (sub.takeAssociationsDirty());
+    sub.markInitialised();
+    // Everything above this horizon reaches the subscription live (its stacks are indexed now).
+    const upTo = this.horizon();
+    const latest = sub.active ? await store.latestObjectsUpTo(this.db, [...sub.stacks], upTo) : [];
+    latest.sort((a, b) => (a.sequenceId < b.sequenceId ? -1 : 1));
+    for (const object of latest) sub.replay(object);
+    sub.finishReplay();
+  }
+
+  /** An association notification: `agent:<id>` or `stack:<id>`. */
+  changed(kind: string, id: string): void {
+    for (const sub of this.index.all()) sub.markAssociationsDirty();
+    if (kind === "agent" && this.index.hasAgent(id)) this.enqueue(() => this.refreshAgents([id]));
+    if (kind === "stack") this.enqueue(() => this.refreshStack(id));
+  }
+
+  /** After a LISTEN reconnect: every subscribed agent, since notifications were lost. */
+  resync(): void {
+    this.enqueue(() => this.refreshAgents(this.index.agentIds()));
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain.then(task).catch((err) => {
+      log.error({ err }, "recomputing associations failed");
+    });
+  }
+
+  private async refreshStack(stackId: string): Promise<void> {
+    const subscribed = this.index.agentIds();
+    const now = new Set(await associations.agentsOfStack(this.db, stackId, subscribed));
+    const before = this.index.agentsOfStack(stackId);
+    const changed = subscribed.filter((a) => now.has(a) !== before.has(a));
+    if (changed.length > 0) await this.refreshAgents(changed);
+  }
+
+  private async refreshAgents(agentIds: string[]): Promise<void> {
+    const ids = agentIds.filter((id) => this.index.hasAgent(id));
+    if (ids.length === 0) return;
+    const [pairs, receiving] = await Promise.all([associations.associationsOfAgents(this.db, ids), receivingAgents(this.db, ids)]);
+    const stacksOf = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
+    for (const p of pairs) stacksOf.get(p.agent_id)?.add(p.stack_id);
+    const toDeploy = new Map<AgentSubscription, string[]>();
+    for (const agentId of ids) {
+      const next = stacksOf.get(agentId) ?? new Set<string>();
+      const active = receiving.get(agentId) ?? false;
+      for (const sub of this.index.subscriptionsOf(agentId)) {
+        if (!sub.isInitialised) continue;
+        const wasActive = sub.active;
+        const added = [...next].filter((s) => !sub.stacks.has(s) || (active && !wasActive));
+        const removed = wasActive && active ? [...sub.stacks].filter((s) => !next.has(s)) : [];
+        this.index.install(sub, new Set(next), active);
+        for (const stackId of removed) sub.untarget(stackId);
+        if (active && added.length) toDeploy.set(sub, added);
+      }
+    }
+    await this.sendLatest(toDeploy);
+  }
+
+  /** The latest object of each newly targeted stack. */
+  private async sendLatest(toDeploy: Map<AgentSubscription, string[]>): Promise<void> {
+    if (toDeploy.size === 0) return;
+    // Every id up to a subscription's cursor is settled (another broker's horizon passed it), so
+    // a lagging feed reads the true latest up to the cursor, not a stale one up to its horizon.
+    const horizon = this.horizon();
+    let upTo = horizon;
+    for (const sub of toDeploy.keys()) if (sub.cursor > upTo) upTo = sub.cursor;
+    const wanted = [...new Set([...toDeploy.values()].flat())];
+    const latest = new Map((await store.latestObjectsUpTo(this.db, wanted, upTo)).map((o) => [o.stackId, o]));
+    for (const [sub, stacks] of toDeploy) {
+      for (const stackId of stacks) {
+        const object = latest.get(stackId);
+        if (object && (object.sequenceId <= horizon || object.sequenceId <= sub.cursor)) sub.target(object);
+      }
+    }
+  }
+}

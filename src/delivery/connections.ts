@@ -1,0 +1,122 @@
+import type { ResolvedKey } from "../auth/identity.js";
+import { hashesEqual } from "../auth/pak.js";
+import { liveKeyStates, type KeyState } from "../auth/store.js";
+import type { Db } from "../db/client.js";
+import { moduleLogger } from "../logger.js";
+
+const log = moduleLogger("connections");
+
+/** graphql-ws's codes: the key no longer holds (rotated, deleted) / the agent was deactivated. */
+export const CLOSE_REVOKED = 4401;
+export const CLOSE_DEACTIVATED = 4403;
+/** A client that ignores the close handshake is cut off after this. */
+const TERMINATE_AFTER_MS = 1000;
+
+export interface Socket {
+  close(code: number, reason: string): void;
+  terminate(): void;
+}
+
+/** One authenticated websocket, as far as revocation is concerned. */
+export interface Connection {
+  /** Re-reads the identity's key; closes the socket and returns false when it no longer holds. */
+  recheck(): Promise<boolean>;
+  remove(): void;
+}
+
+interface Entry {
+  key: ResolvedKey;
+  socket: Socket;
+  closed: boolean;
+}
+
+const identityKey = (role: string, id: string) => `${role}:${id}`;
+
+/**
+ * Open websockets by identity. A websocket authenticates once, at connection_init; this makes a
+ * rotated or deleted key, or a deactivated agent, end its sockets on every broker: each broker
+ * hears the identity notification (migration 0005) and re-reads the key; after a LISTEN
+ * reconnect it re-reads every connected identity, since notifications were lost meanwhile.
+ * Keys are compared by their stored hash only.
+ */
+export class ConnectionRegistry {
+  private readonly byIdentity = new Map<string, Set<Entry>>();
+
+  constructor(private readonly db: Db) {}
+
+  add(key: ResolvedKey, socket: Socket): Connection {
+    const entry: Entry = { key, socket, closed: false };
+    const { identity } = key;
+    // The admin key is configuration: it cannot be rotated or deleted at run time.
+    if (identity.role === "ADMIN") return { recheck: async () => true, remove: () => {} };
+    const k = identityKey(identity.role, identity.id);
+    let set = this.byIdentity.get(k);
+    if (!set) this.byIdentity.set(k, (set = new Set()));
+    set.add(entry);
+    return {
+      recheck: async () => {
+        await this.verify([entry]);
+        return !entry.closed;
+      },
+      remove: () => this.remove(k, entry),
+    };
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const set of this.byIdentity.values()) n += set.size;
+    return n;
+  }
+
+  /** An identity notification: `generator:<id>` or `agent:<id>`. */
+  identityChanged(payload: string): void {
+    const [kind, id] = payload.split(":");
+    if (!id || (kind !== "generator" && kind !== "agent")) return;
+    const entries = this.byIdentity.get(identityKey(kind.toUpperCase(), id));
+    if (entries) this.verifyInBackground([...entries]);
+  }
+
+  /** After a LISTEN reconnect: every connected identity, in one statement. */
+  recheckAll(): void {
+    const all = [...this.byIdentity.values()].flatMap((set) => [...set]);
+    if (all.length > 0) this.verifyInBackground(all);
+  }
+
+  private verifyInBackground(entries: Entry[]): void {
+    this.verify(entries).catch((err) => log.error({ err }, "re-checking connected identities failed"));
+  }
+
+  private async verify(entries: Entry[]): Promise<void> {
+    const ids = (role: string) => [...new Set(entries.filter((e) => e.key.identity.role === role).map((e) => e.key.identity.id!))];
+    const states = await liveKeyStates(this.db, ids("GENERATOR"), ids("AGENT"));
+    const byKey = new Map(states.map((s) => [identityKey(s.role, s.id), s]));
+    for (const entry of entries) this.apply(entry, byKey.get(identityKey(entry.key.identity.role, entry.key.identity.id!)));
+  }
+
+  private apply(entry: Entry, state: KeyState | undefined): void {
+    if (entry.closed) return;
+    if (!state?.pakHash || !hashesEqual(state.pakHash, entry.key.pakHash)) {
+      this.close(entry, CLOSE_REVOKED, "PAK revoked");
+    } else if (entry.key.active && !state.active) {
+      this.close(entry, CLOSE_DEACTIVATED, "Agent deactivated");
+    } else {
+      entry.key.active = state.active;
+    }
+  }
+
+  private close(entry: Entry, code: number, reason: string): void {
+    entry.closed = true;
+    const { identity } = entry.key;
+    log.info({ role: identity.role, id: identity.id, code }, "closing a websocket whose identity no longer holds");
+    entry.socket.close(code, reason);
+    // Nothing is sent once closing; a client that never answers the close frame is cut off.
+    setTimeout(() => entry.socket.terminate(), TERMINATE_AFTER_MS).unref();
+    if (identity.role !== "ADMIN") this.remove(identityKey(identity.role, identity.id), entry);
+  }
+
+  private remove(k: string, entry: Entry): void {
+    const set = this.byIdentity.get(k);
+    if (!set?.delete(entry)) return;
+    if (set.size === 0) this.byIdentity.delete(k);
+  }
+}
