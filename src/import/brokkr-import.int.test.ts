@@ -76,7 +76,14 @@ async function seedBrokkr() {
     [objects.s1b, ids.s1, yaml("web-2")],
     [objects.s3a, ids.s3, yaml("gone-1")],
   ] as const) {
-    await q("INSERT INTO deployment_objects (id, stack_id, yaml_content, yaml_checksum) VALUES ($1, $2, $3, $4)", [id, stack, content, sha256(content)]);
+    // As Brokkr's stack soft delete leaves them: the deleted stack's objects are soft-deleted too.
+    await q("INSERT INTO deployment_objects (id, stack_id, yaml_content, yaml_checksum, deleted_at) VALUES ($1, $2, $3, $4, $5)", [
+      id,
+      stack,
+      content,
+      sha256(content),
+      stack === ids.s3 ? new Date() : null,
+    ]);
   }
   await q(
     "INSERT INTO deployment_objects (id, stack_id, yaml_content, yaml_checksum, is_deletion_marker) VALUES ($1, $2, '', md5(''), true)",
@@ -127,6 +134,8 @@ describe("npm run import:brokkr", () => {
       { id: ids.a1, status: "ACTIVE", pak_hash: hashOfPak(AGENT_PAK) },
       { id: ids.a2, status: "INACTIVE", pak_hash: null },
     ]);
+    const targets = await target.sql.query("SELECT agent_id, stack_id, requires_registration FROM agent_targets");
+    expect(targets.rows).toEqual([{ agent_id: ids.a1, stack_id: ids.s2, requires_registration: true }]);
     const admin = await target.sql.query("SELECT value FROM broker_settings WHERE key = 'admin_pak_hash'");
     expect(admin.rows).toEqual([{ value: BROKKR_DEV_PAK_HASH }]);
   });

@@ -52,7 +52,9 @@ export const TABLE_COPIES: readonly (TableCopy & { pageKey: "uuid" | "bigint" })
     pageKey: "uuid",
     columns: ["id", "generator_id", "name", "description", "created_at", "updated_at", "deleted_at"],
     read: byId("id, generator_id, name, description, created_at, updated_at, deleted_at", "stacks"),
-    parents: "EXISTS (SELECT 1 FROM generators g WHERE g.id = r.generator_id)",
+    // A live row under a deleted parent would be refused by our triggers: such inconsistent rows
+    // are skipped (and counted), not fatal.
+    parents: "EXISTS (SELECT 1 FROM generators g WHERE g.id = r.generator_id AND (g.deleted_at IS NULL OR r.deleted_at IS NOT NULL))",
   },
   ...(["agent", "stack"] as const).flatMap((owner) => [
     {
@@ -86,8 +88,9 @@ export const TABLE_COPIES: readonly (TableCopy & { pageKey: "uuid" | "bigint" })
   {
     table: "agent_targets",
     pageKey: "uuid",
-    columns: ["id", "agent_id", "stack_id"],
-    read: byId("id, agent_id, stack_id", "agent_targets"),
+    columns: ["id", "agent_id", "stack_id", "requires_registration"],
+    // Brokkr gates every target on the registration, the admin's too: keep that consent.
+    read: byId("id, agent_id, stack_id, true AS requires_registration", "agent_targets"),
     parents: "EXISTS (SELECT 1 FROM agents a WHERE a.id = r.agent_id) AND EXISTS (SELECT 1 FROM stacks s WHERE s.id = r.stack_id)",
   },
   {
@@ -103,7 +106,7 @@ export const TABLE_COPIES: readonly (TableCopy & { pageKey: "uuid" | "bigint" })
                   d.sequence_id, d.sequence_id::text AS page_key
              FROM deployment_objects d JOIN stacks s ON s.id = d.stack_id
             WHERE d.sequence_id > $1::bigint ORDER BY d.sequence_id LIMIT $2`,
-    parents: "EXISTS (SELECT 1 FROM stacks s WHERE s.id = r.stack_id)",
+    parents: "EXISTS (SELECT 1 FROM stacks s WHERE s.id = r.stack_id AND (s.deleted_at IS NULL OR r.deleted_at IS NOT NULL OR r.is_deletion_marker))",
     orderBy: "r.sequence_id",
     pageSize: 20,
   },

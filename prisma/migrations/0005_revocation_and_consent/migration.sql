@@ -28,9 +28,13 @@ CREATE TRIGGER agents_identity_notify_delete AFTER DELETE ON agents
 -- the writes interleave. The inserting transaction share-locks the parent row until it commits;
 -- the soft delete (an UPDATE) waits for it and then cascades over the new row too, or, when the
 -- delete came first, the lock waits for it and the re-checked row is no longer live. Deletion
--- markers are exempt: the stack's own soft delete inserts them.
+-- markers are exempt: the stack's own soft delete inserts them. So are rows inserted already
+-- deleted (history copied by `import:brokkr`): they reach no agent.
 CREATE FUNCTION brokkr_require_live_generator() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF NEW.deleted_at IS NOT NULL THEN
+        RETURN NEW;
+    END IF;
     PERFORM 1 FROM generators WHERE id = NEW.generator_id AND deleted_at IS NULL FOR SHARE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'generator not found' USING ERRCODE = 'foreign_key_violation';
@@ -43,7 +47,7 @@ CREATE TRIGGER stacks_require_live_generator BEFORE INSERT ON stacks
 
 CREATE FUNCTION brokkr_require_live_stack() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.is_deletion_marker THEN
+    IF NEW.is_deletion_marker OR NEW.deleted_at IS NOT NULL THEN
         RETURN NEW;
     END IF;
     PERFORM 1 FROM stacks WHERE id = NEW.stack_id AND deleted_at IS NULL FOR SHARE;
