@@ -1,37 +1,83 @@
-import type { GraphQLSchema } from "graphql";
+import {
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+} from "graphql";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { WebSocketServer } from "ws";
 import type { Identity, IdentityResolver } from "../auth/identity.js";
 import type { BrokerConfig } from "../config.js";
-import type { Database } from "../db/client.js";
-import { formatGraphQLError } from "./format-error.js";
-import type { GraphQLContext } from "./context.js";
-import { createLoaders } from "./loaders.js";
+import type { ErrorFormatter } from "./client-errors.js";
+import type { ContextFactory } from "./context.js";
 import { createSharedSubscribe } from "./shared-subscribe.js";
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode } from "graphql";
-import { depthLimitRule, queryCost } from "./limits.js";
+import { documentLimitErrors, documentSizeError, limitError, parseOptions, requestLimitErrors } from "./limits.js";
+import { jsonBytesOver, responseTooLarge } from "./response-size.js";
+import { SocketCaps } from "./socket-caps.js";
 import type { DeliveryHub } from "../delivery/hub.js";
+import { SLOW_CONSUMER_CLOSE } from "../delivery/resolvers.js";
 
-/** Parsed-and-validated documents by query text, the oldest dropped past a few hundred. */
-class DocumentCache {
-  private readonly entries = new Map<string, DocumentNode | readonly GraphQLError[]>();
-  constructor(private readonly build: (query: string) => DocumentNode | readonly GraphQLError[]) {}
+type Checked = DocumentNode | readonly GraphQLError[];
 
-  get(query: string): DocumentNode | readonly GraphQLError[] {
-    let entry = this.entries.get(query);
-    if (!entry) {
-      entry = this.build(query);
-      if (this.entries.size >= 500) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(query, entry);
+/**
+ * Parsed-and-checked documents by query text, bounded by the bytes of the texts it keeps: 10,000
+ * agents send the same subscription, but a client must not fill memory with distinct ones.
+ */
+export class DocumentCache {
+  private readonly entries = new Map<string, Checked>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number, private readonly build: (query: string) => Checked) {}
+
+  get(query: string): Checked {
+    const cached = this.entries.get(query);
+    if (cached) return cached;
+    const entry = this.build(query);
+    if (query.length > this.maxBytes) return entry;
+    for (const oldest of this.entries.keys()) {
+      if (this.bytes + query.length <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= oldest.length;
     }
+    this.entries.set(query, entry);
+    this.bytes += query.length;
     return entry;
   }
+
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: this.bytes };
+  }
 }
+
+/** Total query text (UTF-16 units) the document cache keeps. */
+export const DOCUMENT_CACHE_BYTES = 4 * 1024 * 1024;
 
 type ConnectionExtra = {
   identity?: Identity;
 };
+
+/**
+ * Standard validation first, as Apollo does over HTTP (with introspection refused when it is
+ * off), then the document limits: a limit walker never sees a cyclic or unknown fragment.
+ */
+function checkDocument(schema: GraphQLSchema, config: BrokerConfig["broker"], query: string): Checked {
+  const rules = config.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+  let document: DocumentNode;
+  try {
+    document = parse(query, parseOptions(config));
+  } catch (err) {
+    // Syntax errors and the token limit, coded as Apollo codes them over HTTP.
+    return [new GraphQLError((err as Error).message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+  }
+  const errors = validate(schema, document, rules);
+  if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+  const limited = documentLimitErrors(document, config);
+  return limited.length > 0 ? limited : document;
+}
 
 /**
  * graphql-ws on the HTTP port. The PAK comes in `connection_init`; a missing or wrong one
@@ -41,20 +87,25 @@ export function startGraphQLWs(opts: {
   schema: GraphQLSchema;
   wss: WebSocketServer;
   identities: IdentityResolver;
-  db: Database;
+  contexts: ContextFactory;
   config: BrokerConfig;
   delivery: DeliveryHub;
+  formatError: ErrorFormatter;
 }) {
-  const rules = [...specifiedRules, depthLimitRule(opts.config.broker.maxQueryDepth)];
-  const documents = new DocumentCache((query) => {
-    try {
-      const document = parse(query);
-      const errors = validate(opts.schema, document, rules);
-      return errors.length > 0 ? errors : document;
-    } catch (err) {
-      return [err as GraphQLError];
-    }
-  });
+  const broker = opts.config.broker;
+  const documents = new DocumentCache(DOCUMENT_CACHE_BYTES, (query) => checkDocument(opts.schema, broker, query));
+  const caps = new SocketCaps(broker);
+  caps.watch(opts.wss);
+  const backedUp = (socket: { bufferedAmount: number }) => socket.bufferedAmount > broker.maxSubscriberBufferBytes;
+  // Results of queries and mutations queue on the socket too: a client that never reads is
+  // closed like a slow subscriber, whatever it asked for.
+  const cutOffIfBackedUp = (socket: { bufferedAmount: number; close(code: number, reason: string): void }) => {
+    if (!backedUp(socket)) return false;
+    opts.delivery.slowConsumerClosed();
+    socket.close(SLOW_CONSUMER_CLOSE, "Slow consumer: send buffer exceeded");
+    return true;
+  };
+  const format = (errors: readonly GraphQLError[]) => errors.map((e) => opts.formatError(e.toJSON(), e));
   return useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema: opts.schema,
@@ -68,58 +119,46 @@ export function startGraphQLWs(opts: {
           return false;
         }
         (ctx.extra as ConnectionExtra).identity = identity;
+        caps.authenticated(ctx.extra.socket);
         // The upgrade request is not needed after authentication; holding it costs memory per agent.
         delete (ctx.extra as { request?: unknown }).request;
         return true;
       },
       // Bounded work per connection: a client flooding subscribe messages gets an error per extra
-      // one. Documents are parsed and validated (with the HTTP endpoint's depth and cost limits)
-      // once per query text and shared: 10,000 agents send the same subscription.
-      onSubscribe: (ctx, _id, payload) => {
+      // one. Documents are checked once per query text and shared; variables-dependent limits
+      // (list lengths, cost) per message: the same checks as HTTP (limits-plugin.ts).
+      onSubscribe: (ctx, id, payload) => {
+        if (cutOffIfBackedUp(ctx.extra.socket)) return [limitError("SLOW_CONSUMER", "send buffer exceeded")];
         // graphql-ws has already reserved this subscription's id in ctx.subscriptions.
-        if (Object.keys(ctx.subscriptions).length > opts.config.broker.maxSubscriptionsPerConnection) {
-          return [new GraphQLError(`at most ${opts.config.broker.maxSubscriptionsPerConnection} subscriptions per connection`, {
-            extensions: { code: "TOO_MANY_SUBSCRIPTIONS" },
-          })];
+        if (Object.keys(ctx.subscriptions).length > broker.maxSubscriptionsPerConnection) {
+          return [limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerConnection} subscriptions per connection`)];
         }
+        const tooLarge = documentSizeError(payload.query, broker);
+        if (tooLarge) return [tooLarge];
         const document = documents.get(payload.query);
         if (Array.isArray(document)) return document;
-        let cost: number;
-        try {
-          cost = queryCost(opts.schema, document as DocumentNode, payload.variables ?? {}, payload.operationName ?? undefined);
-        } catch (err) {
-          // Variables that do not coerce (e.g. after: "abc") fail here first.
-          return [new GraphQLError((err as Error).message, { extensions: { code: "BAD_USER_INPUT" } })];
+        const doc = document as DocumentNode;
+        const variables = payload.variables ?? {};
+        const refused = requestLimitErrors(opts.schema, doc, variables, payload.operationName ?? undefined, broker);
+        if (refused.length > 0) return refused;
+        const identity = (ctx.extra as ConnectionExtra).identity;
+        if (identity && getOperationAST(doc, payload.operationName)?.operation === "subscription" && !caps.acquire(ctx, id, identity)) {
+          return [limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerIdentity} subscriptions per identity`)];
         }
-        if (cost > opts.config.broker.maxQueryCost) {
-          return [new GraphQLError(`query cost ${cost} exceeds the limit of ${opts.config.broker.maxQueryCost}`, { extensions: { code: "QUERY_TOO_COSTLY" } })];
-        }
-        return { schema: opts.schema, document: document as DocumentNode, operationName: payload.operationName, variableValues: payload.variables };
+        return { schema: opts.schema, document: doc, operationName: payload.operationName, variableValues: variables };
       },
-      context: (ctx): GraphQLContext => ({
-        identity: (ctx.extra as ConnectionExtra).identity ?? null,
-        db: opts.db,
-        loaders: createLoaders(opts.db, false),
-        delivery: opts.delivery,
-        connection: {
+      onComplete: (ctx, id) => caps.release(ctx, id),
+      onClose: (ctx) => caps.releaseAll(ctx),
+      context: (ctx) =>
+        opts.contexts.forSocket((ctx.extra as ConnectionExtra).identity ?? null, {
           close: (code, reason) => ctx.extra.socket.close(code, reason),
-          backedUp: () => ctx.extra.socket.bufferedAmount > opts.config.broker.maxSubscriberBufferBytes,
-        },
-      }),
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => {
-          const f = formatGraphQLError(e.toJSON(), e);
-          return new GraphQLError(f.message, { extensions: f.extensions, path: f.path });
+          backedUp: () => backedUp(ctx.extra.socket),
         }),
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (!("errors" in result) || !result.errors) return result;
-        return {
-          ...result,
-          errors: result.errors.map((e) => {
-            const f = formatGraphQLError(e.toJSON(), e);
-            return new GraphQLError(f.message, { extensions: f.extensions, path: f.path });
-          }),
-        };
+      onError: (_ctx, _id, _payload, errors) => format(errors),
+      onNext: (ctx, _id, _payload, _args, result) => {
+        cutOffIfBackedUp(ctx.extra.socket);
+        if (jsonBytesOver(result, broker.maxResponseBytes)) return { errors: format([responseTooLarge(broker.maxResponseBytes)]) };
+        return result.errors ? { ...result, errors: format(result.errors) } : result;
       },
     },
     opts.wss,
