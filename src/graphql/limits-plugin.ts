@@ -16,7 +16,7 @@ export function limitsPlugin(limits: QueryLimits, format: (e: GraphQLFormattedEr
       return {
         async didResolveOperation({ request, document, schema, operation }) {
           if (operation?.operation === "subscription") {
-            throw limitError("BAD_REQUEST", "subscriptions are served over websockets (graphql-transport-ws at /graphql), not HTTP");
+            throw limitError("BAD_REQUEST", "subscriptions are served over websockets (graphql-transport-ws), not over HTTP");
           }
           const [first] = operationLimitErrors(schema, document, request.variables ?? {}, request.operationName ?? undefined, limits);
           if (first) throw first;
