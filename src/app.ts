@@ -12,8 +12,8 @@ import type { BrokerConfig } from "./config.js";
 import { connectDatabase, type DatabaseHandle } from "./db/client.js";
 import { clientErrorFormatter } from "./graphql/client-errors.js";
 import { createContextFactory, type GraphQLContext } from "./graphql/context.js";
-import { documentSizeError, parseOptions } from "./graphql/limits.js";
-import { limitsPlugin } from "./graphql/limits-plugin.js";
+import { parseOptions } from "./graphql/limits.js";
+import { earlyLimits, limitsPlugin } from "./graphql/http-limits.js";
 import { buildSchema } from "./graphql/schema.js";
 import { startGraphQLWs } from "./graphql/ws.js";
 import { httpErrorHandler } from "./http/errors.js";
@@ -111,12 +111,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       app.use(
         "/graphql",
         express.json({ limit: config.broker.bodyLimitBytes }),
-        (req, res, next) => {
-          // Refused before parsing (and before the PAK is looked up), as over websockets.
-          const tooLarge = documentSizeError(req.body?.query ?? req.query.query, config.broker);
-          if (tooLarge) res.status(400).json({ errors: [formatError(tooLarge.toJSON(), tooLarge)] });
-          else next();
-        },
+        earlyLimits(config.broker, formatError),
         expressMiddleware(apollo, { context: ({ req }) => contexts.forRequest(req.headers.authorization) }),
       );
       app.use(httpErrorHandler);

@@ -23,7 +23,8 @@ const envSchema = z.object({
   BROKKR__BROKER__MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(10),
   BROKKR__BROKER__MAX_QUERY_COST: z.coerce.number().int().min(10).default(200_000),
   BROKKR__BROKER__MAX_DOCUMENT_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
-  BROKKR__BROKER__MAX_TOKENS: z.coerce.number().int().min(100).default(5000),
+  BROKKR__BROKER__MAX_TOKENS: z.coerce.number().int().min(100).default(1000),
+  BROKKR__BROKER__MAX_FRAGMENT_SPREADS: z.coerce.number().int().min(0).default(20),
   BROKKR__BROKER__MAX_SELECTIONS: z.coerce.number().int().min(10).default(2000),
   BROKKR__BROKER__MAX_ALIASES: z.coerce.number().int().min(0).default(20),
   BROKKR__BROKER__MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
@@ -50,6 +51,7 @@ export type BrokerConfig = Readonly<{
     maxQueryCost: number;
     maxDocumentBytes: number;
     maxTokens: number;
+    maxFragmentSpreads: number;
     maxSelections: number;
     maxAliases: number;
     maxDirectives: number;
@@ -96,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       maxQueryCost: e.BROKKR__BROKER__MAX_QUERY_COST,
       maxDocumentBytes: e.BROKKR__BROKER__MAX_DOCUMENT_BYTES,
       maxTokens: e.BROKKR__BROKER__MAX_TOKENS,
+      maxFragmentSpreads: e.BROKKR__BROKER__MAX_FRAGMENT_SPREADS,
       maxSelections: e.BROKKR__BROKER__MAX_SELECTIONS,
       maxAliases: e.BROKKR__BROKER__MAX_ALIASES,
       maxDirectives: e.BROKKR__BROKER__MAX_DIRECTIVES,

@@ -2,7 +2,6 @@ import {
   getOperationAST,
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
-  parse,
   specifiedRules,
   validate,
   type DocumentNode,
@@ -16,7 +15,7 @@ import type { BrokerConfig } from "../config.js";
 import type { ErrorFormatter } from "./client-errors.js";
 import type { ContextFactory } from "./context.js";
 import { createSharedSubscribe } from "./shared-subscribe.js";
-import { documentLimitErrors, documentSizeError, limitError, parseOptions, requestLimitErrors } from "./limits.js";
+import { documentLimitErrors, limitError, parseWithinLimits, requestLimitErrors } from "./limits.js";
 import { jsonBytesOver, responseTooLarge } from "./response-size.js";
 import { SocketCaps } from "./socket-caps.js";
 import { DOCUMENT_CACHE_BYTES, DocumentCache, type Checked } from "./document-cache.js";
@@ -28,18 +27,14 @@ type ConnectionExtra = {
 };
 
 /**
- * Standard validation first, as Apollo does over HTTP (with introspection refused when it is
- * off), then the document limits: a limit walker never sees a cyclic or unknown fragment.
+ * The same order as over HTTP: size, tokens and the counts that bound validation's cost; then
+ * standard validation (refusing introspection when it is off); then the document limits, so a
+ * limit walker never sees a cyclic or unknown fragment.
  */
 function checkDocument(schema: GraphQLSchema, config: BrokerConfig["broker"], query: string): Checked {
   const rules = config.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
-  let document: DocumentNode;
-  try {
-    document = parse(query, parseOptions(config));
-  } catch (err) {
-    // Syntax errors and the token limit, coded as Apollo codes them over HTTP.
-    return [new GraphQLError((err as Error).message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
-  }
+  const document = parseWithinLimits(query, config);
+  if (Array.isArray(document)) return document;
   const errors = validate(schema, document, rules);
   if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
   const limited = documentLimitErrors(document, config);
@@ -100,8 +95,6 @@ export function startGraphQLWs(opts: {
         if (Object.keys(ctx.subscriptions).length > broker.maxSubscriptionsPerConnection) {
           return [limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerConnection} subscriptions per connection`)];
         }
-        const tooLarge = documentSizeError(payload.query, broker);
-        if (tooLarge) return [tooLarge];
         const document = documents.get(payload.query);
         if (Array.isArray(document)) return document;
         const doc = document as DocumentNode;

@@ -1,12 +1,12 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { GraphQLFormattedError } from "graphql";
 import type { GraphQLContext } from "./context.js";
-import { limitError, operationLimitErrors, type QueryLimits } from "./limits.js";
+import type { RequestHandler } from "express";
+import { limitError, operationLimitErrors, parseWithinLimits, type QueryLimits } from "./limits.js";
 import { jsonBytesOver, responseTooLarge } from "./response-size.js";
 
 /**
- * The HTTP side of the query limits. Apollo validates with graphql-js's standard rules first;
- * the limits run after that (didResolveOperation), so a cyclic or unknown fragment is a clean
+ * The HTTP side of the query limits, after Apollo's standard validation (didResolveOperation), so a cyclic or unknown fragment is a clean
  * GRAPHQL_VALIDATION_FAILED and no limit walker ever sees an invalid document. Websockets run
  * the same operationLimitErrors in ws.ts.
  */
@@ -29,5 +29,18 @@ export function limitsPlugin(limits: QueryLimits, format: (e: GraphQLFormattedEr
         },
       };
     },
+  };
+}
+
+/**
+ * Before Apollo: size, tokens and the counts that bound validation's own cost, answered before
+ * the PAK is looked up. (Apollo parses again; at most maxTokens, that is cheap.)
+ */
+export function earlyLimits(limits: QueryLimits, format: (e: GraphQLFormattedError, err: unknown) => GraphQLFormattedError): RequestHandler {
+  return (req, res, next) => {
+    const query: unknown = req.body?.query ?? req.query.query;
+    const checked = typeof query === "string" ? parseWithinLimits(query, limits) : undefined;
+    if (!Array.isArray(checked)) return next();
+    res.status(400).json({ errors: checked.map((e) => format(e.toJSON(), e)) });
   };
 }
