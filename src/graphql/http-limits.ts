@@ -1,16 +1,17 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import type { GraphQLFormattedError } from "graphql";
-import type { GraphQLContext } from "./context.js";
 import type { RequestHandler } from "express";
+import type { ErrorFormatter } from "./client-errors.js";
+import type { GraphQLContext } from "./context.js";
 import { limitError, operationLimitErrors, parseWithinLimits, type QueryLimits } from "./limits.js";
 import { jsonBytesOver, responseTooLarge } from "./response-size.js";
 
 /**
- * The HTTP side of the query limits, after Apollo's standard validation (didResolveOperation), so a cyclic or unknown fragment is a clean
- * GRAPHQL_VALIDATION_FAILED and no limit walker ever sees an invalid document. Websockets run
- * the same operationLimitErrors in ws.ts.
+ * The HTTP side of the query limits that follow Apollo's standard validation
+ * (didResolveOperation): a cyclic or unknown fragment is already a clean
+ * GRAPHQL_VALIDATION_FAILED, so no limit walker sees an invalid document. Websockets run the
+ * same operationLimitErrors in ws.ts. Then the response size, before it is serialised.
  */
-export function limitsPlugin(limits: QueryLimits, format: (e: GraphQLFormattedError, err: unknown) => GraphQLFormattedError): ApolloServerPlugin<GraphQLContext> {
+export function limitsPlugin(limits: QueryLimits, format: ErrorFormatter): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
@@ -36,7 +37,7 @@ export function limitsPlugin(limits: QueryLimits, format: (e: GraphQLFormattedEr
  * Before Apollo: size, tokens and the counts that bound validation's own cost, answered before
  * the PAK is looked up. (Apollo parses again; at most maxTokens, that is cheap.)
  */
-export function earlyLimits(limits: QueryLimits, format: (e: GraphQLFormattedError, err: unknown) => GraphQLFormattedError): RequestHandler {
+export function earlyLimits(limits: QueryLimits, format: ErrorFormatter): RequestHandler {
   return (req, res, next) => {
     const query: unknown = req.body?.query ?? req.query.query;
     const checked = typeof query === "string" ? parseWithinLimits(query, limits) : undefined;

@@ -119,7 +119,7 @@ export function documentLimitErrors(document: DocumentNode, limits: QueryLimits)
   for (const [operation, shape] of operationShapes(document)) {
     const checks: [boolean, string, string][] = [
       [shape.selections > limits.maxSelections, "TOO_MANY_SELECTIONS", `selects ${shape.selections} fields (fragments expanded); the limit is ${limits.maxSelections}`],
-      [shape.depth > limits.maxQueryDepth, "QUERY_TOO_DEEP", `has depth ${shape.depth}; the maximum depth is ${limits.maxQueryDepth}`],
+      [shape.depth > limits.maxQueryDepth, "QUERY_TOO_DEEP", `has depth ${shape.depth}, which exceeds maximum operation depth ${limits.maxQueryDepth}`],
       [shape.aliases > limits.maxAliases, "TOO_MANY_ALIASES", `uses ${shape.aliases} aliases; the limit is ${limits.maxAliases}`],
       [shape.directives > limits.maxDirectives, "TOO_MANY_DIRECTIVES", `uses ${shape.directives} directives; the limit is ${limits.maxDirectives}`],
       [operation.operation === "mutation" && shape.rootFields > limits.maxMutationsPerRequest, "TOO_MANY_MUTATIONS",

@@ -5,12 +5,13 @@ import { brokerStatementsDuring, codeOf, overHttp, transports } from "../../test
 import { MAX_LIST_ARGUMENT } from "./limits.js";
 
 let broker: TestBroker;
-let lenient: TestBroker;
+/** More fragment spreads allowed (to reach the memoised count), fewer directives (to reach that limit). */
+let tuned: TestBroker;
 let gen: { id: string; pak: string };
 
 beforeAll(async () => {
   broker = await startTestBroker();
-  lenient = await startTestBroker({ BROKKR__BROKER__MAX_FRAGMENT_SPREADS: "100" }, broker.db);
+  tuned = await startTestBroker({ BROKKR__BROKER__MAX_FRAGMENT_SPREADS: "100", BROKKR__BROKER__MAX_DIRECTIVES: "3" }, broker.db);
   gen = await createGenerator(broker);
 });
 
@@ -34,7 +35,7 @@ describe.each(transports)("query limits over %s", (_name, send) => {
 
   it("counts each fragment once where more spreads are allowed, before any database work", async () => {
     const bomb = fragmentBomb(25);
-    const { result, statements } = await brokerStatementsDuring(() => send(lenient, bomb));
+    const { result, statements } = await brokerStatementsDuring(() => send(tuned, bomb));
     expect(codeOf(result)).toBe("TOO_MANY_SELECTIONS");
     // 2^26 + 2 expanded selections: only a memoised count reaches that number at all.
     expect(result.errors![0]!.message).toContain(String(2 ** 26 + 2));
@@ -44,13 +45,18 @@ describe.each(transports)("query limits over %s", (_name, send) => {
   it("refuses a selection set repeating one field, which validation would compare pairwise", async () => {
     const repeated = `{ ${"me { id } ".repeat(200)} }`;
     expect(codeOf(await send(broker, repeated))).toBe("TOO_MANY_SELECTIONS");
+    const inline = `{ ${"... on Query { me { id } } ".repeat(25)} }`;
+    expect(codeOf(await send(broker, inline))).toBe("TOO_MANY_FRAGMENTS");
     expect(codeOf(await send(broker, `{ me { id } me { role } }`))).toBeUndefined();
   });
 
   it("refuses cyclic and unknown fragments as GRAPHQL_VALIDATION_FAILED", async () => {
     const cyclic = `{ stacks { edges { node { ...A } } } } fragment A on Stack { id ...B } fragment B on Stack { name ...A }`;
-    expect(codeOf(await send(broker, cyclic))).toBe("GRAPHQL_VALIDATION_FAILED");
-    expect(codeOf(await send(broker, `{ stacks { edges { node { ...Nowhere } } } }`))).toBe("GRAPHQL_VALIDATION_FAILED");
+    for (const query of [cyclic, `{ stacks { edges { node { ...Nowhere } } } }`]) {
+      const answer = await send(broker, query);
+      expect(codeOf(answer)).toBe("GRAPHQL_VALIDATION_FAILED");
+      if (answer.status !== undefined) expect(answer.status).toBe(400);
+    }
   });
 
   it("stops parsing past the token limit", async () => {
@@ -71,6 +77,12 @@ describe.each(transports)("query limits over %s", (_name, send) => {
     const { result, statements } = await brokerStatementsDuring(() => send(broker, query, { id: "00000000-0000-4000-8000-000000000000" }));
     expect(codeOf(result)).toBe("TOO_MANY_ALIASES");
     expect(statements).toBe(0);
+  });
+
+  it("refuses more directives than the limit, counted through fragments", async () => {
+    const query = `{ me { ...M ...M } } fragment M on Me { id @include(if: true) role @skip(if: false) }`;
+    expect(codeOf(await send(tuned, query))).toBe("TOO_MANY_DIRECTIVES");
+    expect(codeOf(await send(tuned, `{ me { ...M } } fragment M on Me { id @include(if: true) role @skip(if: false) }`))).toBeUndefined();
   });
 
   it("refuses a query nested deeper than the depth limit", async () => {
