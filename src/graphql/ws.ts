@@ -9,7 +9,7 @@ import {
 } from "graphql";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import type { WebSocketServer } from "ws";
+import type { WebSocket, WebSocketServer } from "ws";
 import type { Identity, IdentityResolver } from "../auth/identity.js";
 import type { BrokerConfig } from "../config.js";
 import type { ErrorFormatter } from "./client-errors.js";
@@ -61,7 +61,8 @@ export function startGraphQLWs(opts: {
   const backedUp = (socket: { bufferedAmount: number }) => socket.bufferedAmount > broker.maxSubscriberBufferBytes;
   // Results of queries and mutations queue on the socket too: a client that never reads is
   // closed like a slow subscriber, whatever it asked for.
-  const cutOffIfBackedUp = (socket: { bufferedAmount: number; close(code: number, reason: string): void }) => {
+  const cutOffIfBackedUp = (socket: WebSocket) => {
+    if (socket.readyState !== socket.OPEN) return true; // closing already: counted once
     if (!backedUp(socket)) return false;
     opts.delivery.slowConsumerClosed();
     socket.close(SLOW_CONSUMER_CLOSE, "Slow consumer: send buffer exceeded");
@@ -88,7 +89,7 @@ export function startGraphQLWs(opts: {
       },
       // Bounded work per connection: a client flooding subscribe messages gets an error per extra
       // one. Documents are checked once per query text and shared; variables-dependent limits
-      // (list lengths, cost) per message: the same checks as HTTP (limits-plugin.ts).
+      // (list lengths, cost) per message: the same checks as HTTP (http-limits.ts).
       onSubscribe: (ctx, id, payload) => {
         if (cutOffIfBackedUp(ctx.extra.socket)) return [limitError("SLOW_CONSUMER", "send buffer exceeded")];
         // graphql-ws has already reserved this subscription's id in ctx.subscriptions.
