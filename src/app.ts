@@ -8,13 +8,13 @@ import cors from "cors";
 import express from "express";
 import { WebSocketServer } from "ws";
 import { bootstrapAdminPak } from "./auth/admin-pak.js";
-import { createIdentityResolver, type Identity } from "./auth/identity.js";
+import { createIdentityResolver } from "./auth/identity.js";
 import type { BrokerConfig } from "./config.js";
 import { connectDatabase, type DatabaseHandle } from "./db/client.js";
-import type { GraphQLContext } from "./graphql/context.js";
-import { formatGraphQLError } from "./graphql/format-error.js";
-import { costLimitPlugin, depthLimitRule } from "./graphql/limits.js";
-import { createLoaders } from "./graphql/loaders.js";
+import { clientErrorFormatter } from "./graphql/client-errors.js";
+import { createContextFactory, type GraphQLContext } from "./graphql/context.js";
+import { parseOptions } from "./graphql/limits.js";
+import { earlyLimits, limitsPlugin } from "./graphql/http-limits.js";
 import { buildSchema } from "./graphql/schema.js";
 import { startGraphQLWs } from "./graphql/ws.js";
 import { httpErrorHandler } from "./http/errors.js";
@@ -53,28 +53,26 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const httpServer = http.createServer();
   const app = express();
   const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.broker.bodyLimitBytes });
-  const wsServer = startGraphQLWs({ schema, wss, identities, db: prisma, config, delivery });
+  const contexts = createContextFactory({ db: prisma, delivery, identities });
+  // With introspection off, error messages must not suggest schema names either.
+  const formatError = clientErrorFormatter(!config.broker.introspection);
+  const wsServer = startGraphQLWs({ schema, wss, identities, contexts, config, delivery, formatError });
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    formatError: formatGraphQLError,
+    formatError,
     includeStacktraceInErrorResponses: false,
     // main.ts owns signals; Apollo would otherwise stop itself and re-raise the signal.
     stopOnTerminationSignals: false,
     introspection: config.broker.introspection,
-    validationRules: [depthLimitRule(config.broker.maxQueryDepth)],
+    parseOptions: parseOptions(config.broker),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // Apollo's landing page loads Sandbox from a CDN; browsers get the bundled explorer instead.
       ApolloServerPluginLandingPageDisabled(),
-      costLimitPlugin(config.broker.maxQueryCost),
+      limitsPlugin(config.broker, formatError),
       { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
     ],
   });
-
-  const contextFor = async (authorization: string | undefined): Promise<GraphQLContext> => {
-    const identity: Identity | null = await identities.resolve(authorization);
-    return { identity, db: prisma, loaders: createLoaders(prisma), delivery };
-  };
 
   app.disable("x-powered-by");
   app.use(cors({ origin: config.cors.allowedOrigins.includes("*") ? true : config.cors.allowedOrigins }));
@@ -119,7 +117,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       app.use(
         "/graphql",
         express.json({ limit: config.broker.bodyLimitBytes }),
-        expressMiddleware(apollo, { context: ({ req }) => contextFor(req.headers.authorization) }),
+        earlyLimits(config.broker, formatError),
+        expressMiddleware(apollo, { context: ({ req }) => contexts.forRequest(req.headers.authorization) }),
       );
       app.use(httpErrorHandler);
       httpServer.on("request", app);

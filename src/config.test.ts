@@ -18,8 +18,11 @@ describe("configuration", () => {
       database: { url: undefined, poolSize: 10, embeddedDir: ".brokkr/pgdata", embeddedPort: 5433, migrate: true },
       broker: {
         host: "0.0.0.0", port: 3000, adminPakHash: undefined, bodyLimitBytes: 10 * 1024 * 1024,
-        maxQueryDepth: 10, maxQueryCost: 20_000, shutdownTimeoutMs: 5000, introspection: true,
+        maxQueryDepth: 10, maxQueryCost: 200_000, shutdownTimeoutMs: 5000, introspection: true,
         maxSubscriberBufferBytes: 8 * 1024 * 1024, maxSubscriptionsPerConnection: 50,
+        maxDocumentBytes: 64 * 1024, maxTokens: 1000, maxFragmentSpreads: 20, maxSelections: 2000, maxAliases: 20, maxDirectives: 50,
+        maxMutationsPerRequest: 10, maxResponseBytes: 64 * 1024 * 1024, maxUnauthenticatedSockets: 1000,
+        maxSubscriptionsPerIdentity: 200,
       },
       cors: { allowedOrigins: ["*"] },
       log: { level: "info" },

@@ -21,7 +21,17 @@ const envSchema = z.object({
   BROKKR__BROKER__MAX_SUBSCRIBER_BUFFER_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
   BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(50),
   BROKKR__BROKER__MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(10),
-  BROKKR__BROKER__MAX_QUERY_COST: z.coerce.number().int().min(10).default(20_000),
+  BROKKR__BROKER__MAX_QUERY_COST: z.coerce.number().int().min(10).default(200_000),
+  BROKKR__BROKER__MAX_DOCUMENT_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  BROKKR__BROKER__MAX_TOKENS: z.coerce.number().int().min(100).default(1000),
+  BROKKR__BROKER__MAX_FRAGMENT_SPREADS: z.coerce.number().int().min(0).default(20),
+  BROKKR__BROKER__MAX_SELECTIONS: z.coerce.number().int().min(10).default(2000),
+  BROKKR__BROKER__MAX_ALIASES: z.coerce.number().int().min(0).default(20),
+  BROKKR__BROKER__MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  BROKKR__BROKER__MAX_MUTATIONS_PER_REQUEST: z.coerce.number().int().min(1).default(10),
+  BROKKR__BROKER__MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: z.coerce.number().int().min(1).default(1000),
+  BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_IDENTITY: z.coerce.number().int().min(1).default(200),
   BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(5000),
   BROKKR__BROKER__INTROSPECTION: boolish.default(true),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
@@ -39,6 +49,16 @@ export type BrokerConfig = Readonly<{
     maxSubscriptionsPerConnection: number;
     maxQueryDepth: number;
     maxQueryCost: number;
+    maxDocumentBytes: number;
+    maxTokens: number;
+    maxFragmentSpreads: number;
+    maxSelections: number;
+    maxAliases: number;
+    maxDirectives: number;
+    maxMutationsPerRequest: number;
+    maxResponseBytes: number;
+    maxUnauthenticatedSockets: number;
+    maxSubscriptionsPerIdentity: number;
     shutdownTimeoutMs: number;
     introspection: boolean;
   };
@@ -76,6 +96,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       maxSubscriptionsPerConnection: e.BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxQueryDepth: e.BROKKR__BROKER__MAX_QUERY_DEPTH,
       maxQueryCost: e.BROKKR__BROKER__MAX_QUERY_COST,
+      maxDocumentBytes: e.BROKKR__BROKER__MAX_DOCUMENT_BYTES,
+      maxTokens: e.BROKKR__BROKER__MAX_TOKENS,
+      maxFragmentSpreads: e.BROKKR__BROKER__MAX_FRAGMENT_SPREADS,
+      maxSelections: e.BROKKR__BROKER__MAX_SELECTIONS,
+      maxAliases: e.BROKKR__BROKER__MAX_ALIASES,
+      maxDirectives: e.BROKKR__BROKER__MAX_DIRECTIVES,
+      maxMutationsPerRequest: e.BROKKR__BROKER__MAX_MUTATIONS_PER_REQUEST,
+      maxResponseBytes: e.BROKKR__BROKER__MAX_RESPONSE_BYTES,
+      maxUnauthenticatedSockets: e.BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS,
+      maxSubscriptionsPerIdentity: e.BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_IDENTITY,
       shutdownTimeoutMs: e.BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS,
       introspection: e.BROKKR__BROKER__INTROSPECTION,
     },

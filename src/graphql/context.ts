@@ -1,6 +1,7 @@
-import type { Identity } from "../auth/identity.js";
+import type { Identity, IdentityResolver } from "../auth/identity.js";
 import type { Database } from "../db/client.js";
 import type { Loaders } from "./loaders.js";
+import { createLoaders } from "./loaders.js";
 import type { DeliveryHub } from "../delivery/hub.js";
 
 export interface GraphQLContext {
@@ -9,9 +10,33 @@ export interface GraphQLContext {
   loaders: Loaders;
   delivery: DeliveryHub;
   /** Set on websocket operations. */
-  connection?: {
-    close(code: number, reason: string): void;
-    /** The socket's unsent bytes exceed the configured cap: the client is not reading. */
-    backedUp(): boolean;
+  connection?: SocketConnection;
+}
+
+export interface SocketConnection {
+  close(code: number, reason: string): void;
+  /** The socket's unsent bytes exceed the configured cap: the client is not reading. */
+  backedUp(): boolean;
+}
+
+/** The one place a GraphQLContext is built, for HTTP requests and websocket operations alike. */
+export function createContextFactory(deps: { db: Database; delivery: DeliveryHub; identities: IdentityResolver }) {
+  const build = (identity: Identity | null, cacheLoaders: boolean, connection?: SocketConnection): GraphQLContext => ({
+    identity,
+    db: deps.db,
+    // A websocket operation's context lives as long as its subscription: its loaders don't cache.
+    loaders: createLoaders(deps.db, cacheLoaders),
+    delivery: deps.delivery,
+    ...(connection ? { connection } : {}),
+  });
+  return {
+    async forRequest(authorization: string | undefined): Promise<GraphQLContext> {
+      return build(await deps.identities.resolve(authorization), true);
+    },
+    forSocket(identity: Identity | null, connection: SocketConnection): GraphQLContext {
+      return build(identity, false, connection);
+    },
   };
 }
+
+export type ContextFactory = ReturnType<typeof createContextFactory>;

@@ -1,33 +1,13 @@
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createAgent, createGenerator, createObject, createStack, targetStack, unique } from "../../test/factories.js";
+import { brokerStatementsDuring } from "../../test/graphql-transports.js";
 
 let broker: TestBroker;
-let counting = false;
-let statements = 0;
-const original = pg.Client.prototype.query;
-
-/**
- * Counts every statement the broker's own pool sends: Prisma's pg adapter runs plain queries
- * through pool.query and transactions through a checked-out client, both of which end in
- * Client#query; the broker's pool connects as application_name "brokkr-broker".
- */
-function countBrokerStatements() {
-  pg.Client.prototype.query = function (this: pg.Client & { connectionParameters?: { application_name?: string } }, ...args: unknown[]) {
-    if (counting && this.connectionParameters?.application_name === "brokkr-broker") statements++;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-}
-
+/** Statements of the broker's pool for one request (test/graphql-transports.ts says which count). */
 async function statementsFor(query: string, variables: Record<string, unknown>) {
-  statements = 0;
-  counting = true;
-  try {
-    return { data: ok(await broker.gql(query, variables)), statements };
-  } finally {
-    counting = false;
-  }
+  const { result, statements } = await brokerStatementsDuring(() => broker.gql(query, variables));
+  return { data: ok(result), statements };
 }
 
 async function seedStacks(count: number, gen: { pak: string }, agents: { id: string }[]) {
@@ -53,11 +33,6 @@ const PAGE = `query($label: String!, $first: Int!) {
 
 beforeAll(async () => {
   broker = await startTestBroker();
-  countBrokerStatements();
-});
-
-afterAll(() => {
-  pg.Client.prototype.query = original;
 });
 
 describe("DataLoader batching", () => {

@@ -1,7 +1,176 @@
-import type { ApolloServerPlugin } from "@apollo/server";
-import { GraphQLError, type DocumentNode, type GraphQLSchema, type ValidationRule } from "graphql";
-import depthLimit from "graphql-depth-limit";
+import { GraphQLError, getNullableType, isListType, Kind, parse, visit, type DocumentNode, type GraphQLSchema } from "graphql";
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from "graphql-query-complexity";
+import type { BrokerConfig } from "../config.js";
+import { operationShapes } from "./shape.js";
+
+/**
+ * The longest list any argument, input field or variable may carry (labels in a filter, in
+ * createStack …). One number for GraphQL and the REST input checks, so both refuse alike: a
+ * stack filter of a few hundred labels made PostgreSQL plan for minutes.
+ */
+export const MAX_LIST_ARGUMENT = 50;
+
+/**
+ * Declared upper sizes of the lists that are not paginated, so cost counts them by their real
+ * size rather than as 1. Lists not named here count as MAX_LIST_ARGUMENT.
+ */
+const LIST_SIZES: Record<string, number> = {
+  "Stack.labels": MAX_LIST_ARGUMENT,
+  "Stack.annotations": MAX_LIST_ARGUMENT,
+  "Agent.labels": MAX_LIST_ARGUMENT,
+  "Agent.annotations": MAX_LIST_ARGUMENT,
+  "Stack.targetedAgents": 50,
+  "Agent.targets": 50,
+  "Agent.registeredGenerators": 50,
+  "Query.targetState": 500,
+};
+
+export type QueryLimits = Pick<
+  BrokerConfig["broker"],
+  "maxDocumentBytes" | "maxTokens" | "maxFragmentSpreads" | "maxQueryDepth" | "maxSelections" | "maxAliases" | "maxDirectives"
+  | "maxMutationsPerRequest" | "maxQueryCost" | "maxResponseBytes"
+>;
+
+/** A refusal with its own code; HTTP answers 400. */
+export function limitError(code: string, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
+}
+
+/** Checked before parsing: bytes, not characters, as the body limit counts. */
+export function documentSizeError(query: unknown, limits: QueryLimits): GraphQLError | undefined {
+  if (typeof query !== "string") return undefined;
+  const bytes = Buffer.byteLength(query);
+  if (bytes <= limits.maxDocumentBytes) return undefined;
+  return limitError("DOCUMENT_TOO_LARGE", `the document has ${bytes} bytes; the limit is ${limits.maxDocumentBytes}`);
+}
+
+/** graphql-js stops parsing past this many tokens, so parse time is bounded too. */
+export function parseOptions(limits: QueryLimits) {
+  return { maxTokens: limits.maxTokens };
+}
+
+/**
+ * Everything before standard validation, for both transports: size, tokens (parse), then the
+ * counts that bound validation's own cost. Linear in the document's size.
+ */
+export function parseWithinLimits(query: string, limits: QueryLimits): DocumentNode | GraphQLError[] {
+  const tooLarge = documentSizeError(query, limits);
+  if (tooLarge) return [tooLarge];
+  let document: DocumentNode;
+  try {
+    document = parse(query, parseOptions(limits));
+  } catch (err) {
+    // Syntax errors and the token limit, coded as Apollo codes them.
+    return [limitError("GRAPHQL_PARSE_FAILED", (err as Error).message)];
+  }
+  const early = preValidationErrors(document, limits);
+  return early.length > 0 ? early : document;
+}
+
+/**
+ * Fields one selection set may repeat under one response name (`{ me { id } me { role } }`
+ * merges two). graphql-js's OverlappingFieldsCanBeMerged compares such fields pairwise: 250
+ * repeats of `me { id }` in 1,000 tokens took 300 ms to validate here.
+ */
+const MAX_REPEATED_FIELD = 3;
+
+/**
+ * Counts taken before standard validation, because that validation itself is what they bound
+ * (field merging compares repeated fields and spread fragments pairwise). They read each node
+ * once and never follow a spread, so unknown and cyclic fragments are left to validation.
+ */
+export function preValidationErrors(document: DocumentNode, limits: QueryLimits): GraphQLError[] {
+  let spreads = 0;
+  let repeated = 0;
+  visit(document, {
+    // Inline fragments merge into their parent's fields just as spreads do.
+    FragmentSpread() {
+      spreads++;
+    },
+    InlineFragment() {
+      spreads++;
+    },
+    SelectionSet(node) {
+      const names = new Map<string, number>();
+      for (const sel of node.selections) {
+        if (sel.kind !== Kind.FIELD) continue;
+        const name = (sel.alias ?? sel.name).value;
+        const count = (names.get(name) ?? 0) + 1;
+        names.set(name, count);
+        repeated = Math.max(repeated, count);
+      }
+    },
+  });
+  if (spreads > limits.maxFragmentSpreads) {
+    return [limitError("TOO_MANY_FRAGMENTS", `the document uses fragments ${spreads} times; the limit is ${limits.maxFragmentSpreads}`)];
+  }
+  if (repeated > MAX_REPEATED_FIELD) {
+    return [limitError("TOO_MANY_SELECTIONS", `a selection set repeats one field ${repeated} times; the limit is ${MAX_REPEATED_FIELD}`)];
+  }
+  return [];
+}
+
+/**
+ * Limits that depend on the document alone, in linear time (see operationShapes). Run only
+ * after graphql-js's standard validation, so cycles and unknown fragments are already refused
+ * as GRAPHQL_VALIDATION_FAILED; over websockets the result is cached with the document.
+ */
+export function documentLimitErrors(document: DocumentNode, limits: QueryLimits): GraphQLError[] {
+  for (const [operation, shape] of operationShapes(document)) {
+    const checks: [boolean, string, string][] = [
+      [shape.selections > limits.maxSelections, "TOO_MANY_SELECTIONS", `selects ${shape.selections} fields (fragments expanded); the limit is ${limits.maxSelections}`],
+      [shape.depth > limits.maxQueryDepth, "QUERY_TOO_DEEP", `has depth ${shape.depth}, which exceeds maximum operation depth ${limits.maxQueryDepth}`],
+      [shape.aliases > limits.maxAliases, "TOO_MANY_ALIASES", `uses ${shape.aliases} aliases; the limit is ${limits.maxAliases}`],
+      [shape.directives > limits.maxDirectives, "TOO_MANY_DIRECTIVES", `uses ${shape.directives} directives; the limit is ${limits.maxDirectives}`],
+      [operation.operation === "mutation" && shape.rootFields > limits.maxMutationsPerRequest, "TOO_MANY_MUTATIONS",
+        `carries ${shape.rootFields} mutations; the limit is ${limits.maxMutationsPerRequest} per request`],
+    ];
+    const failed = checks.find(([over]) => over);
+    if (failed) return [limitError(failed[1], `operation ${operation.name?.value ?? "(anonymous)"} ${failed[2]}`)];
+  }
+  let longList: number | undefined;
+  visit(document, {
+    ListValue(node) {
+      if (node.values.length > MAX_LIST_ARGUMENT) longList = node.values.length;
+    },
+  });
+  return longList === undefined ? [] : [listTooLong(longList)];
+}
+
+function listTooLong(length: number): GraphQLError {
+  return limitError("LIST_TOO_LONG", `a list argument has ${length} items; the limit is ${MAX_LIST_ARGUMENT}`);
+}
+
+/** The longest array anywhere in the variables (parsed JSON, so no cycles; no recursion either). */
+function longestList(root: unknown): number {
+  let longest = 0;
+  const stack = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) longest = Math.max(longest, value.length);
+    if (value && typeof value === "object") for (const v of Object.values(value)) stack.push(v);
+  }
+  return longest;
+}
+
+/** Limits that depend on the variables too: list lengths, then cost. */
+export function requestLimitErrors(
+  schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, limits: QueryLimits,
+): GraphQLError[] {
+  const longest = longestList(variables);
+  if (longest > MAX_LIST_ARGUMENT) return [listTooLong(longest)];
+  let cost: number;
+  try {
+    cost = queryCost(schema, document, variables, operationName);
+  } catch (err) {
+    // The estimator coerces variables first; bad ones are the caller's input error. (Its
+    // GraphQLError may come from another copy of graphql, so no instanceof.)
+    if ((err as Error | undefined)?.name === "GraphQLError") return [limitError("BAD_USER_INPUT", (err as Error).message)];
+    throw err;
+  }
+  if (cost <= limits.maxQueryCost) return [];
+  return [limitError("QUERY_TOO_COSTLY", `query cost ${cost} exceeds the limit of ${limits.maxQueryCost}`)];
+}
 
 /** A connection costs its children times the page size it asks for (`first`, default 50). */
 const pageSizeEstimator: ComplexityEstimator = ({ args, childComplexity, field }) => {
@@ -10,9 +179,14 @@ const pageSizeEstimator: ComplexityEstimator = ({ args, childComplexity, field }
   return 1 + childComplexity * Math.max(1, first);
 };
 
-export function depthLimitRule(maxDepth: number): ValidationRule {
-  return depthLimit(maxDepth) as ValidationRule;
-}
+/** A plain list costs each item (or its selection) times its declared size. */
+const listSizeEstimator: ComplexityEstimator = ({ childComplexity, field, type }) => {
+  if (!isListType(getNullableType(field.type))) return undefined;
+  // A connection's `edges` is paid for by the connection's page size.
+  if (type.name.endsWith("Connection")) return undefined;
+  const size = LIST_SIZES[`${type.name}.${field.name}`] ?? MAX_LIST_ARGUMENT;
+  return 1 + Math.max(1, childComplexity) * size;
+};
 
 export function queryCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName?: string) {
   return getComplexity({
@@ -20,34 +194,14 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, variabl
     query: document,
     variables,
     operationName,
-    estimators: [pageSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
+    estimators: [pageSizeEstimator, listSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
   });
 }
 
-/** Refuses operations whose estimated cost exceeds `maxCost`, before any resolver runs. */
-export function costLimitPlugin(maxCost: number): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ request, document, schema }) {
-          let cost: number;
-          try {
-            cost = queryCost(schema, document, request.variables ?? {}, request.operationName ?? undefined);
-          } catch (err) {
-            // The estimator coerces variables first; bad ones are the caller's input error. (Its
-            // GraphQLError may come from another copy of graphql, so no instanceof.)
-            if ((err as Error | undefined)?.name === "GraphQLError") {
-              throw new GraphQLError((err as Error).message, { extensions: { code: "BAD_USER_INPUT", http: { status: 400 } } });
-            }
-            throw err;
-          }
-          if (cost > maxCost) {
-            throw new GraphQLError(`query cost ${cost} exceeds the limit of ${maxCost}`, {
-              extensions: { code: "QUERY_TOO_COSTLY", http: { status: 400 } },
-            });
-          }
-        },
-      };
-    },
-  };
+/** The one limits check after standard validation, for HTTP and websockets alike. */
+export function operationLimitErrors(
+  schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, limits: QueryLimits,
+): GraphQLError[] {
+  const errors = documentLimitErrors(document, limits);
+  return errors.length > 0 ? errors : requestLimitErrors(schema, document, variables, operationName, limits);
 }

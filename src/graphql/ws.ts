@@ -1,40 +1,48 @@
-import type { GraphQLSchema } from "graphql";
+import {
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+} from "graphql";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import type { WebSocketServer } from "ws";
+import type { WebSocket, WebSocketServer } from "ws";
 import type { Identity, IdentityResolver } from "../auth/identity.js";
 import type { Connection } from "../delivery/connections.js";
 import type { BrokerConfig } from "../config.js";
-import type { Database } from "../db/client.js";
-import { formatGraphQLError } from "./format-error.js";
-import type { GraphQLContext } from "./context.js";
-import { createLoaders } from "./loaders.js";
+import type { ErrorFormatter } from "./client-errors.js";
+import type { ContextFactory } from "./context.js";
 import { createSharedSubscribe } from "../delivery/shared-subscribe.js";
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode } from "graphql";
-import { depthLimitRule, queryCost } from "./limits.js";
+import { documentLimitErrors, limitError, parseWithinLimits, requestLimitErrors } from "./limits.js";
+import { jsonBytesOver, responseTooLarge } from "./response-size.js";
+import { SocketCaps } from "./socket-caps.js";
+import { DOCUMENT_CACHE_BYTES, DocumentCache, type Checked } from "./document-cache.js";
 import type { DeliveryHub } from "../delivery/hub.js";
-
-/** Parsed-and-validated documents by query text, the oldest dropped past a few hundred. */
-class DocumentCache {
-  private readonly entries = new Map<string, DocumentNode | readonly GraphQLError[]>();
-  constructor(private readonly build: (query: string) => DocumentNode | readonly GraphQLError[]) {}
-
-  get(query: string): DocumentNode | readonly GraphQLError[] {
-    let entry = this.entries.get(query);
-    if (!entry) {
-      entry = this.build(query);
-      if (this.entries.size >= 500) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(query, entry);
-    }
-    return entry;
-  }
-}
+import { SLOW_CONSUMER_CLOSE } from "../delivery/resolvers.js";
 
 type ConnectionExtra = {
   identity?: Identity;
   /** Revocation: closes the socket when its key is rotated or deleted, or its agent deactivated. */
   connection?: Connection;
 };
+
+/**
+ * The same order as over HTTP: size, tokens and the counts that bound validation's cost; then
+ * standard validation (refusing introspection when it is off); then the document limits, so a
+ * limit walker never sees a cyclic or unknown fragment.
+ */
+function checkDocument(schema: GraphQLSchema, config: BrokerConfig["broker"], query: string): Checked {
+  const rules = config.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+  const document = parseWithinLimits(query, config);
+  if (Array.isArray(document)) return document;
+  const errors = validate(schema, document, rules);
+  if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+  const limited = documentLimitErrors(document, config);
+  return limited.length > 0 ? limited : document;
+}
 
 /**
  * graphql-ws on the HTTP port. The PAK comes in `connection_init`; a missing or wrong one
@@ -44,20 +52,26 @@ export function startGraphQLWs(opts: {
   schema: GraphQLSchema;
   wss: WebSocketServer;
   identities: IdentityResolver;
-  db: Database;
+  contexts: ContextFactory;
   config: BrokerConfig;
   delivery: DeliveryHub;
+  formatError: ErrorFormatter;
 }) {
-  const rules = [...specifiedRules, depthLimitRule(opts.config.broker.maxQueryDepth)];
-  const documents = new DocumentCache((query) => {
-    try {
-      const document = parse(query);
-      const errors = validate(opts.schema, document, rules);
-      return errors.length > 0 ? errors : document;
-    } catch (err) {
-      return [err as GraphQLError];
-    }
-  });
+  const broker = opts.config.broker;
+  const documents = new DocumentCache(DOCUMENT_CACHE_BYTES, (query) => checkDocument(opts.schema, broker, query));
+  const caps = new SocketCaps(broker);
+  caps.watch(opts.wss);
+  const backedUp = (socket: { bufferedAmount: number }) => socket.bufferedAmount > broker.maxSubscriberBufferBytes;
+  // Results of queries and mutations queue on the socket too: a client that never reads is
+  // closed like a slow subscriber, whatever it asked for.
+  const cutOffIfBackedUp = (socket: WebSocket) => {
+    if (socket.readyState !== socket.OPEN) return true; // closing already: counted once
+    if (!backedUp(socket)) return false;
+    opts.delivery.slowConsumerClosed();
+    socket.close(SLOW_CONSUMER_CLOSE, "Slow consumer: send buffer exceeded");
+    return true;
+  };
+  const format = (errors: readonly GraphQLError[]) => errors.map((e) => opts.formatError(e.toJSON(), e));
   return useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema: opts.schema,
@@ -74,63 +88,49 @@ export function startGraphQLWs(opts: {
         extra.identity = key.identity;
         extra.connection = opts.delivery.connections.add(key, ctx.extra.socket);
         ctx.extra.socket.once("close", () => extra.connection?.remove());
+        caps.authenticated(ctx.extra.socket);
         // The upgrade request is not needed after authentication; holding it costs memory per agent.
         delete (ctx.extra as { request?: unknown }).request;
         return true;
       },
       // Bounded work per connection: a client flooding subscribe messages gets an error per extra
-      // one. Documents are parsed and validated (with the HTTP endpoint's depth and cost limits)
-      // once per query text and shared: 10,000 agents send the same subscription.
-      onSubscribe: async (ctx, _id, payload) => {
-        // The key is re-read for every operation: a write sent after a revocation committed is
-        // refused even before this broker hears the notification.
-        if (!(await (ctx.extra as ConnectionExtra).connection?.recheck())) {
-          return [new GraphQLError("the PAK of this connection is no longer valid", { extensions: { code: "UNAUTHENTICATED" } })];
-        }
+      // one. Documents are checked once per query text and shared; variables-dependent limits
+      // (list lengths, cost) per message: the same checks as HTTP (http-limits.ts).
+      onSubscribe: async (ctx, id, payload) => {
+        if (cutOffIfBackedUp(ctx.extra.socket)) return [limitError("SLOW_CONSUMER", "send buffer exceeded")];
         // graphql-ws has already reserved this subscription's id in ctx.subscriptions.
-        if (Object.keys(ctx.subscriptions).length > opts.config.broker.maxSubscriptionsPerConnection) {
-          return [new GraphQLError(`at most ${opts.config.broker.maxSubscriptionsPerConnection} subscriptions per connection`, {
-            extensions: { code: "TOO_MANY_SUBSCRIPTIONS" },
-          })];
+        if (Object.keys(ctx.subscriptions).length > broker.maxSubscriptionsPerConnection) {
+          return [limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerConnection} subscriptions per connection`)];
         }
         const document = documents.get(payload.query);
         if (Array.isArray(document)) return document;
-        let cost: number;
-        try {
-          cost = queryCost(opts.schema, document as DocumentNode, payload.variables ?? {}, payload.operationName ?? undefined);
-        } catch (err) {
-          // Variables that do not coerce (e.g. after: "abc") fail here first.
-          return [new GraphQLError((err as Error).message, { extensions: { code: "BAD_USER_INPUT" } })];
+        const doc = document as DocumentNode;
+        const variables = payload.variables ?? {};
+        const refused = requestLimitErrors(opts.schema, doc, variables, payload.operationName ?? undefined, broker);
+        if (refused.length > 0) return refused;
+        // The key is re-read for every operation (after the cheap checks): a write sent after a
+        // revocation committed is refused even before this broker hears the notification.
+        if (!(await (ctx.extra as ConnectionExtra).connection?.recheck())) {
+          return [new GraphQLError("the PAK of this connection is no longer valid", { extensions: { code: "UNAUTHENTICATED" } })];
         }
-        if (cost > opts.config.broker.maxQueryCost) {
-          return [new GraphQLError(`query cost ${cost} exceeds the limit of ${opts.config.broker.maxQueryCost}`, { extensions: { code: "QUERY_TOO_COSTLY" } })];
+        const identity = (ctx.extra as ConnectionExtra).identity;
+        if (identity && getOperationAST(doc, payload.operationName)?.operation === "subscription" && !caps.acquire(ctx, id, identity)) {
+          return [limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerIdentity} subscriptions per identity`)];
         }
-        return { schema: opts.schema, document: document as DocumentNode, operationName: payload.operationName, variableValues: payload.variables };
+        return { schema: opts.schema, document: doc, operationName: payload.operationName, variableValues: variables };
       },
-      context: (ctx): GraphQLContext => ({
-        identity: (ctx.extra as ConnectionExtra).identity ?? null,
-        db: opts.db,
-        loaders: createLoaders(opts.db, false),
-        delivery: opts.delivery,
-        connection: {
+      onComplete: (ctx, id) => caps.release(ctx, id),
+      onClose: (ctx) => caps.releaseAll(ctx),
+      context: (ctx) =>
+        opts.contexts.forSocket((ctx.extra as ConnectionExtra).identity ?? null, {
           close: (code, reason) => ctx.extra.socket.close(code, reason),
-          backedUp: () => ctx.extra.socket.bufferedAmount > opts.config.broker.maxSubscriberBufferBytes,
-        },
-      }),
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => {
-          const f = formatGraphQLError(e.toJSON(), e);
-          return new GraphQLError(f.message, { extensions: f.extensions, path: f.path });
+          backedUp: () => backedUp(ctx.extra.socket),
         }),
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (!("errors" in result) || !result.errors) return result;
-        return {
-          ...result,
-          errors: result.errors.map((e) => {
-            const f = formatGraphQLError(e.toJSON(), e);
-            return new GraphQLError(f.message, { extensions: f.extensions, path: f.path });
-          }),
-        };
+      onError: (_ctx, _id, _payload, errors) => format(errors),
+      onNext: (ctx, _id, _payload, _args, result) => {
+        cutOffIfBackedUp(ctx.extra.socket);
+        if (jsonBytesOver(result, broker.maxResponseBytes)) return { errors: format([responseTooLarge(broker.maxResponseBytes)]) };
+        return result.errors ? { ...result, errors: format(result.errors) } : result;
       },
     },
     opts.wss,
