@@ -182,6 +182,8 @@ const pageSizeEstimator: ComplexityEstimator = ({ args, childComplexity, field }
 /** A plain list costs each item (or its selection) times its declared size. */
 const listSizeEstimator: ComplexityEstimator = ({ childComplexity, field, type }) => {
   if (!isListType(getNullableType(field.type))) return undefined;
+  // Introspection lists (types, fields, args) are the schema's own, answered from memory.
+  if (type.name.startsWith("__")) return 1 + childComplexity;
   // A connection's `edges` is paid for by the connection's page size.
   if (type.name.endsWith("Connection")) return undefined;
   const size = LIST_SIZES[`${type.name}.${field.name}`] ?? MAX_LIST_ARGUMENT;

@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createGenerator, createObject, createStack, unique } from "../../test/factories.js";
@@ -87,6 +88,17 @@ describe.each(transports)("query limits over %s", (_name, send) => {
 
   it("refuses a query nested deeper than the depth limit", async () => {
     const deep = `{ stacks { edges { node { generator { stacks { edges { node { generator { stacks { edges { node { id } } } } } } } } } } } }`;
+    expect(codeOf(await send(broker, deep))).toBe("QUERY_TOO_DEEP");
+  });
+
+  it("answers the standard introspection query, nested 14 deep, that explorers send", async () => {
+    const result = await send(broker, getIntrospectionQuery({ inputValueDeprecation: true, schemaDescription: true }));
+    expect(codeOf(result)).toBeUndefined();
+    expect((result as { data?: { __schema?: { queryType?: { name: string } } } }).data?.__schema?.queryType?.name).toBe("Query");
+  });
+
+  it("still limits the depth of what nests under an introspection field's siblings", async () => {
+    const deep = `{ __typename stacks { edges { node { generator { stacks { edges { node { generator { stacks { edges { node { id } } } } } } } } } } } }`;
     expect(codeOf(await send(broker, deep))).toBe("QUERY_TOO_DEEP");
   });
 

@@ -12,6 +12,8 @@ export interface Shape {
   rootFields: number;
 }
 
+const INTROSPECTION_ROOTS = new Set(["__schema", "__type"]);
+
 const empty = (): Shape => ({ depth: 0, selections: 0, aliases: 0, directives: 0, rootFields: 0 });
 
 /**
@@ -48,7 +50,10 @@ export function operationShapes(document: DocumentNode): Map<OperationDefinition
         if (sel.selectionSet) {
           const child = setShape(sel.selectionSet);
           add(s, child);
-          s.depth = Math.max(s.depth, child.depth + 1);
+          // Introspection answers from the schema in memory, whatever its nesting (the standard
+          // query nests TypeRef 14 deep); it still counts in selections, tokens and size, and is
+          // refused outright when introspection is off.
+          if (!INTROSPECTION_ROOTS.has(sel.name.value)) s.depth = Math.max(s.depth, child.depth + 1);
         }
         continue;
       }
