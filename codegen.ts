@@ -21,6 +21,7 @@ const config: CodegenConfig = {
           AgentEvent: "../generated/prisma/client.js#AgentEvent as AgentEventRow",
           AgentDeploymentEvent: "../delivery/types.js#AgentDeploymentEventModel",
           TargetStateEntry: "../delivery/types.js#TargetStateEntryModel",
+          ReachedAgent: "../associations/service.js#StackReach",
         },
       },
     },

@@ -1,5 +1,5 @@
 import type { Db } from "../db/client.js";
-import type { TargetStateEntryModel } from "../delivery/types.js";
+import type { AgentEventRow, TargetStateEntryModel } from "../delivery/types.js";
 import * as store from "./store.js";
 
 /**
@@ -33,4 +33,17 @@ export async function targetState(db: Db, agent: AgentLike, unreportedOnly = fal
   if (!agentReceives(agent)) return [];
   const objects = await store.targetStateObjects(db, agent.id, unreportedOnly);
   return objects.map((o) => ({ stackId: o.stackId, deploymentObject: o }));
+}
+
+export interface StackReach {
+  agentId: string;
+  reasons: store.ReachReasonValue[];
+  lastEvent: AgentEventRow | null;
+}
+
+/** A page of the agents a stack reaches and why, with what each last reported for it. */
+export async function reachOfStack(db: Db, stackId: string, afterAgentId: string | null, limit: number): Promise<StackReach[]> {
+  const rows = await store.reachedAgentsOfStack(db, stackId, afterAgentId, limit);
+  const events = new Map((await store.eventsByIds(db, rows.flatMap((r) => (r.last_event_id ? [r.last_event_id] : [])))).map((e) => [e.id, e]));
+  return rows.map((r) => ({ agentId: r.agent_id, reasons: r.reasons, lastEvent: (r.last_event_id && events.get(r.last_event_id)) || null }));
 }

@@ -57,3 +57,28 @@ export async function targetStateObjects(db: Db, agentId: string, unreportedOnly
     ORDER BY d.sequence_id`;
   return rows.map(toObjectRow);
 }
+
+export type ReachReasonValue = "EXPLICIT" | "LABEL" | "ANNOTATION";
+
+/**
+ * The live agents a stack reaches, with every reason, after `afterAgentId` in id order, and the
+ * newest event each reported for an object of the stack: one statement per page.
+ */
+export async function reachedAgentsOfStack(db: Db, stackId: string, afterAgentId: string | null, limit: number) {
+  return db.$queryRaw<{ agent_id: string; reasons: ReachReasonValue[]; last_event_id: string | null }[]>`
+    SELECT r.agent_id, array_agg(DISTINCT r.reason ORDER BY r.reason) AS reasons, last.id AS last_event_id
+      FROM agent_stack_association_reasons r
+      JOIN agents a ON a.id = r.agent_id AND a.deleted_at IS NULL
+      LEFT JOIN LATERAL (
+        SELECT e.id FROM agent_events e JOIN deployment_objects d ON d.id = e.deployment_object_id
+         WHERE e.agent_id = r.agent_id AND d.stack_id = ${stackId}::uuid AND e.deleted_at IS NULL
+         ORDER BY e.created_at DESC, e.id DESC LIMIT 1) last ON true
+     WHERE r.stack_id = ${stackId}::uuid AND (${afterAgentId}::uuid IS NULL OR r.agent_id > ${afterAgentId}::uuid)
+     GROUP BY r.agent_id, last.id
+     ORDER BY r.agent_id
+     LIMIT ${limit}`;
+}
+
+export function eventsByIds(db: Db, ids: string[]) {
+  return ids.length === 0 ? Promise.resolve([]) : db.agentEvent.findMany({ where: { id: { in: ids } } });
+}

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import type { GraphQLSchema } from "graphql";
 import { agentResolvers } from "../agents/resolvers.js";
+import { associationResolvers } from "../associations/resolvers.js";
 import { requireIdentity } from "../auth/policy.js";
 import { deploymentObjectResolvers } from "../deployment-objects/resolvers.js";
 import type { Resolvers } from "../generated/graphql.js";
@@ -28,7 +29,7 @@ const rootResolvers: Resolvers = {
 export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
   return makeExecutableSchema({
     typeDefs: fs.readFileSync(schemaPath, "utf8"),
-    resolvers: [rootResolvers, generatorResolvers, stackResolvers, agentResolvers, deploymentObjectResolvers, deliveryResolvers, ...extra] as never,
+    resolvers: [rootResolvers, generatorResolvers, stackResolvers, agentResolvers, deploymentObjectResolvers, deliveryResolvers, associationResolvers, ...extra] as never,
     inheritResolversFromInterfaces: true,
   });
 }
