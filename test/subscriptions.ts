@@ -23,7 +23,7 @@ export interface Watch {
 
 export function wsClient(brokerUrl: string, pak: string | null, opts: { retry?: boolean } = {}): Client {
   return createClient({
-    url: brokerUrl.replace(/^http/, "ws") + "/graphql",
+    url: `${brokerUrl.replace(/^http/, "ws")}/graphql`,
     webSocketImpl: WebSocket,
     connectionParams: pak ? { authorization: `Bearer ${pak}` } : {},
     retryAttempts: opts.retry ? 5 : 0,
