@@ -34,8 +34,8 @@ export function mintPak(): MintedPak {
 export function parsePak(raw: string | undefined | null): string | null {
   if (!raw) return null;
   const bare = raw.trim().replace(/^Bearer\s+/i, "");
-  const match = PAK_PATTERN.exec(bare);
-  return match ? hashLongToken(match[2]!) : null;
+  const longToken = PAK_PATTERN.exec(bare)?.[2];
+  return longToken ? hashLongToken(longToken) : null;
 }
 
 export function hashesEqual(a: string, b: string): boolean {
