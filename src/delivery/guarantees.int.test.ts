@@ -3,7 +3,7 @@ import fc from "fast-check";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
-import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, createStack, targetStack } from "../../test/factories.js";
+import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, createStack, targetedAgent, targetStack } from "../../test/factories.js";
 import { type DeploymentEvent, waitUntil, watchDeployments, watchLive } from "../../test/subscriptions.js";
 
 let broker: TestBroker;
@@ -162,10 +162,7 @@ describe("delivery guarantees", () => {
   });
 
   it("catches an agent up across a broker restart", async () => {
-    const gen = await createGenerator(broker);
-    const agent = await createAgent(broker, { activate: true });
-    const stack = await createStack(broker, gen.pak);
-    await targetStack(broker, agent.id, stack.id);
+    const { gen, agent, stack } = await targetedAgent(broker);
     const first = await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("before"));
     const restartable = await startTestBroker({}, broker.db);
     const w1 = watchDeployments(restartable.url, agent.pak);
@@ -197,10 +194,7 @@ describe("delivery guarantees", () => {
       child.stdout!.on("data", (d) => (out += String(d)));
       await waitUntil(() => /ready: (http:\/\/[^/\s]+)/.test(out), () => `the second broker did not start: ${out}`, 60_000);
       const otherUrl = /ready: (http:\/\/[^/\s]+)/.exec(out)![1]!;
-      const gen = await createGenerator(broker);
-      const agent = await createAgent(broker, { activate: true });
-      const stack = await createStack(broker, gen.pak);
-      await targetStack(broker, agent.id, stack.id);
+      const { gen, agent, stack } = await targetedAgent(broker);
       // The other process is out of reach of nextOpened: its replay of `first` says it is subscribed.
       const first = await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("first"));
       const watch = watchDeployments(otherUrl, agent.pak);
@@ -218,10 +212,7 @@ describe("delivery guarantees", () => {
 
   it("delivers an object created through one broker to an agent subscribed to another", async () => {
     const other = await startTestBroker({}, broker.db);
-    const gen = await createGenerator(broker);
-    const agent = await createAgent(broker, { activate: true });
-    const stack = await createStack(broker, gen.pak);
-    await targetStack(broker, agent.id, stack.id);
+    const { gen, agent, stack } = await targetedAgent(broker);
     const watch = await watchLive(other, agent);
     const obj = await createObject(broker, gen.pak, stack.id);
     await watch.until((e) => e.length === 1);
