@@ -15,9 +15,15 @@ const original = pg.Client.prototype.query;
  */
 function countBrokerStatements() {
   pg.Client.prototype.query = function (this: pg.Client & { connectionParameters?: { application_name?: string } }, ...args: unknown[]) {
-    if (counting && this.connectionParameters?.application_name === "brokkr-broker") statements++;
+    if (counting && this.connectionParameters?.application_name === "brokkr-broker" && !isBackground(args[0])) statements++;
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof original;
+}
+
+/** The delivery feed's own once-a-second horizon read and batched NOTIFY: not the request's statements. */
+function isBackground(query: unknown): boolean {
+  const text = typeof query === "string" ? query : (query as { text?: string } | undefined)?.text;
+  return /brokkr_delivery_horizon\(\)|NOTIFY brokkr_objects/.test(text ?? "");
 }
 
 async function statementsFor(query: string, variables: Record<string, unknown>) {
