@@ -1,5 +1,11 @@
-// Prisma CLI configuration. Prisma's native engines cannot be downloaded here, so the CLI runs
-// on the JavaScript engine through the pg driver adapter (see ../shared/ENVIRONMENT.md).
+// Prisma CLI configuration (generate, migrate deploy/status/diff); the README's "Toolchain
+// choices" says more.
+// - engine "js" + a driver adapter: Prisma's native engines are downloaded from Prisma's own servers
+//   at generate/migrate time, which fails on machines that reach only the npm registry (CI here,
+//   air-gapped users). Prisma 6.19's JavaScript/WASM engines ship inside the npm packages and run
+//   offline; Prisma 7's CLI still fetches schema-engine, so the project stays on Prisma 6.
+// - @prisma/adapter-pg 7 with prisma/@prisma/client 6.19: adapter-pg 6.19 fails in `migrate deploy`
+//   ("Column type 'name' could not be deserialized"); 7.x works with the 6.19 client and CLI.
 import path from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { PrismaConfig } from "prisma";

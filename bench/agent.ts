@@ -48,7 +48,7 @@ function stackYaml(): { yaml: string; counts: Record<string, number> } {
   for (let i = 0; docs.length < OBJECTS; i++) docs.push(manifest(i));
   const counts: Record<string, number> = {};
   for (const d of docs) {
-    const kind = /^kind: (\w+)$/m.exec(d)![1]!;
+    const kind = /^kind: (\w+)$/m.exec(d)?.[1] ?? "unknown";
     counts[kind] = (counts[kind] ?? 0) + 1;
   }
   return { yaml: docs.join("---\n"), counts };
@@ -132,7 +132,7 @@ async function until(check: () => Promise<boolean>, what: string, ms = 120_000):
 async function loaderFloorMb(): Promise<number> {
   const child = spawn(process.execPath, ["--import", "tsx", "-e", "setInterval(() => {}, 60_000)"], { stdio: "ignore" });
   await sleep(SETTLE_MS);
-  const mb = rssMb(child.pid!);
+  const mb = child.pid === undefined ? NaN : rssMb(child.pid);
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
   await exited;
@@ -167,7 +167,8 @@ async function processFigures(yaml: string, form: { name: string; args: string[]
         BROKKR__AGENT__LOG__LEVEL: "warn",
       },
     });
-    const pid = child.pid!;
+    const pid = child.pid;
+    if (pid === undefined) throw new Error("the agent process did not start");
     await until(async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok, "the agent to be ready");
     await sleep(SETTLE_MS);
     console.log(`agent process idle RSS, connected, nothing targeted (after ${SETTLE_MS / 1000} s): ${rssMb(pid).toFixed(1)} MB (target ≤ 60 MB); V8 heap used ${(await heapUsedMb(healthPort)).toFixed(1)} MB`);
@@ -188,9 +189,10 @@ async function processFigures(yaml: string, form: { name: string; args: string[]
     await sleep(SETTLE_MS);
     console.log(`agent process idle RSS after applying the ${OBJECTS}-resource stack (after ${SETTLE_MS / 1000} s): ${rssMb(pid).toFixed(1)} MB; V8 heap used ${(await heapUsedMb(healthPort)).toFixed(1)} MB`);
   } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once("exit", r));
-      child.kill("SIGTERM");
+    const running = child;
+    if (running && running.exitCode === null) {
+      const exited = new Promise((r) => running.once("exit", r));
+      running.kill("SIGTERM");
       await exited;
     }
     await kube.stop();

@@ -8,11 +8,14 @@ interface Start { url: string; paks: string[] }
 // Sockets torn down at the end may reject their close; that is not a finding.
 process.on("unhandledRejection", () => {});
 
+const send = process.send?.bind(process);
+if (!send) throw new Error("bench/delivery-clients.ts runs as a forked child of bench/delivery.ts");
+
 process.once("message", (msg: Start) => {
   const receipts: [string, number][] = [];
   const clients = msg.paks.map((pak) => {
     const client = createClient({
-      url: msg.url.replace(/^http/, "ws") + "/graphql",
+      url: `${msg.url.replace(/^http/, "ws")}/graphql`,
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${pak}` },
       retryAttempts: 50,
@@ -25,11 +28,11 @@ process.once("message", (msg: Start) => {
     return client;
   });
   process.on("message", async (m: { type: string }) => {
-    if (m.type === "report") process.send!({ type: "receipts", receipts: receipts.splice(0) });
+    if (m.type === "report") send({ type: "receipts", receipts: receipts.splice(0) });
     if (m.type === "stop") {
       await Promise.allSettled(clients.map((c) => c.dispose()));
       process.exit(0);
     }
   });
-  process.send!({ type: "started" });
+  send({ type: "started" });
 });

@@ -36,9 +36,9 @@ async function run(n: number) {
   const rssBefore = process.memoryUsage().rss;
   const heapBefore = process.memoryUsage().heapUsed;
   const child = fork(new URL("./delivery-clients.ts", import.meta.url).pathname, [], { execArgv: ["--import", "tsx"] });
-  const messages: ((m: any) => void)[] = [];
+  const messages: ((m: unknown) => void)[] = [];
   child.on("message", (m) => messages.shift()?.(m));
-  const next = () => new Promise<any>((r) => messages.push(r));
+  const next = () => new Promise<unknown>((r) => messages.push(r));
   child.send({ url: broker.url, paks: paks.map((p) => p.pak) });
   await next();
   const connectStart = Date.now();
@@ -65,7 +65,10 @@ async function run(n: number) {
   await sleep(2000);
   child.send({ type: "report" });
   const { receipts } = (await next()) as { receipts: [string, number][] };
-  const latencies = receipts.filter(([id]) => committed.has(id)).map(([id, t]) => t - committed.get(id)!);
+  const latencies = receipts.flatMap(([id, t]) => {
+    const sentAt = committed.get(id);
+    return sentAt === undefined ? [] : [t - sentAt];
+  });
   const perObjectSpan = [...committed.entries()].map(([id, t0]) => {
     const times = receipts.filter(([r]) => r === id).map(([, t]) => t);
     return times.length ? (Math.max(...times) - t0) / 1000 : NaN;
@@ -82,7 +85,7 @@ async function run(n: number) {
   await new Promise((r) => child.once("exit", r));
   while ((await activeSubscriptions(broker.url)) > 0) await sleep(100);
   const storm = fork(new URL("./delivery-clients.ts", import.meta.url).pathname, [], { execArgv: ["--import", "tsx"] });
-  const stormMessages: ((m: any) => void)[] = [];
+  const stormMessages: ((m: unknown) => void)[] = [];
   storm.on("message", (m) => stormMessages.shift()?.(m));
   const stormStart = Date.now();
   storm.send({ url: broker.url, paks: paks.map((p) => p.pak) });
@@ -91,14 +94,15 @@ async function run(n: number) {
   while (caughtUp < connected && Date.now() - stormStart < 300_000) {
     await sleep(250);
     storm.send({ type: "report" });
-    const { receipts: got } = await new Promise<any>((r) => stormMessages.push(r));
+    const { receipts: got } = (await new Promise<unknown>((r) => stormMessages.push(r))) as { receipts: unknown[] };
     caughtUp += got.length;
   }
   console.log(`N=${n}: reconnect storm, ${caughtUp} of ${n} agents resubscribed with a cursor and caught up in ${((Date.now() - stormStart) / 1000).toFixed(1)} s`);
   storm.send({ type: "stop" });
   await new Promise((r) => storm.once("exit", r));
 
-  if (n === sizes[0]) await restLatency(broker, genPak, stackId, rows[0]!.id, paks[0]!.pak);
+  const [firstAgent, firstPak] = [rows[0], paks[0]];
+  if (n === sizes[0] && firstAgent && firstPak) await restLatency(broker, genPak, stackId, firstAgent.id, firstPak.pak);
   await sql.end();
   await broker.stop();
 }

@@ -77,14 +77,14 @@ export async function gql<T = any>(url: string, pak: string, query: string, vari
     body: JSON.stringify({ query, variables }),
   });
   const body = (await res.json()) as { data?: T; errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data!;
+  if (body.errors || body.data === undefined) throw new Error(JSON.stringify(body.errors ?? "no data in the answer"));
+  return body.data;
 }
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 export const yaml2k = (i: number) =>

@@ -118,5 +118,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
 
 /** A config for tests and embedding: defaults plus overrides, without reading process.env. */
 export function configFrom(overrides: Record<string, string | undefined>): BrokerConfig {
-  return loadConfig(overrides as NodeJS.ProcessEnv);
+  return loadConfig(overrides);
 }

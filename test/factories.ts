@@ -124,3 +124,23 @@ export async function targetStateStackIds(broker: TestBroker, agentId: string, p
   ));
   return data.targetState.map((e) => e.stackId).sort();
 }
+
+/** The usual delivery fixture: a generator, an active agent, and a stack of the generator targeted at it. */
+export async function targetedAgent(broker: TestBroker) {
+  const gen = await createGenerator(broker);
+  const agent = await createAgent(broker, { activate: true });
+  const stack = await createStack(broker, gen.pak);
+  await targetStack(broker, agent.id, stack.id);
+  return { gen, agent, stack };
+}
+
+/**
+ * For "nothing arrives" checks: a stack of `gen` targeted at the agent. An object committed on it
+ * after the one that must not arrive reaches the agent after that one would have, so once the
+ * sentinel is in, the absence of the other is settled — no pause needed.
+ */
+export async function sentinelStack(broker: TestBroker, gen: { pak: string }, agentId: string) {
+  const stack = await createStack(broker, gen.pak, { name: unique("sentinel") });
+  await targetStack(broker, agentId, stack.id);
+  return { stackId: stack.id, commit: () => createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML(unique("sentinel"))) };
+}

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { CONFIGMAP_YAML, unique } from "../../test/factories.js";
 import { expectNoLeaks } from "../../test/leaks.js";
+import { nextOpened, wsClient } from "../../test/subscriptions.js";
 import { buildWorld, CALLERS, type Caller, type World } from "../../test/world.js";
 
 type Outcome = "ok" | "FORBIDDEN" | "UNAUTHENTICATED";
@@ -123,5 +124,59 @@ describe.each(queries)("query $name", (row) => {
 describe.each(mutations)("mutation $name", (row) => {
   for (const caller of CALLERS) {
     it(sentence(row, caller), async () => check(row, caller, await buildWorld(broker)));
+  }
+});
+
+/** A subscription row: `live`, when set, makes the event an allowed caller must receive once subscribed (no replay to wait on). */
+interface SubscriptionRow extends Row {
+  live?: { opened: (w: World) => `agentEventsAdded:${string}`; trigger: (w: World) => Promise<unknown> };
+}
+
+const subscriptions: SubscriptionRow[] = [
+  {
+    name: "agentDeployments", field: "agentDeployments", doc: `subscription($a: ID) { agentDeployments(agentId: $a) { type deploymentObject { id } } }`,
+    vars: (w) => ({ a: w.agentA.id }), expect: ["ok", F, F, "ok", F],
+  },
+  {
+    name: "stackDeploymentObjects", field: "stackDeploymentObjects", doc: `subscription($s: ID!) { stackDeploymentObjects(stackId: $s) { id } }`,
+    vars: (w) => ({ s: w.stack.id }), expect: ["ok", "ok", F, F, F],
+  },
+  {
+    name: "agentEventsAdded", field: "agentEventsAdded", doc: `subscription($a: ID) { agentEventsAdded(agentId: $a) { id status } }`,
+    vars: (w) => ({ a: w.agentA.id }), expect: AGENT_SELF,
+    live: {
+      opened: (w) => `agentEventsAdded:${w.agentA.id}`,
+      trigger: (w) => broker.gql(m("reportAgentEvent", "ReportAgentEventInput", "event { id }"), { i: { deploymentObjectId: w.object.id, status: "SUCCESS" } }, w.agentA.pak),
+    },
+  },
+];
+
+type FirstMessage = { data?: Record<string, unknown> | null; errors?: readonly { extensions?: { code?: unknown } }[] } | { closed: number };
+
+/** Checks the first thing a subscription gets: an event (the replay, or `live`'s trigger), its errors, or the socket's close code. */
+async function checkSubscription(row: SubscriptionRow, caller: Caller, world: World) {
+  const expected = outcomeOf(row, caller);
+  const client = wsClient(broker.url, world.pak(caller));
+  // Also when a refusal is expected: a subscription wrongly let through then receives the trigger and fails the test.
+  const opened = row.live ? nextOpened(broker, row.live.opened(world)) : undefined;
+  const first = new Promise<FirstMessage>((resolve) => {
+    client.on("closed", (e) => resolve({ closed: (e as { code: number }).code }));
+    client.subscribe({ query: row.doc, variables: row.vars(world) }, { next: resolve, error: (errors) => resolve({ errors: errors as never }), complete: () => {} });
+  });
+  if (opened && row.live && (await Promise.race([opened.then(() => true, () => false), first.then(() => false)]))) await row.live.trigger(world);
+  const message = await first;
+  await client.dispose();
+  expectNoLeaks(JSON.stringify(message));
+  if (expected === "UNAUTHENTICATED") return expect(message).toEqual({ closed: 4401 });
+  if (!("closed" in message) && expected === "ok") {
+    expect(message.errors, JSON.stringify(message.errors)).toBeUndefined();
+    return expect(message.data?.[row.field]).toBeTruthy();
+  }
+  expect("closed" in message ? message : message.errors?.[0]?.extensions?.code).toBe(expected);
+}
+
+describe.each(subscriptions)("subscription $name", (row) => {
+  for (const caller of CALLERS) {
+    it(sentence(row, caller), async () => checkSubscription(row, caller, shared));
   }
 });

@@ -1,20 +1,24 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
-import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, createStack, registerAgent, targetStack } from "../../test/factories.js";
-import { watchDeployments, wsClient } from "../../test/subscriptions.js";
+import {
+  CONFIGMAP_YAML,
+  createAgent,
+  createGenerator,
+  createObject,
+  createStack,
+  registerAgent,
+  sentinelStack,
+  targetedAgent,
+  targetStack,
+} from "../../test/factories.js";
+import { deliveriesSent, dispatched, nextOpened, waitUntil, watchDeployments, watchLive, wsClient } from "../../test/subscriptions.js";
 
 let broker: TestBroker;
 beforeAll(async () => {
   broker = await startTestBroker();
 });
 
-async function fixture() {
-  const gen = await createGenerator(broker);
-  const agent = await createAgent(broker, { activate: true });
-  const stack = await createStack(broker, gen.pak);
-  await targetStack(broker, agent.id, stack.id);
-  return { gen, agent, stack };
-}
+const fixture = () => targetedAgent(broker);
 
 describe("agentDeployments", () => {
   it("replays the latest object per targeted stack, then streams new ones live", async () => {
@@ -35,8 +39,8 @@ describe("agentDeployments", () => {
     const v1 = await createObject(broker, gen.pak, stack.id);
     const watch = watchDeployments(broker.url, agent.pak, v1.sequenceId);
     const v2 = await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("after-cursor"));
-    await watch.until((e) => e.length >= 1);
-    await new Promise((r) => setTimeout(r, 200));
+    // v2 is its own sentinel: a replayed v1 would have come before it.
+    await watch.until((e) => e.some((x) => x.deploymentObject?.id === v2.id));
     expect(watch.events.map((e) => e.deploymentObject?.id)).toEqual([v2.id]);
     await watch.stop();
   });
@@ -48,8 +52,7 @@ describe("agentDeployments", () => {
     const old = await createObject(broker, gen.pak, stack.id);
     const other = await createStack(broker, gen.pak);
     const newer = await createObject(broker, gen.pak, other.id);
-    const watch = watchDeployments(broker.url, agent.pak, newer.sequenceId);
-    await new Promise((r) => setTimeout(r, 300));
+    const watch = await watchLive(broker, agent, newer.sequenceId);
     await targetStack(broker, agent.id, stack.id);
     await watch.until((e) => e.length === 1);
     expect(watch.events[0]).toMatchObject({ type: "DEPLOY", stackId: stack.id, deploymentObject: { id: old.id } });
@@ -84,13 +87,15 @@ describe("agentDeployments", () => {
     const gen = await createGenerator(broker);
     const agent = await createAgent(broker, { activate: true, labels: ["edge"] });
     const stack = await createStack(broker, gen.pak, { labels: ["edge"] });
-    const watch = watchDeployments(broker.url, agent.pak);
+    const sentinel = await sentinelStack(broker, gen, agent.id);
+    const watch = await watchLive(broker, agent);
     await createObject(broker, gen.pak, stack.id);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(watch.events).toHaveLength(0);
+    const mark = await sentinel.commit();
+    await watch.until((e) => e.some((x) => x.deploymentObject?.id === mark.id));
+    expect(watch.events.map((e) => e.stackId)).toEqual([sentinel.stackId]);
     await registerAgent(broker, agent.id, gen.id);
-    await watch.until((e) => e.length === 1);
-    expect(watch.events[0]!.stackId).toBe(stack.id);
+    await watch.until((e) => e.length === 2);
+    expect(watch.events[1]!.stackId).toBe(stack.id);
     await watch.stop();
   });
 
@@ -110,9 +115,14 @@ describe("agentDeployments", () => {
     const agent = await createAgent(broker);
     const stack = await createStack(broker, gen.pak);
     await targetStack(broker, agent.id, stack.id);
-    const obj = await createObject(broker, gen.pak, stack.id);
-    const watch = watchDeployments(broker.url, agent.pak);
-    await new Promise((r) => setTimeout(r, 300));
+    await createObject(broker, gen.pak, stack.id);
+    const sentBefore = await deliveriesSent(broker);
+    const watch = await watchLive(broker, agent); // its replay, if any, is queued by now
+    const obj = await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("while-inactive"));
+    // An inactive agent's stream carries nothing, so no sentinel can pass through it: once the
+    // broker has dispatched obj, the broker's own count says nothing was handed to any stream.
+    await dispatched(broker, obj.sequenceId);
+    expect(await deliveriesSent(broker)).toBe(sentBefore);
     expect(watch.events).toHaveLength(0);
     ok(await broker.gql(`mutation($id: ID!) { updateAgent(input: { id: $id, status: ACTIVE }) { agent { id } } }`, { id: agent.id }));
     await watch.until((e) => e.length === 1);
@@ -166,8 +176,7 @@ describe("agentDeployments", () => {
 
   it("resumes after a listener connection loss without losing objects", async () => {
     const { gen, agent, stack } = await fixture();
-    const watch = watchDeployments(broker.url, agent.pak);
-    await new Promise((r) => setTimeout(r, 200));
+    const watch = await watchLive(broker, agent);
     broker.app.listener.simulateConnectionLoss();
     expect((await fetch(`${broker.url}/readyz`)).status).toBe(503);
     // Written by plain SQL while the listener is away: its NOTIFY is lost; the cursor read is not.
@@ -175,9 +184,7 @@ describe("agentDeployments", () => {
       `INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum)
        VALUES ($1, $2, 'a: 1', encode(sha256('a: 1'), 'hex')) RETURNING id`, [stack.id, gen.id]);
     await watch.until((e) => e.some((x) => x.deploymentObject?.id === rows[0].id));
-    const start = Date.now();
-    while (broker.app.listener.reconnects === 0 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 50));
-    expect(broker.app.listener.reconnects).toBeGreaterThan(0);
+    await waitUntil(() => broker.app.listener.reconnects > 0, () => "the listener did not reconnect");
     expect((await fetch(`${broker.url}/readyz`)).status).toBe(200);
     await watch.stop();
   });
@@ -239,9 +246,10 @@ describe("stackDeploymentObjects and agentEventsAdded", () => {
       { query: `subscription($s: ID!) { stackDeploymentObjects(stackId: $s) { id sequenceId } }`, variables: { s: stack.id } },
       { next: (r) => r.data && seen.push(r.data.stackDeploymentObjects.id), error: () => {}, complete: () => {} },
     );
+    // The replayed first object proves the stream is open: the second then comes live.
+    await waitUntil(() => seen.length === 1, () => `seen ${seen}`);
     const second = await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("b"));
-    const start = Date.now();
-    while (seen.length < 2 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => seen.length === 2, () => `seen ${seen}`);
     expect(seen).toEqual([first.id, second.id]);
     await client.dispose();
   });
@@ -251,17 +259,17 @@ describe("stackDeploymentObjects and agentEventsAdded", () => {
     const obj = await createObject(broker, gen.pak, stack.id);
     const client = wsClient(broker.url, broker.adminPak);
     const seen: string[] = [];
+    const subscribed = nextOpened(broker, `agentEventsAdded:${agent.id}`);
     client.subscribe<{ agentEventsAdded: { status: string } }>(
       { query: `subscription($a: ID) { agentEventsAdded(agentId: $a) { status deploymentObject { id } } }`, variables: { a: agent.id } },
       { next: (r) => r.data && seen.push(r.data.agentEventsAdded.status), error: () => {}, complete: () => {} },
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await subscribed;
     const res = await broker.gql(
       `mutation($o: ID!) { reportAgentEvent(input: { deploymentObjectId: $o, status: SUCCESS }) { event { id } } }`,
       { o: obj.id }, agent.pak);
     expect(errorCode(res)).toBeUndefined();
-    const start = Date.now();
-    while (seen.length < 1 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => seen.length > 0, () => "no agent event arrived");
     expect(seen).toEqual(["SUCCESS"]);
     await client.dispose();
   });

@@ -7,10 +7,9 @@ import { migrateDatabase } from "../db/migrate.js";
 import { loadEmbeddedPostgres } from "../db/embedded.js";
 import { startTestBroker } from "../../test/broker.js";
 import { createAgent, createGenerator, createObject, createStack, targetStack } from "../../test/factories.js";
-import { watchDeployments } from "../../test/subscriptions.js";
+import { waitUntil, watchLive } from "../../test/subscriptions.js";
 import type { TestDatabase } from "../../test/db.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const bigYaml = (i: number) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big-${i}\ndata:\n  p: "${"x".repeat(400_000)}"\n`;
 
 /** A raw graphql-transport-ws client whose TCP reading can be paused. */
@@ -21,7 +20,7 @@ async function rawSubscriber(url: string, pak: string, count = 1) {
   const closed = new Promise<number>((r) => socket.once("close", (code) => r(code)));
   await new Promise((r) => socket.once("open", r));
   socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${pak}` } }));
-  while (!messages.some((m) => m.type === "connection_ack")) await sleep(10);
+  await waitUntil(() => messages.some((m) => m.type === "connection_ack"), () => "no connection_ack");
   for (let i = 0; i < count; i++) {
     socket.send(JSON.stringify({ id: String(i), type: "subscribe", payload: { query: "subscription { agentDeployments { type deploymentObject { id yamlContent } } }" } }));
   }
@@ -39,8 +38,7 @@ describe("a client that never reads", () => {
     await targetStack(broker, healthy.id, stack.id);
     const stuck = await rawSubscriber(broker.url, slow.pak);
     (stuck.socket as unknown as { _socket: { pause(): void } })._socket.pause();
-    const watch = watchDeployments(broker.url, healthy.pak);
-    await sleep(200);
+    const watch = await watchLive(broker, healthy);
     let code: number | undefined;
     stuck.closed.then((c) => (code = c));
     for (let i = 0; i < 60 && code === undefined; i++) await createObject(broker, gen.pak, stack.id, bigYaml(i));
@@ -60,13 +58,12 @@ describe("a flood of subscribe messages", () => {
     const broker = await startTestBroker({ BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_CONNECTION: "5" });
     const agent = await createAgent(broker, { activate: true });
     const flood = await rawSubscriber(broker.url, agent.pak, 200);
-    const start = Date.now();
-    while (flood.messages.filter((m) => m.type === "error").length < 195 && Date.now() - start < 10_000) await sleep(20);
+    await waitUntil(() => flood.messages.filter((m) => m.type === "error").length >= 195, () => "fewer than 195 errors");
     const errors = flood.messages.filter((m) => m.type === "error");
     expect(errors).toHaveLength(195);
     expect(JSON.stringify(errors[0]!.payload)).toContain("TOO_MANY_SUBSCRIPTIONS");
-    while (broker.app.delivery.subscriptionCount < 5 && Date.now() - start < 10_000) await sleep(20);
-    await sleep(200);
+    // All 200 were answered (195 errors), so no sixth can still be on its way.
+    await waitUntil(() => broker.app.delivery.subscriptionCount >= 5, () => `${broker.app.delivery.subscriptionCount} subscriptions`);
     expect(broker.app.delivery.subscriptionCount).toBe(5);
     expect((await fetch(`${broker.url}/healthz`)).status).toBe(200);
     flood.socket.close();
@@ -96,23 +93,18 @@ describe("a PostgreSQL restart", () => {
     const agent = await createAgent(broker, { activate: true });
     const stack = await createStack(broker, gen.pak);
     await targetStack(broker, agent.id, stack.id);
-    const watch = watchDeployments(broker.url, agent.pak);
-    await sleep(200);
+    const watch = await watchLive(broker, agent);
     await pg.stop();
     expect((await fetch(`${broker.url}/readyz`)).status).toBe(503);
     expect((await fetch(`${broker.url}/healthz`)).status).toBe(200);
     await pg.start();
     let obj: { id: string } | undefined;
-    for (let i = 0; i < 50 && !obj; i++) {
-      obj = await createObject(broker, gen.pak, stack.id).catch(async () => {
-        await sleep(200);
-        return undefined;
-      });
-    }
-    await watch.until((e) => e.some((x) => x.deploymentObject?.id === obj!.id), 20_000);
-    const start = Date.now();
-    while ((await fetch(`${broker.url}/readyz`)).status !== 200 && Date.now() - start < 15_000) await sleep(200);
-    expect((await fetch(`${broker.url}/readyz`)).status).toBe(200);
+    await waitUntil(async () => {
+      obj = await createObject(broker, gen.pak, stack.id).catch(() => undefined);
+      return obj !== undefined;
+    }, () => "no write succeeded after the restart", 15_000);
+    await watch.until((e) => e.some((x) => x.deploymentObject?.id === obj?.id), 20_000);
+    await waitUntil(async () => (await fetch(`${broker.url}/readyz`)).status === 200, () => "readyz stayed unready", 15_000);
     await watch.stop();
     await broker.stop();
   });

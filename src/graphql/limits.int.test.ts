@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
+import { ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createGenerator, createStack } from "../../test/factories.js";
 import { expectNoLeaks } from "../../test/leaks.js";
 

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
-import { createAgent, createGenerator, createObject, createStack, targetStack } from "../../test/factories.js";
+import { createAgent, createGenerator, createObject, createStack, targetedAgent, targetStack } from "../../test/factories.js";
+import { nextOpened } from "../../test/subscriptions.js";
 
 let broker: TestBroker;
 beforeAll(async () => {
@@ -18,10 +19,7 @@ async function rest(method: string, path: string, pak: string | null, body?: unk
 }
 
 async function fixture() {
-  const gen = await createGenerator(broker);
-  const agent = await createAgent(broker, { activate: true });
-  const stack = await createStack(broker, gen.pak);
-  await targetStack(broker, agent.id, stack.id);
+  const { gen, agent, stack } = await targetedAgent(broker);
   const obj = await createObject(broker, gen.pak, stack.id);
   return { gen, agent, stack, obj };
 }
@@ -85,8 +83,9 @@ describe("REST fallback (Brokkr v1 shapes)", () => {
     expect(now.body.deployment_objects.map((o: { id: string }) => o.id)).toEqual([obj.id]);
     expect(now.body.stack_ids).toEqual([stack.id]);
     const cursor = now.body.cursor;
+    const polling = nextOpened(broker, `longPoll:${agent.id}`);
     const waiting = rest("GET", `/agents/${agent.id}/deployment-objects?after=${cursor}&wait=20`, agent.pak);
-    await new Promise((r) => setTimeout(r, 300));
+    await polling;
     const next = await createObject(broker, gen.pak, stack.id, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: next\n");
     const answered = await waiting;
     expect(answered.body.deployment_objects.map((o: { id: string }) => o.id)).toEqual([next.id]);
@@ -103,8 +102,9 @@ describe("REST fallback (Brokkr v1 shapes)", () => {
     const unrelated = await createStack(broker, gen.pak);
     const first = await rest("GET", `/agents/${agent.id}/deployment-objects?after=0&wait=0`, agent.pak);
     expect(first.body.stack_ids).toEqual([]);
+    const polling = nextOpened(broker, `longPoll:${agent.id}`);
     const waiting = rest("GET", `/agents/${agent.id}/deployment-objects?after=0&wait=20`, agent.pak);
-    await new Promise((r) => setTimeout(r, 300));
+    await polling;
     await createObject(broker, gen.pak, unrelated.id);
     await targetStack(broker, agent.id, stack.id);
     const answered = await waiting;

@@ -3,8 +3,9 @@ import { createAgentRuntime as startAgent, type AgentRuntime as Agent } from "..
 import { loadAgentConfig } from "../../agent/config.js";
 import { pino } from "pino";
 import { ok, startTestBroker, type TestBroker } from "../broker.js";
-import { createAgent, createGenerator, createObject, createStack, targetStack } from "../factories.js";
+import { createAgent, createGenerator, createObject, createStack, targetedAgent, targetStack } from "../factories.js";
 import { startFakeKube, type FakeKube } from "../fake-kube/index.js";
+import { waitUntil } from "../subscriptions.js";
 
 let broker: TestBroker;
 let kube: FakeKube;
@@ -22,13 +23,7 @@ afterAll(async () => {
 const configMap = (name: string, value: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  v: "${value}"\n`;
 
-async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 20_000) {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const eventually = (check: () => boolean | Promise<boolean>, what: string, ms = 20_000) => waitUntil(check, () => `timed out waiting for ${what}`, ms);
 
 async function launch(pak: string, transport: "websocket" | "rest" = "websocket") {
   const result = loadAgentConfig({
@@ -46,13 +41,7 @@ async function launch(pak: string, transport: "websocket" | "rest" = "websocket"
   return agent;
 }
 
-async function setup() {
-  const gen = await createGenerator(broker);
-  const agent = await createAgent(broker, { activate: true });
-  const stack = await createStack(broker, gen.pak);
-  await targetStack(broker, agent.id, stack.id);
-  return { gen, agent, stack };
-}
+const setup = () => targetedAgent(broker);
 
 const liveValue = (name: string) => kube.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "default", name })?.data?.v;
 
@@ -71,8 +60,9 @@ describe("broker + agent + fake Kubernetes API", () => {
     await createObject(broker, gen.pak, stack.id, configMap("e2e-b", "2"));
     await eventually(() => liveValue("e2e-b") === "2" && liveValue("e2e-a") === undefined, "v2 applied and v1 pruned");
     const writes = kube.writeCount();
-    await createObject(broker, gen.pak, stack.id, configMap("e2e-b", "2")); // same content, same checksum
-    await new Promise((r) => setTimeout(r, 500));
+    const same = await createObject(broker, gen.pak, stack.id, configMap("e2e-b", "2")); // same content, same checksum
+    // The agent reports SUCCESS after applying, so any write it made for this object precedes the report.
+    await eventually(async () => (await successEvents(same.id)).includes("SUCCESS"), "the unchanged object reported");
     expect(kube.writeCount()).toBe(writes);
     ok(await broker.gql(`mutation($id: ID!) { deleteStack(input: { id: $id }) { deletedId } }`, { id: stack.id }, gen.pak));
     await eventually(() => liveValue("e2e-b") === undefined, "resources deleted");
