@@ -15,7 +15,7 @@ const LIST = `query($first: Int, $after: String) { generators(first: $first, aft
 describe("generators", () => {
   it("creates a generator whose PAK authenticates as that generator", async () => {
     const gen = await createGenerator(broker);
-    expect(gen.pak).toMatch(/^brokkr_BR[A-Za-z0-9]{8}_[A-Za-z0-9]+$/);
+    expect(gen.pak).toMatch(/^brokkr_BR[1-9A-HJ-NP-Za-km-z]{6}_[1-9A-HJ-NP-Za-km-z]{24,}$/);
     expect(ok(await broker.gql(ME, {}, gen.pak)).me).toEqual({ role: "GENERATOR", id: gen.id });
     const data = ok(await broker.gql(`query($id: ID!) { generator(id: $id) { name deletedAt } }`, { id: gen.id }, gen.pak));
     expect(data.generator).toEqual({ name: gen.name, deletedAt: null });
