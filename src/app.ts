@@ -69,7 +69,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
 
   const contextFor = async (authorization: string | undefined): Promise<GraphQLContext> => {
     const identity: Identity | null = await identities.resolve(authorization);
-    return { identity, db: prisma, loaders: createLoaders(prisma), delivery };
+    return { identity, db: prisma, loaders: createLoaders(prisma), delivery, limits: config.broker.input };
   };
 
   app.disable("x-powered-by");
@@ -105,11 +105,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       await listener.start();
       await delivery.start();
       await apollo.start();
-      app.use(
-        "/api/v1",
-        express.json({ limit: config.broker.bodyLimitBytes }),
-        createRestRouter({ db: prisma, identities, delivery }),
-      );
+      // The REST router parses bodies itself, after it has authorized the caller.
+      app.use("/api/v1", createRestRouter({ db: prisma, identities, delivery, bodyLimitBytes: config.broker.bodyLimitBytes, limits: config.broker.input }));
       app.use(
         "/graphql",
         express.json({ limit: config.broker.bodyLimitBytes }),

@@ -7,7 +7,7 @@ import { LIMITS, optionalText, requireId, requireText } from "../validation.js";
 import { insertAgentEvent, listAgentEvents } from "./events-store.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import type { Db } from "../db/client.js";
-import { getAgent } from "./service.js";
+import { assertAgentMayWrite, getAgent } from "./service.js";
 
 export interface ReportAgentEventInput {
   agentId?: string | null;
@@ -30,6 +30,7 @@ export async function reportAgentEvent(db: Database, identity: Identity, input: 
     throw forbidden();
   }
   const agent = await getAgent(db, agentId, "agentId");
+  if (identity.role === "AGENT") assertAgentMayWrite(agent);
   const object = await findObject(db, requireId("deploymentObjectId", input.deploymentObjectId));
   if (!object) throw notFound("deployment object");
   if (identity.role === "AGENT" && !(await isStackAssociated(db, agent.id, object.stackId))) {

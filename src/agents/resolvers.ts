@@ -1,18 +1,19 @@
-import { requireAdmin, requireIdentity, requireRole, assertAgentSelfOrAdmin } from "../auth/policy.js";
+import { requireAdmin, requireIdentity, requireRole } from "../auth/policy.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import { targetState } from "../delivery/target-state.js";
 import { eventsConnection, reportAgentEvent } from "./events-service.js";
 import * as service from "./service.js";
 import type { AgentListFilter } from "./store.js";
+import { requireAnnotations, requireLabels } from "../validation.js";
 
 export const agentResolvers: Resolvers = {
   Query: {
     agents: (_, { filter, first, after }, { db, identity }) => {
       const who = requireIdentity(identity);
       const f: AgentListFilter = {
-        labels: filter?.labels ?? undefined,
-        annotations: filter?.annotations ?? undefined,
+        labels: requireLabels("filter.labels", filter?.labels),
+        annotations: requireAnnotations("filter.annotations", filter?.annotations),
         status: filter?.status ?? undefined,
         includeDeleted: filter?.includeDeleted ?? false,
       };
@@ -23,9 +24,7 @@ export const agentResolvers: Resolvers = {
     agent: (_, { id }, { db, identity }) => service.getVisibleAgent(db, requireIdentity(identity), id),
     targetState: async (_, { agentId }, { db, identity }) => {
       const who = requireRole(identity, "ADMIN", "AGENT");
-      const agent = await service.getAgent(db, agentId, "agentId");
-      assertAgentSelfOrAdmin(who, agent.id);
-      return targetState(db, agent);
+      return targetState(db, await service.getSelfAgent(db, who, agentId, "agentId"));
     },
   },
   Mutation: {
@@ -72,7 +71,7 @@ export const agentResolvers: Resolvers = {
     }),
     heartbeat: async (_, { input }, { db, identity }) => {
       const who = requireRole(identity, "AGENT");
-      return { agent: await service.heartbeat(db, who.id!, input ?? {}) };
+      return { agent: await service.heartbeat(db, who, who.id ?? "", input ?? {}) };
     },
   },
   Agent: {

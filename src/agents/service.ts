@@ -1,13 +1,14 @@
 import type { Identity } from "../auth/identity.js";
 import { mintPak } from "../auth/pak.js";
-import { assertAgentSelfOrAdmin, assertOwnsStack } from "../auth/policy.js";
+import { assertAgentSelfOrAdmin, missingOrHidden, ownsStack } from "../auth/policy.js";
 import { inTransaction, type Database, type Db } from "../db/client.js";
 import { badInput, forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { findGenerator } from "../generators/store.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { findStack } from "../stacks/store.js";
-import { LIMITS, requireAnnotation, requireId, requireLabel, requireText } from "../validation.js";
+import { LIMITS, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireText } from "../validation.js";
 import * as store from "./store.js";
+import type { AgentRow } from "./store.js";
 
 export interface CreateAgentInput {
   name: string;
@@ -20,8 +21,8 @@ export interface CreateAgentInput {
 export async function createAgent(db: Database, input: CreateAgentInput) {
   const name = requireText("name", input.name, LIMITS.name);
   const clusterName = requireText("clusterName", input.clusterName, LIMITS.name);
-  const labels = (input.labels ?? []).map((l, i) => requireLabel(`labels[${i}]`, l));
-  const annotations = (input.annotations ?? []).map((a, i) => requireAnnotation(`annotations[${i}]`, a.key, a.value));
+  const labels = requireLabels("labels", input.labels);
+  const annotations = requireAnnotations("annotations", input.annotations);
   const { pak, hash } = mintPak();
   try {
     const agent = await inTransaction(db, async (tx) => {
@@ -42,14 +43,37 @@ export async function getAgent(db: Db, id: string, field = "id") {
   return agent;
 }
 
+/**
+ * The agent at `id` for a caller that must be the agent itself (or the admin). An agent naming
+ * another id is refused before any lookup, so known and unknown ids answer alike.
+ */
+export async function getSelfAgent(db: Db, identity: Identity, id: string, field = "id") {
+  assertAgentSelfOrAdmin(identity, requireId(field, id));
+  const agent = await store.findAgent(db, requireId(field, id));
+  if (!agent) throw missingOrHidden(identity, "agent");
+  return agent;
+}
+
+/**
+ * Writes by an agent (events, heartbeats, health, its own name or key) need a live, ACTIVE
+ * agent. One line, so the associations' agentReceives(agent) rule can replace it.
+ */
+export function assertAgentMayWrite(agent: AgentRow): void {
+  if (agent.status !== "ACTIVE" || agent.deletedAt) throw forbidden("the agent is not active");
+}
+
+/** getSelfAgent for a write: an agent writing for itself must be allowed to (assertAgentMayWrite). */
+export async function getWritingAgent(db: Db, identity: Identity, id: string, field = "id") {
+  const agent = await getSelfAgent(db, identity, id, field);
+  if (identity.role === "AGENT") assertAgentMayWrite(agent);
+  return agent;
+}
+
 /** An agent the caller may read: admin, the agent itself, or a generator it is registered with. */
 export async function getVisibleAgent(db: Db, identity: Identity, id: string, field = "id") {
-  const agent = await getAgent(db, id, field);
-  if (identity.role === "GENERATOR") {
-    if (!(await store.isRegistered(db, agent.id, identity.id))) throw forbidden();
-  } else {
-    assertAgentSelfOrAdmin(identity, agent.id);
-  }
+  if (identity.role !== "GENERATOR") return getSelfAgent(db, identity, id, field);
+  const agent = await store.findAgent(db, requireId(field, id));
+  if (!agent || !(await store.isRegistered(db, agent.id, identity.id))) throw forbidden();
   return agent;
 }
 
@@ -71,8 +95,7 @@ export async function updateAgent(
   if (input.status) data.status = input.status;
   try {
     return await inTransaction(db, async (tx) => {
-      const agent = await getAgent(tx, input.id);
-      assertAgentSelfOrAdmin(identity, agent.id);
+      const agent = await getWritingAgent(tx, identity, input.id);
       return store.updateAgent(tx, agent.id, data);
     });
   } catch (err) {
@@ -81,8 +104,7 @@ export async function updateAgent(
 }
 
 export async function rotateAgentPak(db: Database, identity: Identity, id: string) {
-  const agent = await getAgent(db, id);
-  assertAgentSelfOrAdmin(identity, agent.id);
+  const agent = await getWritingAgent(db, identity, id);
   const { pak, hash } = mintPak();
   return { agent: await store.updateAgent(db, agent.id, { pakHash: hash }), pak };
 }
@@ -102,12 +124,12 @@ export async function mutateAgentLabels(
   return inTransaction(db, async (tx) => {
     const agent = await getAgent(tx, agentId, "agentId");
     if (change.add !== undefined) await store.addAgentLabel(tx, agent.id, requireLabel("label", change.add));
-    if (change.remove !== undefined) await store.removeAgentLabel(tx, agent.id, change.remove);
+    if (change.remove !== undefined) await store.removeAgentLabel(tx, agent.id, requireText("label", change.remove, LIMITS.label));
     if (change.set) {
       const a = requireAnnotation("annotation", change.set.key, change.set.value);
       await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
     }
-    if (change.unset !== undefined) await store.removeAgentAnnotation(tx, agent.id, change.unset);
+    if (change.unset !== undefined) await store.removeAgentAnnotation(tx, agent.id, requireText("key", change.unset, LIMITS.annotationKey));
     return agent;
   });
 }
@@ -127,12 +149,13 @@ export async function setRegistration(db: Database, input: { agentId: string; ge
 export async function setTarget(db: Database, identity: Identity, input: { agentId: string; stackId: string }, targeted: boolean) {
   return inTransaction(db, async (tx) => {
     const stack = await findStack(tx, requireId("stackId", input.stackId), !targeted);
-    if (!stack) throw notFound("stack");
-    assertOwnsStack(identity, stack);
-    const agent = await getAgent(tx, input.agentId, "agentId");
-    if (identity.role === "GENERATOR" && !(await store.isRegistered(tx, agent.id, identity.id))) {
+    if (!stack || !ownsStack(identity, stack)) throw missingOrHidden(identity, "stack");
+    const agent = await store.findAgent(tx, requireId("agentId", input.agentId));
+    // A generator learns nothing of agents not registered with it, not even that they exist.
+    if (identity.role === "GENERATOR" && !(agent && (await store.isRegistered(tx, agent.id, identity.id)))) {
       throw forbidden("the agent is not registered with this generator");
     }
+    if (!agent) throw notFound("agent");
     if (targeted) await store.addTarget(tx, agent.id, stack.id);
     else await store.removeTarget(tx, agent.id, stack.id);
     return { agent, stack };
@@ -146,9 +169,15 @@ export function validateHeartbeat(input: { k8sReachable?: boolean | null; k8sApi
   }
 }
 
-export async function heartbeat(db: Database, agentId: string, input: { k8sReachable?: boolean | null; k8sApiLatencyMs?: number | null }) {
+export async function heartbeat(
+  db: Database,
+  identity: Identity,
+  agentId: string,
+  input: { k8sReachable?: boolean | null; k8sApiLatencyMs?: number | null },
+) {
   validateHeartbeat(input);
-  return store.updateAgent(db, agentId, {
+  const agent = await getWritingAgent(db, identity, agentId);
+  return store.updateAgent(db, agent.id, {
     lastHeartbeat: new Date(),
     ...(input.k8sReachable != null ? { k8sReachable: input.k8sReachable } : {}),
     ...(input.k8sApiLatencyMs != null ? { k8sApiLatencyMs: input.k8sApiLatencyMs } : {}),

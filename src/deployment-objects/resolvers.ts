@@ -1,9 +1,9 @@
 import type { Identity } from "../auth/identity.js";
-import { requireIdentity } from "../auth/policy.js";
+import { missingOrHidden, requireIdentity } from "../auth/policy.js";
 import { eventsConnection } from "../agents/events-service.js";
 import type { Db } from "../db/client.js";
 import { canReadStack } from "../auth/agent-scope.js";
-import { forbidden, notFound } from "../errors.js";
+import { forbidden } from "../errors.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import { requireId } from "../validation.js";
@@ -23,14 +23,14 @@ export const deploymentObjectResolvers: Resolvers = {
     deploymentObject: async (_, { id }, { db, identity, loaders }) => {
       const who = requireIdentity(identity);
       const object = await loaders.deploymentObject.load(requireId("id", id));
-      if (!object) throw notFound("deployment object");
+      if (!object) throw missingOrHidden(who, "deployment object");
       await assertCanReadObject(db, who, object);
       return object;
     },
   },
   Mutation: {
-    createDeploymentObject: async (_, { input }, { db, identity, delivery }) => {
-      const deploymentObject = await service.createDeploymentObject(db, requireIdentity(identity), input);
+    createDeploymentObject: async (_, { input }, { db, identity, delivery, limits }) => {
+      const deploymentObject = await service.createDeploymentObject(db, requireIdentity(identity), input, limits);
       delivery.objectsCommitted();
       return { deploymentObject };
     },

@@ -8,6 +8,7 @@ export interface GraphQLContext {
   db: Database;
   loaders: Loaders;
   delivery: DeliveryHub;
+  limits: import("../validation.js").InputLimits;
   /** Set on websocket operations. */
   connection?: {
     close(code: number, reason: string): void;

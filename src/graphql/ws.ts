@@ -101,6 +101,7 @@ export function startGraphQLWs(opts: {
         db: opts.db,
         loaders: createLoaders(opts.db, false),
         delivery: opts.delivery,
+        limits: opts.config.broker.input,
         connection: {
           close: (code, reason) => ctx.extra.socket.close(code, reason),
           backedUp: () => ctx.extra.socket.bufferedAmount > opts.config.broker.maxSubscriberBufferBytes,
