@@ -1,9 +1,8 @@
-import type { Identity } from "../auth/identity.js";
 import type { Database } from "../db/client.js";
 import { BrokkrError, forbidden } from "../errors.js";
 import { DEFAULT_INPUT_LIMITS, LIMITS, requireId, requireText, type InputLimits } from "../validation.js";
 import { type HealthEntry, upsertHealthReport } from "./health-store.js";
-import { getWritingAgent } from "./service.js";
+import type { AgentRow } from "./store.js";
 
 export interface HealthReportEntry {
   id: string;
@@ -26,21 +25,19 @@ function toEntry(e: HealthReportEntry, i: number): HealthEntry {
 }
 
 /**
- * An agent's health report, written in one statement or not at all: the agent must be active,
- * the report within the entry cap, and every entry an object of a stack that reaches the agent
+ * An agent's health report, written in one statement or not at all: `agent` comes from
+ * getWritingAgent (the caller may write for it), the report must be within the entry cap, and every entry an object of a stack that reaches the agent
  * (an unknown object is refused exactly like another stack's). A repeated object keeps its last entry.
  */
 export async function recordHealthReport(
   db: Database,
-  identity: Identity,
-  agentId: string,
+  agent: AgentRow,
   report: readonly HealthReportEntry[],
   limits: InputLimits = DEFAULT_INPUT_LIMITS,
 ): Promise<void> {
   if (report.length > limits.maxHealthEntries) {
     throw new BrokkrError("PAYLOAD_TOO_LARGE", `a health report holds at most ${limits.maxHealthEntries} entries (BROKKR__BROKER__MAX_HEALTH_ENTRIES)`, "deployment_objects");
   }
-  const agent = await getWritingAgent(db, identity, agentId);
   const entries = report.map(toEntry);
   const last = new Map(entries.map((e, i) => [e.deploymentObjectId, i]));
   const unique = entries.filter((e, i) => last.get(e.deploymentObjectId) === i);

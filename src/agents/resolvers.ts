@@ -71,7 +71,7 @@ export const agentResolvers: Resolvers = {
     }),
     heartbeat: async (_, { input }, { db, identity }) => {
       const who = requireRole(identity, "AGENT");
-      return { agent: await service.heartbeat(db, who, who.id ?? "", input ?? {}) };
+      return { agent: await service.heartbeat(db, await service.getWritingAgent(db, who, who.id ?? ""), input ?? {}) };
     },
   },
   Agent: {

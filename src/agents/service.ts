@@ -169,14 +169,9 @@ export function validateHeartbeat(input: { k8sReachable?: boolean | null; k8sApi
   }
 }
 
-export async function heartbeat(
-  db: Database,
-  identity: Identity,
-  agentId: string,
-  input: { k8sReachable?: boolean | null; k8sApiLatencyMs?: number | null },
-) {
+/** `agent` comes from getWritingAgent: the caller may write for it. */
+export async function heartbeat(db: Database, agent: AgentRow, input: { k8sReachable?: boolean | null; k8sApiLatencyMs?: number | null }) {
   validateHeartbeat(input);
-  const agent = await getWritingAgent(db, identity, agentId);
   return store.updateAgent(db, agent.id, {
     lastHeartbeat: new Date(),
     ...(input.k8sReachable != null ? { k8sReachable: input.k8sReachable } : {}),

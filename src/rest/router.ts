@@ -140,13 +140,13 @@ export function createRestRouter({ db, identities, delivery, bodyLimitBytes, lim
     res.status(201).json(eventJson(event));
   }));
 
-  router.post("/agents/:id/heartbeat", agentRoute({ write: true, body: heartbeatBody }, async (_req, res, { who, agent, body }) => {
-    await heartbeat(db, who, agent.id, { k8sReachable: body.k8s_reachable, k8sApiLatencyMs: body.k8s_api_latency_ms });
+  router.post("/agents/:id/heartbeat", agentRoute({ write: true, body: heartbeatBody }, async (_req, res, { agent, body }) => {
+    await heartbeat(db, agent, { k8sReachable: body.k8s_reachable, k8sApiLatencyMs: body.k8s_api_latency_ms });
     res.status(204).end();
   }));
 
-  router.patch("/agents/:id/health-status", agentRoute({ write: true, body: healthBody }, async (_req, res, { who, agent, body }) => {
-    await recordHealthReport(db, who, agent.id, body.deployment_objects, limits);
+  router.patch("/agents/:id/health-status", agentRoute({ write: true, body: healthBody }, async (_req, res, { agent, body }) => {
+    await recordHealthReport(db, agent, body.deployment_objects, limits);
     res.status(200).end();
   }));
 

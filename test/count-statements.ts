@@ -1,0 +1,21 @@
+import pg from "pg";
+
+/**
+ * Counts the statements the broker's own pool sends while `fn` runs: Prisma's pg adapter runs
+ * plain queries through pool.query and transactions through a checked-out client, both of which
+ * end in Client#query; the broker's pool connects as application_name "brokkr-broker".
+ */
+export async function countBrokerStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: number }> {
+  const original = pg.Client.prototype.query;
+  let statements = 0;
+  pg.Client.prototype.query = function (this: pg.Client & { connectionParameters?: { application_name?: string } }, ...args: unknown[]) {
+    if (this.connectionParameters?.application_name === "brokkr-broker") statements++;
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    const result = await fn();
+    return { result, statements };
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+}
