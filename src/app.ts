@@ -67,9 +67,9 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     ],
   });
 
-  const contextFor = async (authorization: string | undefined): Promise<GraphQLContext> => {
+  const contextFor = async (authorization: string | undefined, idempotencyKey?: string): Promise<GraphQLContext> => {
     const identity: Identity | null = await identities.resolve(authorization);
-    return { identity, db: prisma, loaders: createLoaders(prisma), delivery, limits: config.broker.input };
+    return { identity, db: prisma, loaders: createLoaders(prisma), delivery, limits: config.broker.input, idempotencyKey };
   };
 
   app.disable("x-powered-by");
@@ -110,7 +110,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       app.use(
         "/graphql",
         express.json({ limit: config.broker.bodyLimitBytes }),
-        expressMiddleware(apollo, { context: ({ req }) => contextFor(req.headers.authorization) }),
+        expressMiddleware(apollo, { context: ({ req }) => contextFor(req.headers.authorization, req.get("idempotency-key")) }),
       );
       app.use(httpErrorHandler);
       httpServer.on("request", app);

@@ -4,6 +4,7 @@ import { pageArgs } from "../graphql/pagination.js";
 import { targetState } from "../delivery/target-state.js";
 import { eventsConnection, reportAgentEvent } from "./events-service.js";
 import * as service from "./service.js";
+import { idempotencyOf } from "../idempotency/service.js";
 import type { AgentListFilter } from "./store.js";
 import { requireAnnotations, requireLabels } from "../validation.js";
 
@@ -28,10 +29,10 @@ export const agentResolvers: Resolvers = {
     },
   },
   Mutation: {
-    createAgent: (_, { input }, { db, identity }) => {
-      requireAdmin(identity);
-      return service.createAgent(db, input);
-    },
+    createAgent: async (_, { input }, ctx) => ({
+      ...(await service.createAgent(ctx.db, requireAdmin(ctx.identity), input, idempotencyOf(input, ctx))),
+      clientMutationId: input.clientMutationId ?? null,
+    }),
     rotateAgentPak: (_, { input }, { db, identity }) => service.rotateAgentPak(db, requireIdentity(identity), input.id),
     updateAgent: async (_, { input }, { db, identity }) => ({
       agent: await service.updateAgent(db, requireIdentity(identity), input),

@@ -8,6 +8,7 @@ import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js"
 import { findStack } from "../stacks/store.js";
 import { LIMITS, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireText } from "../validation.js";
 import * as store from "./store.js";
+import { once, pakShownOnce, type Idempotency } from "../idempotency/service.js";
 import type { AgentRow } from "./store.js";
 
 export interface CreateAgentInput {
@@ -18,19 +19,22 @@ export interface CreateAgentInput {
 }
 
 /** Agents start INACTIVE: only an admin activates them. */
-export async function createAgent(db: Database, input: CreateAgentInput) {
+export async function createAgent(db: Database, identity: Identity, input: CreateAgentInput, idempotency?: Idempotency) {
   const name = requireText("name", input.name, LIMITS.name);
   const clusterName = requireText("clusterName", input.clusterName, LIMITS.name);
   const labels = requireLabels("labels", input.labels);
   const annotations = requireAnnotations("annotations", input.annotations);
   const { pak, hash } = mintPak();
   try {
-    const agent = await inTransaction(db, async (tx) => {
-      const agent = await store.insertAgent(tx, { name, clusterName, pakHash: hash });
-      for (const label of labels) await store.addAgentLabel(tx, agent.id, label);
-      for (const a of annotations) await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
-      return agent;
-    });
+    const request = { identity, operation: "createAgent", input: { name, clusterName, labels, annotations }, idempotency };
+    const agent = await inTransaction(db, (tx) =>
+      once(tx, request, async () => {
+        const agent = await store.insertAgent(tx, { name, clusterName, pakHash: hash });
+        for (const label of labels) await store.addAgentLabel(tx, agent.id, label);
+        for (const a of annotations) await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
+        return agent;
+      }, (id) => Promise.reject(pakShownOnce("agent", id, idempotency?.field))),
+    );
     return { agent, pak };
   } catch (err) {
     throw fromDatabaseError(err, `an agent named '${name}' already exists in cluster '${clusterName}'`);

@@ -8,6 +8,7 @@ import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import { requireId } from "../validation.js";
 import * as service from "./service.js";
+import { idempotencyOf } from "../idempotency/service.js";
 import type { DeploymentObjectRow } from "./store.js";
 
 /** Admin; the generator owning the stack; an agent the stack reaches. */
@@ -29,10 +30,11 @@ export const deploymentObjectResolvers: Resolvers = {
     },
   },
   Mutation: {
-    createDeploymentObject: async (_, { input }, { db, identity, delivery, limits }) => {
-      const deploymentObject = await service.createDeploymentObject(db, requireIdentity(identity), input, limits);
-      delivery.objectsCommitted();
-      return { deploymentObject };
+    createDeploymentObject: async (_, { input }, ctx) => {
+      const opts = { limits: ctx.limits, idempotency: idempotencyOf(input, ctx) };
+      const deploymentObject = await service.createDeploymentObject(ctx.db, requireIdentity(ctx.identity), input, opts);
+      ctx.delivery.objectsCommitted();
+      return { deploymentObject, clientMutationId: input.clientMutationId ?? null };
     },
   },
   DeploymentObject: {

@@ -1,7 +1,8 @@
 import type { Identity } from "../auth/identity.js";
-import type { Database } from "../db/client.js";
+import { inTransaction, type Database, type Db } from "../db/client.js";
+import { once, type Idempotency } from "../idempotency/service.js";
 import { getManagedStack } from "../stacks/service.js";
-import { forbidden } from "../errors.js";
+import { forbidden, notFound } from "../errors.js";
 import { DEFAULT_INPUT_LIMITS, requireId, type InputLimits } from "../validation.js";
 import * as store from "./store.js";
 import { sha256Hex, validateManifestYaml } from "./yaml.js";
@@ -14,19 +15,28 @@ export async function createDeploymentObject(
   db: Database,
   identity: Identity,
   input: { stackId: string; yamlContent: string },
-  limits: InputLimits = DEFAULT_INPUT_LIMITS,
+  opts: { limits?: InputLimits; idempotency?: Idempotency } = {},
 ) {
   if (identity.role === "AGENT") throw forbidden();
   const stackId = requireId("stackId", input.stackId);
-  validateManifestYaml(input.yamlContent, limits);
-  const object = await store.insertObjectIntoLiveStack(db, {
+  validateManifestYaml(input.yamlContent, opts.limits ?? DEFAULT_INPUT_LIMITS);
+  const data = {
     stackId,
     ownerGeneratorId: identity.role === "GENERATOR" ? identity.id : null,
     yamlContent: input.yamlContent,
     yamlChecksum: sha256Hex(input.yamlContent),
-  });
-  if (object) return object;
-  // Nothing inserted: say why (NOT_FOUND or FORBIDDEN), as getManagedStack decides.
-  await getManagedStack(db, identity, input.stackId, "stackId");
-  throw forbidden();
+  };
+  const insert = async (tx: Db) => {
+    const object = await store.insertObjectIntoLiveStack(tx, data);
+    if (object) return object;
+    // Nothing inserted: say why (NOT_FOUND or FORBIDDEN), as getManagedStack decides.
+    await getManagedStack(tx, identity, stackId, "stackId");
+    throw forbidden();
+  };
+  // Without a key the insert stays one statement in its own transaction (see the store).
+  if (!opts.idempotency?.key) return insert(db);
+  const request = { identity, operation: "createDeploymentObject", input: { stackId, checksum: data.yamlChecksum }, idempotency: opts.idempotency };
+  return inTransaction(db, (tx) =>
+    once(tx, request, () => insert(tx), async (id) => (await store.findObject(tx, id)) ?? Promise.reject(notFound("deployment object"))),
+  );
 }

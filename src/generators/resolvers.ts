@@ -5,6 +5,7 @@ import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import * as stacks from "../stacks/service.js";
 import * as service from "./service.js";
+import { idempotencyOf } from "../idempotency/service.js";
 import { requireId } from "../validation.js";
 
 function assertSelfOrAdmin(identity: { role: string; id: string | null }, generatorId: string) {
@@ -26,10 +27,10 @@ export const generatorResolvers: Resolvers = {
     },
   },
   Mutation: {
-    createGenerator: (_, { input }, { db, identity }) => {
-      requireAdmin(identity);
-      return service.createGenerator(db, input);
-    },
+    createGenerator: async (_, { input }, ctx) => ({
+      ...(await service.createGenerator(ctx.db, requireAdmin(ctx.identity), input, idempotencyOf(input, ctx))),
+      clientMutationId: input.clientMutationId ?? null,
+    }),
     rotateGeneratorPak: async (_, { input }, { db, identity }) => {
       assertSelfOrAdmin(requireIdentity(identity), requireId("id", input.id));
       return service.rotateGeneratorPak(db, requireId("id", input.id));

@@ -9,6 +9,8 @@ export interface GraphQLContext {
   loaders: Loaders;
   delivery: DeliveryHub;
   limits: import("../validation.js").InputLimits;
+  /** The HTTP request's Idempotency-Key header (GraphQL inputs may carry clientMutationId instead). */
+  idempotencyKey?: string;
   /** Set on websocket operations. */
   connection?: {
     close(code: number, reason: string): void;

@@ -16,7 +16,7 @@ async function rest(method: string, path: string, pak: string | null, body?: unk
   const res = await fetch(`${broker.url}/api/v1${path}`, {
     method,
     headers: { ...(pak ? { authorization: `Bearer ${pak}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
-    body: body === undefined ? undefined : typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
+    body: (body === undefined ? undefined : typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit | undefined,
   });
   const text = await res.text();
   expectNoLeaks(text);

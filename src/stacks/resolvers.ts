@@ -7,6 +7,7 @@ import * as objects from "../deployment-objects/store.js";
 import { encodeCursor, decodeCursor, toConnection } from "../graphql/pagination.js";
 import { parseSequenceId, requireAnnotations, requireId, requireLabels } from "../validation.js";
 import * as service from "./service.js";
+import { idempotencyOf } from "../idempotency/service.js";
 import type { StackListFilter } from "./store.js";
 
 export const stackResolvers: Resolvers = {
@@ -37,8 +38,9 @@ export const stackResolvers: Resolvers = {
     },
   },
   Mutation: {
-    createStack: async (_, { input }, { db, identity }) => ({
-      stack: await service.createStack(db, requireIdentity(identity), input),
+    createStack: async (_, { input }, ctx) => ({
+      stack: await service.createStack(ctx.db, requireIdentity(ctx.identity), input, idempotencyOf(input, ctx)),
+      clientMutationId: input.clientMutationId ?? null,
     }),
     updateStack: async (_, { input }, { db, identity }) => ({
       stack: await service.updateStack(db, requireIdentity(identity), input),

@@ -7,6 +7,7 @@ import { findGenerator } from "../generators/store.js";
 import { LIMITS, optionalText, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireText } from "../validation.js";
 import { latestDeletionMarker } from "../deployment-objects/store.js";
 import * as store from "./store.js";
+import { once, type Idempotency } from "../idempotency/service.js";
 
 export interface CreateStackInput {
   name: string;
@@ -29,19 +30,22 @@ async function owningGenerator(db: Db, identity: Identity, generatorId?: string 
   return generator.id;
 }
 
-export async function createStack(db: Database, identity: Identity, input: CreateStackInput) {
+export async function createStack(db: Database, identity: Identity, input: CreateStackInput, idempotency?: Idempotency) {
   const name = requireText("name", input.name, LIMITS.name);
   const description = optionalText("description", input.description, LIMITS.description);
   const labels = requireLabels("labels", input.labels);
   const annotations = requireAnnotations("annotations", input.annotations);
   try {
-    return await inTransaction(db, async (tx) => {
-      const generatorId = await owningGenerator(tx, identity, input.generatorId);
-      const stack = await store.insertStack(tx, { generatorId, name, description });
-      for (const label of labels) await store.addStackLabel(tx, stack.id, label);
-      for (const a of annotations) await store.setStackAnnotation(tx, stack.id, a.key, a.value);
-      return stack;
-    });
+    const request = { identity, operation: "createStack", input: { name, description, generatorId: input.generatorId, labels, annotations }, idempotency };
+    return await inTransaction(db, (tx) =>
+      once(tx, request, async () => {
+        const generatorId = await owningGenerator(tx, identity, input.generatorId);
+        const stack = await store.insertStack(tx, { generatorId, name, description });
+        for (const label of labels) await store.addStackLabel(tx, stack.id, label);
+        for (const a of annotations) await store.setStackAnnotation(tx, stack.id, a.key, a.value);
+        return stack;
+      }, async (id) => (await store.findStack(tx, id, true)) ?? Promise.reject(notFound("stack"))),
+    );
   } catch (err) {
     throw fromDatabaseError(err, `a stack named '${name}' already exists`);
   }
