@@ -2,7 +2,7 @@ import { requireAdmin, requireIdentity, requireRole } from "../auth/policy.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import { targetState } from "../delivery/target-state.js";
-import { eventsConnection, reportAgentEvent } from "./events-service.js";
+import { eventsConnection, reportAgentEvent } from "../agent-events/service.js";
 import * as service from "./service.js";
 import { idempotencyOf } from "../idempotency/service.js";
 import type { AgentListFilter } from "./store.js";

@@ -9,3 +9,13 @@ export async function findLiveIdentityByPakHash(db: Db, hash: string) {
     LIMIT 1`;
   return rows[0];
 }
+
+export async function findBrokerSetting(db: Db, key: string): Promise<string | null> {
+  return (await db.brokerSetting.findUnique({ where: { key } }))?.value ?? null;
+}
+
+/** Inserts the setting unless one exists; true when this call inserted it. */
+export async function insertBrokerSettingIfAbsent(db: Db, key: string, value: string): Promise<boolean> {
+  const { count } = await db.brokerSetting.createMany({ data: [{ key, value }], skipDuplicates: true });
+  return count === 1;
+}

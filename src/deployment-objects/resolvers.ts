@@ -1,6 +1,6 @@
 import type { Identity } from "../auth/identity.js";
 import { missingOrHidden, requireIdentity } from "../auth/policy.js";
-import { eventsConnection } from "../agents/events-service.js";
+import { eventsConnection } from "../agent-events/service.js";
 import type { Db } from "../db/client.js";
 import { canReadStack } from "../auth/agent-scope.js";
 import { forbidden } from "../errors.js";

@@ -1,8 +1,8 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { z } from "zod";
 import type { Identity, IdentityResolver } from "../auth/identity.js";
-import { reportAgentEvent } from "../agents/events-service.js";
-import { recentEventsOfAgent } from "../agents/events-store.js";
+import { reportAgentEvent } from "../agent-events/service.js";
+import { recentEventsOfAgent } from "../agent-events/store.js";
 import { recordHealthReport } from "../agents/health.js";
 import { findStacksByIds } from "../stacks/store.js";
 import { getSelfAgent, getWritingAgent, heartbeat } from "../agents/service.js";

@@ -4,10 +4,10 @@ import type { Database } from "../db/client.js";
 import { isStackAssociated } from "../delivery/associations-store.js";
 import { findObject } from "../deployment-objects/store.js";
 import { LIMITS, optionalText, requireId, requireText } from "../validation.js";
-import { insertAgentEvent, listAgentEvents } from "./events-store.js";
+import { insertAgentEvent, listAgentEvents } from "./store.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import type { Db } from "../db/client.js";
-import { assertAgentMayWrite, getAgent } from "./service.js";
+import { assertAgentMayWrite, getAgent } from "../agents/service.js";
 
 export interface ReportAgentEventInput {
   agentId?: string | null;
