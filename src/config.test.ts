@@ -20,6 +20,7 @@ describe("configuration", () => {
         host: "0.0.0.0", port: 3000, adminPakHash: undefined, bodyLimitBytes: 10 * 1024 * 1024,
         maxQueryDepth: 10, maxQueryCost: 20_000, shutdownTimeoutMs: 5000, introspection: true,
         maxSubscriberBufferBytes: 8 * 1024 * 1024, maxSubscriptionsPerConnection: 50,
+        input: { maxYamlBytes: 8 * 1024 * 1024, maxYamlDocuments: 1000, maxHealthEntries: 1000, idempotencyTtlSeconds: 86_400 },
       },
       cors: { allowedOrigins: ["*"] },
       log: { level: "info" },

@@ -25,7 +25,7 @@ const envSchema = z.object({
   BROKKR__BROKER__MAX_QUERY_COST: z.coerce.number().int().min(10).default(20_000),
   BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(5000),
   BROKKR__BROKER__INTROSPECTION: boolish.default(true),
-  BROKKR__BROKER__MAX_YAML_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  BROKKR__BROKER__MAX_YAML_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
   BROKKR__BROKER__MAX_YAML_DOCUMENTS: z.coerce.number().int().min(1).max(100_000).default(1000),
   BROKKR__BROKER__MAX_HEALTH_ENTRIES: z.coerce.number().int().min(1).max(100_000).default(1000),
   BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),

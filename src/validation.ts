@@ -13,7 +13,7 @@ export interface InputLimits {
 }
 
 export const DEFAULT_INPUT_LIMITS: InputLimits = {
-  maxYamlBytes: 4 * 1024 * 1024,
+  maxYamlBytes: 8 * 1024 * 1024,
   maxYamlDocuments: 1000,
   maxHealthEntries: 1000,
   idempotencyTtlSeconds: 86_400,

@@ -67,8 +67,9 @@ export const agentResolvers: Resolvers = {
     },
     targetStack: (_, { input }, { db, identity }) => service.setTarget(db, requireIdentity(identity), input, true),
     untargetStack: (_, { input }, { db, identity }) => service.setTarget(db, requireIdentity(identity), input, false),
-    reportAgentEvent: async (_, { input }, { db, identity }) => ({
-      event: await reportAgentEvent(db, requireIdentity(identity), input),
+    reportAgentEvent: async (_, { input }, ctx) => ({
+      event: await reportAgentEvent(ctx.db, requireIdentity(ctx.identity), input, idempotencyOf(input, ctx)),
+      clientMutationId: input.clientMutationId ?? null,
     }),
     heartbeat: async (_, { input }, { db, identity }) => {
       const who = requireRole(identity, "AGENT");

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type GraphQLResult, type TestBroker } from "../../test/broker.js";
-import { CONFIGMAP_YAML, createGenerator, createStack, unique } from "../../test/factories.js";
+import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, createStack, targetStack, unique } from "../../test/factories.js";
 
 let broker: TestBroker;
 let gen: { id: string; pak: string };
@@ -116,5 +116,22 @@ describe("idempotency keys on creates", () => {
     const taken = await createStack(broker, gen.pak);
     expect((await gql(CREATE_STACK, { i: { name: taken.name } }, gen.pak, key)).errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(await count("idempotency_keys WHERE key = $1", [key])).toBe(0);
+  });
+
+  it("returns the first agent event to a REST retry with the same Idempotency-Key", async () => {
+    const agent = await createAgent(broker, { activate: true });
+    const stack = await createStack(broker, gen.pak);
+    await targetStack(broker, agent.id, stack.id);
+    const object = await createObject(broker, gen.pak, stack.id);
+    const post = () => fetch(`${broker.url}/api/v1/agents/${agent.id}/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${agent.pak}`, "content-type": "application/json", "idempotency-key": "event-1" },
+      body: JSON.stringify({ deployment_object_id: object.id, status: "SUCCESS" }),
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const first = await post();
+    const retry = await post();
+    expect(first.status).toBe(201);
+    expect(retry).toEqual(first);
+    expect(await count("agent_events WHERE agent_id = $1", [agent.id])).toBe(1);
   });
 });

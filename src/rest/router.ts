@@ -128,7 +128,7 @@ export function createRestRouter({ db, identities, delivery, bodyLimitBytes, lim
     res.json((await recentEventsOfAgent(db, agent.id)).map(eventJson));
   }));
 
-  router.post("/agents/:id/events", agentRoute({ write: true, body: eventBody }, async (_req, res, { who, agent, body }) => {
+  router.post("/agents/:id/events", agentRoute({ write: true, body: eventBody }, async (req, res, { who, agent, body }) => {
     if (body.agent_id && body.agent_id !== agent.id) throw badInput("agent_id", "agent_id does not match the path");
     const event = await reportAgentEvent(db, who, {
       agentId: agent.id,
@@ -136,7 +136,7 @@ export function createRestRouter({ db, identities, delivery, bodyLimitBytes, lim
       eventType: body.event_type,
       status: body.status,
       message: body.message,
-    });
+    }, { key: req.get("idempotency-key"), ttlSeconds: limits.idempotencyTtlSeconds, field: "Idempotency-Key" });
     res.status(201).json(eventJson(event));
   }));
 
