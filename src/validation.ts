@@ -42,10 +42,10 @@ export const MAX_LIST_ARGUMENT = 50;
  * PostgreSQL refuses NUL in text and a lone UTF-16 surrogate has no UTF-8 form: both used to
  * surface as 500s from deep inside a query. This is the one rule every string input passes.
  */
-const UNCLEAN = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function isCleanText(value: string): boolean {
-  return !UNCLEAN.test(value);
+  return !value.includes("\0") && !LONE_SURROGATE.test(value);
 }
 
 export function assertCleanText(field: string, value: string): string {

@@ -63,7 +63,12 @@ export async function getSelfAgent(db: Db, identity: Identity, id: string, field
  * agent. One line, so the associations' agentReceives(agent) rule can replace it.
  */
 export function assertAgentMayWrite(agent: AgentRow): void {
-  if (agent.status !== "ACTIVE" || agent.deletedAt) throw forbidden("the agent is not active");
+  if (!agentIsActive(agent)) throw forbidden("the agent is not active");
+}
+
+/** The existing "agent is ACTIVE" check, until associations/ owns agentReceives(agent). */
+export function agentIsActive(agent: AgentRow): boolean {
+  return agent.status === "ACTIVE" && agent.deletedAt === null;
 }
 
 /** getSelfAgent for a write: an agent writing for itself must be allowed to (assertAgentMayWrite). */

@@ -5,7 +5,7 @@ import { reportAgentEvent } from "../agent-events/service.js";
 import { recentEventsOfAgent } from "../agent-events/store.js";
 import { recordHealthReport } from "../agents/health.js";
 import { findStacksByIds } from "../stacks/store.js";
-import { getSelfAgent, getWritingAgent, heartbeat } from "../agents/service.js";
+import { agentIsActive, getSelfAgent, getWritingAgent, heartbeat } from "../agents/service.js";
 import type { AgentRow } from "../agents/store.js";
 import type { Database } from "../db/client.js";
 import { associatedStackIds } from "../delivery/associations-store.js";
@@ -120,7 +120,7 @@ export function createRestRouter({ db, identities, delivery, bodyLimitBytes, lim
   }));
 
   router.get("/agents/:id/stacks", agentRoute({}, async (_req, res, { agent }) => {
-    const stacks = await findStacksByIds(db, agent.status === "ACTIVE" ? await associatedStackIds(db, agent.id) : []);
+    const stacks = await findStacksByIds(db, agentIsActive(agent) ? await associatedStackIds(db, agent.id) : []);
     res.json(stacks.sort((a, b) => a.name.localeCompare(b.name)).map(stackJson));
   }));
 
