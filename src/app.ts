@@ -53,7 +53,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const httpServer = http.createServer();
   const app = express();
   const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.broker.bodyLimitBytes });
-  const contexts = createContextFactory({ db: prisma, delivery, identities });
+  const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
   const wsServer = startGraphQLWs({ schema, wss, identities, contexts, config, delivery, formatError });
@@ -109,16 +109,13 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       await listener.start();
       await delivery.start();
       await apollo.start();
-      app.use(
-        "/api/v1",
-        express.json({ limit: config.broker.bodyLimitBytes }),
-        createRestRouter({ db: prisma, identities, delivery }),
-      );
+      // The REST router parses bodies itself, after it has authorized the caller.
+      app.use("/api/v1", createRestRouter({ db: prisma, identities, delivery, bodyLimitBytes: config.broker.bodyLimitBytes, limits: config.broker.input }));
       app.use(
         "/graphql",
         express.json({ limit: config.broker.bodyLimitBytes }),
         earlyLimits(config.broker, formatError),
-        expressMiddleware(apollo, { context: ({ req }) => contexts.forRequest(req.headers.authorization) }),
+        expressMiddleware(apollo, { context: ({ req }) => contexts.forRequest(req.headers.authorization, req.get("idempotency-key")) }),
       );
       app.use(httpErrorHandler);
       httpServer.on("request", app);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { InputLimits } from "./validation.js";
 
 const boolish = z
   .enum(["true", "false", "1", "0"])
@@ -34,6 +35,10 @@ const envSchema = z.object({
   BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_IDENTITY: z.coerce.number().int().min(1).default(200),
   BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(5000),
   BROKKR__BROKER__INTROSPECTION: boolish.default(true),
+  BROKKR__BROKER__MAX_YAML_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  BROKKR__BROKER__MAX_YAML_DOCUMENTS: z.coerce.number().int().min(1).max(100_000).default(1000),
+  BROKKR__BROKER__MAX_HEALTH_ENTRIES: z.coerce.number().int().min(1).max(100_000).default(1000),
+  BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -61,6 +66,7 @@ export type BrokerConfig = Readonly<{
     maxSubscriptionsPerIdentity: number;
     shutdownTimeoutMs: number;
     introspection: boolean;
+    input: InputLimits;
   };
   cors: { allowedOrigins: string[] };
   log: { level: string };
@@ -108,6 +114,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       maxSubscriptionsPerIdentity: e.BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_IDENTITY,
       shutdownTimeoutMs: e.BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS,
       introspection: e.BROKKR__BROKER__INTROSPECTION,
+      input: {
+        maxYamlBytes: e.BROKKR__BROKER__MAX_YAML_BYTES,
+        maxYamlDocuments: e.BROKKR__BROKER__MAX_YAML_DOCUMENTS,
+        maxHealthEntries: e.BROKKR__BROKER__MAX_HEALTH_ENTRIES,
+        idempotencyTtlSeconds: e.BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS,
+      },
     },
     cors: {
       allowedOrigins: e.BROKKR__CORS__ALLOWED_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean),

@@ -27,11 +27,11 @@ describe("agents", () => {
     expect(data.agent).toMatchObject({ status: "INACTIVE", labels: ["edge"], annotations: [{ key: "zone", value: "eu" }], lastHeartbeat: null });
   });
 
-  it("lets an agent rename itself", async () => {
-    const agent = await createAgent(broker);
+  it("lets an active agent rename itself", async () => {
+    const agent = await createAgent(broker, { activate: true });
     const name = unique("renamed");
     const data = ok(await broker.gql(`mutation($id: ID!, $n: String!) { updateAgent(input: { id: $id, name: $n }) { agent { name status } } }`, { id: agent.id, n: name }, agent.pak));
-    expect(data.updateAgent.agent).toEqual({ name, status: "INACTIVE" });
+    expect(data.updateAgent.agent).toEqual({ name, status: "ACTIVE" });
   });
 
   it("refuses an agent's own status change and leaves it INACTIVE", async () => {
@@ -42,7 +42,7 @@ describe("agents", () => {
   });
 
   it("records a heartbeat with the cluster's reachability", async () => {
-    const agent = await createAgent(broker);
+    const agent = await createAgent(broker, { activate: true });
     ok(await broker.gql(`mutation { heartbeat(input: { k8sReachable: true, k8sApiLatencyMs: 12 }) { agent { id } } }`, {}, agent.pak));
     const data = ok(await broker.gql(AGENT, { id: agent.id }, agent.pak));
     expect(data.agent).toMatchObject({ k8sReachable: true, k8sApiLatencyMs: 12 });
@@ -65,7 +65,7 @@ describe("agents", () => {
   });
 
   it("rotates an agent's PAK: the old one stops working and the new one works", async () => {
-    const agent = await createAgent(broker);
+    const agent = await createAgent(broker, { activate: true });
     const data = ok(await broker.gql(`mutation($id: ID!) { rotateAgentPak(input: { id: $id }) { pak } }`, { id: agent.id }, agent.pak));
     expect(errorCode(await broker.gql(ME, {}, agent.pak))).toBe("UNAUTHENTICATED");
     expect(ok(await broker.gql(ME, {}, data.rotateAgentPak.pak)).me).toEqual({ role: "AGENT", id: agent.id });

@@ -1,18 +1,20 @@
-import { requireAdmin, requireIdentity, requireRole, assertAgentSelfOrAdmin } from "../auth/policy.js";
+import { requireAdmin, requireIdentity, requireRole } from "../auth/policy.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import { targetState } from "../associations/service.js";
-import { eventsConnection, reportAgentEvent } from "./events-service.js";
+import { eventsConnection, reportAgentEvent } from "../agent-events/service.js";
 import * as service from "./service.js";
+import { idempotencyOf } from "../idempotency/service.js";
 import type { AgentListFilter } from "./store.js";
+import { requireAnnotations, requireLabels } from "../validation.js";
 
 export const agentResolvers: Resolvers = {
   Query: {
     agents: (_, { filter, first, after }, { db, identity }) => {
       const who = requireIdentity(identity);
       const f: AgentListFilter = {
-        labels: filter?.labels ?? undefined,
-        annotations: filter?.annotations ?? undefined,
+        labels: requireLabels("filter.labels", filter?.labels),
+        annotations: requireAnnotations("filter.annotations", filter?.annotations),
         status: filter?.status ?? undefined,
         includeDeleted: filter?.includeDeleted ?? false,
       };
@@ -23,16 +25,14 @@ export const agentResolvers: Resolvers = {
     agent: (_, { id }, { db, identity }) => service.getVisibleAgent(db, requireIdentity(identity), id),
     targetState: async (_, { agentId }, { db, identity }) => {
       const who = requireRole(identity, "ADMIN", "AGENT");
-      const agent = await service.getAgent(db, agentId, "agentId");
-      assertAgentSelfOrAdmin(who, agent.id);
-      return targetState(db, agent);
+      return targetState(db, await service.getSelfAgent(db, who, agentId, "agentId"));
     },
   },
   Mutation: {
-    createAgent: (_, { input }, { db, identity }) => {
-      requireAdmin(identity);
-      return service.createAgent(db, input);
-    },
+    createAgent: async (_, { input }, ctx) => ({
+      ...(await service.createAgent(ctx.db, requireAdmin(ctx.identity), input, idempotencyOf(input, ctx))),
+      clientMutationId: input.clientMutationId ?? null,
+    }),
     rotateAgentPak: (_, { input }, { db, identity }) => service.rotateAgentPak(db, requireIdentity(identity), input.id),
     updateAgent: async (_, { input }, { db, identity }) => ({
       agent: await service.updateAgent(db, requireIdentity(identity), input),
@@ -67,12 +67,13 @@ export const agentResolvers: Resolvers = {
     },
     targetStack: (_, { input }, { db, identity }) => service.setTarget(db, requireIdentity(identity), input, true),
     untargetStack: (_, { input }, { db, identity }) => service.setTarget(db, requireIdentity(identity), input, false),
-    reportAgentEvent: async (_, { input }, { db, identity }) => ({
-      event: await reportAgentEvent(db, requireIdentity(identity), input),
+    reportAgentEvent: async (_, { input }, ctx) => ({
+      event: await reportAgentEvent(ctx.db, requireIdentity(ctx.identity), input, idempotencyOf(input, ctx)),
+      clientMutationId: input.clientMutationId ?? null,
     }),
     heartbeat: async (_, { input }, { db, identity }) => {
       const who = requireRole(identity, "AGENT");
-      return { agent: await service.heartbeat(db, who.id!, input ?? {}) };
+      return { agent: await service.heartbeat(db, await service.getWritingAgent(db, who, who.id ?? ""), input ?? {}) };
     },
   },
   Agent: {

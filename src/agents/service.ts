@@ -1,13 +1,16 @@
+import { agentReceives } from "../associations/service.js";
 import type { Identity } from "../auth/identity.js";
 import { mintPak } from "../auth/pak.js";
-import { assertAgentSelfOrAdmin, assertOwnsStack } from "../auth/policy.js";
+import { assertAgentSelfOrAdmin, missingOrHidden, ownsStack } from "../auth/policy.js";
 import { inTransaction, type Database, type Db } from "../db/client.js";
 import { badInput, forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { findGenerator } from "../generators/store.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { findStack } from "../stacks/store.js";
-import { LIMITS, requireAnnotation, requireId, requireLabel, requireText } from "../validation.js";
+import { LIMITS, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireText } from "../validation.js";
 import * as store from "./store.js";
+import { once, pakShownOnce, type Idempotency } from "../idempotency/service.js";
+import type { AgentRow } from "./store.js";
 
 export interface CreateAgentInput {
   name: string;
@@ -17,19 +20,22 @@ export interface CreateAgentInput {
 }
 
 /** Agents start INACTIVE: only an admin activates them. */
-export async function createAgent(db: Database, input: CreateAgentInput) {
+export async function createAgent(db: Database, identity: Identity, input: CreateAgentInput, idempotency?: Idempotency) {
   const name = requireText("name", input.name, LIMITS.name);
   const clusterName = requireText("clusterName", input.clusterName, LIMITS.name);
-  const labels = (input.labels ?? []).map((l, i) => requireLabel(`labels[${i}]`, l));
-  const annotations = (input.annotations ?? []).map((a, i) => requireAnnotation(`annotations[${i}]`, a.key, a.value));
+  const labels = requireLabels("labels", input.labels);
+  const annotations = requireAnnotations("annotations", input.annotations);
   const { pak, hash } = mintPak();
   try {
-    const agent = await inTransaction(db, async (tx) => {
-      const agent = await store.insertAgent(tx, { name, clusterName, pakHash: hash });
-      for (const label of labels) await store.addAgentLabel(tx, agent.id, label);
-      for (const a of annotations) await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
-      return agent;
-    });
+    const request = { identity, operation: "createAgent", input: { name, clusterName, labels, annotations }, idempotency };
+    const agent = await inTransaction(db, (tx) =>
+      once(tx, request, async () => {
+        const agent = await store.insertAgent(tx, { name, clusterName, pakHash: hash });
+        for (const label of labels) await store.addAgentLabel(tx, agent.id, label);
+        for (const a of annotations) await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
+        return agent;
+      }, (id) => Promise.reject(pakShownOnce("agent", id, idempotency?.field))),
+    );
     return { agent, pak };
   } catch (err) {
     throw fromDatabaseError(err, `an agent named '${name}' already exists in cluster '${clusterName}'`);
@@ -42,14 +48,37 @@ export async function getAgent(db: Db, id: string, field = "id") {
   return agent;
 }
 
+/**
+ * The agent at `id` for a caller that must be the agent itself (or the admin). An agent naming
+ * another id is refused before any lookup, so known and unknown ids answer alike.
+ */
+export async function getSelfAgent(db: Db, identity: Identity, id: string, field = "id") {
+  assertAgentSelfOrAdmin(identity, requireId(field, id));
+  const agent = await store.findAgent(db, requireId(field, id));
+  if (!agent) throw missingOrHidden(identity, "agent");
+  return agent;
+}
+
+/**
+ * Writes by an agent (events, heartbeats, health, its own name or key) need an agent that
+ * receives: the one rule, agentReceives (live and ACTIVE).
+ */
+export function assertAgentMayWrite(agent: AgentRow): void {
+  if (!agentReceives(agent)) throw forbidden("the agent is not active");
+}
+
+/** getSelfAgent for a write: an agent writing for itself must be allowed to (assertAgentMayWrite). */
+export async function getWritingAgent(db: Db, identity: Identity, id: string, field = "id") {
+  const agent = await getSelfAgent(db, identity, id, field);
+  if (identity.role === "AGENT") assertAgentMayWrite(agent);
+  return agent;
+}
+
 /** An agent the caller may read: admin, the agent itself, or a generator it is registered with. */
 export async function getVisibleAgent(db: Db, identity: Identity, id: string, field = "id") {
-  const agent = await getAgent(db, id, field);
-  if (identity.role === "GENERATOR") {
-    if (!(await store.isRegistered(db, agent.id, identity.id))) throw forbidden();
-  } else {
-    assertAgentSelfOrAdmin(identity, agent.id);
-  }
+  if (identity.role !== "GENERATOR") return getSelfAgent(db, identity, id, field);
+  const agent = await store.findAgent(db, requireId(field, id));
+  if (!agent || !(await store.isRegistered(db, agent.id, identity.id))) throw forbidden();
   return agent;
 }
 
@@ -71,8 +100,7 @@ export async function updateAgent(
   if (input.status) data.status = input.status;
   try {
     return await inTransaction(db, async (tx) => {
-      const agent = await getAgent(tx, input.id);
-      assertAgentSelfOrAdmin(identity, agent.id);
+      const agent = await getWritingAgent(tx, identity, input.id);
       return store.updateAgent(tx, agent.id, data);
     });
   } catch (err) {
@@ -81,8 +109,7 @@ export async function updateAgent(
 }
 
 export async function rotateAgentPak(db: Database, identity: Identity, id: string) {
-  const agent = await getAgent(db, id);
-  assertAgentSelfOrAdmin(identity, agent.id);
+  const agent = await getWritingAgent(db, identity, id);
   const { pak, hash } = mintPak();
   return { agent: await store.updateAgent(db, agent.id, { pakHash: hash }), pak };
 }
@@ -102,12 +129,12 @@ export async function mutateAgentLabels(
   return inTransaction(db, async (tx) => {
     const agent = await getAgent(tx, agentId, "agentId");
     if (change.add !== undefined) await store.addAgentLabel(tx, agent.id, requireLabel("label", change.add));
-    if (change.remove !== undefined) await store.removeAgentLabel(tx, agent.id, change.remove);
+    if (change.remove !== undefined) await store.removeAgentLabel(tx, agent.id, requireText("label", change.remove, LIMITS.label));
     if (change.set) {
       const a = requireAnnotation("annotation", change.set.key, change.set.value);
       await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
     }
-    if (change.unset !== undefined) await store.removeAgentAnnotation(tx, agent.id, change.unset);
+    if (change.unset !== undefined) await store.removeAgentAnnotation(tx, agent.id, requireText("key", change.unset, LIMITS.annotationKey));
     return agent;
   });
 }
@@ -130,15 +157,21 @@ export async function setRegistration(db: Database, input: { agentId: string; ge
 export async function setTarget(db: Database, identity: Identity, input: { agentId: string; stackId: string }, targeted: boolean) {
   return inTransaction(db, async (tx) => {
     const stack = await findStack(tx, requireId("stackId", input.stackId), !targeted);
-    if (!stack) throw notFound("stack");
-    assertOwnsStack(identity, stack);
-    const agent = await getAgent(tx, input.agentId, "agentId");
+    if (!stack || !ownsStack(identity, stack)) throw missingOrHidden(identity, "stack");
+    const agent = await store.findAgent(tx, requireId("agentId", input.agentId));
     const byGenerator = identity.role === "GENERATOR";
-    if (targeted && byGenerator && !(await store.isRegistered(tx, agent.id, identity.id))) {
-      throw forbidden("the agent is not registered with this generator");
+    // A generator learns nothing of agents not registered with it, not even that they exist; yet
+    // it can always remove its own stack's target (withdrawn consent must leave it that way out).
+    const hidden = () => forbidden("the agent is not registered with this generator");
+    if (!agent) throw byGenerator ? hidden() : notFound("agent");
+    const registered = byGenerator && (await store.isRegistered(tx, agent.id, identity.id));
+    if (targeted) {
+      if (byGenerator && !registered) throw hidden();
+      await store.addTarget(tx, agent.id, stack.id, byGenerator);
+    } else {
+      const removed = await store.removeTarget(tx, agent.id, stack.id);
+      if (byGenerator && !registered && removed.count === 0) throw hidden();
     }
-    if (targeted) await store.addTarget(tx, agent.id, stack.id, byGenerator);
-    else await store.removeTarget(tx, agent.id, stack.id);
     return { agent, stack };
   });
 }
@@ -150,9 +183,10 @@ export function validateHeartbeat(input: { k8sReachable?: boolean | null; k8sApi
   }
 }
 
-export async function heartbeat(db: Database, agentId: string, input: { k8sReachable?: boolean | null; k8sApiLatencyMs?: number | null }) {
+/** `agent` comes from getWritingAgent: the caller may write for it. */
+export async function heartbeat(db: Database, agent: AgentRow, input: { k8sReachable?: boolean | null; k8sApiLatencyMs?: number | null }) {
   validateHeartbeat(input);
-  return store.updateAgent(db, agentId, {
+  return store.updateAgent(db, agent.id, {
     lastHeartbeat: new Date(),
     ...(input.k8sReachable != null ? { k8sReachable: input.k8sReachable } : {}),
     ...(input.k8sApiLatencyMs != null ? { k8sApiLatencyMs: input.k8sApiLatencyMs } : {}),

@@ -1,6 +1,7 @@
 import type { Db } from "../db/client.js";
 import type { Agent, Prisma } from "../generated/prisma/client.js";
 import { decodeNameIdCursor, type Page } from "../graphql/pagination.js";
+import { uniquePairs } from "../stacks/store.js";
 
 export type AgentRow = Agent;
 
@@ -26,24 +27,64 @@ export function findAgentsByIds(db: Db, ids: readonly string[]) {
   return db.agent.findMany({ where: { id: { in: [...ids] } } });
 }
 
-export function listAgents(db: Db, filter: AgentListFilter, page: Page) {
-  const [name, id] = page.after ? decodeNameIdCursor(page.after) : [];
-  const and: Prisma.AgentWhereInput[] = [
-    ...(filter.labels ?? []).map((label) => ({ labels: { some: { label } } })),
-    ...(filter.annotations ?? []).map((a) => ({ annotations: { some: { key: a.key, value: a.value } } })),
-  ];
-  if (name !== undefined) and.push({ OR: [{ name: { gt: name } }, { name, id: { gt: id } }] });
-  if (filter.registeredWith) and.push({ registrations: { some: { generatorId: filter.registeredWith } } });
-  return db.agent.findMany({
-    where: {
-      ...(filter.includeDeleted ? {} : { deletedAt: null }),
-      ...(filter.status ? { status: filter.status } : {}),
-      ...(filter.onlyId ? { id: filter.onlyId } : {}),
-      AND: and,
-    },
-    orderBy: [{ name: "asc" }, { id: "asc" }],
-    take: page.first + 1,
-  });
+/** One statement whatever the filter: see listStacks for the shape of the label matching. */
+export async function listAgents(db: Db, filter: AgentListFilter, page: Page): Promise<AgentRow[]> {
+  const [name, id] = page.after ? decodeNameIdCursor(page.after) : [null, null];
+  const labels = [...new Set(filter.labels ?? [])];
+  const pairs = uniquePairs(filter.annotations ?? []);
+  const rows = await db.$queryRaw<RawAgent[]>`
+    SELECT g.id, g.name, g.cluster_name, g.status, g.pak_hash, g.last_heartbeat, g.k8s_reachable, g.k8s_api_latency_ms,
+           g.created_at, g.updated_at, g.deleted_at
+      FROM agents g
+     WHERE (${filter.includeDeleted ?? false} OR g.deleted_at IS NULL)
+       AND (${filter.status ?? null}::text IS NULL OR g.status = ${filter.status ?? null}::text)
+       AND (${filter.onlyId ?? null}::uuid IS NULL OR g.id = ${filter.onlyId ?? null}::uuid)
+       AND (${filter.registeredWith ?? null}::uuid IS NULL OR EXISTS (SELECT 1 FROM agent_generator_registrations r
+             WHERE r.agent_id = g.id AND r.generator_id = ${filter.registeredWith ?? null}::uuid))
+       AND (${labels.length} = 0 OR g.id IN (
+             SELECT l.agent_id FROM agent_labels l WHERE l.label = ANY(${labels}::text[])
+              GROUP BY l.agent_id HAVING count(*) = ${labels.length}))
+       AND (${pairs.keys.length} = 0 OR g.id IN (
+             SELECT a.agent_id FROM agent_annotations a
+               JOIN unnest(${pairs.keys}::text[], ${pairs.values}::text[]) AS f(key, value) ON f.key = a.key AND f.value = a.value
+              GROUP BY a.agent_id HAVING count(*) = ${pairs.keys.length}))
+       AND (${name}::text IS NULL OR (g.name, g.id) > (${name}::text, ${id}::uuid))
+     ORDER BY g.name, g.id
+     LIMIT ${page.first + 1}`;
+  return rows.map(toAgentRow);
+}
+
+interface RawAgent {
+  id: string;
+  name: string;
+  cluster_name: string;
+  status: string;
+  pak_hash: string | null;
+  last_heartbeat: Date | string | null;
+  k8s_reachable: boolean | null;
+  k8s_api_latency_ms: number | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+  deleted_at: Date | string | null;
+}
+
+const date = (v: Date | string) => (v instanceof Date ? v : new Date(v));
+const maybeDate = (v: Date | string | null) => (v === null ? null : date(v));
+
+function toAgentRow(r: RawAgent): AgentRow {
+  return {
+    id: r.id,
+    name: r.name,
+    clusterName: r.cluster_name,
+    status: r.status,
+    pakHash: r.pak_hash,
+    lastHeartbeat: maybeDate(r.last_heartbeat),
+    k8sReachable: r.k8s_reachable,
+    k8sApiLatencyMs: r.k8s_api_latency_ms,
+    createdAt: date(r.created_at),
+    updatedAt: date(r.updated_at),
+    deletedAt: maybeDate(r.deleted_at),
+  };
 }
 
 export function updateAgent(db: Db, id: string, data: Prisma.AgentUpdateInput) {

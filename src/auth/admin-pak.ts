@@ -1,5 +1,6 @@
 import type { Db } from "../db/client.js";
 import { mintPak } from "./pak.js";
+import { findBrokerSetting, insertBrokerSettingIfAbsent } from "./store.js";
 
 const ADMIN_PAK_KEY = "admin_pak_hash";
 
@@ -16,14 +17,11 @@ export interface AdminPakBootstrap {
  */
 export async function bootstrapAdminPak(db: Db, configuredHash?: string): Promise<AdminPakBootstrap> {
   if (configuredHash) return { hash: configuredHash };
-  const stored = await db.brokerSetting.findUnique({ where: { key: ADMIN_PAK_KEY } });
-  if (stored) return { hash: stored.value };
+  const stored = await findBrokerSetting(db, ADMIN_PAK_KEY);
+  if (stored) return { hash: stored };
   const minted = mintPak();
-  const inserted = await db.brokerSetting.createMany({
-    data: [{ key: ADMIN_PAK_KEY, value: minted.hash }],
-    skipDuplicates: true,
-  });
-  if (inserted.count === 1) return { hash: minted.hash, mintedPak: minted.pak };
-  const winner = await db.brokerSetting.findUniqueOrThrow({ where: { key: ADMIN_PAK_KEY } });
-  return { hash: winner.value };
+  if (await insertBrokerSettingIfAbsent(db, ADMIN_PAK_KEY, minted.hash)) return { hash: minted.hash, mintedPak: minted.pak };
+  const winner = await findBrokerSetting(db, ADMIN_PAK_KEY);
+  if (!winner) throw new Error("the admin PAK hash vanished while brokers were starting");
+  return { hash: winner };
 }

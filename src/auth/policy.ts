@@ -1,4 +1,4 @@
-import { forbidden, unauthenticated } from "../errors.js";
+import { forbidden, notFound, unauthenticated } from "../errors.js";
 import type { Identity } from "./identity.js";
 
 export function requireIdentity(identity: Identity | null): Identity {
@@ -30,4 +30,17 @@ export function assertAgentSelfOrAdmin(identity: Identity, agentId: string): voi
   if (identity.role === "ADMIN") return;
   if (identity.role === "AGENT" && identity.id === agentId) return;
   throw forbidden();
+}
+
+/**
+ * What a caller learns of an id it may not see: the admin sees everything, so "not found" is
+ * true for it; anyone else gets FORBIDDEN for a missing id exactly as for another owner's, so
+ * existence does not leak.
+ */
+export function missingOrHidden(identity: Identity, what: string) {
+  return identity.role === "ADMIN" ? notFound(what) : forbidden();
+}
+
+export function ownsStack(identity: Identity, stack: { generatorId: string }): boolean {
+  return identity.role === "ADMIN" || (identity.role === "GENERATOR" && identity.id === stack.generatorId);
 }

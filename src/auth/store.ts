@@ -29,3 +29,13 @@ export async function liveKeyStates(db: Db, generatorIds: string[], agentIds: st
      WHERE id = ANY(${agentIds}::uuid[]) AND deleted_at IS NULL`;
   return rows.map((r) => ({ role: r.role, id: r.id, pakHash: r.pak_hash, active: r.active }));
 }
+
+export async function findBrokerSetting(db: Db, key: string): Promise<string | null> {
+  return (await db.brokerSetting.findUnique({ where: { key } }))?.value ?? null;
+}
+
+/** Inserts the setting unless one exists; true when this call inserted it. */
+export async function insertBrokerSettingIfAbsent(db: Db, key: string, value: string): Promise<boolean> {
+  const { count } = await db.brokerSetting.createMany({ data: [{ key, value }], skipDuplicates: true });
+  return count === 1;
+}

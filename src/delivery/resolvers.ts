@@ -28,7 +28,7 @@ function slowConsumerGuard(ctx: GraphQLContext) {
 async function checkCursor(ctx: { db: Parameters<typeof newestSequenceId>[0] }, after: bigint): Promise<void> {
   if (after < 0n) throw badInput("after", "after must not be negative");
   const newest = await newestSequenceId(ctx.db);
-  if (after > newest) throw badInput("after", `after (${after}) is ahead of the newest sequence id (${newest})`);
+  if (after > newest) throw badInput("after", "after is not a sequence id this broker has issued");
 }
 
 export const deliveryResolvers: Resolvers = {

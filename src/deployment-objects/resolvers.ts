@@ -1,13 +1,14 @@
 import type { Identity } from "../auth/identity.js";
-import { requireIdentity } from "../auth/policy.js";
-import { eventsConnection } from "../agents/events-service.js";
+import { missingOrHidden, requireIdentity } from "../auth/policy.js";
+import { eventsConnection } from "../agent-events/service.js";
 import type { Db } from "../db/client.js";
 import { canReadStack } from "../auth/agent-scope.js";
-import { forbidden, notFound } from "../errors.js";
+import { forbidden } from "../errors.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import { requireId } from "../validation.js";
 import * as service from "./service.js";
+import { idempotencyOf } from "../idempotency/service.js";
 import type { DeploymentObjectRow } from "./store.js";
 
 /** Admin; the generator owning the stack; an agent the stack reaches. */
@@ -23,14 +24,16 @@ export const deploymentObjectResolvers: Resolvers = {
     deploymentObject: async (_, { id }, { db, identity, loaders }) => {
       const who = requireIdentity(identity);
       const object = await loaders.deploymentObject.load(requireId("id", id));
-      if (!object) throw notFound("deployment object");
+      if (!object) throw missingOrHidden(who, "deployment object");
       await assertCanReadObject(db, who, object);
       return object;
     },
   },
   Mutation: {
-    createDeploymentObject: async (_, { input }, { db, identity, delivery }) => {
-      return { deploymentObject: await service.createDeploymentObject(db, requireIdentity(identity), input, delivery) };
+    createDeploymentObject: async (_, { input }, ctx) => {
+      const opts = { limits: ctx.limits, idempotency: idempotencyOf(input, ctx) };
+      const deploymentObject = await service.createDeploymentObject(ctx.db, requireIdentity(ctx.identity), input, ctx.delivery, opts);
+      return { deploymentObject, clientMutationId: input.clientMutationId ?? null };
     },
   },
   DeploymentObject: {

@@ -69,6 +69,11 @@ export function findObjectsByIds(db: Db, ids: readonly string[]) {
   return db.deploymentObject.findMany({ where: { id: { in: [...ids] } } });
 }
 
+/** The deletion marker a soft delete of the stack just appended (the newest one). */
+export function latestDeletionMarker(db: Db, stackId: string) {
+  return db.deploymentObject.findFirst({ where: { stackId, isDeletionMarker: true }, orderBy: { sequenceId: "desc" } });
+}
+
 /** Objects of one stack in sequence order, soft-deleted ones included (they are history). */
 export function listObjectsOfStack(db: Db, stackId: string, afterSequence: bigint | undefined, take: number) {
   return db.deploymentObject.findMany({

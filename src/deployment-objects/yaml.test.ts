@@ -57,3 +57,37 @@ describe("manifest YAML", () => {
     expect(sha256Hex(content)).toBe(createHash("sha256").update(Buffer.from(content, "utf8")).digest("hex"));
   });
 });
+
+describe("manifest YAML limits", () => {
+  const limits = { maxYamlBytes: 1024, maxYamlDocuments: 3, maxHealthEntries: 10, idempotencyTtlSeconds: 60 };
+
+  it("accepts as many documents as the limit allows", () => {
+    expect(() => validateManifestYaml(`${CM("a")}---\n${CM("b")}---\n${CM("c")}`, limits)).not.toThrow();
+  });
+
+  it("refuses one document more, naming the limit and its variable", () => {
+    let err: unknown;
+    try {
+      validateManifestYaml(`${CM("a")}---\n${CM("b")}---\n${CM("c")}---\n${CM("d")}`, limits);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: "PAYLOAD_TOO_LARGE", field: "yamlContent" });
+    expect((err as Error).message).toMatch(/more than 3 YAML documents \(BROKKR__BROKER__MAX_YAML_DOCUMENTS\)/);
+  });
+
+  it("refuses content over the byte limit, counting UTF-8 bytes", () => {
+    const content = `${CM("a")}# ${"é".repeat(500)}\n`;
+    expect(content.length).toBeLessThan(1024);
+    expect(() => validateManifestYaml(content, limits)).toThrow(/BROKKR__BROKER__MAX_YAML_BYTES/);
+  });
+
+  it("does not count '---' inside a line as a document", () => {
+    expect(() => validateManifestYaml(`${CM("a")}data:\n  x: a---b---c---d\n`, limits)).not.toThrow();
+  });
+
+  it("refuses NUL bytes and lone surrogates in the content naming the field", () => {
+    expect(errorOf(`${CM("a")}# \u0000\n`)).toMatchObject({ code: "BAD_USER_INPUT", field: "yamlContent" });
+    expect(errorOf(`${CM("a")}# \uD83D\n`)).toMatchObject({ code: "BAD_USER_INPUT", field: "yamlContent" });
+  });
+});

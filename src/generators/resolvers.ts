@@ -5,6 +5,8 @@ import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import * as stacks from "../stacks/service.js";
 import * as service from "./service.js";
+import { idempotencyOf } from "../idempotency/service.js";
+import { requireId } from "../validation.js";
 
 function assertSelfOrAdmin(identity: { role: string; id: string | null }, generatorId: string) {
   if (identity.role === "ADMIN") return;
@@ -20,21 +22,18 @@ export const generatorResolvers: Resolvers = {
     },
     generator: async (_, { id }, { db, identity }) => {
       const who = requireRole(identity, "ADMIN", "GENERATOR");
-      const generator = await service.getGenerator(db, id);
-      assertSelfOrAdmin(who, generator.id);
-      return generator;
+      assertSelfOrAdmin(who, requireId("id", id));
+      return service.getGenerator(db, id);
     },
   },
   Mutation: {
-    createGenerator: (_, { input }, { db, identity }) => {
-      requireAdmin(identity);
-      return service.createGenerator(db, input);
-    },
+    createGenerator: async (_, { input }, ctx) => ({
+      ...(await service.createGenerator(ctx.db, requireAdmin(ctx.identity), input, idempotencyOf(input, ctx))),
+      clientMutationId: input.clientMutationId ?? null,
+    }),
     rotateGeneratorPak: async (_, { input }, { db, identity }) => {
-      const who = requireIdentity(identity);
-      const generator = await service.getGenerator(db, input.id);
-      assertSelfOrAdmin(who, generator.id);
-      return service.rotateGeneratorPak(db, generator.id);
+      assertSelfOrAdmin(requireIdentity(identity), requireId("id", input.id));
+      return service.rotateGeneratorPak(db, requireId("id", input.id));
     },
     deleteGenerator: (_, { input }, { db, identity }) => {
       requireAdmin(identity);

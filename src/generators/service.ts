@@ -1,16 +1,22 @@
 import { mintPak } from "../auth/pak.js";
-import type { Database } from "../db/client.js";
+import { inTransaction, type Database } from "../db/client.js";
+import type { Identity } from "../auth/identity.js";
+import { once, pakShownOnce, type Idempotency } from "../idempotency/service.js";
 import { fromDatabaseError, notFound } from "../errors.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { LIMITS, optionalText, requireId, requireText } from "../validation.js";
 import * as store from "./store.js";
 
-export async function createGenerator(db: Database, input: { name: string; description?: string | null }) {
+export async function createGenerator(db: Database, identity: Identity, input: { name: string; description?: string | null }, idempotency?: Idempotency) {
   const name = requireText("name", input.name, LIMITS.name);
   const description = optionalText("description", input.description, LIMITS.description);
   const { pak, hash } = mintPak();
+  const request = { identity, operation: "createGenerator", input: { name, description }, idempotency };
   try {
-    const generator = await store.insertGenerator(db, { name, description, pakHash: hash });
+    const generator = await inTransaction(db, (tx) =>
+      once(tx, request, () => store.insertGenerator(tx, { name, description, pakHash: hash }), (id) =>
+        Promise.reject(pakShownOnce("generator", id, idempotency?.field))),
+    );
     return { generator, pak };
   } catch (err) {
     throw fromDatabaseError(err, `a generator named '${name}' already exists`);

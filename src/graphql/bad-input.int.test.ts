@@ -112,7 +112,7 @@ describe("ids", () => {
     const stack = await createStack(broker, gen.pak);
     const create = `mutation($s: ID!) { createDeploymentObject(input: { stackId: $s, yamlContent: "a: 1" }) { deploymentObject { id } } }`;
     expectError(await broker.gql(create, { s: "nope" }, gen.pak), "BAD_USER_INPUT", "stackId");
-    expectError(await broker.gql(create, { s: UNKNOWN }, gen.pak), "NOT_FOUND");
+    expectError(await broker.gql(create, { s: UNKNOWN }, gen.pak), "FORBIDDEN");
     const target = `mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`;
     expectError(await broker.gql(target, { a: "nope", s: stack.id }), "BAD_USER_INPUT", "agentId");
     expectError(await broker.gql(target, { a: UNKNOWN, s: stack.id }), "NOT_FOUND");

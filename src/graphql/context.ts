@@ -1,5 +1,6 @@
 import type { Identity, IdentityResolver } from "../auth/identity.js";
 import type { Database } from "../db/client.js";
+import type { InputLimits } from "../validation.js";
 import type { Loaders } from "./loaders.js";
 import { createLoaders } from "./loaders.js";
 import type { DeliveryHub } from "../delivery/hub.js";
@@ -9,6 +10,9 @@ export interface GraphQLContext {
   db: Database;
   loaders: Loaders;
   delivery: DeliveryHub;
+  limits: InputLimits;
+  /** The HTTP request's Idempotency-Key header (GraphQL inputs may carry clientMutationId instead). */
+  idempotencyKey?: string;
   /** Set on websocket operations. */
   connection?: SocketConnection;
 }
@@ -20,21 +24,22 @@ export interface SocketConnection {
 }
 
 /** The one place a GraphQLContext is built, for HTTP requests and websocket operations alike. */
-export function createContextFactory(deps: { db: Database; delivery: DeliveryHub; identities: IdentityResolver }) {
-  const build = (identity: Identity | null, cacheLoaders: boolean, connection?: SocketConnection): GraphQLContext => ({
+export function createContextFactory(deps: { db: Database; delivery: DeliveryHub; identities: IdentityResolver; limits: InputLimits }) {
+  const build = (identity: Identity | null, cacheLoaders: boolean, extra: Partial<GraphQLContext> = {}): GraphQLContext => ({
     identity,
     db: deps.db,
     // A websocket operation's context lives as long as its subscription: its loaders don't cache.
     loaders: createLoaders(deps.db, cacheLoaders),
     delivery: deps.delivery,
-    ...(connection ? { connection } : {}),
+    limits: deps.limits,
+    ...extra,
   });
   return {
-    async forRequest(authorization: string | undefined): Promise<GraphQLContext> {
-      return build(await deps.identities.resolve(authorization), true);
+    async forRequest(authorization: string | undefined, idempotencyKey?: string): Promise<GraphQLContext> {
+      return build(await deps.identities.resolve(authorization), true, idempotencyKey ? { idempotencyKey } : {});
     },
     forSocket(identity: Identity | null, connection: SocketConnection): GraphQLContext {
-      return build(identity, false, connection);
+      return build(identity, false, { connection });
     },
   };
 }

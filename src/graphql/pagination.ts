@@ -1,4 +1,5 @@
 import { badInput } from "../errors.js";
+import { isCleanText, isInt64Digits, isUuid } from "../validation.js";
 
 export const MAX_PAGE_SIZE = 500;
 
@@ -23,7 +24,7 @@ export function encodeCursor(parts: (string | number | bigint)[]): string {
 export function decodeCursor(cursor: string, arity: number, valid: (parts: string[]) => boolean = () => true): string[] {
   try {
     const parts = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
-    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === "string") && valid(parts)) {
+    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === "string" && isCleanText(p)) && valid(parts)) {
       return parts as string[];
     }
   } catch {
@@ -50,14 +51,13 @@ export function toConnection<T>(rows: T[], first: number, cursorOf: (row: T) => 
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A (name, id) keyset cursor. */
 export function decodeNameIdCursor(cursor: string): [string, string] {
-  return decodeCursor(cursor, 2, ([, id]) => UUID.test(id!)) as [string, string];
+  return decodeCursor(cursor, 2, ([, id]) => isUuid(id!)) as [string, string];
 }
 
 /** A (number, id) keyset cursor, e.g. epoch microseconds and a uuid. */
 export function decodeNumberIdCursor(cursor: string): [string, string] {
-  return decodeCursor(cursor, 2, ([n, id]) => /^\d{1,18}$/.test(n!) && UUID.test(id!)) as [string, string];
+  return decodeCursor(cursor, 2, ([n, id]) => isInt64Digits(n!) && isUuid(id!)) as [string, string];
 }

@@ -1,11 +1,12 @@
 import { GraphQLScalarType, Kind } from "graphql";
 import { DateTimeResolver } from "graphql-scalars";
 import { BrokkrError } from "../errors.js";
+import { isInt64Digits } from "../validation.js";
 
 function toBigInt(value: unknown): bigint {
   if (typeof value === "bigint") return value;
   if (typeof value === "number" && Number.isSafeInteger(value)) return BigInt(value);
-  if (typeof value === "string" && /^-?\d{1,19}$/.test(value)) return BigInt(value);
+  if (typeof value === "string" && isInt64Digits(value)) return BigInt(value);
   throw new BrokkrError("BAD_USER_INPUT", "BigInt must be an integer or a string of digits");
 }
 

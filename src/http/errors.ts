@@ -26,5 +26,17 @@ export const httpErrorHandler: ErrorRequestHandler = (err, _req, res, _next) => 
     res.status(400).json({ code: "BAD_USER_INPUT", message: "request body is not valid JSON" });
     return;
   }
+  // Every other body-parser refusal (unsupported Content-Encoding or charset, a corrupt gzip
+  // stream, an aborted body) is the client's: its 4xx status and a coded body, nothing logged.
+  const { status, code } = err as { status?: unknown; code?: unknown };
+  if (typeof code === "string" && code.startsWith("Z_")) {
+    res.status(400).json({ code: "BAD_USER_INPUT", message: "the request body is not validly compressed" });
+    return;
+  }
+  if (typeof type === "string" && typeof status === "number" && status >= 400 && status < 500) {
+    const message = status === 415 ? "unsupported Content-Encoding or charset" : "the request body could not be read";
+    res.status(status).json({ code: "BAD_USER_INPUT", message });
+    return;
+  }
   sendError(res, err);
 };

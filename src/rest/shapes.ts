@@ -1,4 +1,4 @@
-import type { AgentEventRow } from "../delivery/types.js";
+import type { AgentEventRow } from "../agent-events/store.js";
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 import type { StackRow } from "../stacks/store.js";
 

@@ -1,12 +1,13 @@
-import { requireIdentity } from "../auth/policy.js";
+import { missingOrHidden, requireIdentity } from "../auth/policy.js";
 import { canReadStack, readableStackIds } from "../auth/agent-scope.js";
-import { badInput, forbidden, notFound } from "../errors.js";
+import { forbidden } from "../errors.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import * as objects from "../deployment-objects/store.js";
 import { encodeCursor, decodeCursor, toConnection } from "../graphql/pagination.js";
-import { requireId } from "../validation.js";
+import { parseSequenceId, requireAnnotations, requireId, requireLabels } from "../validation.js";
 import * as service from "./service.js";
+import { idempotencyOf } from "../idempotency/service.js";
 import type { StackListFilter } from "./store.js";
 
 export const stackResolvers: Resolvers = {
@@ -14,8 +15,8 @@ export const stackResolvers: Resolvers = {
     stacks: async (_, { filter, first, after }, { db, identity }) => {
       const who = requireIdentity(identity);
       const f: StackListFilter = {
-        labels: filter?.labels ?? undefined,
-        annotations: filter?.annotations ?? undefined,
+        labels: requireLabels("filter.labels", filter?.labels),
+        annotations: requireAnnotations("filter.annotations", filter?.annotations),
         generatorId: filter?.generatorId ? requireId("filter.generatorId", filter.generatorId) : undefined,
         includeDeleted: filter?.includeDeleted ?? false,
       };
@@ -30,15 +31,16 @@ export const stackResolvers: Resolvers = {
     stack: async (_, { id }, { db, identity, loaders }) => {
       const who = requireIdentity(identity);
       const stack = await loaders.stack.load(requireId("id", id));
-      if (!stack) throw notFound("stack");
+      if (!stack) throw missingOrHidden(who, "stack");
       if (who.role === "GENERATOR" && stack.generatorId !== who.id) throw forbidden();
       if (who.role === "AGENT" && !(await canReadStack(db, who.id, stack.id))) throw forbidden();
       return stack;
     },
   },
   Mutation: {
-    createStack: async (_, { input }, { db, identity }) => ({
-      stack: await service.createStack(db, requireIdentity(identity), input),
+    createStack: async (_, { input }, ctx) => ({
+      stack: await service.createStack(ctx.db, requireIdentity(ctx.identity), input, idempotencyOf(input, ctx)),
+      clientMutationId: input.clientMutationId ?? null,
     }),
     updateStack: async (_, { input }, { db, identity }) => ({
       stack: await service.updateStack(db, requireIdentity(identity), input),
@@ -72,8 +74,7 @@ export const stackResolvers: Resolvers = {
       let afterSeq: bigint | undefined;
       if (page.after) {
         const [seq] = decodeCursor(page.after, 1);
-        if (!/^\d{1,18}$/.test(seq!)) throw badInput("after", "after is not a cursor returned by this API");
-        afterSeq = BigInt(seq!);
+        afterSeq = parseSequenceId("after", seq);
       }
       const rows = await objects.listObjectsOfStack(db, stack.id, afterSeq, page.first + 1);
       return toConnection(rows, page.first, (o) => encodeCursor([o.sequenceId]));

@@ -1,11 +1,13 @@
 import type { Identity } from "../auth/identity.js";
-import { assertOwnsStack } from "../auth/policy.js";
+import { missingOrHidden, ownsStack } from "../auth/policy.js";
 import { inTransaction, type Database, type Db } from "../db/client.js";
 import { badInput, forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { findGenerator } from "../generators/store.js";
-import { LIMITS, optionalText, requireAnnotation, requireId, requireLabel, requireText } from "../validation.js";
+import { LIMITS, optionalText, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireText } from "../validation.js";
+import { latestDeletionMarker } from "../deployment-objects/store.js";
 import * as store from "./store.js";
+import { once, type Idempotency } from "../idempotency/service.js";
 
 export interface CreateStackInput {
   name: string;
@@ -28,29 +30,32 @@ async function owningGenerator(db: Db, identity: Identity, generatorId?: string 
   return generator.id;
 }
 
-export async function createStack(db: Database, identity: Identity, input: CreateStackInput) {
+export async function createStack(db: Database, identity: Identity, input: CreateStackInput, idempotency?: Idempotency) {
   const name = requireText("name", input.name, LIMITS.name);
   const description = optionalText("description", input.description, LIMITS.description);
-  const labels = (input.labels ?? []).map((l, i) => requireLabel(`labels[${i}]`, l));
-  const annotations = (input.annotations ?? []).map((a, i) => requireAnnotation(`annotations[${i}]`, a.key, a.value));
+  const labels = requireLabels("labels", input.labels);
+  const annotations = requireAnnotations("annotations", input.annotations);
   try {
-    return await inTransaction(db, async (tx) => {
-      const generatorId = await owningGenerator(tx, identity, input.generatorId);
-      const stack = await store.insertStack(tx, { generatorId, name, description });
-      for (const label of labels) await store.addStackLabel(tx, stack.id, label);
-      for (const a of annotations) await store.setStackAnnotation(tx, stack.id, a.key, a.value);
-      return stack;
-    });
+    const request = { identity, operation: "createStack", input: { name, description, generatorId: input.generatorId, labels, annotations }, idempotency };
+    return await inTransaction(db, (tx) =>
+      once(tx, request, async () => {
+        const generatorId = await owningGenerator(tx, identity, input.generatorId);
+        const stack = await store.insertStack(tx, { generatorId, name, description });
+        for (const label of labels) await store.addStackLabel(tx, stack.id, label);
+        for (const a of annotations) await store.setStackAnnotation(tx, stack.id, a.key, a.value);
+        return stack;
+      }, async (id) => (await store.findStack(tx, id, true)) ?? Promise.reject(notFound("stack"))),
+    );
   } catch (err) {
     throw fromDatabaseError(err, `a stack named '${name}' already exists`);
   }
 }
 
-/** A live stack the caller may manage (admin or owning generator). */
+/** A live stack the caller may manage (admin or owning generator); only its owner learns it was deleted. */
 export async function getManagedStack(db: Db, identity: Identity, id: string, field = "id") {
-  const stack = await store.findStack(db, requireId(field, id));
-  if (!stack) throw notFound("stack");
-  assertOwnsStack(identity, stack);
+  const stack = await store.findStack(db, requireId(field, id), true);
+  if (!stack || !ownsStack(identity, stack)) throw missingOrHidden(identity, "stack");
+  if (stack.deletedAt) throw notFound("stack");
   return stack;
 }
 
@@ -77,19 +82,14 @@ export async function updateStack(db: Database, identity: Identity, input: { id:
 export async function deleteStack(db: Database, identity: Identity, input: { id: string; hard?: boolean | null }) {
   return inTransaction(db, async (tx) => {
     const stack = await store.findStack(tx, requireId("id", input.id), true);
-    if (!stack) throw notFound("stack");
-    assertOwnsStack(identity, stack);
+    if (!stack || !ownsStack(identity, stack)) throw missingOrHidden(identity, "stack");
     if (input.hard) {
       await store.hardDeleteStack(tx, stack.id);
       return { deletedId: stack.id, deletionMarker: null };
     }
     if (stack.deletedAt) throw notFound("stack");
     await store.softDeleteStack(tx, stack.id);
-    const marker = await tx.deploymentObject.findFirst({
-      where: { stackId: stack.id, isDeletionMarker: true },
-      orderBy: { sequenceId: "desc" },
-    });
-    return { deletedId: stack.id, deletionMarker: marker };
+    return { deletedId: stack.id, deletionMarker: await latestDeletionMarker(tx, stack.id) };
   });
 }
 
@@ -103,9 +103,10 @@ export async function addStackLabel(db: Database, identity: Identity, stackId: s
 }
 
 export async function removeStackLabel(db: Database, identity: Identity, stackId: string, label: string) {
+  const value = requireText("label", label, LIMITS.label);
   return inTransaction(db, async (tx) => {
     const stack = await getManagedStack(tx, identity, stackId, "stackId");
-    await store.removeStackLabel(tx, stack.id, label);
+    await store.removeStackLabel(tx, stack.id, value);
     return stack;
   });
 }
@@ -120,9 +121,10 @@ export async function setStackAnnotation(db: Database, identity: Identity, input
 }
 
 export async function removeStackAnnotation(db: Database, identity: Identity, input: { stackId: string; key: string }) {
+  const key = requireText("key", input.key, LIMITS.annotationKey);
   return inTransaction(db, async (tx) => {
     const stack = await getManagedStack(tx, identity, input.stackId, "stackId");
-    await store.removeStackAnnotation(tx, stack.id, input.key);
+    await store.removeStackAnnotation(tx, stack.id, key);
     return stack;
   });
 }

@@ -1,5 +1,10 @@
 import type { Db } from "../db/client.js";
+import type { AgentEvent } from "../generated/prisma/client.js";
 import { decodeNumberIdCursor, type Page } from "../graphql/pagination.js";
+
+// Agent events: reported by agents (service.ts), listed here, and fanned out live by
+// delivery/agent-event-feed.ts, which should load them with findAgentEvent below.
+export type AgentEventRow = AgentEvent;
 
 export function insertAgentEvent(
   db: Db,
@@ -35,4 +40,8 @@ export async function listAgentEvents(db: Db, where: { agentId?: string; deploym
 /** The newest live events of one agent (REST GET /agents/{id}/events). */
 export function recentEventsOfAgent(db: Db, agentId: string, limit = 500) {
   return db.agentEvent.findMany({ where: { agentId, deletedAt: null }, orderBy: { createdAt: "desc" }, take: limit });
+}
+
+export function findAgentEvent(db: Db, id: string) {
+  return db.agentEvent.findUnique({ where: { id } });
 }
