@@ -11,7 +11,7 @@ import { createIdentityResolver, type Identity } from "./auth/identity.js";
 import type { BrokerConfig } from "./config.js";
 import { connectDatabase, type DatabaseHandle } from "./db/client.js";
 import type { GraphQLContext } from "./graphql/context.js";
-import { formatGraphQLError } from "./graphql/format-error.js";
+import { contextCreationError, faultStatusPlugin, formatGraphQLError } from "./graphql/format-error.js";
 import { costLimitPlugin, depthLimitRule } from "./graphql/limits.js";
 import { createLoaders } from "./graphql/loaders.js";
 import { buildSchema } from "./graphql/schema.js";
@@ -22,8 +22,11 @@ import { DeliveryHub } from "./delivery/hub.js";
 import { NotificationListener } from "./delivery/listener.js";
 import { createMetrics } from "./delivery/metrics.js";
 import { createRestRouter } from "./rest/router.js";
+import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 
 const log = moduleLogger("app");
+/** /readyz answers within this budget even when PostgreSQL hangs. */
+const READY_CHECK_BUDGET_MS = 1500;
 
 export interface BrokerApp {
   /** Listens on the configured host and port (0 picks a free port). */
@@ -32,18 +35,26 @@ export interface BrokerApp {
   readonly database: DatabaseHandle;
   readonly delivery: DeliveryHub;
   readonly listener: NotificationListener;
+  /** Logs and counts recovered database and network errors (brokkr_recovered_errors_total). */
+  readonly faults: FaultRecorder;
 }
 
 /** Builds the broker; importing this module binds nothing. */
 export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp {
   setLogLevel(config.log.level);
-  const database = connectDatabase(databaseUrl, config.database.poolSize);
+  const metrics = createMetrics();
+  const faults = createFaultRecorder(metrics.registry);
+  const { statementTimeoutMs, connectTimeoutMs } = config.database;
+  const database = connectDatabase(databaseUrl, config.database.poolSize, {
+    statementTimeoutMs,
+    connectTimeoutMs,
+    onConnectionError: (err) => faults.record("pool", err),
+  });
   const { prisma } = database;
   let adminPakHash: string | undefined = config.broker.adminPakHash;
   const identities = createIdentityResolver(prisma, () => adminPakHash);
   const schema = buildSchema();
-  const metrics = createMetrics();
-  const listener = new NotificationListener(databaseUrl);
+  const listener = new NotificationListener(databaseUrl, { connectTimeoutMs, onFault: (err) => faults.record("listener", err) });
   listener.on("resync", () => {
     if (listener.reconnects > 0) metrics.listenerReconnects.inc();
   });
@@ -51,6 +62,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const httpServer = http.createServer();
   const app = express();
   const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.broker.bodyLimitBytes });
+  // ws re-emits the HTTP server's errors; unhandled, an 'error' event ends the process.
+  wss.on("error", (err) => faults.record("websocket", err));
   const wsServer = startGraphQLWs({ schema, wss, identities, db: prisma, config, delivery });
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -63,12 +76,18 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       costLimitPlugin(config.broker.maxQueryCost),
+      faultStatusPlugin,
       { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
     ],
   });
 
   const contextFor = async (authorization: string | undefined): Promise<GraphQLContext> => {
-    const identity: Identity | null = await identities.resolve(authorization);
+    let identity: Identity | null;
+    try {
+      identity = await identities.resolve(authorization);
+    } catch (err) {
+      throw contextCreationError(err);
+    }
     return { identity, db: prisma, loaders: createLoaders(prisma), delivery };
   };
 
@@ -78,15 +97,12 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     res.json({ status: "ok" });
   });
   app.get("/readyz", async (_req, res) => {
-    try {
-      await database.pool.query("SELECT 1");
-      if (!listener.connected) {
-        res.status(503).json({ status: "unavailable", listener: "disconnected" });
-        return;
-      }
-      res.json({ status: "ready" });
-    } catch {
+    if (!(await databaseAnswers(database, READY_CHECK_BUDGET_MS))) {
       res.status(503).json({ status: "unavailable", database: "unreachable" });
+    } else if (!listener.connected) {
+      res.status(503).json({ status: "unavailable", listener: "disconnected" });
+    } else {
+      res.json({ status: "ready" });
     }
   });
 
@@ -95,47 +111,77 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  let started = false;
+  const stop = async () => {
+    // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
+    delivery.stop();
+    if (started) await Promise.race([apollo.stop(), timeout]);
+    await listener.stop();
+    httpServer.closeAllConnections();
+    await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
+    await database.close();
+    log.info("broker stopped");
+  };
+
+  const start = async () => {
+    const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
+    adminPakHash = admin.hash;
+    await listener.start();
+    await delivery.start();
+    await apollo.start();
+    started = true;
+    app.use(
+      "/api/v1",
+      express.json({ limit: config.broker.bodyLimitBytes }),
+      createRestRouter({ db: prisma, identities, delivery }),
+    );
+    app.use(
+      "/graphql",
+      express.json({ limit: config.broker.bodyLimitBytes }),
+      expressMiddleware(apollo, { context: ({ req }) => contextFor(req.headers.authorization) }),
+    );
+    app.use(httpErrorHandler);
+    httpServer.on("request", app);
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(config.broker.port, config.broker.host, () => {
+        httpServer.off("error", reject);
+        httpServer.on("error", (err) => faults.record("http", err));
+        resolve();
+      });
+    });
+    const { port } = httpServer.address() as AddressInfo;
+    const host = config.broker.host === "0.0.0.0" ? "127.0.0.1" : config.broker.host;
+    log.info({ port }, "broker listening");
+    return { url: `http://${host}:${port}`, port, mintedAdminPak: admin.mintedPak };
+  };
+
   return {
     database,
     delivery,
     listener,
+    faults,
     async start() {
-      const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
-      adminPakHash = admin.hash;
-      await listener.start();
-      await delivery.start();
-      await apollo.start();
-      app.use(
-        "/api/v1",
-        express.json({ limit: config.broker.bodyLimitBytes }),
-        createRestRouter({ db: prisma, identities, delivery }),
-      );
-      app.use(
-        "/graphql",
-        express.json({ limit: config.broker.bodyLimitBytes }),
-        expressMiddleware(apollo, { context: ({ req }) => contextFor(req.headers.authorization) }),
-      );
-      app.use(httpErrorHandler);
-      httpServer.on("request", app);
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once("error", reject);
-        httpServer.listen(config.broker.port, config.broker.host, () => resolve());
-      });
-      const { port } = httpServer.address() as AddressInfo;
-      const host = config.broker.host === "0.0.0.0" ? "127.0.0.1" : config.broker.host;
-      log.info({ port }, "broker listening");
-      return { url: `http://${host}:${port}`, port, mintedAdminPak: admin.mintedPak };
+      try {
+        return await start();
+      } catch (err) {
+        // A failed start releases what it took (pool, LISTEN connection, timers) and says why.
+        await stop().catch((stopErr) => log.warn({ err: stopErr }, "cleaning up after a failed start"));
+        throw describeStartFailure(err, config.broker);
+      }
     },
-    async stop() {
-      // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
-      delivery.stop();
-      await Promise.race([apollo.stop(), timeout]);
-      await listener.stop();
-      httpServer.closeAllConnections();
-      await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
-      await database.close();
-      log.info("broker stopped");
-    },
+    stop,
   };
+}
+
+/** SELECT 1 through the pool, given up on after `budgetMs` (a stalled server never answers). */
+async function databaseAnswers(database: DatabaseHandle, budgetMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), budgetMs)));
+  try {
+    return await Promise.race([database.pool.query("SELECT 1").then(() => true, () => false), budget]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -12,9 +12,16 @@ export interface ListenerEvents {
   resync: [];
 }
 
+export interface ListenerOptions {
+  connectTimeoutMs?: number;
+  /** Every error of the connection (logged and counted by the caller); it is recovered from here. */
+  onFault?: (err: unknown) => void;
+}
+
 /**
  * One dedicated connection per broker process that LISTENs (not through Prisma's pool).
  * Reconnects with capped exponential backoff and announces a resync after each reconnect.
+ * Every client it creates has an 'error' handler from birth: an unhandled one ends the process.
  */
 export class NotificationListener extends EventEmitter<ListenerEvents> {
   private client: pg.Client | null = null;
@@ -24,7 +31,10 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
   connected = false;
   reconnects = 0;
 
-  constructor(private readonly url: string) {
+  constructor(
+    private readonly url: string,
+    private readonly options: ListenerOptions = {},
+  ) {
     super();
   }
 
@@ -33,14 +43,29 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: "brokkr-listener", keepAlive: true });
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: "brokkr-listener",
+      keepAlive: true,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 5000,
+    });
     client.on("error", (err) => this.lost(client, err));
     client.on("end", () => this.lost(client));
     client.on("notification", (msg) => {
       if ((CHANNELS as readonly string[]).includes(msg.channel)) this.emit("notification", msg.channel as Channel, msg.payload ?? "");
     });
-    await client.connect();
-    for (const channel of CHANNELS) await client.query(`LISTEN ${channel}`);
+    try {
+      await client.connect();
+      for (const channel of CHANNELS) await client.query(`LISTEN ${channel}`);
+    } catch (err) {
+      // Connected but LISTEN failed (server shutting down): do not leak the connection.
+      client.end().catch(() => {});
+      throw err;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => {});
+      return;
+    }
     this.client = client;
     this.connected = true;
     this.attempt = 0;
@@ -51,7 +76,8 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
     if (this.client !== client || this.stopped) return;
     this.client = null;
     this.connected = false;
-    log.warn({ err }, "listener connection lost; reconnecting");
+    log.warn("listener connection lost; reconnecting");
+    this.options.onFault?.(err ?? new Error("listener connection ended"));
     client.end().catch(() => {});
     this.scheduleReconnect();
   }
@@ -59,10 +85,11 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
   private scheduleReconnect(): void {
     const delay = Math.min(5000, 100 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
     this.timer = setTimeout(() => {
+      if (this.stopped) return;
       this.reconnects++;
       this.connect().catch((err) => {
-        log.warn({ err: { message: (err as Error).message } }, "listener reconnect failed");
-        this.scheduleReconnect();
+        this.options.onFault?.(err);
+        if (!this.stopped) this.scheduleReconnect();
       });
     }, delay);
   }

@@ -5,6 +5,8 @@ import type { WebSocketServer } from "ws";
 import type { Identity, IdentityResolver } from "../auth/identity.js";
 import type { BrokerConfig } from "../config.js";
 import type { Database } from "../db/client.js";
+import { BrokkrError, fromDatabaseError } from "../errors.js";
+import { moduleLogger } from "../logger.js";
 import { formatGraphQLError } from "./format-error.js";
 import type { GraphQLContext } from "./context.js";
 import { createLoaders } from "./loaders.js";
@@ -12,6 +14,8 @@ import { createSharedSubscribe } from "./shared-subscribe.js";
 import { GraphQLError, parse, specifiedRules, validate, type DocumentNode } from "graphql";
 import { depthLimitRule, queryCost } from "./limits.js";
 import type { DeliveryHub } from "../delivery/hub.js";
+
+const log = moduleLogger("graphql-ws");
 
 /** Parsed-and-validated documents by query text, the oldest dropped past a few hundred. */
 class DocumentCache {
@@ -62,7 +66,21 @@ export function startGraphQLWs(opts: {
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        const identity = await opts.identities.resolve(typeof raw === "string" ? raw : undefined);
+        let identity: Identity | null;
+        try {
+          identity = await opts.identities.resolve(typeof raw === "string" ? raw : undefined);
+        } catch (err) {
+          // graphql-ws would close with 4500 and the driver's message (host, port); 1013 "try
+          // again later" says the server is at fault, and graphql-ws clients retry it.
+          const coded = fromDatabaseError(err);
+          if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") {
+            ctx.extra.socket.close(1013, "Service unavailable; retry later");
+          } else {
+            log.error({ err }, "resolving a websocket identity failed");
+            ctx.extra.socket.close(CloseCode.InternalServerError, "Internal server error");
+          }
+          return false;
+        }
         if (!identity) {
           ctx.extra.socket.close(CloseCode.Unauthorized, "Unauthorized");
           return false;
