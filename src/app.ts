@@ -61,9 +61,14 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const delivery = new DeliveryHub(prisma, listener, metrics);
   const httpServer = http.createServer();
   const app = express();
-  const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.broker.bodyLimitBytes });
-  // ws re-emits the HTTP server's errors; unhandled, an 'error' event ends the process.
+  // noServer: attached to the HTTP server, ws would re-emit its errors (a taken port at start)
+  // to graphql-ws, which prints a stack trace and closes every client; upgrades come from here.
+  const wss = new WebSocketServer({ noServer: true, path: "/graphql", maxPayload: config.broker.bodyLimitBytes });
   wss.on("error", (err) => faults.record("websocket", err));
+  httpServer.on("upgrade", (req, socket, head) => {
+    if (!wss.shouldHandle(req)) return void socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+  });
   const wsServer = startGraphQLWs({ schema, wss, identities, db: prisma, config, delivery });
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
