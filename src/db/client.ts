@@ -48,14 +48,19 @@ export function poolConfig(url: string, max: number, limits: PoolLimits = DEFAUL
 
 export function connectDatabase(url: string, poolSize: number, limits: PoolLimits = DEFAULT_LIMITS): DatabaseHandle {
   const pool = new pg.Pool(poolConfig(url, poolSize, limits));
+  let closing = false;
+  // pool.end() resolves once its clients are told to end, not once they have: a server stopped
+  // right after (embedded PostgreSQL) may still terminate them. That is not a fault.
+  const onError = (err: Error) => void (closing || limits.onConnectionError?.(err));
   // Without a listener an idle client's error (server restart) would crash the process; the
   // pool has already discarded that client, and the next query opens a fresh one.
-  pool.on("error", (err) => limits.onConnectionError?.(err));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { onConnectionError: limits.onConnectionError }) });
+  pool.on("error", onError);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { onConnectionError: onError }) });
   return {
     prisma,
     pool,
     async close() {
+      closing = true;
       await prisma.$disconnect();
       await pool.end();
     },
