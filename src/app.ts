@@ -65,6 +65,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   // to graphql-ws, which prints a stack trace and closes every client; upgrades come from here.
   const wss = new WebSocketServer({ noServer: true, path: "/graphql", maxPayload: config.broker.bodyLimitBytes });
   wss.on("error", (err) => faults.record("websocket", err));
+  // graphql-ws listens for a socket's first 'error' only (once); a second would end the process.
+  wss.on("connection", (socket) => socket.on("error", (err) => faults.record("websocket", err)));
   httpServer.on("upgrade", (req, socket, head) => {
     if (!wss.shouldHandle(req)) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
