@@ -1,6 +1,7 @@
 import { createApp, type BrokerApp } from "./app.js";
 import type { BrokerConfig } from "./config.js";
 import { provisionDatabase } from "./db/provision.js";
+import { describeStartFailure } from "./faults.js";
 
 export interface LaunchedBroker {
   app: BrokerApp;
@@ -17,7 +18,9 @@ export interface LaunchedBroker {
  * with an error whose message is one line saying why.
  */
 export async function launchBroker(config: BrokerConfig): Promise<LaunchedBroker> {
-  const database = await provisionDatabase(config);
+  const database = await provisionDatabase(config).catch((err) => {
+    throw describeStartFailure(err, config.broker);
+  });
   let app: BrokerApp;
   let started: Awaited<ReturnType<BrokerApp["start"]>>;
   try {

@@ -83,7 +83,14 @@ function runMigrateDeploy(databaseUrl: string, root: string): Promise<void> {
     child.on("close", (code) => {
       clearTimeout(timer);
       if (code === 0 || DONE.test(stdout)) resolve();
-      else reject(new Error(`prisma migrate deploy failed: ${(stderr || stdout || `exit ${code}`).trim()}`));
+      else reject(new Error(`prisma migrate deploy failed: ${cliError(stderr || stdout) || `exit ${code}`}`));
     });
   });
+}
+
+/** The CLI's error in one line: from its "Error: Pxxxx" line on, not its banner. */
+function cliError(output: string): string {
+  const lines = output.split("\n").map((l) => l.trim()).filter(Boolean);
+  const at = lines.findIndex((l) => /^Error\b|error:/i.test(l));
+  return lines.slice(Math.max(0, at), Math.max(0, at) + 3).join(" ");
 }
