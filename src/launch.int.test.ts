@@ -42,6 +42,10 @@ describe("starting on a taken port", () => {
     const broker = await launchBroker(configFrom({ ...env, BROKKR__BROKER__PORT: String(taken) }));
     expect((await fetch(`${broker.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${broker.url}/readyz`)).status).toBe(200);
+    // A second broker on the same embedded folder is refused; the first keeps its server.
+    const second = await launchBroker(configFrom({ ...env, BROKKR__BROKER__PORT: "0" })).catch((err: Error) => err);
+    expect((second as Error).message).toMatch(/embedded PostgreSQL in .* is in use by another broker/);
+    expect((await fetch(`${broker.url}/readyz`)).status).toBe(200);
     await broker.stop();
     expect(fs.existsSync(path.join(dir, "pgdata", "postmaster.pid"))).toBe(false);
   }, 120_000);
