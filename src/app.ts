@@ -118,68 +118,72 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  let started = false;
-  const stop = async () => {
-    // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
-    delivery.stop();
-    if (started) await Promise.race([apollo.stop(), timeout]);
-    await listener.stop();
-    httpServer.closeAllConnections();
-    await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
-    await database.close();
-    log.info("broker stopped");
-  };
-
-  const start = async () => {
-    const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
-    adminPakHash = admin.hash;
-    await listener.start();
-    await delivery.start();
-    await apollo.start();
-    started = true;
-    app.use(
-      "/api/v1",
-      express.json({ limit: config.broker.bodyLimitBytes }),
-      createRestRouter({ db: prisma, identities, delivery }),
-    );
-    app.use(
-      "/graphql",
-      express.json({ limit: config.broker.bodyLimitBytes }),
-      expressMiddleware(apollo, { context: ({ req }) => contextFor(req.headers.authorization) }),
-    );
-    app.use(httpErrorHandler);
-    httpServer.on("request", app);
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once("error", reject);
-      httpServer.listen(config.broker.port, config.broker.host, () => {
-        httpServer.off("error", reject);
-        httpServer.on("error", (err) => faults.record("http", err));
-        resolve();
-      });
-    });
-    const { port } = httpServer.address() as AddressInfo;
-    const host = config.broker.host === "0.0.0.0" ? "127.0.0.1" : config.broker.host;
-    log.info({ port }, "broker listening");
-    return { url: `http://${host}:${port}`, port, mintedAdminPak: admin.mintedPak };
-  };
-
-  return {
+  let apolloStarted = false;
+  const broker: BrokerApp = {
     database,
     delivery,
     listener,
     faults,
     async start() {
+      const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
+      adminPakHash = admin.hash;
+      await listener.start();
+      await delivery.start();
+      await apollo.start();
+      apolloStarted = true;
+      app.use(
+        "/api/v1",
+        express.json({ limit: config.broker.bodyLimitBytes }),
+        createRestRouter({ db: prisma, identities, delivery }),
+      );
+      app.use(
+        "/graphql",
+        express.json({ limit: config.broker.bodyLimitBytes }),
+        expressMiddleware(apollo, { context: ({ req }) => contextFor(req.headers.authorization) }),
+      );
+      app.use(httpErrorHandler);
+      httpServer.on("request", app);
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(config.broker.port, config.broker.host, () => {
+          httpServer.off("error", reject);
+          httpServer.on("error", (err) => faults.record("http", err));
+          resolve();
+        });
+      });
+      const { port } = httpServer.address() as AddressInfo;
+      const host = config.broker.host === "0.0.0.0" ? "127.0.0.1" : config.broker.host;
+      log.info({ port }, "broker listening");
+      return { url: `http://${host}:${port}`, port, mintedAdminPak: admin.mintedPak };
+    },
+    async stop() {
+      // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
+      delivery.stop();
+      if (apolloStarted) await Promise.race([apollo.stop(), timeout]);
+      await listener.stop();
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
+      await database.close();
+      log.info("broker stopped");
+    },
+  };
+  return withCleanFailedStart(broker, config);
+}
+
+/** A failed start releases what it took (pool, LISTEN connection, timers) and says why in one line. */
+function withCleanFailedStart(broker: BrokerApp, config: BrokerConfig): BrokerApp {
+  const start = broker.start;
+  return Object.assign(broker, {
+    async start() {
       try {
         return await start();
       } catch (err) {
-        // A failed start releases what it took (pool, LISTEN connection, timers) and says why.
-        await stop().catch((stopErr) => log.warn({ err: stopErr }, "cleaning up after a failed start"));
+        await broker.stop().catch((stopErr) => log.warn({ err: stopErr }, "cleaning up after a failed start"));
         throw describeStartFailure(err, config.broker);
       }
     },
-    stop,
-  };
+  });
 }
 
 /** SELECT 1 through the pool, given up on after `budgetMs` (a stalled server never answers). */
