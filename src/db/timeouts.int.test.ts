@@ -39,7 +39,7 @@ describe("a paused PostgreSQL", () => {
       pg.resume();
     }
     await expect.poll(async () => (await post(broker, gen.pak, "{ me { role } }")).status, { timeout: 20_000, interval: 200 }).toBe(200);
-    expect((await fetch(`${broker.url}/readyz`)).status).toBe(200);
+    await expect.poll(async () => (await fetch(`${broker.url}/readyz`)).status, { timeout: 20_000, interval: 200 }).toBe(200);
   });
 });
 

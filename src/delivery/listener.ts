@@ -14,6 +14,8 @@ export interface ListenerEvents {
 
 export interface ListenerOptions {
   connectTimeoutMs?: number;
+  /** How often the idle connection is checked: a stalled server or a silent network drop sends no error. */
+  heartbeatMs?: number;
   /** Every error of the connection (logged and counted by the caller); it is recovered from here. */
   onFault?: (err: unknown) => void;
 }
@@ -28,6 +30,7 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
   private stopped = false;
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
   connected = false;
   reconnects = 0;
 
@@ -69,11 +72,21 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
     this.client = client;
     this.connected = true;
     this.attempt = 0;
+    this.beat(client);
     this.emit("resync");
+  }
+
+  private beat(client: pg.Client): void {
+    const every = this.options.heartbeatMs ?? 10_000;
+    this.heartbeat = setInterval(() => {
+      client.query({ text: "SELECT 1", query_timeout: every / 2 } as pg.QueryConfig).catch((err) => this.lost(client, err));
+    }, every);
+    this.heartbeat.unref();
   }
 
   private lost(client: pg.Client, err?: Error): void {
     if (this.client !== client || this.stopped) return;
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.client = null;
     this.connected = false;
     log.warn("listener connection lost; reconnecting");
@@ -103,6 +116,7 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     const client = this.client;
     this.client = null;
     this.connected = false;
