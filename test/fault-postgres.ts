@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { afterAll } from "vitest";
+import { onTestFinished } from "vitest";
 import { loadEmbeddedPostgres } from "../src/db/embedded.js";
 import { migrateDatabase } from "../src/db/migrate.js";
 import type { TestDatabase } from "./db.js";
@@ -115,7 +115,8 @@ export async function startFaultPostgres(postgresFlags: string[] = []): Promise<
       running = false;
     },
   };
-  afterAll(async () => {
+  // Called inside a test, so cleaned up when that test ends (an afterAll registered there never runs).
+  onTestFinished(async () => {
     await handle.stop().catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });
   });
