@@ -15,6 +15,7 @@ import { clientErrorFormatter } from "./graphql/client-errors.js";
 import { createContextFactory, type GraphQLContext } from "./graphql/context.js";
 import { parseOptions } from "./graphql/limits.js";
 import { earlyLimits, limitsPlugin } from "./graphql/http-limits.js";
+import { faultStatusPlugin } from "./graphql/format-error.js";
 import { buildSchema } from "./graphql/schema.js";
 import { startGraphQLWs } from "./graphql/ws.js";
 import { httpErrorHandler } from "./http/errors.js";
@@ -24,8 +25,11 @@ import { NotificationListener } from "./delivery/listener.js";
 import { createMetrics } from "./delivery/metrics.js";
 import { createRestRouter } from "./rest/router.js";
 import { mountWebRoutes } from "./web/routes.js";
+import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 
 const log = moduleLogger("app");
+/** /readyz answers within this budget even when PostgreSQL hangs. */
+const READY_CHECK_BUDGET_MS = 1500;
 
 export interface BrokerApp {
   /** Listens on the configured host and port (0 picks a free port). */
@@ -34,25 +38,42 @@ export interface BrokerApp {
   readonly database: DatabaseHandle;
   readonly delivery: DeliveryHub;
   readonly listener: NotificationListener;
+  /** Logs and counts recovered database and network errors (brokkr_recovered_errors_total). */
+  readonly faults: FaultRecorder;
 }
 
 /** Builds the broker; importing this module binds nothing. */
 export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp {
   setLogLevel(config.log.level);
-  const database = connectDatabase(databaseUrl, config.database.poolSize);
+  const metrics = createMetrics();
+  const faults = createFaultRecorder(metrics.registry);
+  const { statementTimeoutMs, connectTimeoutMs } = config.database;
+  const database = connectDatabase(databaseUrl, config.database.poolSize, {
+    statementTimeoutMs,
+    connectTimeoutMs,
+    onConnectionError: (err) => faults.record("pool", err),
+  });
   const { prisma } = database;
   let adminPakHash: string | undefined = config.broker.adminPakHash;
   const identities = createIdentityResolver(prisma, () => adminPakHash);
   const schema = buildSchema();
-  const metrics = createMetrics();
-  const listener = new NotificationListener(databaseUrl);
+  const listener = new NotificationListener(databaseUrl, { connectTimeoutMs, onFault: (err) => faults.record("listener", err) });
   listener.on("resync", () => {
     if (listener.reconnects > 0) metrics.listenerReconnects.inc();
   });
   const delivery = new DeliveryHub(prisma, listener, metrics);
   const httpServer = http.createServer();
   const app = express();
-  const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.broker.bodyLimitBytes });
+  // noServer: attached to the HTTP server, ws would re-emit its errors (a taken port at start)
+  // to graphql-ws, which prints a stack trace and closes every client; upgrades come from here.
+  const wss = new WebSocketServer({ noServer: true, path: "/graphql", maxPayload: config.broker.bodyLimitBytes });
+  wss.on("error", (err) => faults.record("websocket", err));
+  // graphql-ws listens for a socket's first 'error' only (once); a second would end the process.
+  wss.on("connection", (socket) => socket.on("error", (err) => faults.record("websocket", err)));
+  httpServer.on("upgrade", (req, socket, head) => {
+    if (!wss.shouldHandle(req)) return void socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+  });
   const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
@@ -70,6 +91,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       // Apollo's landing page loads Sandbox from a CDN; browsers get the bundled explorer instead.
       ApolloServerPluginLandingPageDisabled(),
       limitsPlugin(config.broker, formatError),
+      faultStatusPlugin,
       { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
     ],
   });
@@ -80,15 +102,12 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     res.json({ status: "ok" });
   });
   app.get("/readyz", async (_req, res) => {
-    try {
-      await database.pool.query("SELECT 1");
-      if (!listener.connected) {
-        res.status(503).json({ status: "unavailable", listener: "disconnected" });
-        return;
-      }
-      res.json({ status: "ready" });
-    } catch {
+    if (!(await databaseAnswers(database, READY_CHECK_BUDGET_MS))) {
       res.status(503).json({ status: "unavailable", database: "unreachable" });
+    } else if (!listener.connected) {
+      res.status(503).json({ status: "unavailable", listener: "disconnected" });
+    } else {
+      res.json({ status: "ready" });
     }
   });
 
@@ -99,16 +118,19 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  return {
+  let apolloStarted = false;
+  const broker: BrokerApp = {
     database,
     delivery,
     listener,
+    faults,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
       await listener.start();
       await delivery.start();
       await apollo.start();
+      apolloStarted = true;
       // The REST router parses bodies itself, after it has authorized the caller.
       app.use("/api/v1", createRestRouter({ db: prisma, identities, delivery, bodyLimitBytes: config.broker.bodyLimitBytes, limits: config.broker.input }));
       app.use(
@@ -121,7 +143,11 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       httpServer.on("request", app);
       await new Promise<void>((resolve, reject) => {
         httpServer.once("error", reject);
-        httpServer.listen(config.broker.port, config.broker.host, () => resolve());
+        httpServer.listen(config.broker.port, config.broker.host, () => {
+          httpServer.off("error", reject);
+          httpServer.on("error", (err) => faults.record("http", err));
+          resolve();
+        });
       });
       const { port } = httpServer.address() as AddressInfo;
       const host = config.broker.host === "0.0.0.0" ? "127.0.0.1" : config.broker.host;
@@ -132,7 +158,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
       delivery.stop();
-      await Promise.race([apollo.stop(), timeout]);
+      if (apolloStarted) await Promise.race([apollo.stop(), timeout]);
       await listener.stop();
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
@@ -140,4 +166,31 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       log.info("broker stopped");
     },
   };
+  return withCleanFailedStart(broker, config);
+}
+
+/** A failed start releases what it took (pool, LISTEN connection, timers) and says why in one line. */
+function withCleanFailedStart(broker: BrokerApp, config: BrokerConfig): BrokerApp {
+  const start = broker.start;
+  return Object.assign(broker, {
+    async start() {
+      try {
+        return await start();
+      } catch (err) {
+        await broker.stop().catch((stopErr) => log.warn({ err: stopErr }, "cleaning up after a failed start"));
+        throw describeStartFailure(err, config.broker);
+      }
+    },
+  });
+}
+
+/** SELECT 1 through the pool, given up on after `budgetMs` (a stalled server never answers). */
+async function databaseAnswers(database: DatabaseHandle, budgetMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), budgetMs)));
+  try {
+    return await Promise.race([database.pool.query("SELECT 1").then(() => true, () => false), budget]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -15,7 +15,10 @@ describe("configuration", () => {
   it("fills in defaults for an empty environment", () => {
     const config = loadConfig({});
     expect(config).toEqual({
-      database: { url: undefined, poolSize: 10, embeddedDir: ".brokkr/pgdata", embeddedPort: 5433, migrate: true },
+      database: {
+        url: undefined, poolSize: 10, embeddedDir: ".brokkr/pgdata", embeddedPort: 5433, migrate: true,
+        statementTimeoutMs: 10_000, connectTimeoutMs: 5_000,
+      },
       broker: {
         host: "0.0.0.0", port: 3000, adminPakHash: undefined, bodyLimitBytes: 10 * 1024 * 1024,
         maxQueryDepth: 10, maxQueryCost: 200_000, shutdownTimeoutMs: 5000, introspection: true,

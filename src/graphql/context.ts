@@ -3,6 +3,7 @@ import type { Database } from "../db/client.js";
 import type { InputLimits } from "../validation.js";
 import type { Loaders } from "./loaders.js";
 import { createLoaders } from "./loaders.js";
+import { contextCreationError } from "./format-error.js";
 import type { DeliveryHub } from "../delivery/hub.js";
 
 export interface GraphQLContext {
@@ -36,7 +37,14 @@ export function createContextFactory(deps: { db: Database; delivery: DeliveryHub
   });
   return {
     async forRequest(authorization: string | undefined, idempotencyKey?: string): Promise<GraphQLContext> {
-      return build(await deps.identities.resolve(authorization), true, idempotencyKey ? { idempotencyKey } : {});
+      let identity: Identity | null;
+      try {
+        identity = await deps.identities.resolve(authorization);
+      } catch (err) {
+        // A database fault while looking the key up is the server's (503), never the caller's.
+        throw contextCreationError(err);
+      }
+      return build(identity, true, idempotencyKey ? { idempotencyKey } : {});
     },
     forSocket(identity: Identity | null, connection: SocketConnection): GraphQLContext {
       return build(identity, false, { connection });

@@ -1,19 +1,34 @@
+import type { ApolloServerPlugin } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
-import type { GraphQLFormattedError } from "graphql";
-import { BrokkrError, fromDatabaseError } from "../errors.js";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { BrokkrError, HTTP_STATUS, RETRY_AFTER_SECONDS, fromDatabaseError } from "../errors.js";
+import { describeFault } from "../faults.js";
 import { moduleLogger } from "../logger.js";
 
 const log = moduleLogger("graphql");
 
+/** A coded error wrapped by Apollo (context creation) or graphql-js (resolvers). */
+function innermost(error: unknown): unknown {
+  const unwrapped = unwrapResolverError(error);
+  const inner = (unwrapped as { originalError?: unknown })?.originalError;
+  return inner instanceof BrokkrError ? inner : unwrapped;
+}
+
 /**
  * The one place errors become client-visible: coded domain errors keep their message and
- * field; GraphQL's own validation errors pass through; anything else is logged in full and
- * shown as "Internal server error" (no stack traces, no SQL).
+ * field (a database that is down or too slow becomes SERVICE_UNAVAILABLE); GraphQL's own
+ * validation errors pass through; anything else is logged in full and shown as "Internal
+ * server error" (no stack traces, no SQL, no hosts).
  */
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = fromDatabaseError(unwrapResolverError(error));
+  const raw = innermost(error);
+  const original = fromDatabaseError(raw);
+  if (original !== raw && original instanceof BrokkrError && original.code === "SERVICE_UNAVAILABLE") {
+    log.warn({ reason: describeFault(raw) }, "database unavailable for a GraphQL operation");
+  }
   const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
   if (original instanceof BrokkrError) {
+    if (original.code === "INTERNAL_SERVER_ERROR") return internal(formatted);
     return {
       ...base,
       message: original.message,
@@ -32,5 +47,44 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     return { ...base, extensions: { code: typeof code === "string" && code !== "INTERNAL_SERVER_ERROR" ? code : "BAD_USER_INPUT" } };
   }
   log.error({ err: original }, "unexpected error in a GraphQL operation");
+  return internal(formatted);
+}
+
+function internal(formatted: GraphQLFormattedError): GraphQLFormattedError {
   return { message: "Internal server error", path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
 }
+
+const retryHead = () => ({ status: HTTP_STATUS.SERVICE_UNAVAILABLE, headers: new Map([["retry-after", String(RETRY_AFTER_SECONDS)]]) });
+
+/**
+ * What the HTTP context factory throws when it cannot build a context (identity lookup
+ * failed): Apollo would call any such error "Context creation failed: <driver message>"
+ * with HTTP 500. A database fault becomes SERVICE_UNAVAILABLE with 503 and Retry-After.
+ */
+export function contextCreationError(err: unknown): GraphQLError {
+  const coded = fromDatabaseError(err);
+  if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") {
+    return new GraphQLError(coded.message, { originalError: coded, extensions: { code: coded.code, http: retryHead() } });
+  }
+  if (coded instanceof BrokkrError) return new GraphQLError(coded.message, { originalError: coded, extensions: { code: coded.code } });
+  log.error({ err }, "building a GraphQL context failed");
+  return new GraphQLError("Internal server error", {
+    originalError: new BrokkrError("INTERNAL_SERVER_ERROR", "Internal server error"),
+    extensions: { code: "INTERNAL_SERVER_ERROR" },
+  });
+}
+
+/** A response carrying SERVICE_UNAVAILABLE is a 503 with Retry-After, so clients and proxies retry. */
+export const faultStatusPlugin: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        const errors = response.body.kind === "single" ? response.body.singleResult.errors : response.body.initialResult.errors;
+        if (!errors?.some((e) => e.extensions?.code === "SERVICE_UNAVAILABLE")) return;
+        const head = retryHead();
+        response.http.status = head.status;
+        for (const [name, value] of head.headers) response.http.headers.set(name, value);
+      },
+    };
+  },
+};

@@ -3,12 +3,11 @@ import { getComplexity, simpleEstimator, type ComplexityEstimator } from "graphq
 import type { BrokerConfig } from "../config.js";
 import { operationShapes } from "./shape.js";
 
-/**
- * The longest list any argument, input field or variable may carry (labels in a filter, in
- * createStack …). One number for GraphQL and the REST input checks, so both refuse alike: a
- * stack filter of a few hundred labels made PostgreSQL plan for minutes.
- */
-export const MAX_LIST_ARGUMENT = 50;
+// The longest list any argument, input field or variable may carry: one number, defined with the
+// input rules, so GraphQL and the REST input checks refuse alike.
+import { MAX_LIST_ARGUMENT } from "../validation.js";
+
+export { MAX_LIST_ARGUMENT };
 
 /**
  * Declared upper sizes of the lists that are not paginated, so cost counts them by their real

@@ -22,6 +22,10 @@ import { SocketCaps } from "./socket-caps.js";
 import { DOCUMENT_CACHE_BYTES, DocumentCache, type Checked } from "./document-cache.js";
 import type { DeliveryHub } from "../delivery/hub.js";
 import { SLOW_CONSUMER_CLOSE } from "../delivery/resolvers.js";
+import { BrokkrError, fromDatabaseError } from "../errors.js";
+import { moduleLogger } from "../logger.js";
+
+const log = moduleLogger("graphql-ws");
 
 type ConnectionExtra = {
   identity?: Identity;
@@ -79,7 +83,21 @@ export function startGraphQLWs(opts: {
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        const key = await opts.identities.resolveKey(typeof raw === "string" ? raw : undefined);
+        let key: Awaited<ReturnType<IdentityResolver["resolveKey"]>>;
+        try {
+          key = await opts.identities.resolveKey(typeof raw === "string" ? raw : undefined);
+        } catch (err) {
+          // graphql-ws would close with 4500 and the driver's message (host, port); 1013 "try
+          // again later" says the server is at fault, and graphql-ws clients retry it.
+          const coded = fromDatabaseError(err);
+          if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") {
+            ctx.extra.socket.close(1013, "Service unavailable; retry later");
+          } else {
+            log.error({ err }, "resolving a websocket identity failed");
+            ctx.extra.socket.close(CloseCode.InternalServerError, "Internal server error");
+          }
+          return false;
+        }
         if (!key) {
           ctx.extra.socket.close(CloseCode.Unauthorized, "Unauthorized");
           return false;

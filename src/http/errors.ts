@@ -1,17 +1,28 @@
 import type { ErrorRequestHandler, Response } from "express";
-import { BrokkrError, HTTP_STATUS, fromDatabaseError } from "../errors.js";
+import { BrokkrError, HTTP_STATUS, RETRY_AFTER_SECONDS, fromDatabaseError } from "../errors.js";
+import { describeFault } from "../faults.js";
 import { moduleLogger } from "../logger.js";
 
 const log = moduleLogger("http");
 
-/** REST errors: the matching HTTP status with `{ code, message }` (and `field` for bad input). */
+/**
+ * REST errors: the matching HTTP status with `{ code, message }` (and `field` for bad input);
+ * a database fault is 503 SERVICE_UNAVAILABLE with Retry-After and a plain message.
+ */
 export function sendError(res: Response, err: unknown): void {
   const e = fromDatabaseError(err);
   if (e instanceof BrokkrError) {
+    if (e.code === "SERVICE_UNAVAILABLE" && !(err instanceof BrokkrError)) {
+      log.warn({ reason: describeFault(err) }, "database unavailable for an HTTP request");
+    }
+    // A long-poll or stream may fail after its head went out: end it, there is no status to send.
+    if (res.headersSent) return void res.end();
+    if (e.code === "SERVICE_UNAVAILABLE") res.setHeader("Retry-After", String(RETRY_AFTER_SECONDS));
     res.status(HTTP_STATUS[e.code]).json({ code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) });
     return;
   }
   log.error({ err: e }, "unexpected error in an HTTP request");
+  if (res.headersSent) return void res.end();
   res.status(500).json({ code: "INTERNAL_SERVER_ERROR", message: "Internal server error" });
 }
 
