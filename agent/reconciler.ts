@@ -10,6 +10,8 @@ export interface Applier {
   deleteStack(stackId: string): Promise<ApplyOutcome>;
   /** Stacks with resources in the cluster that this agent owns. */
   ownedStackIds(): Promise<string[]>;
+  /** Makes the resources Brokkr's agent applied for this agent id this agent's own; returns how many. */
+  adoptBrokkrResources(): Promise<number>;
 }
 
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
@@ -73,6 +75,7 @@ export class Reconciler {
   private highest = 0n;
   private lastApplyAt: Date | null = null;
   private lastError: string | null = null;
+  private tookOver = false;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -90,6 +93,7 @@ export class Reconciler {
    * stacks untargeted while it was stopped. Returns the stacks untargeted.
    */
   async reconcileOnReconnect(targetState: DeploymentEvent[]): Promise<string[]> {
+    this.tookOver ||= await this.takeOverFromBrokkr();
     let owned: string[] = [];
     try {
       owned = await this.deps.applier.ownedStackIds();
@@ -99,6 +103,17 @@ export class Reconciler {
     const untargeted = this.reconcileTargetState(targetState, owned);
     this.deps.logger.info({ targeted: targetState.length, untargeted }, "reconciled the target state");
     return untargeted;
+  }
+
+  /** Once per process (until it succeeds), before the first reconcile: adopt what Brokkr's agent left. */
+  private async takeOverFromBrokkr(): Promise<boolean> {
+    try {
+      await this.deps.applier.adoptBrokkrResources();
+      return true;
+    } catch (err) {
+      this.deps.logger.warn({ err }, "taking over resources of Brokkr's agent failed; retried on the next reconnect");
+      return false;
+    }
   }
 
   /**

@@ -7,6 +7,7 @@ import { type Manifest, isCrd, objectKey, orderForApply, parseManifests } from "
 import { FIELD_MANAGER, checksumOf, stampOwnership } from "./ownership.ts";
 import { StackPruner } from "./pruner.ts";
 import { DEFAULT_RETRY, type RetryOptions, withTransientRetry } from "./retry.ts";
+import { BrokkrTakeover } from "./takeover.ts";
 
 /** An object to apply; deletion markers never get here (the Reconciler deletes the stack instead). */
 export interface DeploymentObjectInput {
@@ -31,6 +32,8 @@ export interface KubeApplierOptions {
   crdTimeoutMs?: number;
   crdPollMs?: number;
   now?: () => Date;
+  /** Objects per LIST page when searching the cluster (default 500). */
+  listPageSize?: number;
 }
 
 /**
@@ -42,6 +45,7 @@ export class KubeApplier {
   private readonly queue = new KeyedQueue();
   private readonly kinds = new KindRegistry();
   private readonly pruner: StackPruner;
+  private readonly takeover: BrokkrTakeover;
   private readonly retry: RetryOptions;
 
   constructor(private readonly options: KubeApplierOptions) {
@@ -53,6 +57,16 @@ export class KubeApplier {
       kinds: this.kinds,
       retry: this.retry,
       logger: options.logger,
+      pageSize: options.listPageSize,
+    });
+    this.takeover = new BrokkrTakeover({
+      objects: options.objects,
+      agentId: options.agentId,
+      queue: this.queue,
+      kinds: this.kinds,
+      retry: this.retry,
+      logger: options.logger,
+      pageSize: options.listPageSize,
     });
   }
 
@@ -82,6 +96,11 @@ export class KubeApplier {
   async deleteStack(stackId: string): Promise<ApplyOutcome> {
     const pruned = await this.pruner.prune(stackId, null);
     return { status: "deleted", applied: 0, pruned };
+  }
+
+  /** Labels what Brokkr's agent applied for this agent id and moves its managed fields here (see takeover.ts). */
+  adoptBrokkrResources(): Promise<number> {
+    return this.takeover.adopt();
   }
 
   /** Stacks with resources in the cluster that this agent owns, whether or not it knows them now. */
