@@ -50,7 +50,7 @@ class ScriptedApplier implements Applier {
     if (this.owned instanceof Error) throw this.owned;
     return this.owned;
   }
-  async adoptBrokkrResources(): Promise<number> {
+  async adoptBrokkrResources(_yamlContents: string[]): Promise<number> {
     this.adoptions++;
     if (this.adoptFailure) throw this.adoptFailure;
     return 0;

@@ -11,7 +11,7 @@ export interface Applier {
   /** Stacks with resources in the cluster that this agent owns. */
   ownedStackIds(): Promise<string[]>;
   /** Makes the resources Brokkr's agent applied for this agent id this agent's own; returns how many. */
-  adoptBrokkrResources(): Promise<number>;
+  adoptBrokkrResources(yamlContents: string[]): Promise<number>;
 }
 
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
@@ -93,7 +93,7 @@ export class Reconciler {
    * stacks untargeted while it was stopped. Returns the stacks untargeted.
    */
   async reconcileOnReconnect(targetState: DeploymentEvent[]): Promise<string[]> {
-    this.tookOver ||= await this.takeOverFromBrokkr();
+    this.tookOver ||= await this.takeOverFromBrokkr(targetState);
     let owned: string[] = [];
     try {
       owned = await this.deps.applier.ownedStackIds();
@@ -106,9 +106,9 @@ export class Reconciler {
   }
 
   /** Once per process (until it succeeds), before the first reconcile: adopt what Brokkr's agent left. */
-  private async takeOverFromBrokkr(): Promise<boolean> {
+  private async takeOverFromBrokkr(targetState: DeploymentEvent[]): Promise<boolean> {
     try {
-      await this.deps.applier.adoptBrokkrResources();
+      await this.deps.applier.adoptBrokkrResources(targetState.flatMap((e) => (e.deploymentObject ? [e.deploymentObject.yamlContent] : [])));
       return true;
     } catch (err) {
       this.deps.logger.warn({ err }, "taking over resources of Brokkr's agent failed; retried on the next reconnect");

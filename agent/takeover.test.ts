@@ -145,4 +145,30 @@ describe("taking a cluster over from Brokkr's agent", () => {
     await startOurAgent(2).reconcileOnReconnect([]);
     await vi.waitFor(() => expect(kube.list("v1", "ConfigMap").filter((o) => o.metadata.name.startsWith("p"))).toEqual([]));
   });
+
+  it("adopts custom resources of a kind that only the target state names (its CRD installed by someone else)", async () => {
+    const crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    kind: Widget\n    plural: widgets\n  versions:\n  - name: v1\n    served: true\n    storage: true\n";
+    await objects.patch(parseManifests(crd)[0] as KubernetesObject, undefined, undefined, "platform-team", true, PatchStrategy.ServerSideApply);
+    const widget = deploy("stack-a", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  size: 2\n");
+    await appliedByBrokkr(widget);
+    await startOurAgent().reconcileOnReconnect([widget]);
+    await reports.next();
+    const live = kube.get({ apiVersion: "example.com/v1", kind: "Widget", namespace: "default", name: "w1" });
+    expect(live?.metadata.labels[STACK_LABEL]).toBe("stack-a");
+    expect(live?.metadata.managedFields.map((e: { manager: string }) => e.manager)).toEqual([FIELD_MANAGER, FIELD_MANAGER]);
+  });
+
+  it("migrates an object this agent applied that Brokkr's agent re-applied since (a rollback and back)", async () => {
+    const first = startOurAgent();
+    const v1 = deploy("stack-a", configMap("web", { a: "1" }));
+    await first.reconcileOnReconnect([v1]);
+    await reports.next();
+    await first.stop();
+    await appliedByBrokkr(deploy("stack-a", configMap("web", { a: "1", extra: "2" })));
+    const v2 = deploy("stack-a", configMap("web", { a: "2" }));
+    await startOurAgent().reconcileOnReconnect([v2]);
+    expect(await reports.next()).toMatchObject({ deploymentObjectId: v2.deploymentObject!.id, status: "SUCCESS" });
+    expect(cm("web")?.data).toEqual({ a: "2" });
+    expect(managersOf("web")).not.toContain(BROKKR_FIELD_MANAGER);
+  });
 });

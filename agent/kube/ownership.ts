@@ -81,16 +81,26 @@ export function selectPrunable<T extends LiveObject>(live: T[], stackId: string,
   );
 }
 
+export interface Adoption {
+  /** Labels to add: Brokkr stamps the stack and object id as annotations only. */
+  labels?: Record<string, string>;
+  /** The migrated managedFields, when Brokkr's field manager still owns fields. */
+  managedFields?: ManagedFieldsEntry[];
+}
+
 /**
- * What Brokkr's agent left for this agent: an object stamped with the stack *annotation* only
- * (Brokkr stamps no labels), owned by this agent id and by no controller. Returns the labels that
- * make it look like one this agent applied, or undefined when it is not such an object.
+ * What it takes to make an object Brokkr's agent applied for this agent id (stack annotation,
+ * owner-id, no controller) look like one this agent applied; undefined when it is not such an
+ * object or already looks so.
  */
-export function adoptionLabels(obj: LiveObject, agentId: string): Record<string, string> | undefined {
-  const stackId = obj.metadata?.annotations?.[STACK_LABEL];
-  if (!stackId || obj.metadata?.labels?.[STACK_LABEL] !== undefined || !isOwnedBy(obj, agentId)) return undefined;
-  const objectId = obj.metadata?.annotations?.[OBJECT_ID_LABEL];
-  return { [STACK_LABEL]: stackId, ...(objectId ? { [OBJECT_ID_LABEL]: objectId } : {}) };
+export function adoptionOf(obj: LiveObject, agentId: string): Adoption | undefined {
+  const meta = obj.metadata;
+  const stackId = meta?.labels?.[STACK_LABEL] ?? meta?.annotations?.[STACK_LABEL];
+  if (!stackId || !isOwnedBy(obj, agentId)) return undefined;
+  const objectId = meta?.annotations?.[OBJECT_ID_LABEL];
+  const labels = meta?.labels?.[STACK_LABEL] === undefined ? { [STACK_LABEL]: stackId, ...(objectId ? { [OBJECT_ID_LABEL]: objectId } : {}) } : undefined;
+  const managedFields = migrateManagedFields(meta?.managedFields);
+  return labels || managedFields ? { ...(labels ? { labels } : {}), ...(managedFields ? { managedFields } : {}) } : undefined;
 }
 
 /**

@@ -3,13 +3,19 @@ import type { KeyedQueue } from "./keyed-queue.ts";
 import { type KindRef, type KindRegistry, kindsOfCrd } from "./kinds.ts";
 import { type ListDeps, listKind } from "./listing.ts";
 import { isCrd, objectKey } from "./manifest.ts";
-import { FIELD_MANAGER, type LiveObject, STACK_LABEL, adoptionLabels, isOwnedBy, migrateManagedFields } from "./ownership.ts";
+import { FIELD_MANAGER, type LiveObject, STACK_LABEL, adoptionOf, isOwnedBy } from "./ownership.ts";
 import { isNotFound, statusCodeOf, withTransientRetry } from "./retry.ts";
 
 export interface TakeoverDeps extends ListDeps {
   agentId: string;
   queue: KeyedQueue;
   kinds: KindRegistry;
+}
+
+interface Sweep {
+  pending: KindRef[];
+  failures: unknown[];
+  adopted: number;
 }
 
 const CRD: KindRef = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" };
@@ -27,32 +33,36 @@ const CONFLICT_ATTEMPTS = 5;
 export class BrokkrTakeover {
   constructor(private readonly deps: TakeoverDeps) {}
 
-  /** Adopts every such object; returns how many. Throws after trying them all if any failed. */
-  async adopt(): Promise<number> {
-    const pending = [...this.deps.kinds.all()];
-    await listKind(this.deps, CRD, STACK_LABEL, (crds) => void pending.push(...this.kindsOfOwned(crds)));
+  /**
+   * Adopts every such object among the kinds it knows, `alsoKinds` (those of the target state) and
+   * those of CRDs found; returns how many. Throws after trying them all if any failed.
+   */
+  async adopt(alsoKinds: KindRef[] = []): Promise<number> {
+    const run: Sweep = { pending: [...this.deps.kinds.all(), ...alsoKinds], failures: [], adopted: 0 };
+    await listKind(this.deps, CRD, STACK_LABEL, (crds) => void run.pending.push(...this.kindsOfOwned(crds)));
     const searched = new Set<string>();
-    const failures: unknown[] = [];
-    let adopted = 0;
-    for (let ref = pending.shift(); ref; ref = pending.shift()) {
+    for (let ref = run.pending.shift(); ref; ref = run.pending.shift()) {
       const id = `${ref.apiVersion}|${ref.kind}`;
       if (searched.has(id)) continue;
       searched.add(id);
-      await listKind(this.deps, ref, `!${STACK_LABEL}`, async (items) => {
-        for (const item of items.filter((o) => adoptionLabels(o, this.deps.agentId))) {
-          try {
-            if (await this.adoptOne(item)) adopted++;
-            if (isCrd(item)) pending.push(...kindsOfCrd(item as { spec?: unknown }));
-          } catch (err) {
-            failures.push(err);
-            this.deps.logger.warn({ err, object: objectKey(item) }, "adopting a resource of Brokkr's agent failed");
-          }
-        }
-      });
+      // Labelled objects too: one this agent applied may have been re-applied by Brokkr's agent since.
+      for (const selector of [`!${STACK_LABEL}`, STACK_LABEL]) await listKind(this.deps, ref, selector, (items) => this.adoptPage(items, run));
     }
-    if (adopted > 0) this.deps.logger.info({ adopted }, "took over resources applied by Brokkr's agent");
-    if (failures.length > 0) throw failures[0];
-    return adopted;
+    if (run.adopted > 0) this.deps.logger.info({ adopted: run.adopted }, "took over resources applied by Brokkr's agent");
+    if (run.failures.length > 0) throw run.failures[0];
+    return run.adopted;
+  }
+
+  private async adoptPage(items: LiveObject[], run: Sweep): Promise<void> {
+    for (const item of items.filter((o) => adoptionOf(o, this.deps.agentId))) {
+      try {
+        if (await this.adoptOne(item)) run.adopted++;
+        if (isCrd(item)) run.pending.push(...kindsOfCrd(item as { spec?: unknown }));
+      } catch (err) {
+        run.failures.push(err);
+        this.deps.logger.warn({ err, object: objectKey(item) }, "adopting a resource of Brokkr's agent failed");
+      }
+    }
   }
 
   private kindsOfOwned(crds: LiveObject[]): KindRef[] {
@@ -75,13 +85,12 @@ export class BrokkrTakeover {
     return this.deps.queue.run(objectKey(found), async () => {
       let obj = found;
       for (let attempt = 1; ; attempt++) {
-        const labels = adoptionLabels(obj, this.deps.agentId);
-        if (!labels) return false;
-        const managedFields = migrateManagedFields(obj.metadata?.managedFields);
+        const adoption = adoptionOf(obj, this.deps.agentId);
+        if (!adoption) return false;
         const patch = {
           apiVersion: found.apiVersion,
           kind: found.kind,
-          metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace, resourceVersion: obj.metadata?.resourceVersion, labels, ...(managedFields ? { managedFields } : {}) },
+          metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace, resourceVersion: obj.metadata?.resourceVersion, ...adoption },
         } as KubernetesObject;
         try {
           await withTransientRetry(
