@@ -127,16 +127,18 @@ describe("taking a cluster over from Brokkr's agent", () => {
     expect([...writesTo("theirs"), ...writesTo("controlled")]).toEqual([]);
   });
 
-  it("takes over once per process, and again on the next reconnect when the attempt failed", async () => {
+  it("takes over once per process, and on the next reconnect when the attempt failed, then handles a deletion marker again", async () => {
     await appliedByBrokkr(deploy("stack-a", configMap("first", { a: "1" })));
     kube.injectFault({ status: 403, times: 1, match: { method: "PATCH", path: "/configmaps/first" } });
+    const marker = deploy("stack-a", "", true);
     const agent = startOurAgent();
-    await agent.reconcileOnReconnect([]);
+    await agent.reconcileOnReconnect([marker]);
+    expect(await reports.next()).toMatchObject({ deploymentObjectId: marker.deploymentObject!.id, status: "SUCCESS" });
     expect(cm("first")?.metadata.labels[STACK_LABEL]).toBeUndefined();
-    await agent.reconcileOnReconnect([]);
+    await agent.reconcileOnReconnect([marker]);
     await vi.waitFor(() => expect(cm("first")).toBeUndefined());
     await appliedByBrokkr(deploy("stack-b", configMap("later", { a: "1" })));
-    await agent.reconcileOnReconnect([]);
+    await agent.reconcileOnReconnect([marker]);
     expect(cm("later")?.metadata.labels?.[STACK_LABEL]).toBeUndefined();
   });
 
