@@ -43,9 +43,17 @@ class ScriptedApplier implements Applier {
   /** What `ownedStackIds` finds in the cluster; an Error makes the listing fail. */
   owned: string[] | Error = [];
   constructor(private readonly failing: Set<string>) {}
+  /** Calls of the take-over; the next ones fail while `adoptFailure` is set. */
+  adoptions = 0;
+  adoptFailure: Error | undefined;
   async ownedStackIds(): Promise<string[]> {
     if (this.owned instanceof Error) throw this.owned;
     return this.owned;
+  }
+  async adoptBrokkrResources(_yamlContents: string[]): Promise<number> {
+    this.adoptions++;
+    if (this.adoptFailure) throw this.adoptFailure;
+    return 0;
   }
   async apply(obj: DeploymentObjectInput): Promise<ApplyOutcome> {
     this.calls.push(obj.id);

@@ -3,6 +3,9 @@ import type { AgentEventReport, DeploymentEvent, EventReporter } from "./broker/
 import type { ApplyOutcome, DeploymentObjectInput } from "./kube/applier.ts";
 import { describeKubeError } from "./kube/retry.ts";
 import type { AgentMetrics } from "./metrics.ts";
+import { type Sleep, abortableSleep } from "./sleep.ts";
+
+export type { Sleep } from "./sleep.ts";
 
 /** Carries out the reconciler's decisions in the cluster; decides nothing itself. */
 export interface Applier {
@@ -10,9 +13,9 @@ export interface Applier {
   deleteStack(stackId: string): Promise<ApplyOutcome>;
   /** Stacks with resources in the cluster that this agent owns. */
   ownedStackIds(): Promise<string[]>;
+  /** Makes the resources Brokkr's agent applied for this agent id this agent's own; returns how many. */
+  adoptBrokkrResources(yamlContents: string[]): Promise<number>;
 }
-
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 
 export interface ReconcilerDeps {
   applier: Applier;
@@ -49,17 +52,6 @@ interface StackState {
   lastFailureReport?: string;
 }
 
-const abortableSleep: Sleep = (ms, signal) =>
-  new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-
 /**
  * Every reconcile decision of the agent: what each stack should hold (deploy, delete on a deletion
  * marker or untarget, skip an unchanged checksum), which stacks vanished from a target state, and
@@ -73,6 +65,7 @@ export class Reconciler {
   private highest = 0n;
   private lastApplyAt: Date | null = null;
   private lastError: string | null = null;
+  private tookOver = false;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -85,11 +78,15 @@ export class Reconciler {
   }
 
   /**
-   * The reconnect reconcile, before any new event on every (re)connect: the full reconcile against
-   * the target state and the stacks this agent owns resources of in the cluster, which covers
-   * stacks untargeted while it was stopped. Returns the stacks untargeted.
+   * The reconnect reconcile, before any new event on every (re)connect: adopts what Brokkr's agent
+   * left (once per process, until that succeeds), then reconciles against the target state and the
+   * stacks this agent owns resources of in the cluster, which covers stacks untargeted while it was
+   * stopped. Returns the stacks untargeted.
    */
   async reconcileOnReconnect(targetState: DeploymentEvent[]): Promise<string[]> {
+    const adopted = this.tookOver ? 0 : await this.takeOverFromBrokkr(targetState);
+    // Adopted on a retry, they may belong to stacks already handled (a deletion marker): handle them again.
+    if (adopted > 0) for (const state of this.stacks.values()) state.lastSequence = 0n;
     let owned: string[] = [];
     try {
       owned = await this.deps.applier.ownedStackIds();
@@ -99,6 +96,18 @@ export class Reconciler {
     const untargeted = this.reconcileTargetState(targetState, owned);
     this.deps.logger.info({ targeted: targetState.length, untargeted }, "reconciled the target state");
     return untargeted;
+  }
+
+  private async takeOverFromBrokkr(targetState: DeploymentEvent[]): Promise<number> {
+    const contents = targetState.flatMap((e) => (e.deploymentObject ? [e.deploymentObject.yamlContent] : []));
+    try {
+      const adopted = await this.deps.applier.adoptBrokkrResources(contents);
+      this.tookOver = true;
+      return adopted;
+    } catch (err) {
+      this.deps.logger.warn({ err }, "taking over resources of Brokkr's agent failed; retried on the next reconnect");
+      return 0;
+    }
   }
 
   /**

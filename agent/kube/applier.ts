@@ -2,11 +2,21 @@ import { PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { AgentObjectApi } from "./client.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
-import { KindRegistry } from "./kinds.ts";
+import { type KindRef, KindRegistry } from "./kinds.ts";
 import { type Manifest, isCrd, objectKey, orderForApply, parseManifests } from "./manifest.ts";
 import { FIELD_MANAGER, checksumOf, stampOwnership } from "./ownership.ts";
 import { StackPruner } from "./pruner.ts";
 import { DEFAULT_RETRY, type RetryOptions, withTransientRetry } from "./retry.ts";
+import { BrokkrTakeover } from "./takeover.ts";
+
+/** The kinds of a deployment object's documents; one that does not parse has none (its apply fails later). */
+function kindsIn(yamlContent: string): KindRef[] {
+  try {
+    return parseManifests(yamlContent).map(({ apiVersion, kind }) => ({ apiVersion, kind }));
+  } catch {
+    return [];
+  }
+}
 
 /** An object to apply; deletion markers never get here (the Reconciler deletes the stack instead). */
 export interface DeploymentObjectInput {
@@ -31,6 +41,8 @@ export interface KubeApplierOptions {
   crdTimeoutMs?: number;
   crdPollMs?: number;
   now?: () => Date;
+  /** Objects per LIST page when searching the cluster (default 500). */
+  listPageSize?: number;
 }
 
 /**
@@ -42,6 +54,7 @@ export class KubeApplier {
   private readonly queue = new KeyedQueue();
   private readonly kinds = new KindRegistry();
   private readonly pruner: StackPruner;
+  private readonly takeover: BrokkrTakeover;
   private readonly retry: RetryOptions;
 
   constructor(private readonly options: KubeApplierOptions) {
@@ -53,6 +66,16 @@ export class KubeApplier {
       kinds: this.kinds,
       retry: this.retry,
       logger: options.logger,
+      pageSize: options.listPageSize,
+    });
+    this.takeover = new BrokkrTakeover({
+      objects: options.objects,
+      agentId: options.agentId,
+      queue: this.queue,
+      kinds: this.kinds,
+      retry: this.retry,
+      logger: options.logger,
+      pageSize: options.listPageSize,
     });
   }
 
@@ -82,6 +105,14 @@ export class KubeApplier {
   async deleteStack(stackId: string): Promise<ApplyOutcome> {
     const pruned = await this.pruner.prune(stackId, null);
     return { status: "deleted", applied: 0, pruned };
+  }
+
+  /**
+   * Labels what Brokkr's agent applied for this agent id and moves its managed fields here (see
+   * takeover.ts), searching also the kinds in `yamlContents` (the target state's objects).
+   */
+  adoptBrokkrResources(yamlContents: string[] = []): Promise<number> {
+    return this.takeover.adopt(yamlContents.flatMap(kindsIn));
   }
 
   /** Stacks with resources in the cluster that this agent owns, whether or not it knows them now. */

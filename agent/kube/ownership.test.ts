@@ -6,6 +6,8 @@ import {
   OWNER_ANNOTATION,
   STACK_LABEL,
   type LiveObject,
+  adoptionOf,
+  migrateManagedFields,
   selectPrunable,
   stampOwnership,
 } from "./ownership.ts";
@@ -69,5 +71,46 @@ describe("selectPrunable", () => {
   it("selects every owned object of the stack when no checksum is kept", () => {
     const objects = [live("a", { checksum: "abc" }), live("b"), live("c", { ownerId: "agent-2" })];
     expect(selectPrunable(objects, "stack-1", "agent-1", null).map((o) => o.metadata?.name)).toEqual(["a", "b"]);
+  });
+});
+
+describe("migrateManagedFields", () => {
+  const brokkr = { manager: "brokkr-controller", operation: "Apply", apiVersion: "v1", fieldsV1: { "f:data": { "f:a": {}, "f:b": {} } } };
+  const kubectl = { manager: "kubectl-edit", operation: "Update", apiVersion: "v1", fieldsV1: { "f:data": { "f:c": {} } } };
+
+  it("renames Brokkr's entry to this agent's field manager and keeps other managers' entries", () => {
+    expect(migrateManagedFields([brokkr, kubectl])).toEqual([kubectl, { ...brokkr, manager: "brokkr-agent" }]);
+  });
+
+  it("joins Brokkr's field set to this agent's entry of the same operation", () => {
+    const ours = { manager: "brokkr-agent", operation: "Apply", apiVersion: "v1", fieldsV1: { "f:data": { "f:a": {}, "f:z": {} } } };
+    expect(migrateManagedFields([ours, brokkr])).toEqual([{ ...ours, fieldsV1: { "f:data": { "f:a": {}, "f:z": {}, "f:b": {} } } }]);
+  });
+
+  it("has nothing to migrate when Brokkr's manager owns nothing", () => {
+    expect(migrateManagedFields([kubectl])).toBeUndefined();
+  });
+});
+
+describe("adoptionOf", () => {
+  const stamped = (annotations: Record<string, string>, extra: Partial<NonNullable<LiveObject["metadata"]>> = {}): LiveObject => ({
+    metadata: { name: "x", annotations: { [STACK_LABEL]: "stack-1", [OBJECT_ID_LABEL]: "do-1", [OWNER_ANNOTATION]: "agent-1", ...annotations }, ...extra },
+  });
+
+  it("labels an object Brokkr's agent stamped for this agent with annotations only", () => {
+    expect(adoptionOf(stamped({}), "agent-1")).toEqual({ labels: { [STACK_LABEL]: "stack-1", [OBJECT_ID_LABEL]: "do-1" } });
+  });
+
+  it("leaves objects of another agent, of a controller, or already adopted", () => {
+    expect(adoptionOf(stamped({ [OWNER_ANNOTATION]: "agent-2" }), "agent-1")).toBeUndefined();
+    expect(adoptionOf(stamped({}, { ownerReferences: [{ kind: "ReplicaSet" }] }), "agent-1")).toBeUndefined();
+    expect(adoptionOf(stamped({}, { labels: { [STACK_LABEL]: "stack-1" } }), "agent-1")).toBeUndefined();
+  });
+
+  it("migrates only the managed fields of a labelled object Brokkr's agent applied again", () => {
+    const managedFields = [{ manager: "brokkr-controller", operation: "Apply", fieldsV1: {} }];
+    expect(adoptionOf(stamped({}, { labels: { [STACK_LABEL]: "stack-1" }, managedFields }), "agent-1")).toEqual({
+      managedFields: [{ manager: "brokkr-agent", operation: "Apply", fieldsV1: {} }],
+    });
   });
 });

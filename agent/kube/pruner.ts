@@ -5,15 +5,13 @@ import type { KeyedQueue } from "./keyed-queue.ts";
 import { type KindRef, type KindRegistry, kindsOfCrd } from "./kinds.ts";
 import { isCrd, objectKey, orderForDelete } from "./manifest.ts";
 import { STACK_LABEL, isOwnedBy, selectPrunable, type LiveObject } from "./ownership.ts";
-import { type RetryOptions, isNotFound, statusCodeOf, withTransientRetry } from "./retry.ts";
+import { type ListDeps, listKind } from "./listing.ts";
+import { type RetryOptions, isNotFound, withTransientRetry } from "./retry.ts";
 
-export interface PrunerDeps {
-  objects: AgentObjectApi;
+export interface PrunerDeps extends ListDeps {
   agentId: string;
   queue: KeyedQueue;
   kinds: KindRegistry;
-  retry: RetryOptions;
-  logger: Logger;
 }
 
 /** Finds a stack's live objects by label and deletes the ones this agent owns and no longer wants. */
@@ -50,32 +48,12 @@ export class StackPruner {
         const id = `${ref.apiVersion}|${ref.kind}`;
         if (searched.has(id)) continue;
         searched.add(id);
-        found.push(...(await this.listKind(ref, selector)));
+        await listKind(this.deps, ref, selector, (items) => void found.push(...items));
       }
     };
     await search(this.deps.kinds.all());
     await search(found.filter(isCrd).flatMap((crd) => kindsOfCrd(crd as { spec?: unknown })));
     return found;
-  }
-
-  private async listKind(ref: KindRef, selector: string): Promise<LiveObject[]> {
-    try {
-      const list = await withTransientRetry(
-        () => this.deps.objects.list(ref.apiVersion, ref.kind, undefined, undefined, undefined, undefined, undefined, selector),
-        this.deps.retry,
-      );
-      // Typed lists leave kind and apiVersion off their items.
-      return list.items.map((item) => ({ ...item, apiVersion: ref.apiVersion, kind: ref.kind }) as LiveObject);
-    } catch (err) {
-      if (statusCodeOf(err) === undefined && /Unrecognized API version and kind/.test(String(err))) return [];
-      if (isNotFound(err)) return [];
-      // RBAC may grant only the kinds the stacks hold; objects it may not list it did not create.
-      if (statusCodeOf(err) === 403) {
-        this.deps.logger.debug({ apiVersion: ref.apiVersion, kind: ref.kind }, "may not list this kind; skipped");
-        return [];
-      }
-      throw err;
-    }
   }
 
   private async deleteObject(obj: LiveObject): Promise<void> {

@@ -129,10 +129,10 @@ describe("fake kube", () => {
     expect(kube.writeCount("DELETE")).toBe(1);
   });
 
-  it("rejects patches that are not server-side apply with 415", async () => {
+  it("rejects strategic-merge and JSON patches with 415", async () => {
     await apply(configMap("one"));
-    const merge = api.patch(configMap("one"), undefined, undefined, "test", undefined, PatchStrategy.MergePatch);
-    expect((await statusOf(merge)).code).toBe(415);
+    const strategic = api.patch(configMap("one"), undefined, undefined, "test", undefined, PatchStrategy.StrategicMergePatch);
+    expect((await statusOf(strategic)).code).toBe(415);
   });
 
   it("answers typed API calls such as listing namespaces", async () => {

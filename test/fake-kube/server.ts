@@ -24,6 +24,7 @@ interface Route {
 }
 
 const APPLY_CONTENT_TYPE = "application/apply-patch+yaml";
+const MERGE_CONTENT_TYPE = "application/merge-patch+json";
 
 export class FakeKubeHandler {
   readonly requests: RequestRecord[] = [];
@@ -70,7 +71,7 @@ export class FakeKubeHandler {
     if (discovery) return [200, discovery];
     const route = this.route(url.pathname);
     if (method === "GET" && route.name) return [200, this.store.get(route.type, route.namespace, route.name)];
-    if (method === "GET") return [200, this.list(route, url.searchParams.get("labelSelector"))];
+    if (method === "GET") return [200, this.list(route, url.searchParams)];
     if (method === "PATCH" && route.name) return this.patch(route, url, contentType, body);
     if (method === "POST" && !route.name) {
       const manager = url.searchParams.get("fieldManager") ?? "unknown";
@@ -81,24 +82,37 @@ export class FakeKubeHandler {
   }
 
   private patch(route: Route, url: URL, contentType: string, body: string): [number, unknown] {
-    if (!contentType.startsWith(APPLY_CONTENT_TYPE)) {
-      throw new StatusError(415, `the fake supports only server-side apply patches, not ${contentType}`);
-    }
     const manager = url.searchParams.get("fieldManager");
+    if (contentType.startsWith(MERGE_CONTENT_TYPE)) {
+      return [200, this.store.mergePatch(route.type, route.namespace, route.name!, parseBody(body), manager ?? "unknown")];
+    }
+    if (!contentType.startsWith(APPLY_CONTENT_TYPE)) {
+      throw new StatusError(415, `the fake supports only server-side apply and JSON merge patches, not ${contentType}`);
+    }
     if (!manager) throw new StatusError(400, "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
-    const { object, created } = this.store.apply(route.type, route.namespace, route.name!, parseBody(body), manager);
+    const force = url.searchParams.get("force") === "true";
+    const { object, created } = this.store.apply(route.type, route.namespace, route.name!, parseBody(body), manager, force);
     return [created ? 201 : 200, object];
   }
 
-  private list(route: Route, labelSelector: string | null): object {
-    const items = this.store.list(route.type, route.namespace, parseLabelSelector(labelSelector));
+  /** Paged by `limit`/`continue` in namespace/name order; the token is the last key returned. */
+  private list(route: Route, query: URLSearchParams): object {
+    const all = this.store
+      .list(route.type, route.namespace, parseLabelSelector(query.get("labelSelector")))
+      .map((o: KubeObject) => ({ o, key: `${o.metadata.namespace ?? ""}/${o.metadata.name}` }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const after = query.get("continue") ? Buffer.from(query.get("continue")!, "base64url").toString() : undefined;
+    const rest = after === undefined ? all : all.filter((x) => x.key > after);
+    const limit = Number(query.get("limit") ?? 0);
+    const page = limit > 0 ? rest.slice(0, limit) : rest;
+    const more = page.length < rest.length;
     const custom = !this.isBuiltin(route.type);
     return {
       kind: `${route.type.kind}List`,
       apiVersion: groupVersion(route.type),
-      metadata: { resourceVersion: this.store.resourceVersion() },
+      metadata: { resourceVersion: this.store.resourceVersion(), ...(more ? { continue: Buffer.from(page.at(-1)!.key).toString("base64url") } : {}) },
       // Like the real API server, typed lists of built-in kinds omit kind/apiVersion on items.
-      items: items.map((o: KubeObject) => (custom ? o : withoutTypeMeta(o))),
+      items: page.map(({ o }) => (custom ? o : withoutTypeMeta(o))),
     };
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { type Catalog, type ResourceType, groupVersion, typesFromCrd } from "./catalog.ts";
 import type { LabelSelector } from "./label-selector.ts";
+import { type Written, applyFields, mergePatch, updateFields } from "./field-managers.ts";
 import { StatusError, notFound } from "./status.ts";
 
 export type KubeObject = Record<string, any>;
@@ -59,14 +60,11 @@ export class ObjectStore {
     return String(this.revision);
   }
 
-  apply(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, manager: string): { object: KubeObject; created: boolean } {
+  /** Server-side apply (see field-managers.ts for the ownership rules). */
+  apply(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, manager: string, force = false): { object: KubeObject; created: boolean } {
     this.validate(type, namespace, name, body);
-    const key = keyOf(type, namespace, name);
-    const existing = this.objects.get(key)?.object;
-    const object = existing ? this.merge(existing, body, manager) : this.fresh(type, namespace, body, manager);
-    this.objects.set(key, { type, object });
-    this.afterWrite(type, object);
-    return { object, created: !existing };
+    const existing = this.objects.get(keyOf(type, namespace, name))?.object;
+    return this.write(type, namespace, name, body, applyFields(existing, body, manager, force));
   }
 
   create(type: ResourceType, namespace: string | undefined, body: KubeObject, manager: string): KubeObject {
@@ -75,7 +73,23 @@ export class ObjectStore {
     if (this.objects.has(keyOf(type, namespace, name))) {
       throw new StatusError(409, `${type.plural} "${name}" already exists`, { name, kind: type.plural });
     }
-    return this.apply(type, namespace, name, body, manager).object;
+    this.validate(type, namespace, name, body);
+    return this.write(type, namespace, name, body, updateFields(undefined, body, manager)).object;
+  }
+
+  /**
+   * A JSON merge patch. A `metadata.resourceVersion` in the patch is a precondition (409 when the
+   * object changed since), as on the real server; a changed `managedFields` is taken as given.
+   */
+  mergePatch(type: ResourceType, namespace: string | undefined, name: string, patch: KubeObject, manager: string): KubeObject {
+    const existing = this.get(type, namespace, name);
+    const expected = patch?.metadata?.resourceVersion;
+    if (expected !== undefined && expected !== existing.metadata.resourceVersion) {
+      throw new StatusError(409, `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+    }
+    const next = mergePatch(existing, patch) as KubeObject;
+    this.validate(type, namespace, name, next);
+    return this.write(type, namespace, name, next, updateFields(existing, next, manager)).object;
   }
 
   delete(type: ResourceType, namespace: string | undefined, name: string): KubeObject {
@@ -120,37 +134,27 @@ export class ObjectStore {
     }
   }
 
-  private fresh(type: ResourceType, namespace: string | undefined, body: KubeObject, manager: string): KubeObject {
-    const metadata: KubeObject = {
-      ...userMetadata({ ...body.metadata, name: body.metadata?.name }),
-      ...(type.namespaced ? { namespace } : {}),
-      uid: randomUUID(),
-      resourceVersion: String(++this.revision),
-      generation: 1,
-      creationTimestamp: new Date().toISOString(),
-      managedFields: [managedEntry(manager, body.apiVersion)],
+  /** Stores the written fields, keeping server-set metadata and status, and bumping versions on change. */
+  private write(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, written: Written): { object: KubeObject; created: boolean } {
+    const existing = this.objects.get(keyOf(type, namespace, name))?.object;
+    const { metadata: userMeta = {}, ...spec } = written.fields;
+    const object: KubeObject = { apiVersion: body.apiVersion, kind: body.kind, ...spec, metadata: { name, ...(type.namespaced ? { namespace } : {}), ...userMeta } };
+    const specChanged = !existing || !isDeepStrictEqual(specPart(existing), specPart(object));
+    const metaChanged = !existing || !isDeepStrictEqual(userMetadata(existing.metadata), userMetadata(object.metadata));
+    const changed = specChanged || metaChanged || !isDeepStrictEqual(untimed(existing.metadata.managedFields), untimed(written.managedFields));
+    object.metadata = {
+      ...object.metadata,
+      uid: existing?.metadata.uid ?? randomUUID(),
+      creationTimestamp: existing?.metadata.creationTimestamp ?? new Date().toISOString(),
+      generation: existing ? existing.metadata.generation + (specChanged ? 1 : 0) : 1,
+      resourceVersion: changed ? String(++this.revision) : existing.metadata.resourceVersion,
+      // An unchanged write keeps the recorded times, so a no-op apply really changes nothing.
+      managedFields: changed ? written.managedFields : existing.metadata.managedFields,
     };
-    return { ...specPart(body), metadata };
-  }
-
-  private merge(existing: KubeObject, body: KubeObject, manager: string): KubeObject {
-    const next: KubeObject = {
-      ...specPart(body),
-      metadata: { ...userMetadata({ ...body.metadata, name: existing.metadata.name }), namespace: existing.metadata.namespace },
-    };
-    if (next.metadata.namespace === undefined) delete next.metadata.namespace;
-    const specChanged = !isDeepStrictEqual(specPart(existing), specPart(next));
-    const metaChanged = !isDeepStrictEqual(userMetadata(existing.metadata), next.metadata);
-    next.metadata = {
-      ...next.metadata,
-      uid: existing.metadata.uid,
-      creationTimestamp: existing.metadata.creationTimestamp,
-      generation: existing.metadata.generation + (specChanged ? 1 : 0),
-      resourceVersion: specChanged || metaChanged ? String(++this.revision) : existing.metadata.resourceVersion,
-      managedFields: [managedEntry(manager, body.apiVersion)],
-    };
-    if (existing.status !== undefined) next.status = existing.status;
-    return next;
+    if (existing?.status !== undefined) object.status = existing.status;
+    this.objects.set(keyOf(type, namespace, name), { type, object });
+    this.afterWrite(type, object);
+    return { object, created: !existing };
   }
 
   private afterWrite(type: ResourceType, object: KubeObject): void {
@@ -172,6 +176,6 @@ export class ObjectStore {
   }
 }
 
-function managedEntry(manager: string, apiVersion: string): KubeObject {
-  return { manager, operation: "Apply", apiVersion, time: new Date().toISOString(), fieldsType: "FieldsV1", fieldsV1: {} };
+function untimed(entries: KubeObject[] | undefined): KubeObject[] {
+  return (entries ?? []).map(({ time: _t, ...rest }) => rest);
 }
