@@ -40,7 +40,8 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   const isGraphQLError = (e: unknown) =>
     typeof e === "object" && e !== null && "extensions" in e && "locations" in e && !(e instanceof BrokkrError);
   if (typeof code === "string" && code !== "INTERNAL_SERVER_ERROR" && (isGraphQLError(original) || !(original instanceof Error))) {
-    return { ...base, extensions: { code } };
+    const field = formatted.extensions?.field;
+    return { ...base, extensions: { code, ...(typeof field === "string" ? { field } : {}) } };
   }
   // Request errors (parse, validation, variable coercion) have no path: the client's fault.
   if (isGraphQLError(error) && !formatted.path) {

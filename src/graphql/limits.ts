@@ -31,8 +31,8 @@ export type QueryLimits = Pick<
 >;
 
 /** A refusal with its own code; HTTP answers 400. */
-export function limitError(code: string, message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
+export function limitError(code: string, message: string, field?: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...(field ? { field } : {}), http: { status: 400 } } });
 }
 
 /** Checked before parsing: bytes, not characters, as the body limit counts. */
@@ -127,27 +127,32 @@ export function documentLimitErrors(document: DocumentNode, limits: QueryLimits)
     const failed = checks.find(([over]) => over);
     if (failed) return [limitError(failed[1], `operation ${operation.name?.value ?? "(anonymous)"} ${failed[2]}`)];
   }
-  let longList: number | undefined;
+  let longList: { length: number; field: string } | undefined;
   visit(document, {
-    ListValue(node) {
-      if (node.values.length > MAX_LIST_ARGUMENT) longList = node.values.length;
+    ListValue(node, _key, _parent, _path, ancestors) {
+      if (longList || node.values.length <= MAX_LIST_ARGUMENT) return;
+      // Name the list by its argument and input fields, e.g. filter.labels.
+      const names = ancestors.flatMap((a) => ("kind" in a && (a.kind === Kind.ARGUMENT || a.kind === Kind.OBJECT_FIELD) ? [a.name.value] : []));
+      longList = { length: node.values.length, field: names.join(".") || "argument" };
     },
   });
   return longList === undefined ? [] : [listTooLong(longList)];
 }
 
-function listTooLong(length: number): GraphQLError {
-  return limitError("LIST_TOO_LONG", `a list argument has ${length} items; the limit is ${MAX_LIST_ARGUMENT}`);
+function listTooLong({ length, field }: { length: number; field: string }): GraphQLError {
+  return limitError("LIST_TOO_LONG", `${field} has ${length} items; the limit is ${MAX_LIST_ARGUMENT}`, field);
 }
 
-/** The longest array anywhere in the variables (parsed JSON, so no cycles; no recursion either). */
-function longestList(root: unknown): number {
-  let longest = 0;
-  const stack = [root];
+/** The longest array anywhere in the variables, with its path (parsed JSON: no cycles; no recursion). */
+function longestList(root: unknown): { length: number; field: string } {
+  let longest = { length: 0, field: "" };
+  const stack: [unknown, string][] = [[root, ""]];
   while (stack.length > 0) {
-    const value = stack.pop();
-    if (Array.isArray(value)) longest = Math.max(longest, value.length);
-    if (value && typeof value === "object") for (const v of Object.values(value)) stack.push(v);
+    const [value, path] = stack.pop() as [unknown, string];
+    if (Array.isArray(value) && value.length > longest.length) longest = { length: value.length, field: path };
+    if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) stack.push([v, Array.isArray(value) ? `${path}[${k}]` : path ? `${path}.${k}` : `$${k}`]);
+    }
   }
   return longest;
 }
@@ -157,7 +162,7 @@ export function requestLimitErrors(
   schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, limits: QueryLimits,
 ): GraphQLError[] {
   const longest = longestList(variables);
-  if (longest > MAX_LIST_ARGUMENT) return [listTooLong(longest)];
+  if (longest.length > MAX_LIST_ARGUMENT) return [listTooLong(longest)];
   let cost: number;
   try {
     cost = queryCost(schema, document, variables, operationName);

@@ -112,9 +112,14 @@ describe.each(transports)("query limits over %s", (_name, send) => {
   it(`refuses a list argument longer than ${MAX_LIST_ARGUMENT}, literal or in variables`, async () => {
     const labels = Array.from({ length: MAX_LIST_ARGUMENT + 1 }, (_, i) => `l${i}`);
     const literal = `{ stacks(filter: { labels: ${JSON.stringify(labels)} }) { edges { cursor } } }`;
-    expect(codeOf(await send(broker, literal))).toBe("LIST_TOO_LONG");
+    const fieldOf = (r: unknown) => (r as { errors?: { extensions?: { field?: string } }[] }).errors?.[0]?.extensions?.field;
+    const refusedLiteral = await send(broker, literal);
+    expect(codeOf(refusedLiteral)).toBe("LIST_TOO_LONG");
+    expect(fieldOf(refusedLiteral)).toBe("filter.labels");
     const viaVariables = `query($f: StackFilter) { stacks(filter: $f) { edges { cursor } } }`;
-    expect(codeOf(await send(broker, viaVariables, { f: { labels } }))).toBe("LIST_TOO_LONG");
+    const refusedVariable = await send(broker, viaVariables, { f: { labels } });
+    expect(codeOf(refusedVariable)).toBe("LIST_TOO_LONG");
+    expect(fieldOf(refusedVariable)).toBe("$f.labels");
     expect(codeOf(await send(broker, viaVariables, { f: { labels: labels.slice(1) } }))).toBeUndefined();
   });
 
