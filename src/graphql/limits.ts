@@ -129,10 +129,10 @@ export function documentLimitErrors(document: DocumentNode, limits: QueryLimits)
   }
   let longList: { length: number; field: string } | undefined;
   visit(document, {
-    ListValue(node, _key, _parent, _path, ancestors) {
+    ListValue(node, _key, parent, _path, ancestors) {
       if (longList || node.values.length <= MAX_LIST_ARGUMENT) return;
       // Name the list by its argument and input fields, e.g. filter.labels.
-      const names = ancestors.flatMap((a) => ("kind" in a && (a.kind === Kind.ARGUMENT || a.kind === Kind.OBJECT_FIELD) ? [a.name.value] : []));
+      const names = [...ancestors, parent].flatMap((a) => (a && "kind" in a && (a.kind === Kind.ARGUMENT || a.kind === Kind.OBJECT_FIELD) ? [a.name.value] : []));
       longList = { length: node.values.length, field: names.join(".") || "argument" };
     },
   });
