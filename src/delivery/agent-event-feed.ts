@@ -1,6 +1,6 @@
 import type { Db } from "../db/client.js";
 import { moduleLogger } from "../logger.js";
-import type { AgentEventRow } from "./types.js";
+import { findAgentEvent, type AgentEventRow } from "../agent-events/store.js";
 
 const log = moduleLogger("agent-events");
 type Listener = { agentId: string | null; fn: (event: AgentEventRow) => void };
@@ -23,7 +23,7 @@ export class AgentEventFeed {
     const listeners = [...this.listeners].filter((l) => l.agentId === null || l.agentId === agentId);
     if (listeners.length === 0 || !eventId) return;
     try {
-      const event = await this.db.agentEvent.findUnique({ where: { id: eventId } });
+      const event = await findAgentEvent(this.db, eventId);
       if (event) for (const l of listeners) l.fn(event);
     } catch (err) {
       log.error({ err }, "loading an agent event failed");
