@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.js";
+import type { DeploymentHealth } from "../generated/prisma/client.js";
 
 export interface HealthEntry {
   deploymentObjectId: string;
@@ -37,4 +38,11 @@ export async function upsertHealthReport(db: Db, agentId: string, entries: reado
     SELECT (SELECT ord FROM refused) AS refused, (SELECT count(*) FROM written) AS written`;
   const refused = rows[0]?.refused;
   return refused === null || refused === undefined ? null : Number(refused) - 1;
+}
+
+export type HealthRow = DeploymentHealth;
+
+/** Every agent's latest health record of each object, for REST's computed-on-read summaries. */
+export function healthOfObjects(db: Db, objectIds: readonly string[]) {
+  return db.deploymentHealth.findMany({ where: { deploymentObjectId: { in: [...objectIds] } }, orderBy: [{ deploymentObjectId: "asc" }, { agentId: "asc" }] });
 }

@@ -157,12 +157,15 @@ export async function setRegistration(db: Database, input: { agentId: string; ge
 export async function setTarget(db: Database, identity: Identity, input: { agentId: string; stackId: string }, targeted: boolean) {
   return inTransaction(db, async (tx) => {
     const stack = await findStack(tx, requireId("stackId", input.stackId), !targeted);
-    if (!stack || !ownsStack(identity, stack)) throw missingOrHidden(identity, "stack");
+    // Brokkr's code for a generator naming a stack not its own (or none: existence stays secret).
+    if (!stack || !ownsStack(identity, stack)) {
+      throw identity.role === "GENERATOR" ? forbidden("the stack belongs to another generator", "target_generator_mismatch") : missingOrHidden(identity, "stack");
+    }
     const agent = await store.findAgent(tx, requireId("agentId", input.agentId));
     const byGenerator = identity.role === "GENERATOR";
     // A generator learns nothing of agents not registered with it, not even that they exist; yet
     // it can always remove its own stack's target (withdrawn consent must leave it that way out).
-    const hidden = () => forbidden("the agent is not registered with this generator");
+    const hidden = () => forbidden("the agent is not registered with this generator", "agent_not_registered");
     if (!agent) throw byGenerator ? hidden() : notFound("agent");
     const registered = byGenerator && (await store.isRegistered(tx, agent.id, identity.id));
     if (targeted) {
