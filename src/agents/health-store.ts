@@ -46,3 +46,12 @@ export type HealthRow = DeploymentHealth;
 export function healthOfObjects(db: Db, objectIds: readonly string[]) {
   return db.deploymentHealth.findMany({ where: { deploymentObjectId: { in: [...objectIds] } }, orderBy: [{ deploymentObjectId: "asc" }, { agentId: "asc" }] });
 }
+
+/** The health records of every object of a stack, in one statement. */
+export function healthOfStack(db: Db, stackId: string) {
+  return db.$queryRaw<{ deployment_object_id: string; status: string }[]>`
+    SELECT h.deployment_object_id, h.status FROM deployment_health h
+      JOIN deployment_objects d ON d.id = h.deployment_object_id
+     WHERE d.stack_id = ${stackId}::uuid
+     ORDER BY d.sequence_id, h.agent_id`;
+}

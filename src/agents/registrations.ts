@@ -1,5 +1,5 @@
 import type { Identity } from "../auth/identity.js";
-import { inTransaction, type Database } from "../db/client.js";
+import { inTransaction, type Database, type Db } from "../db/client.js";
 import { BrokkrError, forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { findGenerator } from "../generators/store.js";
 import { requireId } from "../validation.js";
@@ -12,7 +12,7 @@ import * as store from "./store.js";
  * keeps the generator's targets, which stop reaching the agent until it registers again.
  */
 
-async function registrant(db: Database, identity: Identity, agentId: string | null | undefined) {
+async function registrant(db: Db, identity: Identity, agentId: string | null | undefined) {
   if (identity.role === "GENERATOR") throw forbidden();
   if (identity.role === "ADMIN" && !agentId) throw new BrokkrError("BAD_USER_INPUT", "agent_id is required for the admin", "agent_id", "missing_agent_id");
   if (identity.role === "AGENT" && agentId && agentId !== identity.id) {
