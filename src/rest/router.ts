@@ -49,6 +49,13 @@ function segmentsOf(path: string): string[] {
   }
 }
 
+/** A body-parser refusal, answered by the HTTP error handler (413, 415, corrupt compression). */
+class BodyReadError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("the request body could not be read");
+  }
+}
+
 const YAML_TYPES = /^(application|text)\/(x-)?yaml\b/i;
 
 /**
@@ -63,7 +70,7 @@ export function createRestRouter(deps: Deps) {
   const raw = express.raw({ type: () => true, limit: deps.bodyLimitBytes });
   const readBody = (req: Request, res: Response) =>
     new Promise<Buffer | undefined>((resolve, reject) =>
-      raw(req, res, (err?: unknown) => (err ? reject(err) : resolve(Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined))),
+      raw(req, res, (err?: unknown) => (err ? reject(new BodyReadError(err)) : resolve(Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined))),
     );
 
   async function bodyOf(req: Request, res: Response, route: Route): Promise<unknown> {
@@ -118,7 +125,7 @@ export function createRestRouter(deps: Deps) {
       throw restRefusal("NOT_FOUND", "not_found", inSpec ? "this operation of Brokkr's API is not served by this broker" : "no such endpoint");
     } catch (err) {
       // Body-parser refusals (too large, bad Content-Encoding, corrupt gzip) are coded by the HTTP handler.
-      if (typeof (err as { type?: unknown }).type === "string") httpErrorHandler(err, req, res, () => {});
+      if (err instanceof BodyReadError) httpErrorHandler(err.cause, req, res, () => {});
       else sendRestError(res, err);
     }
   });
