@@ -55,8 +55,7 @@ export const agentRoutes = [
     roles: ["ADMIN"],
     body: newAgent,
     handle: async ({ who, body, deps }) => {
-      const { agent, pak } = await agents.createAgent(deps.db, who, { name: body.name, clusterName: body.cluster_name });
-      for (const generatorId of body.generator_ids ?? []) await agents.setRegistration(deps.db, { agentId: agent.id, generatorId }, true);
+      const { agent, pak } = await agents.createAgent(deps.db, who, { name: body.name, clusterName: body.cluster_name, generatorIds: body.generator_ids });
       return created({ agent: agentJson(agent), initial_pak: pak });
     },
   }),

@@ -95,7 +95,7 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
     expect((await admin.PUT("/agents/{id}", { ...path(id), body: { status: "ACTIVE" } })).data?.status).toBe("ACTIVE");
     const rotated = await self.POST("/agents/{id}/rotate-pak", path(id));
     expect(rotated.response.status).toBe(200);
-    expect((await as(rotated.data?.pak ?? "").GET("/agents/{id}", path(id))).response.status).toBe(200);
+    expect((await as((rotated.data as { pak?: string } | undefined)?.pak ?? "").GET("/agents/{id}", path(id))).response.status).toBe(200);
     expect((await admin.DELETE("/agents/{id}", path(id))).response.status).toBe(204);
     expect((await admin.GET("/agents/{id}", path(id))).response.status).toBe(404);
   });

@@ -33,9 +33,13 @@ const REST_CODE: Record<ErrorCode, string> = {
 // Service fields are GraphQL's camelCase; REST callers sent snake_case.
 const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
+// Brokkr's code for content that is not a valid manifest.
+const invalidObject = (e: BrokkrError) => e.code === "BAD_USER_INPUT" && e.field === "yamlContent";
+
 export function restErrorBody(e: BrokkrError): RestErrorBody {
   const field = e.field ? snake(e.field) : undefined;
-  return { code: e.reason ?? REST_CODE[e.code], message: e.message, ...(field ? { field, details: { field } } : {}) };
+  const code = e.reason ?? (invalidObject(e) ? "invalid_deployment_object" : REST_CODE[e.code]);
+  return { code, message: e.message, ...(field ? { field, details: { field } } : {}) };
 }
 
 export function sendRestError(res: Response, err: unknown): void {
