@@ -3,13 +3,15 @@ import { inTransaction, type Database, type Db } from "../db/client.js";
 import { BrokkrError, forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { findGenerator } from "../generators/store.js";
 import { requireId } from "../validation.js";
-import { getWritingAgent } from "./service.js";
+import { getSelfAgent } from "./service.js";
 import * as store from "./store.js";
 
 /*
  * Registration (an agent's consent to a generator's stacks) by Brokkr's REST rules: the admin
- * names the agent, an agent registers only itself (and must be allowed to write). Deregistering
- * keeps the generator's targets, which stop reaching the agent until it registers again.
+ * names the agent, an agent registers only itself. An INACTIVE agent may: Brokkr's agent
+ * registers at start-up, before an admin activates it, and consent delivers nothing to an agent
+ * that does not receive. Deregistering keeps the generator's targets, which stop reaching the
+ * agent until it registers again.
  */
 
 async function registrant(db: Db, identity: Identity, agentId: string | null | undefined) {
@@ -18,7 +20,7 @@ async function registrant(db: Db, identity: Identity, agentId: string | null | u
   if (identity.role === "AGENT" && agentId && agentId !== identity.id) {
     throw new BrokkrError("BAD_USER_INPUT", "agent_id does not match the caller", "agent_id", "agent_id_mismatch");
   }
-  return getWritingAgent(db, identity, agentId ?? identity.id ?? "", "agent_id");
+  return getSelfAgent(db, identity, agentId ?? identity.id ?? "", "agent_id");
 }
 
 export async function registerAgentWith(db: Database, identity: Identity, generatorId: string, agentId?: string | null) {

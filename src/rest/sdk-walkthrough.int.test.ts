@@ -54,4 +54,20 @@ describe("a generator SDK walk-through", () => {
     expect(refused.response.status).toBe(403);
     expect(refused.error).toMatchObject({ code: "target_generator_mismatch" });
   });
+
+  it("lets an INACTIVE agent find itself and register at start-up, as Brokkr's agent does, yet receive nothing", async () => {
+    const admin = specClient(broker.url, exercised, broker.adminPak);
+    const gen = await admin.POST("/generators", { body: { name: unique("boot") } });
+    const name = unique("boot-agent");
+    const made = await admin.POST("/agents", { body: { name, cluster_name: "k3s" } });
+    const agent = specClient(broker.url, exercised, made.data?.initial_pak ?? "");
+    const found = await agent.GET("/agents/", { params: { query: { name, cluster_name: "k3s" } } });
+    expect(found.data).toMatchObject({ id: made.data?.agent.id, status: "INACTIVE" });
+    const registered = await agent.POST("/generators/{id}/register", { params: { path: { id: gen.data?.generator.id ?? "" } }, body: {} });
+    expect(registered.response.status).toBe(201);
+    const again = await agent.POST("/generators/{id}/register", { params: { path: { id: gen.data?.generator.id ?? "" } }, body: {} });
+    expect(again.response.status).toBe(409);
+    expect((await agent.POST("/agents/{id}/heartbeat", { params: { path: { id: found.data?.id ?? "" } }, body: {} })).response.status).toBe(403);
+    expect((await agent.GET("/agents/{id}/target-state", { params: { path: { id: found.data?.id ?? "" } } })).data).toEqual([]);
+  });
 });
