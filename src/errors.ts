@@ -8,12 +8,17 @@ export type ErrorCode =
   | "INTERNAL_SERVER_ERROR"
   | "SERVICE_UNAVAILABLE";
 
-/** The one error class domain code throws; formatted for GraphQL and REST in one place. */
+/**
+ * The one error class domain code throws; formatted for GraphQL and REST in one place.
+ * `reason` is the specific refusal (`agent_not_found`, `target_generator_mismatch`, …) that
+ * Brokkr's REST API names in its error codes (src/rest/errors.ts).
+ */
 export class BrokkrError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    readonly reason?: string,
   ) {
     super(message);
     this.name = "BrokkrError";
@@ -21,8 +26,8 @@ export class BrokkrError extends Error {
 }
 
 export const badInput = (field: string, message: string) => new BrokkrError("BAD_USER_INPUT", message, field);
-export const notFound = (what: string) => new BrokkrError("NOT_FOUND", `${what} not found`);
-export const forbidden = (message = "not allowed for this identity") => new BrokkrError("FORBIDDEN", message);
+export const notFound = (what: string) => new BrokkrError("NOT_FOUND", `${what} not found`, undefined, `${what.replaceAll(" ", "_")}_not_found`);
+export const forbidden = (message = "not allowed for this identity", reason?: string) => new BrokkrError("FORBIDDEN", message, undefined, reason);
 export const unauthenticated = (message = "a valid PAK is required") => new BrokkrError("UNAUTHENTICATED", message);
 export const conflict = (message: string) => new BrokkrError("CONFLICT", message);
 
@@ -50,7 +55,7 @@ export const RETRY_AFTER_SECONDS = 2;
 export function fromDatabaseError(err: unknown, conflictMessage = "already exists"): unknown {
   if (err instanceof BrokkrError) return err;
   const code = sqlState(err);
-  if (code === "23505") return conflict(conflictMessage);
+  if (code === "23505") return new BrokkrError("CONFLICT", conflictMessage, undefined, "unique_violation");
   if (code === "23503") return notFound("referenced object");
   if (code === "23514" || code === "22001") return new BrokkrError("BAD_USER_INPUT", "value out of range");
   const fault = classifyFault(err);

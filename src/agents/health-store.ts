@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.js";
+import type { DeploymentHealth } from "../generated/prisma/client.js";
 
 export interface HealthEntry {
   deploymentObjectId: string;
@@ -37,4 +38,20 @@ export async function upsertHealthReport(db: Db, agentId: string, entries: reado
     SELECT (SELECT ord FROM refused) AS refused, (SELECT count(*) FROM written) AS written`;
   const refused = rows[0]?.refused;
   return refused === null || refused === undefined ? null : Number(refused) - 1;
+}
+
+export type HealthRow = DeploymentHealth;
+
+/** Every agent's latest health record of each object, for REST's computed-on-read summaries. */
+export function healthOfObjects(db: Db, objectIds: readonly string[]) {
+  return db.deploymentHealth.findMany({ where: { deploymentObjectId: { in: [...objectIds] } }, orderBy: [{ deploymentObjectId: "asc" }, { agentId: "asc" }] });
+}
+
+/** The health records of every object of a stack, in one statement. */
+export function healthOfStack(db: Db, stackId: string) {
+  return db.$queryRaw<{ deployment_object_id: string; status: string }[]>`
+    SELECT h.deployment_object_id, h.status FROM deployment_health h
+      JOIN deployment_objects d ON d.id = h.deployment_object_id
+     WHERE d.stack_id = ${stackId}::uuid
+     ORDER BY d.sequence_id, h.agent_id`;
 }

@@ -7,7 +7,7 @@ import { badInput, forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { findGenerator } from "../generators/store.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { findStack } from "../stacks/store.js";
-import { LIMITS, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireText } from "../validation.js";
+import { LIMITS, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireList, requireText } from "../validation.js";
 import * as store from "./store.js";
 import { once, pakShownOnce, type Idempotency } from "../idempotency/service.js";
 import type { AgentRow } from "./store.js";
@@ -17,6 +17,8 @@ export interface CreateAgentInput {
   clusterName: string;
   labels?: string[] | null;
   annotations?: { key: string; value: string }[] | null;
+  /** Generators the agent is registered with from the start (Brokkr's `generator_ids`). */
+  generatorIds?: string[] | null;
 }
 
 /** Agents start INACTIVE: only an admin activates them. */
@@ -25,14 +27,20 @@ export async function createAgent(db: Database, identity: Identity, input: Creat
   const clusterName = requireText("clusterName", input.clusterName, LIMITS.name);
   const labels = requireLabels("labels", input.labels);
   const annotations = requireAnnotations("annotations", input.annotations);
+  const generatorIds = requireList("generatorIds", input.generatorIds, requireId);
   const { pak, hash } = mintPak();
   try {
-    const request = { identity, operation: "createAgent", input: { name, clusterName, labels, annotations }, idempotency };
+    const fields = { name, clusterName, labels, annotations, ...(generatorIds.length > 0 ? { generatorIds } : {}) };
+    const request = { identity, operation: "createAgent", input: fields, idempotency };
     const agent = await inTransaction(db, (tx) =>
       once(tx, request, async () => {
         const agent = await store.insertAgent(tx, { name, clusterName, pakHash: hash });
         for (const label of labels) await store.addAgentLabel(tx, agent.id, label);
         for (const a of annotations) await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
+        for (const generatorId of generatorIds) {
+          if (!(await findGenerator(tx, generatorId))) throw notFound("generator");
+          await store.register(tx, agent.id, generatorId);
+        }
         return agent;
       }, (id) => Promise.reject(pakShownOnce("agent", id, idempotency?.field))),
     );
@@ -157,12 +165,15 @@ export async function setRegistration(db: Database, input: { agentId: string; ge
 export async function setTarget(db: Database, identity: Identity, input: { agentId: string; stackId: string }, targeted: boolean) {
   return inTransaction(db, async (tx) => {
     const stack = await findStack(tx, requireId("stackId", input.stackId), !targeted);
-    if (!stack || !ownsStack(identity, stack)) throw missingOrHidden(identity, "stack");
+    // Brokkr's code for a generator naming a stack not its own (or none: existence stays secret).
+    if (!stack || !ownsStack(identity, stack)) {
+      throw identity.role === "GENERATOR" ? forbidden("the stack belongs to another generator", "target_generator_mismatch") : missingOrHidden(identity, "stack");
+    }
     const agent = await store.findAgent(tx, requireId("agentId", input.agentId));
     const byGenerator = identity.role === "GENERATOR";
     // A generator learns nothing of agents not registered with it, not even that they exist; yet
     // it can always remove its own stack's target (withdrawn consent must leave it that way out).
-    const hidden = () => forbidden("the agent is not registered with this generator");
+    const hidden = () => forbidden("the agent is not registered with this generator", "agent_not_registered");
     if (!agent) throw byGenerator ? hidden() : notFound("agent");
     const registered = byGenerator && (await store.isRegistered(tx, agent.id, identity.id));
     if (targeted) {

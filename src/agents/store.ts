@@ -172,3 +172,29 @@ export function addTarget(db: Db, agentId: string, stackId: string, byGenerator 
 export function removeTarget(db: Db, agentId: string, stackId: string) {
   return db.agentTarget.deleteMany({ where: { agentId, stackId } });
 }
+
+/** A live agent by its (name, cluster), the pair Brokkr's agent looks itself up by. */
+export function findAgentByName(db: Db, name: string, clusterName: string) {
+  return db.agent.findFirst({ where: { name, clusterName, deletedAt: null } });
+}
+
+/** Inserts a label, failing on a duplicate (REST answers 409 as Brokkr does). */
+export function insertAgentLabel(db: Db, agentId: string, label: string) {
+  return db.agentLabel.create({ data: { agentId, label } });
+}
+
+export function insertAgentAnnotation(db: Db, agentId: string, key: string, value: string) {
+  return db.agentAnnotation.create({ data: { agentId, key, value } });
+}
+
+export function insertRegistration(db: Db, agentId: string, generatorId: string) {
+  return db.agentGeneratorRegistration.create({ data: { agentId, generatorId } });
+}
+
+export function registrationsOfGenerator(db: Db, generatorId: string) {
+  return db.agentGeneratorRegistration.findMany({ where: { generatorId, agent: { deletedAt: null } }, orderBy: { createdAt: "asc" } });
+}
+
+export function findTarget(db: Db, agentId: string, stackId: string) {
+  return db.agentTarget.findUnique({ where: { agentId_stackId: { agentId, stackId } } });
+}

@@ -6,7 +6,7 @@ import { getManagedStack } from "../stacks/service.js";
 import { forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { DEFAULT_INPUT_LIMITS, requireId, type InputLimits } from "../validation.js";
 import * as store from "./store.js";
-import { sha256Hex, validateManifestYaml } from "./yaml.js";
+import { assertYamlWithinLimits, sha256Hex, validateManifestYaml } from "./yaml.js";
 
 const PRECHECK_BYTES = 64 * 1024;
 
@@ -21,15 +21,19 @@ const PRECHECK_BYTES = 64 * 1024;
 export async function createDeploymentObject(
   db: Database,
   identity: Identity,
-  input: { stackId: string; yamlContent: string },
+  input: { stackId: string; yamlContent: string; isDeletionMarker?: boolean },
   committed: CommitHook,
   opts: { limits?: InputLimits; idempotency?: Idempotency } = {},
 ) {
   if (identity.role === "AGENT") throw forbidden();
   const stackId = requireId("stackId", input.stackId);
   if (identity.role === "GENERATOR" && input.yamlContent.length > PRECHECK_BYTES) await getManagedStack(db, identity, stackId, "stackId");
-  validateManifestYaml(input.yamlContent, opts.limits ?? DEFAULT_INPUT_LIMITS);
+  // A deletion marker (Brokkr's `?deletion_marker=true`) may be empty: it removes the stack's resources.
+  const limits = opts.limits ?? DEFAULT_INPUT_LIMITS;
+  if (input.isDeletionMarker && input.yamlContent.trim() === "") assertYamlWithinLimits(input.yamlContent, limits);
+  else validateManifestYaml(input.yamlContent, limits);
   const data = {
+    isDeletionMarker: input.isDeletionMarker ?? false,
     stackId,
     ownerGeneratorId: identity.role === "GENERATOR" ? identity.id : null,
     yamlContent: input.yamlContent,
@@ -46,7 +50,7 @@ export async function createDeploymentObject(
     throw forbidden();
   };
   // Without a key the insert stays one statement in its own transaction (see the store).
-  const request = { identity, operation: "createDeploymentObject", input: { stackId, checksum: data.yamlChecksum }, idempotency: opts.idempotency };
+  const request = { identity, operation: "createDeploymentObject", input: { stackId, checksum: data.yamlChecksum, ...(data.isDeletionMarker ? { marker: true } : {}) }, idempotency: opts.idempotency };
   const object = opts.idempotency?.key
     ? await inTransaction(db, (tx) =>
         once(tx, request, () => insert(tx), async (id) => (await store.findObject(tx, id)) ?? Promise.reject(notFound("deployment object"))),

@@ -49,11 +49,11 @@ export function toObjectRow(r: RawObject): DeploymentObjectRow {
  */
 export async function insertObjectIntoLiveStack(
   db: Db,
-  data: { stackId: string; ownerGeneratorId: string | null; yamlContent: string; yamlChecksum: string },
+  data: { stackId: string; ownerGeneratorId: string | null; yamlContent: string; yamlChecksum: string; isDeletionMarker?: boolean },
 ): Promise<DeploymentObjectRow | null> {
   const rows = await db.$queryRaw<RawObject[]>`
-    INSERT INTO deployment_objects AS d (stack_id, generator_id, yaml_content, yaml_checksum)
-    SELECT s.id, s.generator_id, ${data.yamlContent}, ${data.yamlChecksum}
+    INSERT INTO deployment_objects AS d (stack_id, generator_id, yaml_content, yaml_checksum, is_deletion_marker)
+    SELECT s.id, s.generator_id, ${data.yamlContent}, ${data.yamlChecksum}, ${data.isDeletionMarker ?? false}
       FROM stacks s, ${DEFER_NOTIFY} AS deferred
      WHERE s.id = ${data.stackId}::uuid AND s.deleted_at IS NULL
        AND (${data.ownerGeneratorId}::uuid IS NULL OR s.generator_id = ${data.ownerGeneratorId}::uuid)

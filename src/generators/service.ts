@@ -1,8 +1,8 @@
 import { mintPak } from "../auth/pak.js";
-import { inTransaction, type Database } from "../db/client.js";
+import { inTransaction, type Database, type Db } from "../db/client.js";
 import type { Identity } from "../auth/identity.js";
 import { once, pakShownOnce, type Idempotency } from "../idempotency/service.js";
-import { fromDatabaseError, notFound } from "../errors.js";
+import { forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { LIMITS, optionalText, requireId, requireText } from "../validation.js";
 import * as store from "./store.js";
@@ -23,7 +23,7 @@ export async function createGenerator(db: Database, identity: Identity, input: {
   }
 }
 
-export async function getGenerator(db: Database, id: string) {
+export async function getGenerator(db: Db, id: string) {
   const generator = await store.findGenerator(db, requireId("id", id));
   if (!generator) throw notFound("generator");
   return generator;
@@ -46,4 +46,22 @@ export async function deleteGenerator(db: Database, id: string) {
   const { count } = await store.softDeleteGenerator(db, requireId("id", id));
   if (count === 0) throw notFound("generator");
   return { deletedId: id };
+}
+
+/** A live generator the caller may manage: the admin, or the generator itself. */
+export async function getOwnGenerator(db: Db, identity: Identity, id: string) {
+  const generatorId = requireId("id", id);
+  if (identity.role !== "ADMIN" && !(identity.role === "GENERATOR" && identity.id === generatorId)) throw forbidden();
+  return getGenerator(db, generatorId);
+}
+
+export async function updateGenerator(db: Database, identity: Identity, id: string, input: { name?: string | null; description?: string | null }) {
+  const data: { name?: string; description?: string | null } = {};
+  if (input.name != null) data.name = requireText("name", input.name, LIMITS.name);
+  if (input.description !== undefined) data.description = optionalText("description", input.description, LIMITS.description);
+  try {
+    return await inTransaction(db, async (tx) => store.updateGenerator(tx, (await getOwnGenerator(tx, identity, id)).id, data));
+  } catch (err) {
+    throw fromDatabaseError(err, `a generator named '${data.name}' already exists`);
+  }
 }

@@ -41,3 +41,7 @@ export function softDeleteGenerator(db: Db, id: string) {
 export function touchGenerator(db: Db, id: string) {
   return db.generator.updateMany({ where: { id }, data: { lastActiveAt: new Date() } });
 }
+
+export function updateGenerator(db: Db, id: string, data: { name?: string; description?: string | null }) {
+  return db.generator.update({ where: { id }, data });
+}

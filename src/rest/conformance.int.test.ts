@@ -1,39 +1,46 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
-import { createAgent, createGenerator, createObject, createStack, registerAgent, targetStack } from "../../test/factories.js";
+import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, createStack, registerAgent, targetStack, unique } from "../../test/factories.js";
 import { OPERATIONS, specClient } from "../../test/openapi/spec.js";
+import { ROUTES } from "./router.js";
 
 /*
  * Brokkr's REST API v1 as its SDKs and agents call it: each served operation through a client
  * generated from the spec, each response validated against the spec's codes and schemas (the
- * client's middleware throws on a mismatch). SERVED names the operations /api/v1 serves today;
- * the rest arrive with their features, and must join this list and this test.
+ * client's middleware throws on a mismatch). SERVED names the operations /api/v1 serves; the
+ * rest arrive with their features, and must join this list and this test.
  */
 const SERVED = [
-  "verify_pak",
-  "get_target_state",
-  "get_associated_stacks",
-  "list_events",
-  "create_event",
-  "record_heartbeat",
-  "update_health_status",
+  "verify_pak", "list_paks",
+  "list_generators", "create_generator", "get_generator", "update_generator", "delete_generator", "rotate_generator_pak",
+  "register_agent", "deregister_agent", "list_generator_registered_agents",
+  "list_agents", "create_agent", "search_agent", "get_agent", "update_agent", "delete_agent", "rotate_agent_pak",
+  "agents_list_labels", "agents_add_label", "agents_remove_label", "agents_list_annotations", "agents_add_annotation", "agents_remove_annotation",
+  "list_targets", "add_target", "remove_target", "list_agent_registrations",
+  "get_target_state", "get_associated_stacks", "list_events", "create_event", "record_heartbeat", "update_health_status",
+  "list_agent_events", "get_agent_event",
+  "list_stacks", "create_stack", "get_stack", "update_stack", "delete_stack",
+  "stacks_list_labels", "stacks_add_label", "stacks_remove_label", "stacks_list_annotations", "stacks_add_annotation", "stacks_remove_annotation",
+  "list_deployment_objects", "create_deployment_object", "get_deployment_object", "get_deployment_health", "get_stack_health",
 ] as const;
 
 let broker: TestBroker;
 const exercised = new Set<string>();
 let agent: { id: string; pak: string };
+let generator: { id: string; pak: string };
 let objectId: string;
 let stackId: string;
+const as = (pak: string) => specClient(broker.url, exercised, pak);
+const path = (id: string) => ({ params: { path: { id } } });
 
 beforeAll(async () => {
   broker = await startTestBroker();
-  const generator = await createGenerator(broker);
+  generator = await createGenerator(broker);
   agent = await createAgent(broker, { activate: true });
   await registerAgent(broker, agent.id, generator.id);
-  const stack = await createStack(broker, generator.pak);
-  stackId = stack.id;
-  await targetStack(broker, agent.id, stack.id);
-  objectId = (await createObject(broker, generator.pak, stack.id)).id;
+  stackId = (await createStack(broker, generator.pak)).id;
+  await targetStack(broker, agent.id, stackId);
+  objectId = (await createObject(broker, generator.pak, stackId)).id;
 });
 
 afterAll(() => {
@@ -42,55 +49,156 @@ afterAll(() => {
 });
 
 describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
-  it("names only operations the spec has", () => {
+  it("names only operations the spec has, and exactly those the route table serves", () => {
     for (const id of SERVED) expect(OPERATIONS.has(id), id).toBe(true);
+    expect(ROUTES.filter((r) => !r.extension).map((r) => r.op).sort()).toEqual([...SERVED].sort());
   });
 
   it("verify_pak answers the admin, an agent, and a wrong key", async () => {
-    const admin = specClient(broker.url, exercised, broker.adminPak);
-    expect((await admin.POST("/auth/pak")).data).toEqual({ admin: true, agent: null, generator: null, readonly: false });
-    const asAgent = specClient(broker.url, exercised, agent.pak);
-    expect((await asAgent.POST("/auth/pak")).data).toMatchObject({ admin: false, agent: agent.id });
-    const wrong = specClient(broker.url, exercised, "brokkr_BR3rVsDa_GK3QN7CDUzYc6iKgMkJ98M2WSimM5t6U9");
-    expect((await wrong.POST("/auth/pak")).response.status).toBe(401);
+    expect((await as(broker.adminPak).POST("/auth/pak")).data).toEqual({ admin: true, agent: null, generator: null, readonly: false });
+    expect((await as(agent.pak).POST("/auth/pak")).data).toMatchObject({ admin: false, agent: agent.id });
+    expect((await as("brokkr_BR3rVsDa_GK3QN7CDUzYc6iKgMkJ98M2WSimM5t6U9").POST("/auth/pak")).response.status).toBe(401);
   });
 
-  it("get_target_state in both modes, and for another agent's id", async () => {
-    const client = specClient(broker.url, exercised, agent.pak);
-    const full = await client.GET("/agents/{id}/target-state", { params: { path: { id: agent.id }, query: { mode: "full" } } });
-    expect(full.data?.map((o) => o.id)).toEqual([objectId]);
-    const incremental = await client.GET("/agents/{id}/target-state", { params: { path: { id: agent.id }, query: { mode: "incremental" } } });
-    expect(incremental.response.status).toBe(200);
-    const other = await createAgent(broker);
-    const refused = await client.GET("/agents/{id}/target-state", { params: { path: { id: other.id } } });
-    expect(refused.response.status).toBe(403);
+  it("manages generators: create, list, get, update, rotate, paks, delete", async () => {
+    const admin = as(broker.adminPak);
+    const made = await admin.POST("/generators", { body: { name: unique("ci") } });
+    expect(made.response.status).toBe(201);
+    const id = made.data?.generator.id ?? "";
+    const self = as(made.data?.pak ?? "");
+    expect((await admin.GET("/generators")).data?.map((g) => g.id)).toContain(id);
+    expect((await self.GET("/generators/{id}", path(id))).data?.name).toBe(made.data?.generator.name);
+    expect((await self.GET("/generators/{id}", path(generator.id))).response.status).toBe(403);
+    const renamed = await self.PUT("/generators/{id}", { ...path(id), body: { name: unique("ci2"), description: "builds" } as never });
+    expect(renamed.data?.description).toBe("builds");
+    const rotated = await self.POST("/generators/{id}/rotate-pak", path(id));
+    expect(rotated.response.status).toBe(201);
+    expect((await as(rotated.data?.pak ?? "").GET("/generators/{id}", path(id))).response.status).toBe(200);
+    expect((await admin.GET("/paks")).data?.map((p) => p.id)).toContain(id);
+    expect((await admin.DELETE("/generators/{id}", path(id))).response.status).toBe(204);
+    expect((await admin.GET("/generators/{id}", path(id))).response.status).toBe(404);
   });
 
-  it("get_associated_stacks lists the agent's stacks", async () => {
-    const client = specClient(broker.url, exercised, agent.pak);
-    const stacks = await client.GET("/agents/{id}/stacks", { params: { path: { id: agent.id } } });
-    expect(stacks.data?.map((s) => s.id)).toEqual([stackId]);
+  it("manages agents: create, list, search, get, update, rotate, delete", async () => {
+    const admin = as(broker.adminPak);
+    const name = unique("edge");
+    const made = await admin.POST("/agents", { body: { name, cluster_name: "eu-1", generator_ids: [generator.id] } });
+    expect(made.response.status).toBe(201);
+    const id = made.data?.agent.id ?? "";
+    const self = as(made.data?.initial_pak ?? "");
+    expect((await admin.GET("/agents")).data?.map((a) => a.id)).toContain(id);
+    expect((await as(generator.pak).GET("/agents")).data?.map((a) => a.id)).toContain(id);
+    expect((await self.GET("/agents/", { params: { query: { name, cluster_name: "eu-1" } } })).data?.id).toBe(id);
+    expect((await self.GET("/agents/{id}", path(id))).data?.status).toBe("INACTIVE");
+    // An agent never activates itself (reference §5.4).
+    expect((await self.PUT("/agents/{id}", { ...path(id), body: { status: "ACTIVE" } })).response.status).toBe(403);
+    expect((await admin.PUT("/agents/{id}", { ...path(id), body: { status: "ACTIVE" } })).data?.status).toBe("ACTIVE");
+    const rotated = await self.POST("/agents/{id}/rotate-pak", path(id));
+    expect(rotated.response.status).toBe(200);
+    expect((await as((rotated.data as { pak?: string } | undefined)?.pak ?? "").GET("/agents/{id}", path(id))).response.status).toBe(200);
+    expect((await admin.DELETE("/agents/{id}", path(id))).response.status).toBe(204);
+    expect((await admin.GET("/agents/{id}", path(id))).response.status).toBe(404);
   });
 
-  it("create_event then list_events", async () => {
-    const client = specClient(broker.url, exercised, agent.pak);
-    const created = await client.POST("/agents/{id}/events", {
-      params: { path: { id: agent.id } },
-      body: { agent_id: agent.id, deployment_object_id: objectId, event_type: "DEPLOY", status: "SUCCESS", message: "applied" } as never,
+  it("registers and deregisters an agent, and lists registrations both ways", async () => {
+    const other = await createGenerator(broker);
+    const self = as(agent.pak);
+    const registered = await self.POST("/generators/{id}/register", { ...path(other.id), body: {} });
+    expect(registered.data).toMatchObject({ agent_id: agent.id, generator_id: other.id });
+    expect((await self.POST("/generators/{id}/register", { ...path(other.id), body: {} })).error).toMatchObject({ code: "already_registered" });
+    expect((await self.GET("/agents/{id}/registrations", path(agent.id))).data?.map((r) => r.generator_id)).toContain(other.id);
+    expect((await as(other.pak).GET("/generators/{id}/registered-agents", path(other.id))).data?.map((r) => r.agent_id)).toEqual([agent.id]);
+    expect((await self.DELETE("/generators/{id}/register", { ...path(other.id), body: {} })).response.status).toBe(204);
+  });
+
+  it("adds, lists and removes agent labels (a bare JSON string) and annotations", async () => {
+    const admin = as(broker.adminPak);
+    const label = await admin.POST("/agents/{id}/labels", { ...path(agent.id), body: "edge" as never });
+    expect(label.data).toMatchObject({ agent_id: agent.id, label: "edge" });
+    expect((await as(agent.pak).GET("/agents/{id}/labels", path(agent.id))).data?.map((l) => l.label)).toEqual(["edge"]);
+    expect((await admin.DELETE("/agents/{id}/labels/{label}", { params: { path: { id: agent.id, label: "edge" } } })).response.status).toBe(204);
+    const note = await admin.POST("/agents/{id}/annotations", { ...path(agent.id), body: { agent_id: agent.id, key: "region", value: "eu" } });
+    expect(note.data).toMatchObject({ key: "region", value: "eu" });
+    expect((await as(agent.pak).GET("/agents/{id}/annotations", path(agent.id))).data?.map((a) => a.key)).toEqual(["region"]);
+    expect((await admin.DELETE("/agents/{id}/annotations/{key}", { params: { path: { id: agent.id, key: "region" } } })).response.status).toBe(204);
+  });
+
+  it("targets a stack to an agent, lists and removes the target", async () => {
+    const gen = as(generator.pak);
+    const stack = await createStack(broker, generator.pak);
+    const target = await gen.POST("/agents/{id}/targets", { ...path(agent.id), body: { agent_id: agent.id, stack_id: stack.id } });
+    expect(target.data).toMatchObject({ agent_id: agent.id, stack_id: stack.id });
+    expect((await as(agent.pak).GET("/agents/{id}/targets", path(agent.id))).data?.map((t) => t.stack_id)).toContain(stack.id);
+    const removed = await gen.DELETE("/agents/{id}/targets/{stack_id}", { params: { path: { id: agent.id, stack_id: stack.id } } });
+    expect(removed.response.status).toBe(204);
+  });
+
+  it("serves the agent's own loop: target state, stacks, events, heartbeat, health", async () => {
+    const self = as(agent.pak);
+    const fresh = await self.GET("/agents/{id}/target-state", path(agent.id));
+    expect(fresh.data?.map((o) => o.id)).toEqual([objectId]);
+    expect((await self.GET("/agents/{id}/stacks", path(agent.id))).data?.map((s) => s.id)).toContain(stackId);
+    const event = await self.POST("/agents/{id}/events", {
+      ...path(agent.id),
+      body: { agent_id: agent.id, deployment_object_id: objectId, event_type: "DEPLOY", status: "SUCCESS", message: "applied" },
     });
-    expect(created.response.status).toBe(201);
-    const listed = await client.GET("/agents/{id}/events", { params: { path: { id: agent.id } } });
-    expect(listed.data?.map((e) => e.status)).toContain("SUCCESS");
-  });
-
-  it("record_heartbeat and update_health_status", async () => {
-    const client = specClient(broker.url, exercised, agent.pak);
-    const beat = await client.POST("/agents/{id}/heartbeat", { params: { path: { id: agent.id } }, body: { k8s_reachable: true, k8s_api_latency_ms: 12 } });
-    expect(beat.response.status).toBe(204);
-    const health = await client.PATCH("/agents/{id}/health-status", {
-      params: { path: { id: agent.id } },
-      body: { deployment_objects: [{ id: objectId, status: "healthy", summary: { pods_total: 1, pods_unhealthy: 0 }, checked_at: new Date().toISOString() }] } as never,
+    expect(event.response.status).toBe(201);
+    expect((await self.GET("/agents/{id}/target-state", path(agent.id))).data).toEqual([]);
+    const full = await self.GET("/agents/{id}/target-state", { params: { path: { id: agent.id }, query: { mode: "full" } } });
+    expect(full.data?.map((o) => o.id)).toEqual([objectId]);
+    expect((await self.GET("/agents/{id}/events", path(agent.id))).data?.map((e) => e.status)).toContain("SUCCESS");
+    const admin = as(broker.adminPak);
+    expect((await admin.GET("/agent-events")).data?.map((e) => e.id)).toContain(event.data?.id);
+    expect((await admin.GET("/agent-events/{id}", path(event.data?.id ?? ""))).data?.agent_id).toBe(agent.id);
+    expect((await self.POST("/agents/{id}/heartbeat", { ...path(agent.id), body: { k8s_reachable: true, k8s_api_latency_ms: 12 } })).response.status).toBe(204);
+    const health = await self.PATCH("/agents/{id}/health-status", {
+      ...path(agent.id),
+      body: { deployment_objects: [{ id: objectId, status: "degraded", summary: { pods_total: 1, pods_ready: 0, conditions: [] }, checked_at: new Date().toISOString() }] } as never,
     });
     expect(health.response.status).toBe(200);
+    expect((await admin.GET("/deployment-objects/{id}/health", path(objectId))).data).toMatchObject({ overall_status: "degraded" });
+    expect((await admin.GET("/stacks/{id}/health", path(stackId))).data?.deployment_objects).toEqual([
+      { id: objectId, status: "degraded", healthy_agents: 0, degraded_agents: 1, failing_agents: 0 },
+    ]);
+  });
+
+  it("manages stacks and their labels and annotations", async () => {
+    const gen = as(generator.pak);
+    const made = await gen.POST("/stacks", { body: { name: unique("web"), generator_id: generator.id } });
+    expect(made.response.status).toBe(201);
+    const id = made.data?.id ?? "";
+    expect((await gen.GET("/stacks")).data?.map((s) => s.id)).toContain(id);
+    expect((await as(agent.pak).GET("/stacks")).error).toMatchObject({ code: "stacks_list_denied" });
+    expect((await gen.GET("/stacks/{id}", path(id))).data?.generator_id).toBe(generator.id);
+    expect((await gen.PUT("/stacks/{id}", { ...path(id), body: { description: "front" } as never })).data?.description).toBe("front");
+    expect((await gen.POST("/stacks/{id}/labels", { ...path(id), body: "prod" })).data).toMatchObject({ stack_id: id, label: "prod" });
+    expect((await gen.GET("/stacks/{id}/labels", path(id))).data?.map((l) => l.label)).toEqual(["prod"]);
+    expect((await gen.DELETE("/stacks/{id}/labels/{label}", { params: { path: { id, label: "prod" } } })).response.status).toBe(204);
+    const note = await gen.POST("/stacks/{id}/annotations", { ...path(id), body: { stack_id: id, key: "team", value: "web" } });
+    expect(note.data).toMatchObject({ key: "team", value: "web" });
+    expect((await gen.GET("/stacks/{id}/annotations", path(id))).data?.map((a) => a.key)).toEqual(["team"]);
+    expect((await gen.DELETE("/stacks/{id}/annotations/{key}", { params: { path: { id, key: "team" } } })).response.status).toBe(204);
+    expect((await gen.DELETE("/stacks/{id}", path(id))).response.status).toBe(204);
+    expect((await gen.GET("/stacks/{id}", path(id))).response.status).toBe(404);
+  });
+
+  it("creates deployment objects from JSON and raw YAML, lists them, serves one as JSON or YAML", async () => {
+    const gen = as(generator.pak);
+    const stack = await createStack(broker, generator.pak);
+    const json = await gen.POST("/stacks/{id}/deployment-objects", { ...path(stack.id), body: { yaml_content: CONFIGMAP_YAML("a"), is_deletion_marker: false } });
+    expect(json.response.status).toBe(201);
+    const yaml = CONFIGMAP_YAML("b");
+    const raw = await gen.POST("/stacks/{id}/deployment-objects", {
+      ...path(stack.id), body: yaml as never, bodySerializer: (b: unknown) => String(b), headers: { "content-type": "application/yaml" },
+    });
+    expect(raw.data).toMatchObject({ yaml_content: yaml, is_deletion_marker: false });
+    const marker = await gen.POST("/stacks/{id}/deployment-objects", {
+      params: { path: { id: stack.id }, query: { deletion_marker: true } }, body: "" as never, bodySerializer: () => "", headers: { "content-type": "application/yaml" },
+    });
+    expect(marker.data).toMatchObject({ yaml_content: "", is_deletion_marker: true });
+    expect((await gen.GET("/stacks/{id}/deployment-objects", path(stack.id))).data?.map((o) => o.id)).toEqual([json.data?.id, raw.data?.id, marker.data?.id]);
+    expect((await as(agent.pak).GET("/deployment-objects/{id}", path(objectId))).data?.stack_id).toBe(stackId);
+    const text = await gen.GET("/deployment-objects/{id}", { ...path(raw.data?.id ?? ""), headers: { accept: "application/yaml" }, parseAs: "text" });
+    expect(text.data).toBe(yaml);
   });
 });

@@ -46,7 +46,9 @@ describe("REST fallback (Brokkr v1 shapes)", () => {
     expect(posted.status).toBe(201);
     expect(posted.body).toMatchObject({ agent_id: agent.id, deployment_object_id: obj.id, status: "SUCCESS" });
     expect((await rest("GET", `/agents/${agent.id}/target-state?mode=incremental`, agent.pak)).body).toEqual([]);
-    expect((await rest("GET", `/agents/${agent.id}/target-state`, agent.pak)).body).toHaveLength(1);
+    // Brokkr's default is incremental; full keeps the acknowledged object.
+    expect((await rest("GET", `/agents/${agent.id}/target-state`, agent.pak)).body).toEqual([]);
+    expect((await rest("GET", `/agents/${agent.id}/target-state?mode=full`, agent.pak)).body).toHaveLength(1);
     expect((await rest("GET", `/agents/${agent.id}/events`, agent.pak)).body).toHaveLength(1);
     expect((await rest("GET", `/agents/${agent.id}/stacks`, agent.pak)).body.map((s: { id: string }) => s.id)).toEqual([stack.id]);
   });

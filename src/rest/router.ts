@@ -1,53 +1,38 @@
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
-import { z } from "zod";
-import type { Identity, IdentityResolver } from "../auth/identity.js";
-import { reportAgentEvent } from "../agent-events/service.js";
-import { recentEventsOfAgent } from "../agent-events/store.js";
-import { recordHealthReport } from "../agents/health.js";
-import { findStacksByIds } from "../stacks/store.js";
-import { getSelfAgent, getWritingAgent, heartbeat } from "../agents/service.js";
+import express, { type Request, type Response } from "express";
+import type { IdentityResolver } from "../auth/identity.js";
+import { getSelfAgent, getWritingAgent } from "../agents/service.js";
 import type { AgentRow } from "../agents/store.js";
-import type { Database } from "../db/client.js";
-import { stacksReaching, targetState } from "../associations/service.js";
-import type { DeliveryHub } from "../delivery/hub.js";
-import { pollDeployments } from "../delivery/long-poll.js";
 import { badInput, unauthenticated } from "../errors.js";
-import { findUncleanText, LIMITS, parseSequenceId, type InputLimits } from "../validation.js";
-import { eventJson, objectJson, stackJson } from "./shapes.js";
+import { httpErrorHandler } from "../http/errors.js";
+import { findUncleanText } from "../validation.js";
+import { agentRoutes } from "./agent-routes.js";
+import { sendRestError, restRefusal } from "./errors.js";
+import { generatorRoutes } from "./generator-routes.js";
+import { objectRoutes } from "./object-routes.js";
+import { pathMatcher, SPEC_OPERATIONS } from "./operations.js";
+import { parseWith, type RestDeps, type Route } from "./route.js";
+import { stackRoutes } from "./stack-routes.js";
 
-interface Deps {
-  db: Database;
+interface Deps extends RestDeps {
   identities: IdentityResolver;
-  delivery: DeliveryHub;
   bodyLimitBytes: number;
-  limits: InputLimits;
 }
 
-const eventBody = z.object({
-  agent_id: z.string().optional(),
-  deployment_object_id: z.string(),
-  event_type: z.string().min(1).max(LIMITS.eventType).default("DEPLOYMENT"),
-  status: z.enum(["SUCCESS", "FAILURE"]),
-  message: z.string().max(LIMITS.eventMessage).nullish(),
-});
-const heartbeatBody = z.object({
-  k8s_reachable: z.boolean().nullish(),
-  k8s_api_latency_ms: z.number().int().min(0).max(3_600_000).nullish(),
-});
-// The entry cap is checked by the service before any entry is looked at.
-const healthBody = z.object({
-  deployment_objects: z.array(
-    z.object({ id: z.string(), status: z.string().min(1).max(LIMITS.healthStatus), summary: z.unknown().optional(), checked_at: z.string().datetime({ offset: true }) }),
-  ),
-});
+/** Every served operation; the rest of Brokkr's spec arrives with its features (README). */
+export const ROUTES: readonly Route[] = [...agentRoutes, ...generatorRoutes, ...stackRoutes, ...objectRoutes];
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw badInput(issue.path.join(".") || "body", `${issue.path.join(".") || "body"}: ${issue.message}`);
-  }
-  return parsed.data;
+interface Compiled {
+  method: string;
+  match: ReturnType<typeof pathMatcher>;
+  route: Route;
+}
+
+function compile(routes: readonly Route[]): Compiled[] {
+  return routes.map((route) => {
+    const op = route.extension ?? SPEC_OPERATIONS.get(route.op);
+    if (!op) throw new Error(`route ${route.op} is not an operation of Brokkr's spec`);
+    return { method: op.method, match: pathMatcher(op.path), route };
+  });
 }
 
 /** Refuses a NUL or lone surrogate anywhere in the query string or body, naming the field. */
@@ -56,115 +41,93 @@ function assertCleanInput(where: unknown): void {
   if (field !== null) throw badInput(field || "body", `${field || "body"} must not contain NUL characters or unpaired surrogates`);
 }
 
-interface AgentCall<T> {
-  who: Identity;
-  agent: AgentRow;
-  body: T;
+function segmentsOf(path: string): string[] {
+  try {
+    return path.split("/").slice(1).map(decodeURIComponent);
+  } catch {
+    throw badInput("path", "the path is not validly percent-encoded");
+  }
 }
 
-/**
- * Brokkr's v1 agent-facing REST API over the same services as GraphQL. Every /agents/{id}
- * route authenticates, then checks that the caller is that agent (or the admin) and, for
- * writes, that the agent may write, and only then reads and parses the body.
- */
-export function createRestRouter({ db, identities, delivery, bodyLimitBytes, limits }: Deps) {
-  const router = express.Router();
-  const json = express.json({ limit: bodyLimitBytes });
-  const readJson = (req: Request, res: Response) =>
-    new Promise<unknown>((resolve, reject) => json(req, res, (err?: unknown) => (err ? reject(err) : resolve(req.body))));
-  const authenticate = async (req: Request) => (await identities.resolve(req.headers.authorization)) ?? Promise.reject(unauthenticated());
+/** A body-parser refusal, answered by the HTTP error handler (413, 415, corrupt compression). */
+class BodyReadError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("the request body could not be read");
+  }
+}
 
-  function agentRoute<T>(
-    opts: { write?: boolean; body?: z.ZodType<T> },
-    handler: (req: Request, res: Response, call: AgentCall<T>) => Promise<void>,
-  ): RequestHandler {
-    return async (req: Request, res: Response, next: NextFunction) => {
-      try {
-        const who = await authenticate(req);
-        const id = String(req.params.id);
-        const agent = opts.write ? await getWritingAgent(db, who, id) : await getSelfAgent(db, who, id);
-        assertCleanInput(req.query);
-        let body = undefined as T;
-        if (opts.body) {
-          const raw = await readJson(req, res);
-          assertCleanInput(raw);
-          body = parseBody(opts.body, raw);
-        }
-        await handler(req, res, { who, agent, body });
-      } catch (err) {
-        next(err);
-      }
-    };
+const YAML_TYPES = /^(application|text)\/(x-)?yaml\b/i;
+
+/**
+ * Brokkr's REST API v1 as a route table keyed by the spec's operationIds, over the same
+ * services as GraphQL. Per request: authenticate, check the route's roles, parse the path, and
+ * (for `/agents/{id}` routes) check the caller is that agent or the admin, and for writes
+ * that the agent may write; only then read and parse the query and body, then one service call.
+ */
+export function createRestRouter(deps: Deps) {
+  const table = compile(ROUTES);
+  const specPaths = [...SPEC_OPERATIONS.values()].map((op) => pathMatcher(op.path));
+  const raw = express.raw({ type: () => true, limit: deps.bodyLimitBytes });
+  const readBody = (req: Request, res: Response) =>
+    new Promise<Buffer | undefined>((resolve, reject) =>
+      raw(req, res, (err?: unknown) => (err ? reject(new BodyReadError(err)) : resolve(Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined))),
+    );
+
+  async function bodyOf(req: Request, res: Response, route: Route): Promise<unknown> {
+    const buffer = await readBody(req, res);
+    if (buffer === undefined) return undefined;
+    const text = buffer.toString("utf8");
+    if (route.yaml && YAML_TYPES.test(req.get("content-type") ?? "")) return { yaml_content: text };
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw badInput("body", "request body is not valid JSON");
+    }
   }
 
-  router.post("/auth/pak", async (req, res, next) => {
-    try {
-      const who = await authenticate(req);
-      res.json({
-        admin: who.role === "ADMIN",
-        agent: who.role === "AGENT" ? who.id : null,
-        generator: who.role === "GENERATOR" ? who.id : null,
-        readonly: false,
-      });
-    } catch (err) {
-      next(err);
+  async function dispatch(req: Request, res: Response, route: Route, pathParams: Record<string, string>) {
+    const who = await deps.identities.resolve(req.headers.authorization);
+    if (!who) throw unauthenticated();
+    if (!route.roles.includes(who.role)) throw restRefusal("FORBIDDEN", "forbidden", `not allowed for a ${who.role.toLowerCase()} key`);
+    const params = parseWith(route.params, pathParams, "path") as Record<string, string>;
+    let agent: AgentRow | undefined;
+    if (route.agent) agent = await (route.agent === "write" ? getWritingAgent : getSelfAgent)(deps.db, who, String(params.id ?? params.agent_id));
+    assertCleanInput(req.query);
+    const query = parseWith(route.query, req.query, "query");
+    let body: unknown;
+    if (route.body) {
+      const parsed = await bodyOf(req, res, route);
+      assertCleanInput(parsed);
+      body = parseWith(route.body, parsed, "body");
     }
-  });
+    const reply = await route.handle({ who, params, query, body, agent: agent as AgentRow, req, deps });
+    res.status(reply.status);
+    if (reply.body === undefined) res.end();
+    else if (reply.type) res.type(reply.type).send(reply.body);
+    else res.json(reply.body);
+  }
 
-  router.get("/agents/:id/target-state", agentRoute({}, async (req, res, { agent }) => {
-    const mode = req.query.mode ?? "full";
-    if (mode !== "full" && mode !== "incremental") throw badInput("mode", "mode must be full or incremental");
-    const entries = await targetState(db, agent, mode === "incremental");
-    res.json(entries.map((e) => objectJson(e.deploymentObject)));
-  }));
-
-  router.get("/agents/:id/stacks", agentRoute({}, async (_req, res, { agent }) => {
-    const stacks = await findStacksByIds(db, await stacksReaching(db, agent));
-    res.json(stacks.sort((a, b) => a.name.localeCompare(b.name)).map(stackJson));
-  }));
-
-  router.get("/agents/:id/events", agentRoute({}, async (_req, res, { agent }) => {
-    res.json((await recentEventsOfAgent(db, agent.id)).map(eventJson));
-  }));
-
-  router.post("/agents/:id/events", agentRoute({ write: true, body: eventBody }, async (req, res, { who, agent, body }) => {
-    if (body.agent_id && body.agent_id !== agent.id) throw badInput("agent_id", "agent_id does not match the path");
-    const event = await reportAgentEvent(db, who, {
-      agentId: agent.id,
-      deploymentObjectId: body.deployment_object_id,
-      eventType: body.event_type,
-      status: body.status,
-      message: body.message,
-    }, { key: req.get("idempotency-key"), ttlSeconds: limits.idempotencyTtlSeconds, field: "Idempotency-Key" });
-    res.status(201).json(eventJson(event));
-  }));
-
-  router.post("/agents/:id/heartbeat", agentRoute({ write: true, body: heartbeatBody }, async (_req, res, { agent, body }) => {
-    await heartbeat(db, agent, { k8sReachable: body.k8s_reachable, k8sApiLatencyMs: body.k8s_api_latency_ms });
-    res.status(204).end();
-  }));
-
-  router.patch("/agents/:id/health-status", agentRoute({ write: true, body: healthBody }, async (_req, res, { agent, body }) => {
-    await recordHealthReport(db, agent, body.deployment_objects, limits);
-    res.status(200).end();
-  }));
-
-  router.get("/agents/:id/deployment-objects", agentRoute({}, async (req, res, { agent }) => {
-    const after = parseSequenceId("after", String(req.query.after ?? "0"));
-    const wait = Number(req.query.wait ?? 0);
-    if (!Number.isFinite(wait) || wait < 0 || wait > 60) throw badInput("wait", "wait must be between 0 and 60 seconds");
-    const result = await pollDeployments(db, delivery, agent.id, after, wait * 1000);
-    const objects = result.objects.map(objectJson);
-    res.json({
-      events: objects.map((o) => ({ type: "DEPLOY", stack_id: o.stack_id, deployment_object: o })),
-      deployment_objects: objects,
-      stack_ids: result.stackIds,
-      cursor: result.cursor.toString(),
-    });
-  }));
-
-  router.use((_req, res) => {
-    res.status(404).json({ code: "NOT_FOUND", message: "no such endpoint" });
+  const router = express.Router();
+  router.use(async (req, res) => {
+    try {
+      const segments = segmentsOf(req.path);
+      const matches = table.flatMap((c) => {
+        const params = c.match(segments);
+        return params ? [{ ...c, params }] : [];
+      });
+      const hit = matches.find((m) => m.method === req.method);
+      if (hit) return await dispatch(req, res, hit.route, hit.params);
+      if (matches.length > 0) {
+        res.setHeader("Allow", [...new Set(matches.map((m) => m.method))].join(", "));
+        return void res.status(405).json({ code: "method_not_allowed", message: `${req.method} is not allowed on this path` });
+      }
+      const inSpec = specPaths.some((match) => match(segments));
+      throw restRefusal("NOT_FOUND", "not_found", inSpec ? "this operation of Brokkr's API is not served by this broker" : "no such endpoint");
+    } catch (err) {
+      // Body-parser refusals (too large, bad Content-Encoding, corrupt gzip) are coded by the HTTP handler.
+      if (err instanceof BodyReadError) httpErrorHandler(err.cause, req, res, () => {});
+      else sendRestError(res, err);
+    }
   });
   return router;
 }

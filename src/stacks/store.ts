@@ -132,3 +132,12 @@ export function targetsOfStacks(db: Db, stackIds: readonly string[]) {
     orderBy: { createdAt: "asc" },
   });
 }
+
+/** Inserts a label, failing on a duplicate (REST answers 409 as Brokkr does). */
+export function insertStackLabel(db: Db, stackId: string, label: string) {
+  return db.stackLabel.create({ data: { stackId, label } });
+}
+
+export function insertStackAnnotation(db: Db, stackId: string, key: string, value: string) {
+  return db.stackAnnotation.create({ data: { stackId, key, value } });
+}
