@@ -18,7 +18,7 @@ function grouped<T, V>(rows: T[], ids: readonly string[], keyOf: (row: T) => str
 
 /** Builds each member on first use: a subscription's context rarely touches most loaders. */
 function lazy<T extends Record<string, () => unknown>>(factories: T): { readonly [K in keyof T]: ReturnType<T[K]> } {
-  const out = {} as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
   for (const [key, make] of Object.entries(factories)) {
     Object.defineProperty(out, key, {
       configurable: true,
@@ -30,6 +30,7 @@ function lazy<T extends Record<string, () => unknown>>(factories: T): { readonly
       },
     });
   }
+  // The getters defined above give each key its factory's result; TypeScript cannot follow defineProperty.
   return out as { readonly [K in keyof T]: ReturnType<T[K]> };
 }
 
