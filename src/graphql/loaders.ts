@@ -74,3 +74,10 @@ export function createLoaders(db: Db, cache = true) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/** The row a foreign key points at: its absence is a broken invariant (an internal error), not a null. */
+export async function referenced<T>(loader: { load(id: string): Promise<T | null> }, id: string): Promise<T> {
+  const row = await loader.load(id);
+  if (row === null) throw new Error(`row ${id}, referenced by a foreign key, is missing`);
+  return row;
+}
