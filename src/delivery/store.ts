@@ -3,7 +3,7 @@ import { OBJECT_COLUMNS, toObjectRow, type DeploymentObjectRow } from "../deploy
 
 type RawObject = Parameters<typeof toObjectRow>[0];
 
-/** The row of a SELECT without FROM, which always returns exactly one. */
+/** The row of a SELECT that always returns exactly one (a function call, a sequence's state). */
 function single<T>(rows: T[]): T {
   const [row] = rows;
   if (row === undefined) throw new Error("a single-row SELECT returned no row");
