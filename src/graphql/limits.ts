@@ -168,7 +168,7 @@ export function requestLimitErrors(
     cost = queryCost(schema, document, variables, operationName);
   } catch (err) {
     // The estimator coerces variables first; bad ones are the caller's input error. (Its
-    // GraphQLError may come from another copy of graphql, so no instanceof.)
+    // GraphQLError may come from another copy of graphql: its name, not instanceof GraphQLError.)
     if (err instanceof Error && err.name === "GraphQLError") return [limitError("BAD_USER_INPUT", err.message)];
     throw err;
   }
