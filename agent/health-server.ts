@@ -1,5 +1,4 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 
 export interface HealthServerDeps {
@@ -39,8 +38,10 @@ export async function startHealthServer(port: number, deps: HealthServerDeps): P
     server.once("error", reject);
     server.listen(port, () => resolve());
   });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("the health server is not on a TCP port");
   return {
-    port: (server.address() as AddressInfo).port,
+    port: address.port,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

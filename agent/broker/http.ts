@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { z } from "zod";
 import type { TypedDocumentString } from "../generated/operations.ts";
 import { jitteredDelay, sleep } from "./backoff.ts";
 import type { DeploymentHealthEntry } from "./types.ts";
@@ -19,6 +20,9 @@ export interface BrokerHttp {
   pak: string;
 }
 
+/** The broker's error body; a field of another type (or a body that is no object) is ignored. */
+const ErrorBody = z.object({ code: z.string().optional().catch(undefined), message: z.string().optional().catch(undefined) }).catch({});
+
 /** A JSON request to the broker with the PAK; non-2xx answers become BrokerHttpError. */
 export async function brokerRequest<T>(http: BrokerHttp, path: string, init: RequestInit = {}): Promise<T | undefined> {
   const res = await fetch(`${http.baseUrl}${path}`, {
@@ -28,9 +32,10 @@ export async function brokerRequest<T>(http: BrokerHttp, path: string, init: Req
   const text = await res.text();
   const body: unknown = text ? safeJson(text) : undefined;
   if (!res.ok) {
-    const err = (body ?? {}) as { code?: string; message?: string };
+    const err = ErrorBody.parse(body);
     throw new BrokerHttpError(res.status, `broker answered ${res.status}: ${err.message ?? (text.slice(0, 200) || res.statusText)}`, err.code);
   }
+  // The caller names the shape of the broker's answer (its OpenAPI or GraphQL contract); not re-validated here.
   return body as T | undefined;
 }
 

@@ -129,7 +129,8 @@ export class WebSocketTransport implements BrokerTransport {
         { query: AgentDeploymentsDocument.toString(), variables },
         {
           next: (result) => {
-            if (result.errors?.length) return finish(`subscription error: ${result.errors[0]!.message}`);
+            const error = result.errors?.[0];
+            if (error) return finish(`subscription error: ${error.message}`);
             if (!result.data) return;
             if (handedOver) handlers.onEvent(result.data.agentDeployments);
             else held.push(result.data.agentDeployments);
@@ -154,7 +155,7 @@ export class WebSocketTransport implements BrokerTransport {
       keepAlive: this.options.keepAliveMs ?? 10_000,
       on: {
         connected: (s) => {
-          socket = s as WebSocket;
+          if (s instanceof WebSocket) socket = s;
           onConnected();
         },
         // A ping without a pong in time means a dead connection that TCP alone may not notice.
@@ -171,10 +172,19 @@ export class WebSocketTransport implements BrokerTransport {
   }
 }
 
+/** A property of a value that graphql-ws hands over untyped, when it is an object. */
+function prop(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null ? Reflect.get(value, key) : undefined;
+}
+
+/** graphql-ws's `error` gets an Error, a CloseEvent or the subscription's GraphQL errors. */
 function describeClose(err: unknown): string {
   if (err instanceof Error) return err.message;
-  const close = err as { code?: number; reason?: string; message?: string } | null;
-  if (close && typeof close.code === "number") return `socket closed with ${close.code}${close.reason ? ` (${close.reason})` : ""}`;
-  if (Array.isArray(err)) return `subscription error: ${(err[0] as { message?: string })?.message ?? "unknown"}`;
-  return close?.message ?? String(err);
+  const code = prop(err, "code");
+  if (typeof code === "number") {
+    const reason = prop(err, "reason");
+    return `socket closed with ${code}${typeof reason === "string" && reason ? ` (${reason})` : ""}`;
+  }
+  if (Array.isArray(err)) return `subscription error: ${String(prop(err[0], "message") ?? "unknown")}`;
+  return String(prop(err, "message") ?? err);
 }

@@ -1,5 +1,6 @@
 import { PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { z } from "zod";
 import type { AgentObjectApi } from "./client.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { type KindRef, KindRegistry } from "./kinds.ts";
@@ -8,6 +9,11 @@ import { FIELD_MANAGER, checksumOf, stampOwnership } from "./ownership.ts";
 import { StackPruner } from "./pruner.ts";
 import { DEFAULT_RETRY, type RetryOptions, withTransientRetry } from "./retry.ts";
 import { BrokkrTakeover } from "./takeover.ts";
+
+/** A CustomResourceDefinition's conditions, as far as waiting for Established reads them. */
+const CrdConditions = z.object({
+  status: z.object({ conditions: z.array(z.object({ type: z.string().optional(), status: z.string().optional() })).optional() }).optional(),
+});
 
 /** The kinds of a deployment object's documents; one that does not parse has none (its apply fails later). */
 function kindsIn(yamlContent: string): KindRef[] {
@@ -126,6 +132,7 @@ export class KubeApplier {
       withTransientRetry(
         () =>
           this.options.objects.patch(
+            // Sent as parsed from YAML: its metadata holds any field, which V1ObjectMeta cannot type.
             structuredClone(manifest) as KubernetesObject,
             undefined,
             undefined,
@@ -170,10 +177,8 @@ export class KubeApplier {
     const pollMs = this.options.crdPollMs ?? 250;
     const header = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } };
     for (let waited = 0; ; waited += pollMs) {
-      const crd = (await withTransientRetry(() => this.options.objects.read(header), this.retry)) as {
-        status?: { conditions?: Array<{ type?: string; status?: string }> };
-      };
-      if (crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) return;
+      const crd = CrdConditions.safeParse(await withTransientRetry(() => this.options.objects.read(header), this.retry));
+      if (crd.data?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) return;
       if (waited >= timeoutMs) throw new Error(`CustomResourceDefinition ${name} was not Established within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }

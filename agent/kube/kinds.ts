@@ -1,10 +1,12 @@
+import { z } from "zod";
+
 export interface KindRef {
   apiVersion: string;
   kind: string;
 }
 
 /** Kinds searched when pruning, besides those the agent has applied or found in a stack's CRDs. */
-const BUILTIN_KINDS: KindRef[] = [
+const BUILTIN_KINDS: KindRef[] = ([
   ["apiextensions.k8s.io/v1", "CustomResourceDefinition"],
   ["v1", "Namespace"],
   ["v1", "ConfigMap"],
@@ -24,7 +26,7 @@ const BUILTIN_KINDS: KindRef[] = [
   ["rbac.authorization.k8s.io/v1", "ClusterRoleBinding"],
   ["networking.k8s.io/v1", "Ingress"],
   ["networking.k8s.io/v1", "NetworkPolicy"],
-].map(([apiVersion, kind]) => ({ apiVersion: apiVersion!, kind: kind! }));
+] satisfies [string, string][]).map(([apiVersion, kind]) => ({ apiVersion, kind }));
 
 /** The kinds this agent knows: built-ins plus every kind it applied in this process. */
 export class KindRegistry {
@@ -43,11 +45,17 @@ export class KindRegistry {
   }
 }
 
+/** The part of a CustomResourceDefinition's spec that names its kinds; without group or kind it names none. */
+const CrdSpec = z.object({
+  group: z.string().min(1),
+  names: z.object({ kind: z.string().min(1) }),
+  versions: z.array(z.object({ name: z.string().optional(), served: z.boolean().optional() })).optional(),
+});
+
 /** Kinds a CustomResourceDefinition serves, so a stack's custom resources are found after a restart. */
-export function kindsOfCrd(crd: { spec?: unknown }): KindRef[] {
-  const spec = (crd.spec ?? {}) as { group?: string; names?: { kind?: string }; versions?: Array<{ name?: string; served?: boolean }> };
-  if (!spec.group || !spec.names?.kind) return [];
-  return (spec.versions ?? [])
-    .filter((v) => v.served !== false && v.name)
-    .map((v) => ({ apiVersion: `${spec.group}/${v.name}`, kind: spec.names!.kind! }));
+export function kindsOfCrd(crd: object): KindRef[] {
+  const parsed = CrdSpec.safeParse("spec" in crd ? crd.spec : undefined);
+  if (!parsed.success) return [];
+  const { group, names, versions = [] } = parsed.data;
+  return versions.filter((v) => v.served !== false && v.name).map((v) => ({ apiVersion: `${group}/${v.name}`, kind: names.kind }));
 }

@@ -37,7 +37,7 @@ export async function listKind(deps: ListDeps, ref: KindRef, selector: string, o
       throw err;
     }
     // Typed lists leave kind and apiVersion off their items.
-    await onPage(list.items.map((item) => ({ ...item, apiVersion: ref.apiVersion, kind: ref.kind }) as LiveObject));
+    await onPage(list.items.map((item) => ({ ...item, apiVersion: ref.apiVersion, kind: ref.kind })));
     token = list.metadata?._continue || undefined;
   } while (token);
 }

@@ -30,6 +30,7 @@ function checkDocument(value: unknown, index: number): Manifest {
   if (!isRecord(metadata) || typeof metadata.name !== "string" || metadata.name === "") {
     throw new ManifestError(`${where} (${value.kind}): metadata.name is required`);
   }
+  // The checks above are Manifest's required fields; the rest of it is free-form.
   return value as Manifest;
 }
 

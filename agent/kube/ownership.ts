@@ -31,13 +31,18 @@ export interface LiveObject {
   };
 }
 
+/** A FieldsV1 set: a trie of nested objects (`{"f:metadata": {"f:labels": {}}}`). */
+export interface FieldsV1 {
+  [key: string]: FieldsV1;
+}
+
 export interface ManagedFieldsEntry {
   manager?: string;
   operation?: string;
   subresource?: string;
   apiVersion?: string;
   fieldsType?: string;
-  fieldsV1?: object;
+  fieldsV1?: FieldsV1;
   time?: Date | string;
 }
 
@@ -122,8 +127,11 @@ export function migrateManagedFields(entries: ManagedFieldsEntry[] | undefined):
 }
 
 /** The union of two FieldsV1 sets, which are tries of nested objects. */
-function unionOf(a: object, b: object): object {
-  const out: Record<string, object> = { ...(a as Record<string, object>) };
-  for (const [key, value] of Object.entries(b as Record<string, object>)) out[key] = key in out ? unionOf(out[key]!, value) : value;
+function unionOf(a: FieldsV1, b: FieldsV1): FieldsV1 {
+  const out: FieldsV1 = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    const mine = out[key];
+    out[key] = mine ? unionOf(mine, value) : value;
+  }
   return out;
 }

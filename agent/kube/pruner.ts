@@ -1,4 +1,3 @@
-import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { AgentObjectApi } from "./client.ts";
 import type { KeyedQueue } from "./keyed-queue.ts";
@@ -52,7 +51,7 @@ export class StackPruner {
       }
     };
     await search(this.deps.kinds.all());
-    await search(found.filter(isCrd).flatMap((crd) => kindsOfCrd(crd as { spec?: unknown })));
+    await search(found.filter(isCrd).flatMap((crd) => kindsOfCrd(crd)));
     return found;
   }
 
@@ -61,7 +60,7 @@ export class StackPruner {
       apiVersion: obj.apiVersion,
       kind: obj.kind,
       metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace },
-    } as KubernetesObject;
+    };
     await this.deps.queue.run(objectKey(obj), async () => {
       try {
         await withTransientRetry(() => this.deps.objects.delete(header), this.deps.retry);

@@ -1,4 +1,5 @@
 import { ApiException } from "@kubernetes/client-node";
+import { z } from "zod";
 
 const TRANSIENT_CODES = new Set([429, 500, 503, 504]);
 
@@ -13,7 +14,7 @@ export const DEFAULT_RETRY: RetryOptions = { attempts: 6, baseMs: 200, maxMs: 5_
 
 export function statusCodeOf(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = typeof err === "object" && err !== null && "code" in err ? err.code : undefined;
   return typeof code === "number" ? code : undefined;
 }
 
@@ -51,11 +52,14 @@ export function describeKubeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function parseStatus(body: unknown): { message?: string; reason?: string } | undefined {
-  if (typeof body === "object" && body !== null) return body as { message?: string; reason?: string };
+/** The fields of a Kubernetes Status body an event report shows; others, or other types, are ignored. */
+const Status = z.object({ message: z.string().optional().catch(undefined), reason: z.string().optional().catch(undefined) }).catch({});
+
+function parseStatus(body: unknown): z.infer<typeof Status> | undefined {
+  if (typeof body === "object" && body !== null) return Status.parse(body);
   if (typeof body !== "string") return undefined;
   try {
-    return JSON.parse(body) as { message?: string; reason?: string };
+    return Status.parse(JSON.parse(body));
   } catch {
     return { message: body.slice(0, 500) };
   }

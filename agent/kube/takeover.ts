@@ -57,7 +57,7 @@ export class BrokkrTakeover {
     for (const item of items.filter((o) => adoptionOf(o, this.deps.agentId))) {
       try {
         if (await this.adoptOne(item)) run.adopted++;
-        if (isCrd(item)) run.pending.push(...kindsOfCrd(item as { spec?: unknown }));
+        if (isCrd(item)) run.pending.push(...kindsOfCrd(item));
       } catch (err) {
         run.failures.push(err);
         this.deps.logger.warn({ err, object: objectKey(item) }, "adopting a resource of Brokkr's agent failed");
@@ -66,14 +66,14 @@ export class BrokkrTakeover {
   }
 
   private kindsOfOwned(crds: LiveObject[]): KindRef[] {
-    return crds.filter((crd) => isOwnedBy(crd, this.deps.agentId)).flatMap((crd) => kindsOfCrd(crd as { spec?: unknown }));
+    return crds.filter((crd) => isOwnedBy(crd, this.deps.agentId)).flatMap((crd) => kindsOfCrd(crd));
   }
 
   private async reread(found: LiveObject): Promise<LiveObject | undefined> {
     const header = { apiVersion: found.apiVersion, kind: found.kind, metadata: { name: found.metadata?.name ?? "", namespace: found.metadata?.namespace } };
     try {
       const live = await withTransientRetry(() => this.deps.objects.read(header), this.deps.retry);
-      return { ...live, apiVersion: found.apiVersion, kind: found.kind } as LiveObject;
+      return { ...live, apiVersion: found.apiVersion, kind: found.kind };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -87,6 +87,8 @@ export class BrokkrTakeover {
       for (let attempt = 1; ; attempt++) {
         const adoption = adoptionOf(obj, this.deps.agentId);
         if (!adoption) return false;
+        // A merge patch as read from the API: managedFields keep their JSON time strings, which
+        // the client's V1ManagedFieldsEntry types as Date (it serialises either the same).
         const patch = {
           apiVersion: found.apiVersion,
           kind: found.kind,

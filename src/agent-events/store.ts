@@ -34,7 +34,11 @@ export async function listAgentEvents(db: Db, where: { agentId?: string; deploym
   if (rows.length === 0) return [];
   const events = await db.agentEvent.findMany({ where: { id: { in: rows.map((r) => r.id) } } });
   const byId = new Map(events.map((e) => [e.id, e]));
-  return rows.map((r) => ({ row: byId.get(r.id)!, micros: String(r.micros) }));
+  // An event purged between the two statements is left out rather than returned as undefined.
+  return rows.flatMap((r) => {
+    const row = byId.get(r.id);
+    return row ? [{ row, micros: String(r.micros) }] : [];
+  });
 }
 
 /** The newest live events of one agent (REST GET /agents/{id}/events). */

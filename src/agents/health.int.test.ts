@@ -72,6 +72,9 @@ describe("health reports (PATCH /agents/{id}/health-status)", () => {
     expect(hidden.status).toBe(403);
     expect(hidden.body).toEqual(unknown.body);
     expect(hidden.body.message).toMatch(/deployment_objects\.1/);
+    // A repeated object is written once; the message still names the position in the report sent.
+    const afterRepeat = await patchHealth(agent.id, agent.pak, [entry(objects[0]!.id), entry(objects[0]!.id), entry(foreign.id)]);
+    expect(afterRepeat.body.message).toMatch(/deployment_objects\.2:/);
     expect(await storedHealth(agent.id)).toEqual([]);
   });
 

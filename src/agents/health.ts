@@ -43,8 +43,8 @@ export async function recordHealthReport(
   const unique = entries.filter((e, i) => last.get(e.deploymentObjectId) === i);
   if (unique.length === 0) return;
   const refused = await upsertHealthReport(db, agent.id, unique);
-  if (refused !== null) {
-    const index = entries.indexOf(unique[refused]!);
-    throw forbidden(`deployment_objects.${index}: not an object of a stack that reaches this agent`);
-  }
+  if (refused === null) return;
+  // The store counts within `unique`; the caller knows the positions of its own report.
+  const entry = unique[refused];
+  throw forbidden(`deployment_objects.${entry ? entries.indexOf(entry) : refused}: not an object of a stack that reaches this agent`);
 }

@@ -1,6 +1,7 @@
 import { requireAdmin, requireIdentity, requireRole } from "../auth/policy.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
+import { checkedText } from "../db/checked-text.js";
 import { targetState } from "../associations/service.js";
 import { eventsConnection, reportAgentEvent } from "../agent-events/service.js";
 import * as service from "./service.js";
@@ -77,7 +78,7 @@ export const agentResolvers: Resolvers = {
     },
   },
   Agent: {
-    status: (agent) => agent.status as "ACTIVE" | "INACTIVE",
+    status: (agent) => checkedText(["ACTIVE", "INACTIVE"], agent.status),
     labels: (agent, _, { loaders }) => loaders.agentLabels.load(agent.id),
     annotations: (agent, _, { loaders }) => loaders.agentAnnotations.load(agent.id),
     // A generator sees only its own stacks among an agent's targets.

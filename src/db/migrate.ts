@@ -29,7 +29,7 @@ export async function pendingMigrations(databaseUrl: string, root = projectRoot(
     const applied = new Set(rows.map((r) => r.migration_name));
     return wanted.filter((name) => !applied.has(name));
   } catch (err) {
-    if ((err as { code?: string }).code === "42P01") return wanted;
+    if (err instanceof pg.DatabaseError && err.code === "42P01") return wanted;
     throw err;
   } finally {
     await client.end().catch(() => {});

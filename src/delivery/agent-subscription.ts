@@ -29,7 +29,7 @@ export class AgentSubscription {
   }
 
   /** What graphql-ws iterates. */
-  get stream(): AsyncIterableIterator<unknown> {
+  get stream(): AsyncIterableIterator<AgentDeploymentEventModel> {
     return this.queue;
   }
 

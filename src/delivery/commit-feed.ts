@@ -82,7 +82,7 @@ export class CommitFeed {
       } while (this.pumpAgain);
     } catch (err) {
       // 55P03: an inserting transaction is still open (horizon lock timed out); try again soon.
-      const busy = /55P03|lock timeout/i.test(String((err as Error)?.message ?? err));
+      const busy = /55P03|lock timeout/i.test(err instanceof Error ? err.message : String(err));
       if (!busy) log.error({ err }, "reading new deployment objects failed; retrying");
       setTimeout(() => void this.pump(), busy ? 20 : 1000).unref();
     } finally {

@@ -24,8 +24,12 @@ export interface Connection {
   remove(): void;
 }
 
+/** The identities whose keys can change at run time (not the configured admin key). */
+type TrackedIdentity = Exclude<ResolvedKey["identity"], { role: "ADMIN" }>;
+
 interface Entry {
   key: ResolvedKey;
+  identity: TrackedIdentity;
   socket: Socket;
   closed: boolean;
 }
@@ -45,10 +49,10 @@ export class ConnectionRegistry {
   constructor(private readonly db: Db) {}
 
   add(key: ResolvedKey, socket: Socket): Connection {
-    const entry: Entry = { key, socket, closed: false };
     const { identity } = key;
     // The admin key is configuration: it cannot be rotated or deleted at run time.
     if (identity.role === "ADMIN") return { recheck: async () => true, remove: () => {} };
+    const entry: Entry = { key, identity, socket, closed: false };
     const k = identityKey(identity.role, identity.id);
     let set = this.byIdentity.get(k);
     if (!set) this.byIdentity.set(k, (set = new Set()));
@@ -87,10 +91,10 @@ export class ConnectionRegistry {
   }
 
   private async verify(entries: Entry[]): Promise<void> {
-    const ids = (role: string) => [...new Set(entries.filter((e) => e.key.identity.role === role).map((e) => e.key.identity.id!))];
+    const ids = (role: string) => [...new Set(entries.filter((e) => e.identity.role === role).map((e) => e.identity.id))];
     const states = await liveKeyStates(this.db, ids("GENERATOR"), ids("AGENT"));
     const byKey = new Map(states.map((s) => [identityKey(s.role, s.id), s]));
-    for (const entry of entries) this.apply(entry, byKey.get(identityKey(entry.key.identity.role, entry.key.identity.id!)));
+    for (const entry of entries) this.apply(entry, byKey.get(identityKey(entry.identity.role, entry.identity.id)));
   }
 
   private apply(entry: Entry, state: KeyState | undefined): void {
@@ -106,12 +110,12 @@ export class ConnectionRegistry {
 
   private close(entry: Entry, code: number, reason: string): void {
     entry.closed = true;
-    const { identity } = entry.key;
+    const { identity } = entry;
     log.info({ role: identity.role, id: identity.id, code }, "closing a websocket whose identity no longer holds");
     entry.socket.close(code, reason);
     // Nothing is sent once closing; a client that never answers the close frame is cut off.
     setTimeout(() => entry.socket.terminate(), TERMINATE_AFTER_MS).unref();
-    if (identity.role !== "ADMIN") this.remove(identityKey(identity.role, identity.id), entry);
+    this.remove(identityKey(identity.role, identity.id), entry);
   }
 
   private remove(k: string, entry: Entry): void {

@@ -55,7 +55,8 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
     client.on("error", (err) => this.lost(client, err));
     client.on("end", () => this.lost(client));
     client.on("notification", (msg) => {
-      if ((CHANNELS as readonly string[]).includes(msg.channel)) this.emit("notification", msg.channel as Channel, msg.payload ?? "");
+      const channel = CHANNELS.find((c) => c === msg.channel);
+      if (channel) this.emit("notification", channel, msg.payload ?? "");
     });
     try {
       await client.connect();
@@ -78,8 +79,10 @@ export class NotificationListener extends EventEmitter<ListenerEvents> {
 
   private beat(client: pg.Client): void {
     const every = this.options.heartbeatMs ?? 10_000;
+    // pg honours a per-query query_timeout; @types/pg declares it on the client config only.
+    const heartbeatQuery: pg.QueryConfig & { query_timeout: number } = { text: "SELECT 1", query_timeout: every / 2 };
     this.heartbeat = setInterval(() => {
-      client.query({ text: "SELECT 1", query_timeout: every / 2 } as pg.QueryConfig).catch((err) => this.lost(client, err));
+      client.query(heartbeatQuery).catch((err) => this.lost(client, err));
     }, every);
     this.heartbeat.unref();
   }

@@ -5,7 +5,8 @@ import type { Resolvers } from "../generated/graphql.js";
 import { getManagedStack } from "../stacks/service.js";
 import { BoundedQueue } from "./bounded-queue.js";
 import { newestSequenceId } from "./store.js";
-import type { AgentEventRow } from "./types.js";
+import type { AgentDeploymentEventModel, AgentEventRow } from "./types.js";
+import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 import { requireId } from "../validation.js";
 import type { GraphQLContext } from "../graphql/context.js";
 
@@ -14,12 +15,13 @@ export const SLOW_CONSUMER_CLOSE = 4413;
 
 /** Cuts off a subscriber that stops reading: bounded memory per connection, clear close code. */
 function slowConsumerGuard(ctx: GraphQLContext) {
+  const { connection } = ctx;
   return {
     onOverflow: () => {
       ctx.delivery.slowConsumerClosed();
-      ctx.connection?.close(SLOW_CONSUMER_CLOSE, "Slow consumer: send buffer exceeded");
+      connection?.close(SLOW_CONSUMER_CLOSE, "Slow consumer: send buffer exceeded");
     },
-    backedUp: ctx.connection ? () => ctx.connection!.backedUp() : undefined,
+    backedUp: connection ? () => connection.backedUp() : undefined,
   };
 }
 
@@ -52,9 +54,7 @@ export const deliveryResolvers: Resolvers = {
         const sub = await ctx.delivery.subscribeAgent(id, cursor, slowConsumerGuard(ctx));
         return sub.stream;
       },
-      resolve: (event: unknown) => {
-        return event as never;
-      },
+      resolve: (event: AgentDeploymentEventModel) => event,
     },
     stackDeploymentObjects: {
       subscribe: async (_, { stackId, after }, ctx) => {
@@ -64,9 +64,9 @@ export const deliveryResolvers: Resolvers = {
         });
         const cursor = after ?? 0n;
         await checkCursor(ctx, cursor);
-        return ctx.delivery.subscribeStack(stack.id, cursor, slowConsumerGuard(ctx)) as Promise<AsyncIterableIterator<unknown>>;
+        return ctx.delivery.subscribeStack(stack.id, cursor, slowConsumerGuard(ctx));
       },
-      resolve: (object: unknown) => object as never,
+      resolve: (object: DeploymentObjectRow) => object,
     },
     agentEventsAdded: {
       subscribe: async (_, { agentId }, ctx) => {
@@ -82,9 +82,9 @@ export const deliveryResolvers: Resolvers = {
         }
         const queue = new BoundedQueue<AgentEventRow>({ limit: 10_000, ...slowConsumerGuard(ctx), onClose: () => off() });
         const off = ctx.delivery.agentEvents.listen(filter, (event) => queue.push(event));
-        return queue as AsyncIterableIterator<unknown>;
+        return queue;
       },
-      resolve: (event: unknown) => event as never,
+      resolve: (event: AgentEventRow) => event,
     },
   },
 };

@@ -74,16 +74,20 @@ export function createSharedSubscribe() {
     if (!info) textOf.set(args.document, (info = { text: print(args.document), shareable: isShareable(args.schema, args.document) }));
     if (!info.shareable) return subscribe(args);
     const source = await createSourceEventStream(args);
-    if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
-    const { cursor: _c, after: _a, agentId: _g, ...rest } = (args.variableValues ?? {}) as Record<string, unknown>;
+    if (!(Symbol.asyncIterator in source)) return source;
+    const { cursor: _c, after: _a, agentId: _g, ...rest } = args.variableValues ?? {};
     const operationKey = `${info.text}\u0000${JSON.stringify(rest)}`;
+    // graphql-js types the source stream loosely; its events are what agentDeployments' subscribe yields.
     const iterator = (source as AsyncIterable<AgentDeploymentEventModel>)[Symbol.asyncIterator]();
     const resultFor = (event: AgentDeploymentEventModel) => {
       const key = `${operationKey}\u0000${eventKey(event)}`;
       let result = results.get(key);
       if (!result) {
-        result = execute({ ...args, rootValue: event }) as ExecutionResult | Promise<ExecutionResult>;
-        if (results.size >= MAX_CACHED) results.delete(results.keys().next().value!);
+        result = execute({ ...args, rootValue: event });
+        if (results.size >= MAX_CACHED) {
+          const oldest = results.keys().next();
+          if (!oldest.done) results.delete(oldest.value);
+        }
         results.set(key, result);
       }
       return result;

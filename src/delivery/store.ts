@@ -3,6 +3,13 @@ import { OBJECT_COLUMNS, toObjectRow, type DeploymentObjectRow } from "../deploy
 
 type RawObject = Parameters<typeof toObjectRow>[0];
 
+/** The row of a SELECT that always returns exactly one (a function call, a sequence's state). */
+function single<T>(rows: T[]): T {
+  const [row] = rows;
+  if (row === undefined) throw new Error("a single-row SELECT returned no row");
+  return row;
+}
+
 /**
  * Highest sequence id below which every inserting transaction has finished (see the
  * brokkr_assign_sequence_id trigger): reading only up to it makes a cursor safe even when a
@@ -10,14 +17,14 @@ type RawObject = Parameters<typeof toObjectRow>[0];
  */
 export async function readHorizon(db: Db): Promise<bigint> {
   const rows = await db.$queryRaw<{ h: bigint }[]>`SELECT brokkr_delivery_horizon() AS h`;
-  return BigInt(rows[0]!.h);
+  return BigInt(single(rows).h);
 }
 
 /** The highest sequence id drawn so far (committed or not); no lock taken. */
 export async function newestSequenceId(db: Db): Promise<bigint> {
   const rows = await db.$queryRaw<{ n: bigint }[]>`
     SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM deployment_objects_sequence_id_seq`;
-  return BigInt(rows[0]!.n);
+  return BigInt(single(rows).n);
 }
 
 /** Live objects committed in (from, to], in sequence order. */

@@ -6,6 +6,8 @@ import { canReadStack } from "../auth/agent-scope.js";
 import { forbidden } from "../errors.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
+import { referenced } from "../graphql/loaders.js";
+import { checkedText } from "../db/checked-text.js";
 import { requireId } from "../validation.js";
 import * as service from "./service.js";
 import { idempotencyOf } from "../idempotency/service.js";
@@ -37,7 +39,7 @@ export const deploymentObjectResolvers: Resolvers = {
     },
   },
   DeploymentObject: {
-    stack: async (object, _, { loaders }) => (await loaders.stack.load(object.stackId))!,
+    stack: (object, _, { loaders }) => referenced(loaders.stack, object.stackId),
     // An agent sees only its own events on an object.
     events: (object, { first, after }, { db, identity }) =>
       eventsConnection(
@@ -47,8 +49,8 @@ export const deploymentObjectResolvers: Resolvers = {
       ),
   },
   AgentEvent: {
-    status: (event) => event.status as "SUCCESS" | "FAILURE",
-    agent: async (event, _, { loaders }) => (await loaders.agent.load(event.agentId))!,
-    deploymentObject: async (event, _, { loaders }) => (await loaders.deploymentObject.load(event.deploymentObjectId))!,
+    status: (event) => checkedText(["SUCCESS", "FAILURE"], event.status),
+    agent: (event, _, { loaders }) => referenced(loaders.agent, event.agentId),
+    deploymentObject: (event, _, { loaders }) => referenced(loaders.deploymentObject, event.deploymentObjectId),
   },
 };

@@ -7,6 +7,11 @@ export function sha256Hex(content: string): string {
   return createHash("sha256").update(content, "utf8").digest("hex");
 }
 
+/** The first line of a parser message: all the caller is shown. */
+function firstLine(message: string): string {
+  return message.replace(/\n.*$/s, "");
+}
+
 /**
  * Rejects content that is not valid (multi-document) YAML, naming the parser's line and column,
  * and content whose documents are not mappings (Kubernetes objects).
@@ -26,14 +31,14 @@ export function validateManifestYaml(content: string, limits: InputLimits = DEFA
   };
   for (const doc of list) {
     const error = doc.errors[0];
-    if (error) fail(error.pos[0], error.message.split("\n")[0]!);
+    if (error) fail(error.pos[0], firstLine(error.message));
     rejectDuplicateKeys(doc, fail);
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
       // The parser throws on alias bombs ("excessive alias count") and unresolved aliases.
-      throw badInput(field, `invalid YAML: ${(err as Error).message.split("\n")[0]}`);
+      throw badInput(field, `invalid YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`);
     }
     if (value !== null && value !== undefined && (typeof value !== "object" || Array.isArray(value))) {
       throw badInput(field, "each YAML document must be a mapping (a Kubernetes object)");

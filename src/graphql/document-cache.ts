@@ -2,6 +2,11 @@ import type { DocumentNode, GraphQLError } from "graphql";
 
 export type Checked = DocumentNode | readonly GraphQLError[];
 
+/** Array.isArray does not narrow a readonly array out of a union; this does. */
+export function isDocument(checked: Checked): checked is DocumentNode {
+  return !Array.isArray(checked);
+}
+
 /**
  * Parsed-and-checked documents by query text, bounded by the bytes of the texts it keeps: 10,000
  * agents send the same subscription, but a client must not fill memory with distinct ones.

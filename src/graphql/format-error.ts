@@ -10,7 +10,8 @@ const log = moduleLogger("graphql");
 /** A coded error wrapped by Apollo (context creation) or graphql-js (resolvers). */
 function innermost(error: unknown): unknown {
   const unwrapped = unwrapResolverError(error);
-  const inner = (unwrapped as { originalError?: unknown })?.originalError;
+  const wrapped = typeof unwrapped === "object" && unwrapped !== null && "originalError" in unwrapped;
+  const inner = wrapped ? unwrapped.originalError : undefined;
   return inner instanceof BrokkrError ? inner : unwrapped;
 }
 

@@ -60,7 +60,7 @@ export function parseWithinLimits(query: string, limits: QueryLimits): DocumentN
     document = parse(query, parseOptions(limits));
   } catch (err) {
     // Syntax errors and the token limit, coded as Apollo codes them.
-    return [limitError("GRAPHQL_PARSE_FAILED", (err as Error).message)];
+    return [limitError("GRAPHQL_PARSE_FAILED", err instanceof Error ? err.message : String(err))];
   }
   const early = preValidationErrors(document, limits);
   return early.length > 0 ? early : document;
@@ -147,8 +147,8 @@ function listTooLong({ length, field }: { length: number; field: string }): Grap
 function longestList(root: unknown): { length: number; field: string } {
   let longest = { length: 0, field: "" };
   const stack: [unknown, string][] = [[root, ""]];
-  while (stack.length > 0) {
-    const [value, path] = stack.pop() as [unknown, string];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [value, path] = item;
     if (Array.isArray(value) && value.length > longest.length) longest = { length: value.length, field: path };
     if (value && typeof value === "object") {
       for (const [k, v] of Object.entries(value)) stack.push([v, Array.isArray(value) ? `${path}[${k}]` : path ? `${path}.${k}` : `$${k}`]);
@@ -168,8 +168,8 @@ export function requestLimitErrors(
     cost = queryCost(schema, document, variables, operationName);
   } catch (err) {
     // The estimator coerces variables first; bad ones are the caller's input error. (Its
-    // GraphQLError may come from another copy of graphql, so no instanceof.)
-    if ((err as Error | undefined)?.name === "GraphQLError") return [limitError("BAD_USER_INPUT", (err as Error).message)];
+    // GraphQLError may come from another copy of graphql: its name, not instanceof GraphQLError.)
+    if (err instanceof Error && err.name === "GraphQLError") return [limitError("BAD_USER_INPUT", err.message)];
     throw err;
   }
   if (cost <= limits.maxQueryCost) return [];

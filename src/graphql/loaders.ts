@@ -18,7 +18,7 @@ function grouped<T, V>(rows: T[], ids: readonly string[], keyOf: (row: T) => str
 
 /** Builds each member on first use: a subscription's context rarely touches most loaders. */
 function lazy<T extends Record<string, () => unknown>>(factories: T): { readonly [K in keyof T]: ReturnType<T[K]> } {
-  const out = {} as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
   for (const [key, make] of Object.entries(factories)) {
     Object.defineProperty(out, key, {
       configurable: true,
@@ -30,6 +30,7 @@ function lazy<T extends Record<string, () => unknown>>(factories: T): { readonly
       },
     });
   }
+  // The getters defined above give each key its factory's result; TypeScript cannot follow defineProperty.
   return out as { readonly [K in keyof T]: ReturnType<T[K]> };
 }
 
@@ -73,3 +74,10 @@ export function createLoaders(db: Db, cache = true) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/** The row a foreign key points at: its absence is a broken invariant (an internal error), not a null. */
+export async function referenced<T>(loader: { load(id: string): Promise<T | null> }, id: string): Promise<T> {
+  const row = await loader.load(id);
+  if (row === null) throw new Error(`row ${id}, referenced by a foreign key, is missing`);
+  return row;
+}

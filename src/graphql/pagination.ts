@@ -17,20 +17,33 @@ export function encodeCursor(parts: (string | number | bigint)[]): string {
   return Buffer.from(JSON.stringify(parts.map(String))).toString("base64url");
 }
 
+/** The parts of a cursor made by encodeCursor, or null when it is not one. */
+function cursorParts(cursor: string): string[] | null {
+  try {
+    const parts: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    return Array.isArray(parts) && parts.every((p) => typeof p === "string") && parts.every(isCleanText) ? parts : null;
+  } catch {
+    return null;
+  }
+}
+
+const notACursor = () => badInput("after", "after is not a cursor returned by this API");
+
 /**
  * Decodes a cursor made by encodeCursor with `arity` parts; BAD_USER_INPUT otherwise, also when
  * `valid` rejects the parts (a forged part would otherwise reach SQL as a bad uuid or bigint).
  */
 export function decodeCursor(cursor: string, arity: number, valid: (parts: string[]) => boolean = () => true): string[] {
-  try {
-    const parts = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
-    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === "string" && isCleanText(p)) && valid(parts)) {
-      return parts as string[];
-    }
-  } catch {
-    // fall through
-  }
-  throw badInput("after", "after is not a cursor returned by this API");
+  const parts = cursorParts(cursor);
+  if (parts && parts.length === arity && valid(parts)) return parts;
+  throw notACursor();
+}
+
+/** decodeCursor for two parts, typed as a pair. */
+function decodePair(cursor: string, valid: (first: string, second: string) => boolean): [string, string] {
+  const [first, second, ...more] = cursorParts(cursor) ?? [];
+  if (first !== undefined && second !== undefined && more.length === 0 && valid(first, second)) return [first, second];
+  throw notACursor();
 }
 
 export function pageArgs(first: number | null | undefined, after: string | null | undefined): Page {
@@ -54,10 +67,10 @@ export function toConnection<T>(rows: T[], first: number, cursorOf: (row: T) => 
 
 /** A (name, id) keyset cursor. */
 export function decodeNameIdCursor(cursor: string): [string, string] {
-  return decodeCursor(cursor, 2, ([, id]) => isUuid(id!)) as [string, string];
+  return decodePair(cursor, (_, id) => isUuid(id));
 }
 
 /** A (number, id) keyset cursor, e.g. epoch microseconds and a uuid. */
 export function decodeNumberIdCursor(cursor: string): [string, string] {
-  return decodeCursor(cursor, 2, ([n, id]) => isInt64Digits(n!) && isUuid(id!)) as [string, string];
+  return decodePair(cursor, (n, id) => isInt64Digits(n) && isUuid(id));
 }

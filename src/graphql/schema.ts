@@ -29,7 +29,7 @@ const rootResolvers: Resolvers = {
 export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
   return makeExecutableSchema({
     typeDefs: fs.readFileSync(schemaPath, "utf8"),
-    resolvers: [rootResolvers, generatorResolvers, stackResolvers, agentResolvers, deploymentObjectResolvers, deliveryResolvers, associationResolvers, ...extra] as never,
+    resolvers: [rootResolvers, generatorResolvers, stackResolvers, agentResolvers, deploymentObjectResolvers, deliveryResolvers, associationResolvers, ...extra],
     inheritResolversFromInterfaces: true,
   });
 }

@@ -4,7 +4,6 @@ import {
   NoSchemaIntrospectionCustomRule,
   specifiedRules,
   validate,
-  type DocumentNode,
   type GraphQLSchema,
 } from "graphql";
 import { CloseCode } from "graphql-ws";
@@ -19,7 +18,7 @@ import { createSharedSubscribe } from "../delivery/shared-subscribe.js";
 import { documentLimitErrors, limitError, parseWithinLimits, requestLimitErrors } from "./limits.js";
 import { jsonBytesOver, responseTooLarge } from "./response-size.js";
 import { SocketCaps } from "./socket-caps.js";
-import { DOCUMENT_CACHE_BYTES, DocumentCache, type Checked } from "./document-cache.js";
+import { DOCUMENT_CACHE_BYTES, DocumentCache, isDocument, type Checked } from "./document-cache.js";
 import type { DeliveryHub } from "../delivery/hub.js";
 import { SLOW_CONSUMER_CLOSE } from "../delivery/resolvers.js";
 import { BrokkrError, fromDatabaseError } from "../errors.js";
@@ -102,13 +101,14 @@ export function startGraphQLWs(opts: {
           ctx.extra.socket.close(CloseCode.Unauthorized, "Unauthorized");
           return false;
         }
-        const extra = ctx.extra as ConnectionExtra;
+        const { extra } = ctx;
         extra.identity = key.identity;
-        extra.connection = opts.delivery.connections.add(key, ctx.extra.socket);
-        ctx.extra.socket.once("close", () => extra.connection?.remove());
+        extra.connection = opts.delivery.connections.add(key, extra.socket);
+        extra.socket.once("close", () => extra.connection?.remove());
         caps.authenticated(ctx.extra.socket);
         // The upgrade request is not needed after authentication; holding it costs memory per agent.
-        delete (ctx.extra as { request?: unknown }).request;
+        // (graphql-ws declares it always present, hence no `delete` operator.)
+        Reflect.deleteProperty(ctx.extra, "request");
         return true;
       },
       // Bounded work per connection: a client flooding subscribe messages gets an error per extra
@@ -120,18 +120,17 @@ export function startGraphQLWs(opts: {
         if (Object.keys(ctx.subscriptions).length > broker.maxSubscriptionsPerConnection) {
           return [limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerConnection} subscriptions per connection`)];
         }
-        const document = documents.get(payload.query);
-        if (Array.isArray(document)) return document;
-        const doc = document as DocumentNode;
+        const doc = documents.get(payload.query);
+        if (!isDocument(doc)) return doc;
         const variables = payload.variables ?? {};
         const refused = requestLimitErrors(opts.schema, doc, variables, payload.operationName ?? undefined, broker);
         if (refused.length > 0) return refused;
         // The key is re-read for every operation (after the cheap checks): a write sent after a
         // revocation committed is refused even before this broker hears the notification.
-        if (!(await (ctx.extra as ConnectionExtra).connection?.recheck())) {
+        if (!(await ctx.extra.connection?.recheck())) {
           return [new GraphQLError("the PAK of this connection is no longer valid", { extensions: { code: "UNAUTHENTICATED" } })];
         }
-        const identity = (ctx.extra as ConnectionExtra).identity;
+        const { identity } = ctx.extra;
         if (identity && getOperationAST(doc, payload.operationName)?.operation === "subscription" && !caps.acquire(ctx, id, identity)) {
           return [limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerIdentity} subscriptions per identity`)];
         }
@@ -140,7 +139,7 @@ export function startGraphQLWs(opts: {
       onComplete: (ctx, id) => caps.release(ctx, id),
       onClose: (ctx) => caps.releaseAll(ctx),
       context: (ctx) =>
-        opts.contexts.forSocket((ctx.extra as ConnectionExtra).identity ?? null, {
+        opts.contexts.forSocket(ctx.extra.identity ?? null, {
           close: (code, reason) => ctx.extra.socket.close(code, reason),
           backedUp: () => backedUp(ctx.extra.socket),
         }),

@@ -5,6 +5,7 @@ import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import * as objects from "../deployment-objects/store.js";
 import { encodeCursor, decodeCursor, toConnection } from "../graphql/pagination.js";
+import { referenced } from "../graphql/loaders.js";
 import { parseSequenceId, requireAnnotations, requireId, requireLabels } from "../validation.js";
 import * as service from "./service.js";
 import { idempotencyOf } from "../idempotency/service.js";
@@ -60,7 +61,7 @@ export const stackResolvers: Resolvers = {
     }),
   },
   Stack: {
-    generator: async (stack, _, { loaders }) => (await loaders.generator.load(stack.generatorId))!,
+    generator: (stack, _, { loaders }) => referenced(loaders.generator, stack.generatorId),
     labels: (stack, _, { loaders }) => loaders.stackLabels.load(stack.id),
     annotations: (stack, _, { loaders }) => loaders.stackAnnotations.load(stack.id),
     latestDeploymentObject: (stack, _, { loaders }) => loaders.latestObject.load(stack.id),
