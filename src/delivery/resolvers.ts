@@ -49,7 +49,7 @@ export const deliveryResolvers: Resolvers = {
         await getAgent(ctx.db, id, "agentId");
         const cursor = after ?? 0n;
         await checkCursor(ctx, cursor);
-        const sub = await ctx.delivery.subscribeAgent(id, cursor, slowConsumerGuard(ctx));
+        const sub = await ctx.delivery.subscribeAgent(id, cursor, slowConsumerGuard(ctx), who.role === "AGENT");
         return sub.stream;
       },
       resolve: (event: unknown) => {
