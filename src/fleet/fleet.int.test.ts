@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { countBrokerStatements } from "../../test/count-statements.js";
 import { createAgent, createGenerator, createObject, createStack, reportEvent, targetStack, targetedAgent } from "../../test/factories.js";
+import { AgentPresence } from "./presence.js";
 import { nextOpened, waitUntil, watchDeployments, watchLive } from "../../test/subscriptions.js";
 
 let broker: TestBroker;
@@ -40,7 +41,11 @@ async function statusOf(on: TestBroker, agentId: string): Promise<Status> {
   return data.agent.fleetStatus;
 }
 
-const brokerIdOf = (b: TestBroker) => b.app.delivery.presence && (b.app.delivery.presence as { brokerId: string }).brokerId;
+function brokerIdOf(b: TestBroker): string {
+  const presence = b.app.delivery.presence;
+  if (!(presence instanceof AgentPresence)) throw new Error("the broker records no presence");
+  return presence.brokerId;
+}
 
 async function patchHealth(agent: { id: string; pak: string }, entries: { id: string; status: string }[]) {
   const res = await fetch(`${broker.url}/api/v1/agents/${agent.id}/health-status`, {
@@ -70,9 +75,10 @@ describe("fleet", () => {
       await targetStack(broker, agent.id, stack.id);
       objects.push(await createObject(broker, gen.pak, stack.id));
     }
-    const [a, b, c] = objects as [{ id: string }, { id: string }, { id: string }];
-    const event = await reportEvent(broker, agent.pak, a.id, "FAILURE");
-    await patchHealth(agent, [{ id: a.id, status: "healthy" }, { id: b.id, status: "failing" }, { id: c.id, status: "degraded" }]);
+    const [a, b, c] = objects.map((o) => o.id);
+    if (!a || !b || !c) throw new Error("three objects expected");
+    const event = await reportEvent(broker, agent.pak, a, "FAILURE");
+    await patchHealth(agent, [{ id: a, status: "healthy" }, { id: b, status: "failing" }, { id: c, status: "degraded" }]);
     ok(await broker.gql(`mutation { heartbeat(input: { k8sReachable: true, k8sApiLatencyMs: 12 }) { agent { id } } }`, {}, agent.pak));
     const [row] = ok(await fleetOf(broker, ["fleet-counts"])).fleet.edges;
     expect(row?.node).toMatchObject({
@@ -81,7 +87,7 @@ describe("fleet", () => {
       k8sReachable: true,
       k8sApiLatencyMs: 12,
       pendingObjects: 2,
-      lastEvent: { id: event.id, status: "FAILURE", deploymentObject: { id: a.id } },
+      lastEvent: { id: event.id, status: "FAILURE", deploymentObject: { id: a } },
       health: { healthy: 1, degraded: 1, failing: 1, unknown: 0 },
     });
     expect(row?.node.heartbeatAgeSeconds).toBeGreaterThanOrEqual(0);
