@@ -129,3 +129,26 @@ describe("brokkr wait", () => {
     expect(result.stderr).toMatch(/no such deployment object or stack/);
   });
 });
+
+describe("brokkr fleet", () => {
+  it("lists each agent's connection, pending objects and last event, as a table and as JSON", async () => {
+    const { a, object } = await rollout();
+    await report(a, object.id, "FAILURE", "boom");
+    const rows = await cli("--json", "fleet", "--label", "wait-only");
+    const mine = JSON.parse(rows.stdout).find((n: { agent: { id: string } }) => n.agent.id === a.id);
+    expect(mine).toMatchObject({ connection: "OFFLINE", pendingObjects: 0, lastEvent: { status: "FAILURE" } });
+    const table = await cli("fleet", "--label", "wait-only");
+    expect(table.code).toBe(0);
+    const line = table.stdout.split("\n").find((l) => l.includes(a.name)) ?? "";
+    expect(line).toContain("OFFLINE");
+    expect(line).toContain(`FAILURE #${object.sequenceId}`);
+  });
+
+  it("is refused for a generator with the broker's FORBIDDEN", async () => {
+    vi.stubEnv("BROKKR_PAK", gen.pak);
+    const result = await cli("fleet");
+    vi.stubEnv("BROKKR_PAK", broker.adminPak);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/FORBIDDEN/);
+  });
+});
