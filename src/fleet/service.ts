@@ -60,5 +60,5 @@ export async function fleetStatuses(db: Db, agents: AgentRow[]): Promise<FleetSt
 export async function fleetPage(db: Database, filter: AgentListFilter, page: Page): Promise<Connection<FleetStatus>> {
   const agents = await listAgents(db, filter, page);
   const statuses = await fleetStatuses(db, agents.edges.map((e) => e.node));
-  return { edges: agents.edges.map((e, i) => ({ node: statuses[i]!, cursor: e.cursor })), pageInfo: agents.pageInfo };
+  return { edges: statuses.map((node, i) => ({ node, cursor: agents.edges[i]?.cursor ?? "" })), pageInfo: agents.pageInfo };
 }
