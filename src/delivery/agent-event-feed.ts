@@ -3,7 +3,7 @@ import { moduleLogger } from "../logger.js";
 import type { AgentEventRow } from "./types.js";
 
 const log = moduleLogger("agent-events");
-type Listener = { agentId: string | null; fn: (event: AgentEventRow) => void };
+type Listener = { agentId: string | null; stackId: string | null; fn: (event: AgentEventRow) => void };
 
 /** Fans out agent-event notifications ("agentId:eventId"), loading each event once. */
 export class AgentEventFeed {
@@ -11,9 +11,9 @@ export class AgentEventFeed {
 
   constructor(private readonly db: Db) {}
 
-  /** `agentId` null means every agent (the admin's view). */
-  listen(agentId: string | null, fn: (event: AgentEventRow) => void): () => void {
-    const listener = { agentId, fn };
+  /** `agentId` null means every agent (the admin's view); `stackId` keeps events for objects of that stack. */
+  listen(agentId: string | null, fn: (event: AgentEventRow) => void, stackId: string | null = null): () => void {
+    const listener = { agentId, stackId, fn };
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -23,8 +23,16 @@ export class AgentEventFeed {
     const listeners = [...this.listeners].filter((l) => l.agentId === null || l.agentId === agentId);
     if (listeners.length === 0 || !eventId) return;
     try {
-      const event = await this.db.agentEvent.findUnique({ where: { id: eventId } });
-      if (event) for (const l of listeners) l.fn(event);
+      // The object's stack is read only when a listener filters by stack.
+      if (!listeners.some((l) => l.stackId !== null)) {
+        const event = await this.db.agentEvent.findUnique({ where: { id: eventId } });
+        if (event) for (const l of listeners) l.fn(event);
+        return;
+      }
+      const found = await this.db.agentEvent.findUnique({ where: { id: eventId }, include: { deploymentObject: { select: { stackId: true } } } });
+      if (!found) return;
+      const { deploymentObject, ...event } = found;
+      for (const l of listeners) if (l.stackId === null || l.stackId === deploymentObject.stackId) l.fn(event);
     } catch (err) {
       log.error({ err }, "loading an agent event failed");
     }

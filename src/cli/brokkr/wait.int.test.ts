@@ -129,6 +129,55 @@ describe("brokkr wait", () => {
     expect(result.reads).toBe(1);
   });
 
+  it("works with the stack's generator PAK", async () => {
+    const { a, b, object } = await rollout();
+    const strangerStack = await createStack(broker, gen.pak, { name: unique("other") });
+    await targetStack(broker, a.id, strangerStack.id);
+    const stray = await createObject(broker, gen.pak, strangerStack.id);
+    vi.stubEnv("BROKKR_PAK", gen.pak);
+    try {
+      const { run } = await started("--json", "wait", object.id, "--timeout", "60");
+      await report(a, stray.id, "SUCCESS");
+      await report(a, object.id, "SUCCESS");
+      await report(b, object.id, "SUCCESS");
+      expect((await run).code).toBe(0);
+    } finally {
+      vi.stubEnv("BROKKR_PAK", broker.adminPak);
+    }
+  });
+
+  it("streams to a generator only the events of the stack it names", async () => {
+    const { stack, a, object } = await rollout();
+    const elsewhere = await createStack(broker, gen.pak, { name: unique("elsewhere") });
+    await targetStack(broker, a.id, elsewhere.id);
+    const stray = await createObject(broker, gen.pak, elsewhere.id);
+    const client = new BrokerClient({ url: broker.url, pak: gen.pak });
+    const seen: string[] = [];
+    const subscribed = nextOpened(broker, "agentEventsAdded:*");
+    const sub = client.subscribe<{ agentEventsAdded: { deploymentObject: { id: string } } }>(
+      "subscription($s: ID) { agentEventsAdded(stackId: $s) { deploymentObject { id } } }",
+      { s: stack.id },
+      (d) => {
+        seen.push(d.agentEventsAdded.deploymentObject.id);
+        return true;
+      },
+    );
+    await subscribed;
+    await report(a, stray.id, "SUCCESS");
+    await report(a, object.id, "SUCCESS");
+    await sub.done;
+    expect(seen).toEqual([object.id]);
+  });
+
+  it("refuses a generator's event subscription without its own stack", async () => {
+    const other = await createGenerator(broker);
+    const foreign = await createStack(broker, other.pak);
+    const client = new BrokerClient({ url: broker.url, pak: gen.pak });
+    const query = "subscription($s: ID) { agentEventsAdded(stackId: $s) { id } }";
+    await expect(client.subscribe(query, {}, () => true).done).rejects.toThrow(/stackId/);
+    await expect(client.subscribe(query, { s: foreign.id }, () => true).done).rejects.toThrow(/subscription refused/);
+  });
+
   it("says so when the reference is neither an object nor a stack", async () => {
     const result = await cli("wait", crypto.randomUUID());
     expect(result.code).toBe(1);

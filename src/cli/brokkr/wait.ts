@@ -82,7 +82,7 @@ async function readState(client: BrokerClient, rollout: Rollout, label: string |
 }
 
 /**
- * The rollout gate. It subscribes to agentEventsAdded first and reads the state second, so an
+ * The rollout gate, for the admin or the stack's generator. It subscribes to the stack's agentEventsAdded first and reads the state second, so an
  * event committed between the two is in the read or in the stream; since graphql-ws does not
  * acknowledge a subscription, the state is also re-read every `resyncMs` and once more at the
  * deadline, so a report can be late but never lost.
@@ -92,7 +92,8 @@ export async function waitForRollout(client: BrokerClient, target: RolloutTarget
   let reads = 0;
   let stopped = false;
   let wake = () => {};
-  const sub = client.subscribe<{ agentEventsAdded: EventNode }>(`subscription { agentEventsAdded { ${EVENT} } }`, {}, (data) => {
+  const query = `subscription($stackId: ID) { agentEventsAdded(stackId: $stackId) { ${EVENT} } }`;
+  const sub = client.subscribe<{ agentEventsAdded: EventNode }>(query, { stackId: target.stackId }, (data) => {
     rollout.record(toEvent(data.agentEventsAdded));
     wake();
   });
