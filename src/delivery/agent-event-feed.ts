@@ -1,6 +1,7 @@
 import type { Db } from "../db/client.js";
 import { moduleLogger } from "../logger.js";
-import type { AgentEventRow } from "./types.js";
+import { findAgentEvent, type AgentEventRow } from "../agent-events/store.js";
+import { findObject } from "../deployment-objects/store.js";
 
 const log = moduleLogger("agent-events");
 type Listener = { agentId: string | null; stackId: string | null; fn: (event: AgentEventRow) => void };
@@ -23,16 +24,11 @@ export class AgentEventFeed {
     const listeners = [...this.listeners].filter((l) => l.agentId === null || l.agentId === agentId);
     if (listeners.length === 0 || !eventId) return;
     try {
+      const event = await findAgentEvent(this.db, eventId);
+      if (!event) return;
       // The object's stack is read only when a listener filters by stack.
-      if (!listeners.some((l) => l.stackId !== null)) {
-        const event = await this.db.agentEvent.findUnique({ where: { id: eventId } });
-        if (event) for (const l of listeners) l.fn(event);
-        return;
-      }
-      const found = await this.db.agentEvent.findUnique({ where: { id: eventId }, include: { deploymentObject: { select: { stackId: true } } } });
-      if (!found) return;
-      const { deploymentObject, ...event } = found;
-      for (const l of listeners) if (l.stackId === null || l.stackId === deploymentObject.stackId) l.fn(event);
+      const stackId = listeners.some((l) => l.stackId !== null) ? ((await findObject(this.db, event.deploymentObjectId))?.stackId ?? null) : null;
+      for (const l of listeners) if (l.stackId === null || l.stackId === stackId) l.fn(event);
     } catch (err) {
       log.error({ err }, "loading an agent event failed");
     }
