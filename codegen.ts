@@ -22,6 +22,7 @@ const config: CodegenConfig = {
           AgentDeploymentEvent: "../delivery/types.js#AgentDeploymentEventModel",
           TargetStateEntry: "../delivery/types.js#TargetStateEntryModel",
           ReachedAgent: "../associations/service.js#StackReach",
+          AgentFleetStatus: "../fleet/service.js#FleetStatus",
         },
       },
     },

@@ -5,6 +5,8 @@ import { pino } from "pino";
 import { createAgentRuntime as startAgent } from "../agent/app.js";
 import { loadAgentConfig } from "../agent/config.js";
 import { startFakeKube } from "../test/fake-kube/index.js";
+import { BrokerClient } from "../src/cli/brokkr/client.js";
+import { resolveTarget, waitForRollout } from "../src/cli/brokkr/wait.js";
 import { gql, startBenchBroker } from "./harness.js";
 
 const SAMPLE = `apiVersion: v1
@@ -43,27 +45,33 @@ const agent = startAgent(config.config, { logger: pino({ level: "warn" }) });
 await agent.start();
 console.log(`agent connected; health at http://127.0.0.1:${agent.healthPort()}/health`);
 const created = await gql(broker.url, gen.createGenerator.pak,
-  `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { sequenceId } } }`,
+  `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id sequenceId } } }`,
   { s: stackId, y: SAMPLE });
-console.log(`generator pushed deployment object #${created.createDeploymentObject.deploymentObject.sequenceId}`);
-for (let i = 0; i < 100; i++) {
-  const cm = kube.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "demo", name: "greeting" });
-  if (cm) {
-    console.log(`simulated cluster now holds ConfigMap demo/greeting: ${JSON.stringify(cm.data)}`);
-    console.log(`labels: ${JSON.stringify(cm.metadata?.labels)}`);
-    break;
-  }
-  await new Promise((r) => setTimeout(r, 100));
-}
-const events = await gql(broker.url, broker.adminPak, `query($id: ID!) { agent(id: $id) { events { edges { node { status message } } } } }`, { id: agentId });
-console.log(`agent reported: ${JSON.stringify(events.agent.events.edges.map((e: { node: unknown }) => e.node))}`);
-console.log("running; press Ctrl-C to stop");
+const object = created.createDeploymentObject.deploymentObject;
+console.log(`generator pushed deployment object #${object.sequenceId}`);
+// The rollout gate of `npx brokkr wait`: it subscribes to agent events, then reads, so the
+// agent's report is printed whether it lands before or after this line runs.
+const cli = new BrokerClient({ url: broker.url, pak: broker.adminPak });
+const rollout = await waitForRollout(cli, await resolveTarget(cli, object.id), { timeoutMs: 30_000 });
+const cm = kube.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "demo", name: "greeting" });
+console.log(`simulated cluster now holds ConfigMap demo/greeting: ${JSON.stringify(cm?.data ?? null)}`);
+console.log(`labels: ${JSON.stringify(cm?.metadata?.labels ?? null)}`);
+const reports = rollout.rollout.verdicts().map((v) => ({ agent: v.name, result: v.result, sequenceId: v.sequenceId, message: v.message }));
+console.log(`agent reported: ${JSON.stringify(reports)}`);
+
+let stopping = false;
 const stop = async () => {
-  await agent.stop();
-  await kube.stop();
-  await broker.stop();
+  // Ctrl-C reaches the embedded PostgreSQL too (same process group), so the database may be
+  // going away while we stop: each step is best effort, and the demo ends with one line.
+  if (stopping) return;
+  stopping = true;
+  console.log("stopping");
+  for (const [name, step] of [["agent", () => agent.stop()], ["simulated cluster", () => kube.stop()], ["broker", () => broker.stop()]] as const) {
+    await step().catch((err: unknown) => console.log(`${name}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`));
+  }
   process.exit(0);
 };
 process.on("SIGINT", () => void stop());
 process.on("SIGTERM", () => void stop());
 if (process.env.CI) await stop();
+else console.log("running; press Ctrl-C to stop");

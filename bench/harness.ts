@@ -60,12 +60,17 @@ export async function startBenchBroker(label: string): Promise<BenchBroker> {
     adminPak: pak.pak,
     app,
     async stop() {
-      await app.stop();
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await c.end();
-      await stopServer();
+      try {
+        await app.stop();
+        const c = new pg.Client({ connectionString: serverUrl });
+        // A server shutting down (Ctrl-C reaches an embedded one too) ends the session with an 'error' event.
+        c.on("error", () => {});
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+        await c.end();
+      } finally {
+        await stopServer();
+      }
     },
   };
 }

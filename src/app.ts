@@ -25,6 +25,7 @@ import { NotificationListener } from "./delivery/listener.js";
 import { createMetrics } from "./delivery/metrics.js";
 import { createRestRouter } from "./rest/router.js";
 import { mountWebRoutes } from "./web/routes.js";
+import { AgentPresence } from "./fleet/presence.js";
 import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 
 const log = moduleLogger("app");
@@ -62,6 +63,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     if (listener.reconnects > 0) metrics.listenerReconnects.inc();
   });
   const delivery = new DeliveryHub(prisma, listener, metrics);
+  const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
+  delivery.presence = presence;
   const httpServer = http.createServer();
   const app = express();
   // noServer: attached to the HTTP server, ws would re-emit its errors (a taken port at start)
@@ -129,6 +132,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       adminPakHash = admin.hash;
       await listener.start();
       await delivery.start();
+      await presence.start();
       await apollo.start();
       apolloStarted = true;
       // The REST router parses bodies itself, after it has authorized the caller.
@@ -162,6 +166,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       await listener.stop();
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
+      await presence.stop();
       await database.close();
       log.info("broker stopped");
     },

@@ -98,8 +98,8 @@ function opened(broker: TestBroker): Map<string, number> {
     return sub;
   };
   const listen = hub.agentEvents.listen.bind(hub.agentEvents);
-  hub.agentEvents.listen = (agentId, fn) => {
-    const off = listen(agentId, fn);
+  hub.agentEvents.listen = (agentId, fn, ...rest) => {
+    const off = listen(agentId, fn, ...rest);
     bump(`agentEventsAdded:${agentId ?? "*"}`);
     return off;
   };

@@ -14,6 +14,12 @@ import { SubscriptionIndex } from "./subscription-index.js";
 
 export type { SlowConsumerGuard } from "./bounded-queue.js";
 
+/** Told when an agent opens and closes its own agentDeployments stream (the fleet's connection state). */
+export interface PresenceHook {
+  opened(agentId: string): void;
+  closed(agentId: string): void;
+}
+
 /**
  * Fan-out for one broker process. New objects come in commit-safe order from the CommitFeed
  * (read once per wake-up) and are pushed to every subscription whose agent the stack reaches
@@ -93,18 +99,25 @@ export class DeliveryHub implements CommitHook {
     this.waiters.associationChanged(kind, id);
   }
 
-  /** Opens an agent's stream: replay since `after`, then live. */
-  async subscribeAgent(agentId: string, after: bigint, guard: SlowConsumerGuard): Promise<AgentSubscription> {
+  /** Set once by the app: whom to tell of agents' own streams opening and closing. */
+  presence: PresenceHook | undefined;
+
+  /** Opens an agent's stream: replay since `after`, then live. `bySelf`: the agent's own PAK opened it. */
+  async subscribeAgent(agentId: string, after: bigint, guard: SlowConsumerGuard, bySelf = false): Promise<AgentSubscription> {
+    const presence = bySelf ? this.presence : undefined;
     const sub = new AgentSubscription(agentId, after, {
       limit: this.queueLimit,
       onOverflow: guard.onOverflow,
       backedUp: guard.backedUp,
       onClose: () => {
-        if (this.index.remove(sub)) this.metrics.subscriptionClosed();
+        if (!this.index.remove(sub)) return;
+        this.metrics.subscriptionClosed();
+        presence?.closed(agentId);
       },
       onSend: (o) => this.metrics.delivered(o),
     });
     this.index.add(sub);
+    presence?.opened(agentId);
     this.metrics.subscriptionOpened();
     try {
       await this.associations.initialise(sub);

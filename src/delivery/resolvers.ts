@@ -51,7 +51,7 @@ export const deliveryResolvers: Resolvers = {
         await getAgent(ctx.db, id, "agentId");
         const cursor = after ?? 0n;
         await checkCursor(ctx, cursor);
-        const sub = await ctx.delivery.subscribeAgent(id, cursor, slowConsumerGuard(ctx));
+        const sub = await ctx.delivery.subscribeAgent(id, cursor, slowConsumerGuard(ctx), who.role === "AGENT");
         return sub.stream;
       },
       resolve: (event: AgentDeploymentEventModel) => event,
@@ -69,19 +69,21 @@ export const deliveryResolvers: Resolvers = {
       resolve: (object: DeploymentObjectRow) => object,
     },
     agentEventsAdded: {
-      subscribe: async (_, { agentId }, ctx) => {
+      subscribe: async (_, { agentId, stackId }, ctx) => {
         const who = requireIdentity(ctx.identity);
         let filter: string | null = null;
         if (who.role === "AGENT") {
           if (agentId && agentId !== who.id) throw forbidden();
           filter = who.id;
-        } else if (who.role === "GENERATOR") {
-          throw forbidden("agent events are for the admin and the agent itself");
+        } else if (who.role === "GENERATOR" && !stackId) {
+          throw forbidden("a generator subscribes to the events of one of its stacks (stackId)");
         } else if (agentId) {
           filter = (await getAgent(ctx.db, agentId, "agentId")).id;
         }
+        // A generator sees events for objects of its own stacks, as in Agent.events.
+        const stack = stackId ? (await getManagedStack(ctx.db, who, stackId, "stackId")).id : null;
         const queue = new BoundedQueue<AgentEventRow>({ limit: 10_000, ...slowConsumerGuard(ctx), onClose: () => off() });
-        const off = ctx.delivery.agentEvents.listen(filter, (event) => queue.push(event));
+        const off = ctx.delivery.agentEvents.listen(filter, (event) => queue.push(event), stack);
         return queue;
       },
       resolve: (event: AgentEventRow) => event,

@@ -8,6 +8,7 @@ import { associationResolvers } from "../associations/resolvers.js";
 import { requireIdentity } from "../auth/policy.js";
 import { deploymentObjectResolvers } from "../deployment-objects/resolvers.js";
 import type { Resolvers } from "../generated/graphql.js";
+import { fleetResolvers } from "../fleet/resolvers.js";
 import { generatorResolvers } from "../generators/resolvers.js";
 import { stackResolvers } from "../stacks/resolvers.js";
 import { deliveryResolvers } from "../delivery/resolvers.js";
@@ -29,7 +30,7 @@ const rootResolvers: Resolvers = {
 export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
   return makeExecutableSchema({
     typeDefs: fs.readFileSync(schemaPath, "utf8"),
-    resolvers: [rootResolvers, generatorResolvers, stackResolvers, agentResolvers, deploymentObjectResolvers, deliveryResolvers, associationResolvers, ...extra],
+    resolvers: [rootResolvers, generatorResolvers, stackResolvers, agentResolvers, deploymentObjectResolvers, deliveryResolvers, associationResolvers, fleetResolvers, ...extra],
     inheritResolversFromInterfaces: true,
   });
 }

@@ -22,7 +22,7 @@ export class BrokerClient {
     const body = (await res.json().catch(() => ({}))) as { data?: T; errors?: GraphQLError[] };
     if (body.errors?.length) {
       const [first] = body.errors;
-      throw new CliError(`${first?.extensions?.code ?? "ERROR"}: ${first?.message}`);
+      throw new CliError(`${first?.extensions?.code ?? "ERROR"}: ${first?.message}`, 1, first?.extensions?.code);
     }
     if (!body.data) throw new CliError(`the broker answered HTTP ${res.status} without data`);
     return body.data;
@@ -43,14 +43,18 @@ export class BrokerClient {
     }
   }
 
-  /** A graphql-ws subscription; `onData` returning true ends it. */
-  subscribe<T>(query: string, variables: Record<string, unknown>, onData: (data: T) => boolean | void): { done: Promise<void>; stop(): void } {
+  /**
+   * A graphql-ws subscription; `onData` returning true ends it. `connected` resolves once the
+   * broker accepted the connection (the subscribe message goes out right after).
+   */
+  subscribe<T>(query: string, variables: Record<string, unknown>, onData: (data: T) => boolean | void): { done: Promise<void>; connected: Promise<void>; stop(): void } {
     const client = createClient({
       url: `${this.session.url.replace(/^http/, "ws")}/graphql`,
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${this.session.pak}` },
       retryAttempts: 5,
     });
+    const connected = new Promise<void>((resolve) => client.on("connected", () => resolve()));
     let stop = () => {};
     const done = new Promise<void>((resolve, reject) => {
       const unsubscribe = client.subscribe<T>(
@@ -70,6 +74,6 @@ export class BrokerClient {
         resolve();
       };
     });
-    return { done, stop: () => stop() };
+    return { done, connected, stop: () => stop() };
   }
 }

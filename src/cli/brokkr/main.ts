@@ -3,6 +3,8 @@ import { applyManifests, readManifests } from "./apply.js";
 import { BrokerClient } from "./client.js";
 import { printObject, printRows } from "./output.js";
 import { CliError, loadSession, saveSession } from "./session.js";
+import { FLEET_COLUMNS, FLEET_QUERY, fleetRow, type FleetNode } from "./fleet.js";
+import { resolveTarget, waitForRollout } from "./wait.js";
 
 const AGENT_ROW = "id name clusterName status lastHeartbeat labels";
 const STACK_ROW = "id name labels latestDeploymentObject { sequenceId yamlChecksum }";
@@ -96,6 +98,37 @@ export function buildProgram(): Command {
         generatorId: opts.generator,
       });
       printObject({ result: result.result, stack: result.stack.name, stackId: result.stack.id, ...result.deploymentObject }, json());
+    });
+
+  program
+    .command("wait <object-or-stack>")
+    .description("rollout gate: exit 0 once every receiving agent the stack reaches reported SUCCESS for the object (or a newer one), else 3")
+    .option("--timeout <seconds>", "give up after this many seconds", "300")
+    .option("--agents <label>", "only agents carrying this label")
+    .option("--fail-fast", "exit 3 as soon as every agent answered and one failed")
+    .action(async (ref: string, opts: { timeout: string; agents?: string; failFast?: boolean }) => {
+      const seconds = Number(opts.timeout);
+      if (!Number.isFinite(seconds) || seconds < 0) throw new CliError(`--timeout ${opts.timeout}: expected seconds`, 2);
+      const target = await resolveTarget(client(), ref);
+      const result = await waitForRollout(client(), target, { timeoutMs: seconds * 1000, agentLabel: opts.agents, failFast: opts.failFast });
+      const agents = result.rollout.verdicts();
+      const object = { id: target.objectId, sequenceId: String(target.sequenceId), stackId: target.stackId, stack: target.stackName };
+      if (json()) printObject({ ok: result.ok, timedOut: result.timedOut, object, agents }, true);
+      else printRows(agents, ["clusterName", "name", "result", "sequenceId", "message"], false);
+      if (agents.length === 0) process.stderr.write(`brokkr: no receiving agent is reached by stack ${target.stackName}\n`);
+      if (!result.ok) {
+        const count = (r: string) => agents.filter((a) => a.result === r).length;
+        throw new CliError(`object ${target.sequenceId} of ${target.stackName} not applied everywhere: ${count("FAILED")} failed, ${count("NO ANSWER")} did not answer`, 3);
+      }
+    });
+
+  program
+    .command("fleet")
+    .description("every agent: connection, heartbeat, Kubernetes, pending objects, last event, health (admin)")
+    .option("--label <label>", "only agents with this label (repeatable)", collect, [])
+    .action(async (opts: { label: string[] }) => {
+      const nodes = await client().all<FleetNode>(FLEET_QUERY, "fleet", { labels: opts.label.length ? opts.label : null });
+      printRows(json() ? nodes : nodes.map(fleetRow), json() ? [] : FLEET_COLUMNS, json());
     });
 
   return program;

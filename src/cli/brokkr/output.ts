@@ -1,7 +1,7 @@
 import Table from "cli-table3";
 
 /** Human tables by default; `--json` prints the rows for scripts. */
-export function printRows(rows: Record<string, unknown>[], columns: string[], json: boolean): void {
+export function printRows(rows: readonly object[], columns: string[], json: boolean): void {
   if (json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;
@@ -11,7 +11,10 @@ export function printRows(rows: Record<string, unknown>[], columns: string[], js
     return;
   }
   const table = new Table({ head: columns, style: { head: [], border: [] } });
-  for (const row of rows) table.push(columns.map((c) => format(row[c])));
+  for (const row of rows) {
+    const values = new Map(Object.entries(row));
+    table.push(columns.map((c) => format(values.get(c))));
+  }
   process.stdout.write(`${table.toString()}\n`);
 }
 

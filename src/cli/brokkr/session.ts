@@ -38,6 +38,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** The broker's error code, when the broker refused. */
+    readonly code?: string,
   ) {
     super(message);
   }

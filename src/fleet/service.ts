@@ -1,0 +1,64 @@
+import { agentReceives } from "../associations/service.js";
+import type { AgentRow } from "../agents/store.js";
+import { listAgents } from "../agents/service.js";
+import type { AgentListFilter } from "../agents/store.js";
+import type { Database, Db } from "../db/client.js";
+import type { AgentEventRow } from "../delivery/types.js";
+import type { Connection, Page } from "../graphql/pagination.js";
+import * as store from "./store.js";
+
+/** Without a websocket, a heartbeat this recent means the agent polls REST (3 x the agent's 30 s default). */
+export const REST_HEARTBEAT_WINDOW_SECONDS = 90;
+
+export type ConnectionState = "WEBSOCKET" | "REST" | "OFFLINE";
+
+export interface FleetStatus {
+  agent: AgentRow;
+  connection: ConnectionState;
+  since: Date | null;
+  brokerId: string | null;
+  lastHeartbeat: Date | null;
+  heartbeatAgeSeconds: number | null;
+  k8sReachable: boolean | null;
+  k8sApiLatencyMs: number | null;
+  pendingObjects: number;
+  lastEvent: AgentEventRow | null;
+  health: { healthy: number; degraded: number; failing: number; unknown: number };
+}
+
+function toStatus(agent: AgentRow, row: store.FleetStatsRow | undefined, lastEvent: AgentEventRow | null): FleetStatus {
+  const age = row?.heartbeat_age ?? null;
+  const connection: ConnectionState = row?.broker_id ? "WEBSOCKET" : age !== null && age <= REST_HEARTBEAT_WINDOW_SECONDS ? "REST" : "OFFLINE";
+  return {
+    agent,
+    connection,
+    since: connection === "WEBSOCKET" ? (row?.connected_at ?? null) : (row?.disconnected_at ?? null),
+    brokerId: row?.broker_id ?? null,
+    lastHeartbeat: agent.lastHeartbeat,
+    heartbeatAgeSeconds: age,
+    k8sReachable: agent.k8sReachable,
+    k8sApiLatencyMs: agent.k8sApiLatencyMs,
+    // An agent that does not receive is sent nothing, so nothing is pending for it.
+    pendingObjects: agentReceives(agent) ? (row?.pending ?? 0) : 0,
+    lastEvent,
+    health: { healthy: row?.healthy ?? 0, degraded: row?.degraded ?? 0, failing: row?.failing ?? 0, unknown: row?.unknown ?? 0 },
+  };
+}
+
+/** The fleet status of many agents: two statements whatever their number. */
+export async function fleetStatuses(db: Db, agents: AgentRow[]): Promise<FleetStatus[]> {
+  const stats = new Map((await store.fleetStats(db, agents.map((a) => a.id))).map((r) => [r.agent_id, r]));
+  const eventIds = [...stats.values()].flatMap((r) => (r.last_event_id ? [r.last_event_id] : []));
+  const events = new Map((await store.eventsByIds(db, eventIds)).map((e) => [e.id, e]));
+  return agents.map((a) => {
+    const row = stats.get(a.id);
+    return toStatus(a, row, (row?.last_event_id && events.get(row.last_event_id)) || null);
+  });
+}
+
+/** A page of the fleet, in the order and with the cursors of `agents`. */
+export async function fleetPage(db: Database, filter: AgentListFilter, page: Page): Promise<Connection<FleetStatus>> {
+  const agents = await listAgents(db, filter, page);
+  const statuses = await fleetStatuses(db, agents.edges.map((e) => e.node));
+  return { edges: statuses.map((node, i) => ({ node, cursor: agents.edges[i]?.cursor ?? "" })), pageInfo: agents.pageInfo };
+}
