@@ -21,6 +21,8 @@ const log = moduleLogger("brokkr-ws");
 const CONTROL_LANE_SLOTS = 64;
 /** Frames ws had already read when reading paused; beyond this they are dropped. */
 const CONTROL_LANE_HARD_CAP = 4 * CONTROL_LANE_SLOTS;
+/** A peer that ignores the close handshake of a replaced or shut-down socket is cut off after this. */
+const TERMINATE_AFTER_MS = 1000;
 
 export interface SocketDeps {
   db: Database;
@@ -96,6 +98,12 @@ export class AgentSocket {
 
   close(code: number, reason: string): void {
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+
+  /** Closes, and cuts the peer off if it does not answer the close (a half-open replaced socket). */
+  closeAndCutOff(code: number, reason: string): void {
+    this.close(code, reason);
+    setTimeout(() => this.ws.terminate(), TERMINATE_AFTER_MS).unref();
   }
 
   /** A peer that did not answer the previous ping is gone (half-open) and cut off. */

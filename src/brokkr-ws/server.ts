@@ -78,7 +78,9 @@ export class AgentSocketServer {
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on("error", this.opts.onFault);
+    // A client gone while its key is looked up must not raise; after the upgrade ws owns errors.
+    const gone = () => socket.destroy();
+    socket.on("error", gone);
     if (this.pending >= this.opts.maxPendingUpgrades) return refuse(socket, 503);
     this.pending++;
     this.opts.identities.resolveKey(req.headers.authorization).then(
@@ -87,6 +89,7 @@ export class AgentSocketServer {
         if (!key) return refuse(socket, 401);
         if (key.identity.role !== "AGENT") return refuse(socket, 403);
         const agentKey = { ...key, identity: key.identity };
+        socket.off("error", gone);
         this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, agentKey));
       },
       (err) => {
@@ -122,7 +125,7 @@ export class AgentSocketServer {
 
   stop(): void {
     clearInterval(this.pinger);
-    for (const socket of [...this.byAgent.values()].flat()) socket.close(1001, "Broker shutting down");
+    for (const socket of [...this.byAgent.values()].flat()) socket.closeAndCutOff(1001, "Broker shutting down");
     this.wss.close();
   }
 
@@ -135,7 +138,7 @@ export class AgentSocketServer {
     const agentId = key.identity.id;
     const list = this.byAgent.get(agentId) ?? [];
     this.byAgent.set(agentId, list);
-    while (list.length >= this.opts.maxSocketsPerAgent) list.shift()?.close(CLOSE_REPLACED, "Replaced by a newer connection of this agent");
+    while (list.length >= this.opts.maxSocketsPerAgent) list.shift()?.closeAndCutOff(CLOSE_REPLACED, "Replaced by a newer connection of this agent");
     const { db, delivery, limits, maxBufferBytes } = this.opts;
     const socket = new AgentSocket(ws, key, { db, delivery, frames: this.frames, metrics: this.metrics, limits, maxBufferBytes }, (gone) => {
       const current = this.byAgent.get(agentId);
