@@ -113,6 +113,14 @@ describe("bounds", () => {
     await second.close();
   });
 
+  it("closes its agents' sockets with 1001 when the broker stops", async () => {
+    const other = await startTestBroker({}, broker.db);
+    const { agent } = await targetedAgent(broker);
+    const socket = await connectBrokkrAgent(other, agent.pak);
+    await other.stop();
+    expect((await socket.closed).code).toBe(1001);
+  });
+
   it("closes a socket that stops reading with 4413 instead of buffering without end", async () => {
     const { gen, agent } = await targetedAgent(broker);
     // Frames carry the Stack row: a long description makes each one about 4 KiB.
