@@ -8,6 +8,7 @@ import cors from "cors";
 import express from "express";
 import { WebSocketServer } from "ws";
 import { bootstrapAdminPak } from "./auth/admin-pak.js";
+import { AgentSocketServer } from "./brokkr-ws/server.js";
 import { createIdentityResolver } from "./auth/identity.js";
 import type { BrokerConfig } from "./config.js";
 import { connectDatabase, type DatabaseHandle } from "./db/client.js";
@@ -39,6 +40,8 @@ export interface BrokerApp {
   readonly database: DatabaseHandle;
   readonly delivery: DeliveryHub;
   readonly listener: NotificationListener;
+  /** Brokkr's agent websocket, /internal/ws/agent. */
+  readonly agentSockets: AgentSocketServer;
   /** Logs and counts recovered database and network errors (brokkr_recovered_errors_total). */
   readonly faults: FaultRecorder;
 }
@@ -73,7 +76,13 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   wss.on("error", (err) => faults.record("websocket", err));
   // graphql-ws listens for a socket's first 'error' only (once); a second would end the process.
   wss.on("connection", (socket) => socket.on("error", (err) => faults.record("websocket", err)));
+  const agentSockets = new AgentSocketServer({
+    db: prisma, identities, delivery, registry: metrics.registry, limits: config.broker.input,
+    ...config.broker.agentWs, maxBufferBytes: config.broker.maxSubscriberBufferBytes,
+    maxPendingUpgrades: config.broker.maxUnauthenticatedSockets, onFault: (err) => faults.record("websocket", err),
+  });
   httpServer.on("upgrade", (req, socket, head) => {
+    if (agentSockets.handles(req)) return agentSockets.upgrade(req, socket, head);
     if (!wss.shouldHandle(req)) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
@@ -127,6 +136,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     delivery,
     listener,
     faults,
+    agentSockets,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -161,6 +171,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     async stop() {
       // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
+      agentSockets.stop();
       delivery.stop();
       if (apolloStarted) await Promise.race([apollo.stop(), timeout]);
       await listener.stop();

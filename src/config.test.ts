@@ -26,6 +26,7 @@ describe("configuration", () => {
         maxDocumentBytes: 64 * 1024, maxTokens: 1000, maxFragmentSpreads: 20, maxSelections: 2000, maxAliases: 20, maxDirectives: 50,
         maxMutationsPerRequest: 10, maxResponseBytes: 64 * 1024 * 1024, maxUnauthenticatedSockets: 1000,
         maxSubscriptionsPerIdentity: 200,
+        agentWs: { maxFrameBytes: 1024 * 1024, maxSocketsPerAgent: 1 },
         input: { maxYamlBytes: 8 * 1024 * 1024, maxYamlDocuments: 1000, maxHealthEntries: 1000, idempotencyTtlSeconds: 86_400 },
       },
       cors: { allowedOrigins: ["*"] },

@@ -35,6 +35,8 @@ const envSchema = z.object({
   BROKKR__BROKER__MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: z.coerce.number().int().min(1).default(1000),
   BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_IDENTITY: z.coerce.number().int().min(1).default(200),
+  BROKKR__BROKER__MAX_AGENT_WS_FRAME_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  BROKKR__BROKER__MAX_AGENT_WS_PER_AGENT: z.coerce.number().int().min(1).max(100).default(1),
   BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(5000),
   BROKKR__BROKER__INTROSPECTION: boolish.default(true),
   BROKKR__BROKER__MAX_YAML_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
@@ -74,6 +76,8 @@ export type BrokerConfig = Readonly<{
     maxResponseBytes: number;
     maxUnauthenticatedSockets: number;
     maxSubscriptionsPerIdentity: number;
+    /** Brokkr's agent websocket (src/brokkr-ws): largest frame, sockets per agent per broker. */
+    agentWs: { maxFrameBytes: number; maxSocketsPerAgent: number };
     shutdownTimeoutMs: number;
     introspection: boolean;
     input: InputLimits;
@@ -124,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       maxResponseBytes: e.BROKKR__BROKER__MAX_RESPONSE_BYTES,
       maxUnauthenticatedSockets: e.BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS,
       maxSubscriptionsPerIdentity: e.BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_IDENTITY,
+      agentWs: { maxFrameBytes: e.BROKKR__BROKER__MAX_AGENT_WS_FRAME_BYTES, maxSocketsPerAgent: e.BROKKR__BROKER__MAX_AGENT_WS_PER_AGENT },
       shutdownTimeoutMs: e.BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS,
       introspection: e.BROKKR__BROKER__INTROSPECTION,
       input: {
