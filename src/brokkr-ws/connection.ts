@@ -82,7 +82,7 @@ export class AgentSocket {
       const sub = await this.deps.delivery.subscribeAgent(this.agentId, this.deps.delivery.horizon, {
         onOverflow: () => this.slowConsumer(),
         backedUp: () => this.backedUp(),
-      });
+      }, true); // the agent's own socket: the fleet shows it as connected by websocket
       if (this.closed) return sub.close();
       this.stopStream = () => sub.close();
       this.streaming = true;
