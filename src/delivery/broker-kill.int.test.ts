@@ -62,7 +62,7 @@ describe("a broker killed under a subscribed agent", () => {
     // A stack written once, before the cursor: a resumed stream that ignored the cursor resends it.
     const quiet = await createStack(b, gen.pak);
     for (const s of [quiet, ...stacks]) await targetStack(b, agent.id, s.id);
-    const seeds = [];
+    const seeds: { stackId: string; id: string; sequenceId: string }[] = [];
     for (const s of [quiet, ...stacks]) seeds.push({ stackId: s.id, ...(await createObject(b, gen.pak, s.id, CONFIGMAP_YAML("seed"))) });
     const onA = watchDeployments(aUrl, agent.pak);
     await onA.until((e) => seeds.every((o) => e.some((x) => x.deploymentObject?.id === o.id)), 30_000);
