@@ -61,7 +61,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   listener.on("resync", () => {
     if (listener.reconnects > 0) metrics.listenerReconnects.inc();
   });
-  const delivery = new DeliveryHub(prisma, listener, metrics);
+  const delivery = new DeliveryHub(prisma, listener, metrics, undefined, config.broker.maxSubscriptionsPerIdentity);
   const httpServer = http.createServer();
   const app = express();
   // noServer: attached to the HTTP server, ws would re-emit its errors (a taken port at start)
