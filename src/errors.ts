@@ -61,7 +61,7 @@ export function fromDatabaseError(err: unknown, conflictMessage = "already exist
   return err;
 }
 
-function sqlState(err: unknown): string | undefined {
+export function sqlState(err: unknown): string | undefined {
   const e = err as { code?: string; meta?: { driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } }; cause?: { originalCode?: string } };
   if (e?.code === "P2002") return "23505";
   if (e?.code === "P2003") return "23503";
