@@ -65,7 +65,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   listener.on("resync", () => {
     if (listener.reconnects > 0) metrics.listenerReconnects.inc();
   });
-  const delivery = new DeliveryHub(prisma, listener, metrics);
+  const delivery = new DeliveryHub(prisma, listener, metrics, undefined, config.broker.maxSubscriptionsPerIdentity);
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
   const httpServer = http.createServer();

@@ -1,5 +1,5 @@
 import { Counter, type Registry } from "prom-client";
-import { classifyFault } from "./errors.js";
+import { classifyFault, sqlState } from "./errors.js";
 import { moduleLogger } from "./logger.js";
 
 const log = moduleLogger("faults");
@@ -51,5 +51,10 @@ export function describeStartFailure(err: unknown, listen: { host: string; port:
   const fault = classifyFault(err);
   if (fault === "TOO_MANY_CONNECTIONS") return new Error(TOO_MANY_CONNECTIONS_HINT);
   if (fault) return new Error(`PostgreSQL is unreachable or not answering (BROKKR__DATABASE__URL): ${describeFault(err)}`);
+  // An undefined table or function at start: the schema was never migrated (BROKKR__DATABASE__MIGRATE=false).
+  const state = sqlState(err);
+  if (state === "42P01" || state === "42883") {
+    return new Error("the database is not migrated: run `npm run migrate` (or unset BROKKR__DATABASE__MIGRATE=false)");
+  }
   return err instanceof Error ? err : new Error(String(err));
 }

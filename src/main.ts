@@ -68,6 +68,8 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   const message = err instanceof Error ? err.message : String(err);
-  console.error(`brokkr: failed to start: ${message.split("\n")[0]}`);
+  // Prisma's messages start with an empty line: the first line that says something.
+  const line = message.split("\n").find((l) => l.trim() !== "") ?? "unknown error (see the log)";
+  console.error(`brokkr: failed to start: ${line.trim()}`);
   process.exit(1);
 });

@@ -105,6 +105,10 @@ export function requireList<T, R>(field: string, list: readonly T[] | null | und
   return list.map((item, i) => each(`${field}[${i}]`, item));
 }
 
+/** A stack or agent already carries MAX_LIST_ARGUMENT labels (or annotations) and gets no more. */
+export const tooManyTags = (field: string, owner: "stack" | "agent", what: "labels" | "annotations") =>
+  badInput(field, `a ${owner} carries at most ${MAX_LIST_ARGUMENT} ${what}; remove one first`);
+
 export const requireLabels = (field: string, labels: readonly string[] | null | undefined) => requireList(field, labels, requireLabel);
 
 export const requireAnnotations = (field: string, list: readonly { key: string; value: string }[] | null | undefined) =>

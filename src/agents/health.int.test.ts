@@ -85,4 +85,16 @@ describe("health reports (PATCH /agents/{id}/health-status)", () => {
     const object = await createObject(broker, gen.pak, (await createStack(broker, gen.pak, { labels: ["health-by-label"] })).id);
     expect((await patchHealth(agent.id, agent.pak, [entry(object.id)])).status).toBe(200);
   });
+
+  it("refuses a summary nested deeper than 32 levels with 400 naming the field, writing nothing (5,000 deep was a 500)", async () => {
+    const { agent, objects } = await targetedAgentWithObjects(1);
+    const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+    const report = (depth: number) => `{"deployment_objects":[{"id":"${objects[0]!.id}","status":"ok","checked_at":"2024-01-01T00:00:00Z","summary":${nested(depth)}}]}`;
+    for (const depth of [33, 5_000]) {
+      const res = await patchHealth(agent.id, agent.pak, report(depth));
+      expect(res).toEqual({ status: 400, body: { code: "BAD_USER_INPUT", field: "deployment_objects.0.summary", message: "deployment_objects.0.summary may nest at most 32 levels" } });
+    }
+    expect(await storedHealth(agent.id)).toEqual([]);
+    expect((await patchHealth(agent.id, agent.pak, report(32))).status).toBe(200);
+  });
 });

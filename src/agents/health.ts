@@ -11,10 +11,25 @@ export interface HealthReportEntry {
   checked_at: string;
 }
 
+/**
+ * Deepest nesting a summary may have: the NUL/surrogate check (findUncleanText) looks this deep,
+ * and a summary nested thousands deep overflowed JSON.stringify's stack (a 500 with a trace).
+ */
+const MAX_SUMMARY_DEPTH = 32;
+
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (max === 0) return true;
+  return (Array.isArray(value) ? value : Object.values(value)).some((v) => nestedDeeperThan(v, max - 1));
+}
+
 function toEntry(e: HealthReportEntry, i: number): HealthEntry {
   const field = `deployment_objects.${i}`;
   const checkedAt = new Date(e.checked_at);
   if (Number.isNaN(checkedAt.getTime())) throw new BrokkrError("BAD_USER_INPUT", `${field}.checked_at is not a date`, `${field}.checked_at`);
+  if (nestedDeeperThan(e.summary, MAX_SUMMARY_DEPTH)) {
+    throw new BrokkrError("BAD_USER_INPUT", `${field}.summary may nest at most ${MAX_SUMMARY_DEPTH} levels`, `${field}.summary`);
+  }
   const summary = e.summary === undefined || e.summary === null ? null : typeof e.summary === "string" ? e.summary : JSON.stringify(e.summary);
   return {
     deploymentObjectId: requireId(`${field}.id`, e.id),

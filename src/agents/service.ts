@@ -7,7 +7,7 @@ import { badInput, forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { findGenerator } from "../generators/store.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { findStack } from "../stacks/store.js";
-import { LIMITS, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireList, requireText } from "../validation.js";
+import { LIMITS, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireList, requireText, tooManyTags } from "../validation.js";
 import * as store from "./store.js";
 import { once, pakShownOnce, type Idempotency } from "../idempotency/service.js";
 import type { AgentRow } from "./store.js";
@@ -136,11 +136,11 @@ export async function mutateAgentLabels(
 ) {
   return inTransaction(db, async (tx) => {
     const agent = await getAgent(tx, agentId, "agentId");
-    if (change.add !== undefined) await store.addAgentLabel(tx, agent.id, requireLabel("label", change.add));
+    if (change.add !== undefined && !(await store.addAgentLabel(tx, agent.id, requireLabel("label", change.add)))) throw tooManyTags("label", "agent", "labels");
     if (change.remove !== undefined) await store.removeAgentLabel(tx, agent.id, requireText("label", change.remove, LIMITS.label));
     if (change.set) {
       const a = requireAnnotation("annotation", change.set.key, change.set.value);
-      await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
+      if (!(await store.setAgentAnnotation(tx, agent.id, a.key, a.value))) throw tooManyTags("key", "agent", "annotations");
     }
     if (change.unset !== undefined) await store.removeAgentAnnotation(tx, agent.id, requireText("key", change.unset, LIMITS.annotationKey));
     return agent;

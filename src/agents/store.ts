@@ -1,3 +1,4 @@
+import { insertCappedTag } from "../db/capped-tags.js";
 import type { Db } from "../db/client.js";
 import type { Agent, Prisma } from "../generated/prisma/client.js";
 import { decodeNameIdCursor, type Page } from "../graphql/pagination.js";
@@ -99,20 +100,18 @@ export function hardDeleteAgent(db: Db, id: string) {
   return db.agent.deleteMany({ where: { id } });
 }
 
-export function addAgentLabel(db: Db, agentId: string, label: string) {
-  return db.agentLabel.createMany({ data: [{ agentId, label }], skipDuplicates: true });
+/** False when the agent already carries the most labels it may (see insertCappedTag). */
+export function addAgentLabel(db: Db, agentId: string, label: string): Promise<boolean> {
+  return insertCappedTag(db, "agent_labels", agentId, label);
 }
 
 export function removeAgentLabel(db: Db, agentId: string, label: string) {
   return db.agentLabel.deleteMany({ where: { agentId, label } });
 }
 
-export function setAgentAnnotation(db: Db, agentId: string, key: string, value: string) {
-  return db.agentAnnotation.upsert({
-    where: { agentId_key: { agentId, key } },
-    create: { agentId, key, value },
-    update: { value },
-  });
+/** False when the agent already carries the most annotations it may (see insertCappedTag). */
+export function setAgentAnnotation(db: Db, agentId: string, key: string, value: string): Promise<boolean> {
+  return insertCappedTag(db, "agent_annotations", agentId, key, value);
 }
 
 export function removeAgentAnnotation(db: Db, agentId: string, key: string) {

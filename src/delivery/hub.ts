@@ -28,7 +28,7 @@ export interface PresenceHook {
  */
 export class DeliveryHub implements CommitHook {
   private readonly index = new SubscriptionIndex();
-  private readonly waiters = new ChangeWaiters();
+  private readonly waiters: ChangeWaiters;
   private readonly associations: AssociationSync;
   private readonly stackWatchers: StackWatchers;
   private readonly feed: CommitFeed;
@@ -42,7 +42,9 @@ export class DeliveryHub implements CommitHook {
     private readonly listener: NotificationListener,
     private readonly metrics: DeliveryMetrics,
     private readonly queueLimit = 10_000,
+    maxLongPollsPerAgent = 200,
   ) {
+    this.waiters = new ChangeWaiters(maxLongPollsPerAgent);
     this.agentEvents = new AgentEventFeed(db);
     this.connections = new ConnectionRegistry(db);
     this.feed = new CommitFeed(db, (object) => this.dispatch(object), () => this.waiters.batchDone());

@@ -26,6 +26,14 @@ import { moduleLogger } from "../logger.js";
 
 const log = moduleLogger("graphql-ws");
 
+/**
+ * graphql-ws keeps a subscription's whole subscribe message (id, query, variables, extensions)
+ * until the subscription ends: 40 subscriptions with 8 MB ids grew the broker by 900 MB. Ids
+ * are short, and a subscription's payload is capped a little above the document limit.
+ */
+const MAX_OPERATION_ID_CHARS = 128;
+const SUBSCRIPTION_PAYLOAD_MARGIN_BYTES = 16 * 1024;
+
 type ConnectionExtra = {
   identity?: Identity;
   /** Revocation: closes the socket when its key is rotated or deleted, or its agent deactivated. */
@@ -116,6 +124,10 @@ export function startGraphQLWs(opts: {
       // (list lengths, cost) per message: the same checks as HTTP (http-limits.ts).
       onSubscribe: async (ctx, id, payload) => {
         if (cutOffIfBackedUp(ctx.extra.socket)) return [limitError("SLOW_CONSUMER", "send buffer exceeded")];
+        if (id.length > MAX_OPERATION_ID_CHARS) {
+          ctx.extra.socket.close(CloseCode.BadRequest, `Operation id longer than ${MAX_OPERATION_ID_CHARS} characters`);
+          return [limitError("BAD_REQUEST", "operation id too long")];
+        }
         // graphql-ws has already reserved this subscription's id in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > broker.maxSubscriptionsPerConnection) {
           return [limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerConnection} subscriptions per connection`)];
@@ -125,13 +137,18 @@ export function startGraphQLWs(opts: {
         const variables = payload.variables ?? {};
         const refused = requestLimitErrors(opts.schema, doc, variables, payload.operationName ?? undefined, broker);
         if (refused.length > 0) return refused;
+        const subscription = getOperationAST(doc, payload.operationName)?.operation === "subscription";
+        const payloadCap = broker.maxDocumentBytes + SUBSCRIPTION_PAYLOAD_MARGIN_BYTES;
+        if (subscription && jsonBytesOver(payload, payloadCap)) {
+          return [limitError("SUBSCRIPTION_TOO_LARGE", `a subscription's variables and extensions may take at most ${payloadCap} bytes with its document`)];
+        }
         // The key is re-read for every operation (after the cheap checks): a write sent after a
         // revocation committed is refused even before this broker hears the notification.
         if (!(await ctx.extra.connection?.recheck())) {
           return [new GraphQLError("the PAK of this connection is no longer valid", { extensions: { code: "UNAUTHENTICATED" } })];
         }
         const { identity } = ctx.extra;
-        if (identity && getOperationAST(doc, payload.operationName)?.operation === "subscription" && !caps.acquire(ctx, id, identity)) {
+        if (identity && subscription && !caps.acquire(ctx, id, identity)) {
           return [limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerIdentity} subscriptions per identity`)];
         }
         return { schema: opts.schema, document: doc, operationName: payload.operationName, variableValues: variables };

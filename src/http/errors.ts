@@ -40,6 +40,11 @@ export const httpErrorHandler: ErrorRequestHandler = (err, _req, res, _next) => 
   // Every other body-parser refusal (unsupported Content-Encoding or charset, a corrupt gzip
   // stream, an aborted body) is the client's: its 4xx status and a coded body, nothing logged.
   const { status, code } = err as { status?: unknown; code?: unknown };
+  // The router decodes path parameters: a malformed %-escape (`/agents/%E0%A4%A/...`) is the client's.
+  if (err instanceof URIError) {
+    res.status(400).json({ code: "BAD_USER_INPUT", message: "the request path is not validly percent-encoded" });
+    return;
+  }
   if (typeof code === "string" && code.startsWith("Z_")) {
     res.status(400).json({ code: "BAD_USER_INPUT", message: "the request body is not validly compressed" });
     return;

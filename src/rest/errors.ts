@@ -28,6 +28,7 @@ const REST_CODE: Record<ErrorCode, string> = {
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   INTERNAL_SERVER_ERROR: "internal_error",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
+  TOO_MANY_REQUESTS: "TOO_MANY_REQUESTS",
 };
 
 // Service fields are GraphQL's camelCase; REST callers sent snake_case.

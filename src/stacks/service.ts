@@ -4,7 +4,7 @@ import { inTransaction, type Database, type Db } from "../db/client.js";
 import { badInput, forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { findGenerator } from "../generators/store.js";
-import { LIMITS, optionalText, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireText } from "../validation.js";
+import { LIMITS, optionalText, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireText, tooManyTags } from "../validation.js";
 import { latestDeletionMarker } from "../deployment-objects/store.js";
 import * as store from "./store.js";
 import { once, type Idempotency } from "../idempotency/service.js";
@@ -97,7 +97,7 @@ export async function addStackLabel(db: Database, identity: Identity, stackId: s
   const value = requireLabel("label", label);
   return inTransaction(db, async (tx) => {
     const stack = await getManagedStack(tx, identity, stackId, "stackId");
-    await store.addStackLabel(tx, stack.id, value);
+    if (!(await store.addStackLabel(tx, stack.id, value))) throw tooManyTags("label", "stack", "labels");
     return stack;
   });
 }
@@ -115,7 +115,7 @@ export async function setStackAnnotation(db: Database, identity: Identity, input
   const a = requireAnnotation("annotation", input.key, input.value);
   return inTransaction(db, async (tx) => {
     const stack = await getManagedStack(tx, identity, input.stackId, "stackId");
-    await store.setStackAnnotation(tx, stack.id, a.key, a.value);
+    if (!(await store.setStackAnnotation(tx, stack.id, a.key, a.value))) throw tooManyTags("key", "stack", "annotations");
     return stack;
   });
 }

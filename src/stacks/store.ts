@@ -1,3 +1,4 @@
+import { insertCappedTag } from "../db/capped-tags.js";
 import type { Db } from "../db/client.js";
 import type { Stack } from "../generated/prisma/client.js";
 import { decodeNameIdCursor, type Page } from "../graphql/pagination.js";
@@ -96,20 +97,18 @@ export function hardDeleteStack(db: Db, id: string) {
   return db.stack.deleteMany({ where: { id } });
 }
 
-export function addStackLabel(db: Db, stackId: string, label: string) {
-  return db.stackLabel.createMany({ data: [{ stackId, label }], skipDuplicates: true });
+/** False when the stack already carries the most labels it may (see insertCappedTag). */
+export function addStackLabel(db: Db, stackId: string, label: string): Promise<boolean> {
+  return insertCappedTag(db, "stack_labels", stackId, label);
 }
 
 export function removeStackLabel(db: Db, stackId: string, label: string) {
   return db.stackLabel.deleteMany({ where: { stackId, label } });
 }
 
-export function setStackAnnotation(db: Db, stackId: string, key: string, value: string) {
-  return db.stackAnnotation.upsert({
-    where: { stackId_key: { stackId, key } },
-    create: { stackId, key, value },
-    update: { value },
-  });
+/** False when the stack already carries the most annotations it may (see insertCappedTag). */
+export function setStackAnnotation(db: Db, stackId: string, key: string, value: string): Promise<boolean> {
+  return insertCappedTag(db, "stack_annotations", stackId, key, value);
 }
 
 export function removeStackAnnotation(db: Db, stackId: string, key: string) {
