@@ -22,7 +22,7 @@ export class ChangeWaiters {
    * Resolves when an object of one of `stackIds` is dispatched, the agent's associations may have
    * changed, or after `ms`; refuses with TOO_MANY_REQUESTS past the agent's cap of waiting polls.
    */
-  wait(agentId: string, stackIds: ReadonlySet<string>, ms: number): Promise<void> {
+  wait(agentId: string, stackIds: ReadonlySet<string>, ms: number, signal?: AbortSignal): Promise<void> {
     const open = this.perAgent.get(agentId) ?? 0;
     if (open >= this.maxPerAgent) {
       return Promise.reject(new BrokkrError("TOO_MANY_REQUESTS", `at most ${this.maxPerAgent} long-polls of one agent may wait at once`));
@@ -43,6 +43,8 @@ export class ChangeWaiters {
       };
       const timer = setTimeout(waiter.wake, ms);
       this.waiters.add(waiter);
+      // A client that went away gives its slot back at once, not when its wait would have ended.
+      signal?.addEventListener("abort", waiter.wake, { once: true });
     });
   }
 

@@ -136,8 +136,8 @@ export class DeliveryHub implements CommitHook {
   }
 
   /** For the long-poll: resolves on a change that may concern the agent, or after `ms`. */
-  waitForChange(agentId: string, stackIds: ReadonlySet<string>, ms: number): Promise<void> {
-    return this.waiters.wait(agentId, stackIds, ms);
+  waitForChange(agentId: string, stackIds: ReadonlySet<string>, ms: number, signal?: AbortSignal): Promise<void> {
+    return this.waiters.wait(agentId, stackIds, ms, signal);
   }
 
   /** Test hook: this broker's commit feed stops reading until the returned function is called. */

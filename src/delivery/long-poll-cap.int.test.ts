@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createObject, targetedAgent } from "../../test/factories.js";
 import { nextOpened } from "../../test/subscriptions.js";
@@ -46,5 +46,31 @@ describe("long-polls of one agent", () => {
     const later = await open(agent, next.sequenceId);
     const last = await createObject(broker, gen.pak, stack.id);
     expect((await later.answer).body.deployment_objects.map((o: { id: string }) => o.id)).toEqual([last.id]);
+  });
+
+  it("gives a slot back as soon as a waiting poll's client goes away", async () => {
+    const { gen, agent, stack } = await targetedAgent(broker);
+    const first = await createObject(broker, gen.pak, stack.id);
+    const clients = [];
+    for (let i = 0; i < CAP; i++) {
+      const client = new AbortController();
+      const opened = nextOpened(broker, `longPoll:${agent.id}`);
+      const answer = fetch(`${broker.url}/api/v1/agents/${agent.id}/deployment-objects?after=${first.sequenceId}&wait=60`, {
+        headers: { authorization: `Bearer ${agent.pak}` },
+        signal: client.signal,
+      }).catch(() => "aborted");
+      await opened;
+      clients.push({ client, answer });
+    }
+    expect((await poll(agent, first.sequenceId)).status).toBe(429);
+    for (const c of clients) c.client.abort();
+    await Promise.all(clients.map((c) => c.answer));
+    // Without the abort the slots stay taken for the whole minute and every poll is 429; with it,
+    // a poll waits again as soon as the server has seen the sockets close.
+    const shortPoll = () =>
+      fetch(`${broker.url}/api/v1/agents/${agent.id}/deployment-objects?after=${first.sequenceId}&wait=1`, {
+        headers: { authorization: `Bearer ${agent.pak}` },
+      }).then((res) => res.status);
+    await vi.waitFor(async () => expect(await shortPoll()).toBe(200), { timeout: 15_000, interval: 100 });
   });
 });

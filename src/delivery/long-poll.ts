@@ -27,13 +27,15 @@ async function changesSince(db: Db, agent: AgentRow, after: bigint, horizon: big
  * Long-poll for REST agents: answers at once when something newer than `after` is there,
  * else as soon as a change commits, else when `waitMs` runs out (with no objects).
  */
-export async function pollDeployments(db: Db, hub: DeliveryHub, agentId: string, after: bigint, waitMs: number): Promise<PollResult> {
+export async function pollDeployments(
+  db: Db, hub: DeliveryHub, agentId: string, after: bigint, waitMs: number, signal?: AbortSignal,
+): Promise<PollResult> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const agent = await getAgent(db, agentId);
     const result = await changesSince(db, agent, after, hub.horizon);
     const remaining = deadline - Date.now();
-    if (result.objects.length > 0 || remaining <= 0) return result;
-    await hub.waitForChange(agentId, new Set(result.stackIds), remaining);
+    if (result.objects.length > 0 || remaining <= 0 || signal?.aborted) return result;
+    await hub.waitForChange(agentId, new Set(result.stackIds), remaining, signal);
   }
 }

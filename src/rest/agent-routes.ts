@@ -191,8 +191,13 @@ export const agentRoutes = [
     params: idParams,
     agent: "read",
     query: z.object({ after: z.string().default("0"), wait: z.coerce.number().min(0).max(60).default(0) }),
-    handle: async ({ agent, query, deps }) => {
-      const result = await pollDeployments(deps.db, deps.delivery, agent.id, parseSequenceId("after", query.after), query.wait * 1000);
+    handle: async ({ agent, query, deps, req }) => {
+      // The poll ends when its client goes away (its socket closes), not only at `wait`.
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      req.socket.once("close", onClose);
+      const result = await pollDeployments(deps.db, deps.delivery, agent.id, parseSequenceId("after", query.after), query.wait * 1000, gone.signal)
+        .finally(() => req.socket.off("close", onClose));
       const objects = result.objects.map(objectJson);
       const events = objects.map((o) => ({ type: "DEPLOY", stack_id: o.stack_id, deployment_object: o }));
       return ok({ events, deployment_objects: objects, stack_ids: result.stackIds, cursor: result.cursor.toString() });
