@@ -92,7 +92,7 @@ describe("health reports (PATCH /agents/{id}/health-status)", () => {
     const report = (depth: number) => `{"deployment_objects":[{"id":"${objects[0]!.id}","status":"ok","checked_at":"2024-01-01T00:00:00Z","summary":${nested(depth)}}]}`;
     for (const depth of [33, 5_000]) {
       const res = await patchHealth(agent.id, agent.pak, report(depth));
-      expect(res).toEqual({ status: 400, body: { code: "BAD_USER_INPUT", field: "deployment_objects.0.summary", message: "deployment_objects.0.summary may nest at most 32 levels" } });
+      expect(res).toEqual({ status: 400, body: { code: "BAD_USER_INPUT", field: "deployment_objects.0.summary", details: { field: "deployment_objects.0.summary" }, message: "deployment_objects.0.summary may nest at most 32 levels" } });
     }
     expect(await storedHealth(agent.id)).toEqual([]);
     expect((await patchHealth(agent.id, agent.pak, report(32))).status).toBe(200);

@@ -1,5 +1,6 @@
 import { insertCappedTag } from "../db/capped-tags.js";
 import type { Db } from "../db/client.js";
+import { firstLinksPerParent } from "../db/first-per-parent.js";
 import type { Agent, Prisma } from "../generated/prisma/client.js";
 import { decodeNameIdCursor, type Page } from "../graphql/pagination.js";
 import { uniquePairs } from "../stacks/store.js";
@@ -127,19 +128,16 @@ export function annotationsOfAgents(db: Db, agentIds: readonly string[]) {
 }
 
 /** Explicit targets of each agent, with their stacks. */
-export function targetsOfAgents(db: Db, agentIds: readonly string[]) {
-  return db.agentTarget.findMany({
-    where: { agentId: { in: [...agentIds] } },
-    include: { stack: true },
-    orderBy: { createdAt: "asc" },
-  });
+/** The first MAX_LIST_ARGUMENT live targets of each agent (oldest first), with their stacks. */
+export async function targetsOfAgents(db: Db, agentIds: readonly string[]) {
+  const ids = await firstLinksPerParent(db, "agent_targets_by_agent", agentIds);
+  return db.agentTarget.findMany({ where: { id: { in: ids } }, include: { stack: true }, orderBy: { createdAt: "asc" } });
 }
 
-export function registrationsOfAgents(db: Db, agentIds: readonly string[]) {
-  return db.agentGeneratorRegistration.findMany({
-    where: { agentId: { in: [...agentIds] }, generator: { deletedAt: null } },
-    include: { generator: true },
-  });
+/** The first MAX_LIST_ARGUMENT registrations of each agent with live generators. */
+export async function registrationsOfAgents(db: Db, agentIds: readonly string[]) {
+  const ids = await firstLinksPerParent(db, "registrations_by_agent", agentIds);
+  return db.agentGeneratorRegistration.findMany({ where: { id: { in: ids } }, include: { generator: true }, orderBy: { createdAt: "asc" } });
 }
 
 export function isRegistered(db: Db, agentId: string, generatorId: string) {

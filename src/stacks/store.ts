@@ -1,5 +1,6 @@
 import { insertCappedTag } from "../db/capped-tags.js";
 import type { Db } from "../db/client.js";
+import { firstLinksPerParent } from "../db/first-per-parent.js";
 import type { Stack } from "../generated/prisma/client.js";
 import { decodeNameIdCursor, type Page } from "../graphql/pagination.js";
 
@@ -124,12 +125,10 @@ export function annotationsOfStacks(db: Db, stackIds: readonly string[]) {
 }
 
 /** Live agents explicitly targeted at each stack. */
-export function targetsOfStacks(db: Db, stackIds: readonly string[]) {
-  return db.agentTarget.findMany({
-    where: { stackId: { in: [...stackIds] }, agent: { deletedAt: null } },
-    include: { agent: true },
-    orderBy: { createdAt: "asc" },
-  });
+/** The first MAX_LIST_ARGUMENT live targets of each stack (oldest first), with their agents. */
+export async function targetsOfStacks(db: Db, stackIds: readonly string[]) {
+  const ids = await firstLinksPerParent(db, "agent_targets_by_stack", stackIds);
+  return db.agentTarget.findMany({ where: { id: { in: ids } }, include: { agent: true }, orderBy: { createdAt: "asc" } });
 }
 
 /** Inserts a label, failing on a duplicate (REST answers 409 as Brokkr does). */
