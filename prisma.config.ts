@@ -20,7 +20,10 @@ process.env.BROKKR__DATABASE__URL ??= DEFAULT_URL;
  */
 function wholeScriptAdapter(connectionString: string) {
   const factory = new PrismaPg({ connectionString });
-  const wrap = <T extends { executeScript(script: string): Promise<void> }>(adapter: T, run: (sql: string) => Promise<unknown>): T => {
+  const wrap = <T extends { executeScript(script: string): Promise<void> }>(
+    adapter: T,
+    run: (sql: string) => Promise<unknown>,
+  ): T => {
     adapter.executeScript = async (script: string) => {
       await run(script);
     };

@@ -13,7 +13,11 @@ const PAK = "brokkr_BRabcd1234_0123456789abcdefghijklmnop";
 
 function deploy(seq: number, stackId: string, yamlContent: string): DeploymentEvent {
   const yamlChecksum = createHash("sha256").update(yamlContent).digest("hex");
-  return { type: "DEPLOY", stackId, deploymentObject: { id: `do-${seq}`, sequenceId: String(seq), yamlContent, yamlChecksum, isDeletionMarker: false } };
+  return {
+    type: "DEPLOY",
+    stackId,
+    deploymentObject: { id: `do-${seq}`, sequenceId: String(seq), yamlContent, yamlChecksum, isDeletionMarker: false },
+  };
 }
 
 const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: v\n`;
@@ -55,8 +59,15 @@ describe("createAgentRuntime", () => {
     await agent.start();
     expect(await broker.heartbeats.next()).toMatchObject({ k8sReachable: true });
     broker.publish(deploy(7, "stack-a", configMap("from-broker")));
-    expect(await broker.reports.next()).toEqual({ deploymentObjectId: "do-7", status: "SUCCESS", message: null, eventType: "APPLY" });
-    expect(kube.get({ apiVersion: "v1", kind: "ConfigMap", name: "from-broker" })?.metadata.annotations["brokkr.io/owner-id"]).toBe("agent-1");
+    expect(await broker.reports.next()).toEqual({
+      deploymentObjectId: "do-7",
+      status: "SUCCESS",
+      message: null,
+      eventType: "APPLY",
+    });
+    expect(
+      kube.get({ apiVersion: "v1", kind: "ConfigMap", name: "from-broker" })?.metadata.annotations["brokkr.io/owner-id"],
+    ).toBe("agent-1");
     const base = `http://127.0.0.1:${agent.healthPort()}`;
     expect(await (await fetch(`${base}/health`)).json()).toMatchObject({
       agentId: "agent-1",
@@ -99,7 +110,11 @@ describe("createAgentRuntime", () => {
     agent = createAgentRuntime(configFor("rest"), deps());
     await agent.start();
     broker.publish(deploy(1, "stack-a", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: absent\n"));
-    expect(await broker.reports.next()).toMatchObject({ deploymentObjectId: "do-1", status: "FAILURE", message: 'Kubernetes API 404 NotFound: namespaces "absent" not found' });
+    expect(await broker.reports.next()).toMatchObject({
+      deploymentObjectId: "do-1",
+      status: "FAILURE",
+      message: 'Kubernetes API 404 NotFound: namespaces "absent" not found',
+    });
   });
 
   it("removes on restart the resources of a stack untargeted while it was stopped, and leaves the rest untouched", async () => {
@@ -117,9 +132,12 @@ describe("createAgentRuntime", () => {
     await broker.reports.find((r) => r.deploymentObjectId === "do-1");
     await vi.waitFor(() => expect(cm("gone")).toBeUndefined(), { timeout: 10_000 });
     expect(cm("kept")).toBeDefined();
-    expect(kube.requests().filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path}`)).toEqual([
-      "DELETE /api/v1/namespaces/default/configmaps/gone",
-    ]);
+    expect(
+      kube
+        .requests()
+        .filter((r) => r.method !== "GET")
+        .map((r) => `${r.method} ${r.path}`),
+    ).toEqual(["DELETE /api/v1/namespaces/default/configmaps/gone"]);
   });
 
   it("removes the resources of a stack that a REST poll of the target state no longer lists", async () => {
@@ -139,9 +157,18 @@ describe("createAgentRuntime", () => {
   it("sends each applied stack's pod health to the broker through the active transport", async () => {
     agent = createAgentRuntime(configFor("websocket"), deps());
     await agent.start();
-    broker.publish(deploy(4, "stack-a", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: app\n      image: app:1\n"));
+    broker.publish(
+      deploy(
+        4,
+        "stack-a",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: app\n      image: app:1\n",
+      ),
+    );
     await broker.reports.find((r) => r.deploymentObjectId === "do-4");
-    kube.setStatus({ apiVersion: "v1", kind: "Pod", name: "web" }, { containerStatuses: [{ name: "app", state: { waiting: { reason: "CrashLoopBackOff" } } }] });
+    kube.setStatus(
+      { apiVersion: "v1", kind: "Pod", name: "web" },
+      { containerStatuses: [{ name: "app", state: { waiting: { reason: "CrashLoopBackOff" } } }] },
+    );
     await agent.reportHealth();
     expect(await broker.health.next()).toEqual([
       {

@@ -126,8 +126,19 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
       agentId = await link.verify(stopping.signal);
       if (stopping.signal.aborted) return;
       log.info({ agentId }, "PAK verified");
-      const applier = new KubeApplier({ objects: kube.objects, agentId, defaultNamespace: config.defaultNamespace, logger: logger.child({ module: "kube" }) });
-      reconciler = new Reconciler({ applier, reporter: link, logger: logger.child({ module: "reconciler" }), metrics, retryBaseMs: deps.applyRetryBaseMs });
+      const applier = new KubeApplier({
+        objects: kube.objects,
+        agentId,
+        defaultNamespace: config.defaultNamespace,
+        logger: logger.child({ module: "kube" }),
+      });
+      reconciler = new Reconciler({
+        applier,
+        reporter: link,
+        logger: logger.child({ module: "reconciler" }),
+        metrics,
+        retryBaseMs: deps.applyRetryBaseMs,
+      });
       running = receive(reconciler).catch((err: unknown) => log.error({ err }, "broker link stopped"));
       timers.push(setInterval(() => void heartbeat(), config.heartbeatIntervalMs));
       const healthTick = () => reportHealth().catch((err: unknown) => log.warn({ err }, "reporting deployment health failed"));
@@ -151,8 +162,16 @@ function createBrokerLink(config: AgentConfig, deps: AgentRuntimeDeps, logger: L
   const log = logger.child({ module: "broker-link" });
   return new BrokerLink({
     preferred: config.transport,
-    websocket: deps.transports?.websocket ?? new WebSocketTransport({ ...http, logger: logger.child({ module: "websocket" }), maxConsecutiveFailures: deps.websocketFailuresBeforeRest ?? 5 }),
-    rest: deps.transports?.rest ?? new RestTransport({ ...http, logger: logger.child({ module: "rest" }), pollingIntervalMs: config.pollingIntervalMs }),
+    websocket:
+      deps.transports?.websocket ??
+      new WebSocketTransport({
+        ...http,
+        logger: logger.child({ module: "websocket" }),
+        maxConsecutiveFailures: deps.websocketFailuresBeforeRest ?? 5,
+      }),
+    rest:
+      deps.transports?.rest ??
+      new RestTransport({ ...http, logger: logger.child({ module: "rest" }), pollingIntervalMs: config.pollingIntervalMs }),
     restDwellMs: deps.restDwellMs,
     logger: log,
     onTransportChange: (name) => log.info({ transport: name }, "switched broker transport"),

@@ -13,7 +13,10 @@ const schema = z.object({
   KUBECONFIG_PATH: z.string().min(1).optional(),
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   TRANSPORT: z.enum(["websocket", "rest"]).default("websocket"),
-  DEFAULT_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a valid namespace name").default("default"),
+  DEFAULT_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a valid namespace name")
+    .default("default"),
   HEARTBEAT_INTERVAL: seconds(30),
   HEALTH_REPORT_INTERVAL: seconds(60),
   LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -27,7 +27,12 @@ describe("deploymentHealthEntries", () => {
         summary: { pods_total: 2, pods_unhealthy: 1, conditions: ["apps/web-1 app: CrashLoopBackOff"] },
         checked_at: "2025-01-02T03:04:05.000Z",
       },
-      { id: "do-2", status: "healthy", summary: { pods_total: 0, pods_unhealthy: 0, conditions: [] }, checked_at: "2025-01-02T03:04:05.000Z" },
+      {
+        id: "do-2",
+        status: "healthy",
+        summary: { pods_total: 0, pods_unhealthy: 0, conditions: [] },
+        checked_at: "2025-01-02T03:04:05.000Z",
+      },
     ]);
   });
 });

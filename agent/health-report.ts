@@ -13,14 +13,22 @@ export interface HealthReportDeps {
 }
 
 /** Checks pod health per stack, updates the metrics, and sends one entry per applied object. */
-export async function reportDeploymentHealth(deps: HealthReportDeps, applied: Map<string, string>, checkedAt = new Date()): Promise<void> {
+export async function reportDeploymentHealth(
+  deps: HealthReportDeps,
+  applied: Map<string, string>,
+  checkedAt = new Date(),
+): Promise<void> {
   const stacks = await collectStackHealth(deps.objects);
   deps.metrics.unhealthyPods.reset();
   for (const stack of stacks) {
     for (const state of ["degraded", "failing"] as const) {
       deps.metrics.unhealthyPods.set({ stack: stack.stackId, state }, stack.pods.filter((p) => p.state === state).length);
     }
-    if (stack.state !== "healthy") deps.logger.warn({ stackId: stack.stackId, state: stack.state, pods: stack.pods.filter((p) => p.state !== "healthy") }, "stack unhealthy");
+    if (stack.state !== "healthy")
+      deps.logger.warn(
+        { stackId: stack.stackId, state: stack.state, pods: stack.pods.filter((p) => p.state !== "healthy") },
+        "stack unhealthy",
+      );
   }
   const entries = deploymentHealthEntries(stacks, applied, checkedAt);
   if (entries.length > 0) await deps.broker.reportHealth(entries);
@@ -30,7 +38,11 @@ export async function reportDeploymentHealth(deps: HealthReportDeps, applied: Ma
  * One entry per stack with an applied deployment object, keyed by that object's id. A stack
  * without pods is healthy: the agent judges workloads only by their pods.
  */
-export function deploymentHealthEntries(stacks: StackHealth[], applied: Map<string, string>, checkedAt: Date): DeploymentHealthEntry[] {
+export function deploymentHealthEntries(
+  stacks: StackHealth[],
+  applied: Map<string, string>,
+  checkedAt: Date,
+): DeploymentHealthEntry[] {
   const byStack = new Map(stacks.map((s) => [s.stackId, s]));
   return [...applied]
     .sort(([a], [b]) => a.localeCompare(b))

@@ -21,7 +21,12 @@ describe("health server", () => {
     expect(await (await get("/health")).json()).toEqual({ cursor: "42" });
     const text = await (await get("/metrics")).text();
     expect(text).toContain("brokkr_agent_applies_total 3");
-    for (const name of ["brokkr_agent_apply_failures_total", "brokkr_agent_deliveries_received_total", "brokkr_agent_reconnects_total", "brokkr_agent_apply_duration_seconds_bucket"]) {
+    for (const name of [
+      "brokkr_agent_apply_failures_total",
+      "brokkr_agent_deliveries_received_total",
+      "brokkr_agent_reconnects_total",
+      "brokkr_agent_apply_duration_seconds_bucket",
+    ]) {
       expect(text).toContain(name);
     }
     expect((await get("/nope")).status).toBe(404);

@@ -18,9 +18,21 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
   return {
     registry,
     applies: new Counter({ name: "brokkr_agent_applies_total", help: "Deployment objects applied successfully", registers }),
-    applyFailures: new Counter({ name: "brokkr_agent_apply_failures_total", help: "Failed attempts to apply a deployment object", registers }),
-    deliveries: new Counter({ name: "brokkr_agent_deliveries_received_total", help: "Deployment events received from the broker", registers }),
-    reconnects: new Counter({ name: "brokkr_agent_reconnects_total", help: "Connections to the broker lost and re-established", registers }),
+    applyFailures: new Counter({
+      name: "brokkr_agent_apply_failures_total",
+      help: "Failed attempts to apply a deployment object",
+      registers,
+    }),
+    deliveries: new Counter({
+      name: "brokkr_agent_deliveries_received_total",
+      help: "Deployment events received from the broker",
+      registers,
+    }),
+    reconnects: new Counter({
+      name: "brokkr_agent_reconnects_total",
+      help: "Connections to the broker lost and re-established",
+      registers,
+    }),
     applyDuration: new Histogram({
       name: "brokkr_agent_apply_duration_seconds",
       help: "Time to apply one deployment object",

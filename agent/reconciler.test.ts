@@ -32,7 +32,11 @@ let sequence = 0;
 function deploy(stackId: string, yamlContent: string, isDeletionMarker = false): DeploymentEvent {
   sequence++;
   const yamlChecksum = createHash("sha256").update(yamlContent).digest("hex");
-  return { type: "DEPLOY", stackId, deploymentObject: { id: `do-${sequence}`, sequenceId: String(sequence), yamlContent, yamlChecksum, isDeletionMarker } };
+  return {
+    type: "DEPLOY",
+    stackId,
+    deploymentObject: { id: `do-${sequence}`, sequenceId: String(sequence), yamlContent, yamlChecksum, isDeletionMarker },
+  };
 }
 
 const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: v\n`;
@@ -80,19 +84,31 @@ describe("Reconciler", () => {
   it("applies delivered objects and reports success for each", async () => {
     kube = await startFakeKube();
     const { reports, reporter } = fakeBroker();
-    const applier = new KubeApplier({ objects: createKubeClients(loadKubeConfig(kube.kubeconfigPath)).objects, agentId: "agent-1", defaultNamespace: "default", logger });
+    const applier = new KubeApplier({
+      objects: createKubeClients(loadKubeConfig(kube.kubeconfigPath)).objects,
+      agentId: "agent-1",
+      defaultNamespace: "default",
+      logger,
+    });
     const metrics = createAgentMetrics();
     reconciler = new Reconciler({ applier, reporter, logger, metrics });
     const a = deploy("stack-a", configMap("a"));
     const b = deploy("stack-b", configMap("b"));
     reconciler.handle(a);
     reconciler.handle(b);
-    const got = [await reports.next(), await reports.next()].sort((x, y) => x.deploymentObjectId.localeCompare(y.deploymentObjectId));
+    const got = [await reports.next(), await reports.next()].sort((x, y) =>
+      x.deploymentObjectId.localeCompare(y.deploymentObjectId),
+    );
     expect(got).toEqual([
       { deploymentObjectId: a.deploymentObject!.id, status: "SUCCESS", message: null, eventType: "APPLY" },
       { deploymentObjectId: b.deploymentObject!.id, status: "SUCCESS", message: null, eventType: "APPLY" },
     ]);
-    expect(kube.list("v1", "ConfigMap").map((o) => o.metadata.name).sort()).toEqual(["a", "b"]);
+    expect(
+      kube
+        .list("v1", "ConfigMap")
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(["a", "b"]);
     expect(reconciler.cursor()).toBe(b.deploymentObject!.sequenceId);
     expect((await metrics.registry.getSingleMetric("brokkr_agent_applies_total")?.get())?.values[0]?.value).toBe(2);
   });
@@ -105,7 +121,11 @@ describe("Reconciler", () => {
     const { waits, sleep } = manualSleep();
     reconciler = new Reconciler({ applier, reporter, logger, sleep, retryBaseMs: 100 });
     reconciler.handle(first);
-    expect(await reports.next()).toMatchObject({ deploymentObjectId: first.deploymentObject!.id, status: "FAILURE", message: `cannot apply ${first.deploymentObject!.id}` });
+    expect(await reports.next()).toMatchObject({
+      deploymentObjectId: first.deploymentObject!.id,
+      status: "FAILURE",
+      message: `cannot apply ${first.deploymentObject!.id}`,
+    });
     const wait1 = await waits.next();
     wait1.release();
     const wait2 = await waits.next();
@@ -157,7 +177,11 @@ describe("Reconciler", () => {
     const objects = () => createKubeClients(loadKubeConfig(kube!.kubeconfigPath)).objects;
     const { reports, reporter } = fakeBroker();
     const a = deploy("stack-a", configMap("a1") + "---\n" + configMap("a2"));
-    reconciler = new Reconciler({ applier: new KubeApplier({ objects: objects(), agentId: "agent-1", defaultNamespace: "default", logger }), reporter, logger });
+    reconciler = new Reconciler({
+      applier: new KubeApplier({ objects: objects(), agentId: "agent-1", defaultNamespace: "default", logger }),
+      reporter,
+      logger,
+    });
     reconciler.handle(a);
     await reports.next();
     reconciler.handle(deploy("stack-b", configMap("b1")));
@@ -166,12 +190,21 @@ describe("Reconciler", () => {
     await reports.next();
     await reconciler.stop();
     // A restarted agent starts from cursor 0 and gets every stack's latest object again.
-    reconciler = new Reconciler({ applier: new KubeApplier({ objects: objects(), agentId: "agent-1", defaultNamespace: "default", logger }), reporter, logger });
+    reconciler = new Reconciler({
+      applier: new KubeApplier({ objects: objects(), agentId: "agent-1", defaultNamespace: "default", logger }),
+      reporter,
+      logger,
+    });
     kube.resetRequests();
     reconciler.handle(a);
     expect(await reports.next()).toMatchObject({ deploymentObjectId: a.deploymentObject!.id, status: "SUCCESS" });
     expect(kube.writeCount()).toBe(0);
-    expect(kube.list("v1", "ConfigMap", { labelSelector: "k8s.brokkr.io/stack" }).map((o) => o.metadata.name).sort()).toEqual(["a1", "a2", "b2"]);
+    expect(
+      kube
+        .list("v1", "ConfigMap", { labelSelector: "k8s.brokkr.io/stack" })
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(["a1", "a2", "b2"]);
   });
 
   it("untargets on the reconnect reconcile the stacks it deployed or owns that the target state lacks, without moving the cursor", async () => {
@@ -242,7 +275,12 @@ describe("Reconciler", () => {
     await reports.next();
     const marker = deploy("stack-a", "", true);
     reconciler.handle(marker);
-    expect(await reports.next()).toEqual({ deploymentObjectId: marker.deploymentObject!.id, status: "SUCCESS", message: null, eventType: "DELETE" });
+    expect(await reports.next()).toEqual({
+      deploymentObjectId: marker.deploymentObject!.id,
+      status: "SUCCESS",
+      message: null,
+      eventType: "DELETE",
+    });
     expect(applier.calls.slice(1)).toEqual(["delete:stack-a"]);
     expect([...reconciler.appliedObjects()]).toEqual([]);
   });
@@ -283,7 +321,12 @@ describe("Reconciler", () => {
     kube = await startFakeKube();
     const { reports, reporter } = fakeBroker();
     const { sleep } = manualSleep();
-    const applier = new KubeApplier({ objects: createKubeClients(loadKubeConfig(kube.kubeconfigPath)).objects, agentId: "agent-1", defaultNamespace: "default", logger });
+    const applier = new KubeApplier({
+      objects: createKubeClients(loadKubeConfig(kube.kubeconfigPath)).objects,
+      agentId: "agent-1",
+      defaultNamespace: "default",
+      logger,
+    });
     reconciler = new Reconciler({ applier, reporter, logger, sleep });
     const obj = deploy("stack-a", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: nowhere\n");
     reconciler.handle(obj);

@@ -245,7 +245,12 @@ export class Reconciler {
     if (!obj || obj.isDeletionMarker) return this.deps.applier.deleteStack(event.stackId);
     // What this process applied is still in place (nothing is pruned on a later tick).
     if (state.applied?.checksum === obj.yamlChecksum) return Promise.resolve({ status: "unchanged", applied: 0, pruned: 0 });
-    return this.deps.applier.apply({ id: obj.id, stackId: event.stackId, yamlContent: obj.yamlContent, yamlChecksum: obj.yamlChecksum });
+    return this.deps.applier.apply({
+      id: obj.id,
+      stackId: event.stackId,
+      yamlContent: obj.yamlContent,
+      yamlChecksum: obj.yamlChecksum,
+    });
   }
 
   private async report(report: AgentEventReport): Promise<void> {

@@ -32,7 +32,14 @@ afterEach(async () => {
 
 /** Our agent, freshly started with the identity Brokkr's agent had (imported by `npm run import:brokkr`). */
 function startOurAgent(listPageSize?: number): Reconciler {
-  const applier = new KubeApplier({ objects, agentId: AGENT, defaultNamespace: "default", logger, retry: { attempts: 3, baseMs: 1, maxMs: 2 }, listPageSize });
+  const applier = new KubeApplier({
+    objects,
+    agentId: AGENT,
+    defaultNamespace: "default",
+    logger,
+    retry: { attempts: 3, baseMs: 1, maxMs: 2 },
+    listPageSize,
+  });
   reconciler = new Reconciler({ applier, reporter: { reportEvent: async (r) => reports.push(r) }, logger, retryBaseMs: 1 });
   return reconciler;
 }
@@ -41,7 +48,17 @@ let sequence = 0;
 function deploy(stackId: string, yamlContent: string, isDeletionMarker = false): DeploymentEvent {
   sequence++;
   const yamlChecksum = createHash("sha256").update(yamlContent).digest("hex");
-  return { type: "DEPLOY", stackId, deploymentObject: { id: `00000000-0000-4000-8000-${String(sequence).padStart(12, "0")}`, sequenceId: String(sequence), yamlContent, yamlChecksum, isDeletionMarker } };
+  return {
+    type: "DEPLOY",
+    stackId,
+    deploymentObject: {
+      id: `00000000-0000-4000-8000-${String(sequence).padStart(12, "0")}`,
+      sequenceId: String(sequence),
+      yamlContent,
+      yamlChecksum,
+      isDeletionMarker,
+    },
+  };
 }
 
 /**
@@ -61,12 +78,21 @@ async function appliedByBrokkr(event: DeploymentEvent, ownerId = AGENT, ownerRef
       "brokkr.io/owner-id": ownerId,
     };
     if (ownerReferences) manifest.metadata.ownerReferences = ownerReferences;
-    await objects.patch(manifest as KubernetesObject, undefined, undefined, BROKKR_FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    await objects.patch(
+      manifest as KubernetesObject,
+      undefined,
+      undefined,
+      BROKKR_FIELD_MANAGER,
+      true,
+      PatchStrategy.ServerSideApply,
+    );
   }
 }
 
 const configMap = (name: string, data: Record<string, string>) =>
-  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  labels:\n    app: web\ndata:\n${Object.entries(data).map(([k, v]) => `  ${k}: "${v}"\n`).join("")}`;
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  labels:\n    app: web\ndata:\n${Object.entries(data)
+    .map(([k, v]) => `  ${k}: "${v}"\n`)
+    .join("")}`;
 const cm = (name: string) => kube.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "default", name });
 const managersOf = (name: string) => (cm(name)?.metadata.managedFields ?? []).map((e: { manager: string }) => e.manager);
 const writesTo = (name: string) => kube.requests().filter((r) => r.method !== "GET" && r.path.endsWith(`/configmaps/${name}`));
@@ -79,7 +105,12 @@ describe("taking a cluster over from Brokkr's agent", () => {
     kube.resetRequests();
     await startOurAgent().reconcileOnReconnect([object]);
     expect(await reports.next()).toMatchObject({ deploymentObjectId: object.deploymentObject!.id, status: "SUCCESS" });
-    expect(kube.list("v1", "ConfigMap").filter((o) => o.metadata.name === "same").map((o) => o.metadata.uid)).toEqual([uid]);
+    expect(
+      kube
+        .list("v1", "ConfigMap")
+        .filter((o) => o.metadata.name === "same")
+        .map((o) => o.metadata.uid),
+    ).toEqual([uid]);
     expect(kube.writeCount("POST") + kube.writeCount("DELETE")).toBe(0);
     expect(cm("same")?.metadata.labels).toMatchObject({ app: "web", [STACK_LABEL]: "stack-a" });
     expect(managersOf("same")).not.toContain(BROKKR_FIELD_MANAGER);
@@ -100,7 +131,11 @@ describe("taking a cluster over from Brokkr's agent", () => {
     await appliedByBrokkr(deploy("stack-a", `${configMap("one", { a: "1" })}---\n${configMap("two", { a: "2" })}`));
     const marker = deploy("stack-a", "", true);
     await startOurAgent().reconcileOnReconnect([marker]);
-    expect(await reports.next()).toMatchObject({ deploymentObjectId: marker.deploymentObject!.id, status: "SUCCESS", eventType: "DELETE" });
+    expect(await reports.next()).toMatchObject({
+      deploymentObjectId: marker.deploymentObject!.id,
+      status: "SUCCESS",
+      eventType: "DELETE",
+    });
     expect([cm("one"), cm("two")]).toEqual([undefined, undefined]);
   });
 
@@ -115,7 +150,9 @@ describe("taking a cluster over from Brokkr's agent", () => {
 
   it("never touches resources of another agent id or with an ownerReference, whether pruning, deleting or adopting", async () => {
     await appliedByBrokkr(deploy("stack-a", configMap("theirs", { a: "1" })), "another-agent-id");
-    await appliedByBrokkr(deploy("stack-a", configMap("controlled", { a: "1" })), AGENT, [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid: "1" }]);
+    await appliedByBrokkr(deploy("stack-a", configMap("controlled", { a: "1" })), AGENT, [
+      { apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid: "1" },
+    ]);
     await appliedByBrokkr(deploy("stack-a", configMap("mine", { a: "1" })));
     const before = [cm("theirs"), cm("controlled")];
     kube.resetRequests();
@@ -149,8 +186,16 @@ describe("taking a cluster over from Brokkr's agent", () => {
   });
 
   it("adopts custom resources of a kind that only the target state names (its CRD installed by someone else)", async () => {
-    const crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    kind: Widget\n    plural: widgets\n  versions:\n  - name: v1\n    served: true\n    storage: true\n";
-    await objects.patch(parseManifests(crd)[0] as KubernetesObject, undefined, undefined, "platform-team", true, PatchStrategy.ServerSideApply);
+    const crd =
+      "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    kind: Widget\n    plural: widgets\n  versions:\n  - name: v1\n    served: true\n    storage: true\n";
+    await objects.patch(
+      parseManifests(crd)[0] as KubernetesObject,
+      undefined,
+      undefined,
+      "platform-team",
+      true,
+      PatchStrategy.ServerSideApply,
+    );
     const widget = deploy("stack-a", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  size: 2\n");
     await appliedByBrokkr(widget);
     await startOurAgent().reconcileOnReconnect([widget]);

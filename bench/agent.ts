@@ -76,18 +76,28 @@ async function applyFigures(yaml: string): Promise<void> {
   const event = (seq: number): DeploymentEvent => ({
     type: "DEPLOY",
     stackId: "bench-stack",
-    deploymentObject: { id: `bench-object-${seq}`, sequenceId: String(seq), yamlContent: yaml, yamlChecksum, isDeletionMarker: false },
+    deploymentObject: {
+      id: `bench-object-${seq}`,
+      sequenceId: String(seq),
+      yamlContent: yaml,
+      yamlChecksum,
+      isDeletionMarker: false,
+    },
   });
   const first = reconcilerFor(kube);
   const started = performance.now();
   const report = await first.deliver(event(1));
   const ms = performance.now() - started;
-  console.log(`apply, one object of ${OBJECTS} resources (fake API latency ${LATENCY_MS} ms): ${ms.toFixed(0)} ms total, ${((OBJECTS / ms) * 1000).toFixed(0)} objects/s`);
+  console.log(
+    `apply, one object of ${OBJECTS} resources (fake API latency ${LATENCY_MS} ms): ${ms.toFixed(0)} ms total, ${((OBJECTS / ms) * 1000).toFixed(0)} objects/s`,
+  );
   console.log(`  outcome ${report.status}; ${kube.requests().length} API requests, ${kube.writeCount()} writes`);
 
   kube.resetRequests();
   const again = await first.deliver(event(2));
-  console.log(`unchanged re-delivery, same process: ${kube.writeCount()} writes, ${kube.requests().length} requests (${again.status})`);
+  console.log(
+    `unchanged re-delivery, same process: ${kube.writeCount()} writes, ${kube.requests().length} requests (${again.status})`,
+  );
   await first.reconciler.stop();
 
   kube.resetRequests();
@@ -95,7 +105,9 @@ async function applyFigures(yaml: string): Promise<void> {
   const restartedAt = performance.now();
   const fresh = await restarted.deliver(event(3));
   const restartMs = performance.now() - restartedAt;
-  console.log(`unchanged re-delivery after a restart: ${kube.writeCount()} writes, ${kube.requests().length} requests (reads), ${restartMs.toFixed(0)} ms (${fresh.status})`);
+  console.log(
+    `unchanged re-delivery after a restart: ${kube.writeCount()} writes, ${kube.requests().length} requests (reads), ${restartMs.toFixed(0)} ms (${fresh.status})`,
+  );
   await restarted.reconciler.stop();
   await kube.stop();
 }
@@ -151,9 +163,18 @@ async function processFigures(yaml: string, form: { name: string; args: string[]
   const kube = await startFakeKube();
   let child: ChildProcess | undefined;
   try {
-    const created = await gql(broker.url, broker.adminPak, `mutation { createAgent(input: { name: "bench", clusterName: "bench" }) { agent { id } pak } }`);
+    const created = await gql(
+      broker.url,
+      broker.adminPak,
+      `mutation { createAgent(input: { name: "bench", clusterName: "bench" }) { agent { id } pak } }`,
+    );
     const agentId = created.createAgent.agent.id as string;
-    await gql(broker.url, broker.adminPak, `mutation($id: ID!) { updateAgent(input: { id: $id, status: ACTIVE }) { agent { id } } }`, { id: agentId });
+    await gql(
+      broker.url,
+      broker.adminPak,
+      `mutation($id: ID!) { updateAgent(input: { id: $id, status: ACTIVE }) { agent { id } } }`,
+      { id: agentId },
+    );
     const healthPort = await freePort();
     // node --import tsx rather than the tsx CLI, which would put a second node process in between.
     child = spawn(process.execPath, form.args, {
@@ -171,23 +192,48 @@ async function processFigures(yaml: string, form: { name: string; args: string[]
     if (pid === undefined) throw new Error("the agent process did not start");
     await until(async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok, "the agent to be ready");
     await sleep(SETTLE_MS);
-    console.log(`agent process idle RSS, connected, nothing targeted (after ${SETTLE_MS / 1000} s): ${rssMb(pid).toFixed(1)} MB (target ≤ 60 MB); V8 heap used ${(await heapUsedMb(healthPort)).toFixed(1)} MB`);
+    console.log(
+      `agent process idle RSS, connected, nothing targeted (after ${SETTLE_MS / 1000} s): ${rssMb(pid).toFixed(1)} MB (target ≤ 60 MB); V8 heap used ${(await heapUsedMb(healthPort)).toFixed(1)} MB`,
+    );
     console.log(`  for scale: node with only the tsx loader, idle: ${(await loaderFloorMb()).toFixed(1)} MB`);
 
     const gen = await gql(broker.url, broker.adminPak, `mutation { createGenerator(input: { name: "bench" }) { pak } }`);
-    const stack = await gql(broker.url, gen.createGenerator.pak, `mutation { createStack(input: { name: "bench-500" }) { stack { id } } }`);
+    const stack = await gql(
+      broker.url,
+      gen.createGenerator.pak,
+      `mutation { createStack(input: { name: "bench-500" }) { stack { id } } }`,
+    );
     const stackId = stack.createStack.stack.id as string;
-    await gql(broker.url, broker.adminPak, `mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, { a: agentId, s: stackId });
+    await gql(
+      broker.url,
+      broker.adminPak,
+      `mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`,
+      { a: agentId, s: stackId },
+    );
     const committedAt = performance.now();
-    const object = await gql(broker.url, gen.createGenerator.pak, `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`, { s: stackId, y: yaml });
+    const object = await gql(
+      broker.url,
+      gen.createGenerator.pak,
+      `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`,
+      { s: stackId, y: yaml },
+    );
     const objectId = object.createDeploymentObject.deploymentObject.id as string;
     await until(async () => {
-      const d = await gql(broker.url, broker.adminPak, `query($id: ID!) { deploymentObject(id: $id) { events { edges { node { status } } } } }`, { id: objectId });
+      const d = await gql(
+        broker.url,
+        broker.adminPak,
+        `query($id: ID!) { deploymentObject(id: $id) { events { edges { node { status } } } } }`,
+        { id: objectId },
+      );
       return d.deploymentObject.events.edges.some((e: { node: { status: string } }) => e.node.status === "SUCCESS");
     }, "the SUCCESS event");
-    console.log(`commit → SUCCESS event through broker and agent process, ${OBJECTS} resources: ${(performance.now() - committedAt).toFixed(0)} ms`);
+    console.log(
+      `commit → SUCCESS event through broker and agent process, ${OBJECTS} resources: ${(performance.now() - committedAt).toFixed(0)} ms`,
+    );
     await sleep(SETTLE_MS);
-    console.log(`agent process idle RSS after applying the ${OBJECTS}-resource stack (after ${SETTLE_MS / 1000} s): ${rssMb(pid).toFixed(1)} MB; V8 heap used ${(await heapUsedMb(healthPort)).toFixed(1)} MB`);
+    console.log(
+      `agent process idle RSS after applying the ${OBJECTS}-resource stack (after ${SETTLE_MS / 1000} s): ${rssMb(pid).toFixed(1)} MB; V8 heap used ${(await heapUsedMb(healthPort)).toFixed(1)} MB`,
+    );
   } finally {
     const running = child;
     if (running && running.exitCode === null) {
@@ -201,6 +247,10 @@ async function processFigures(yaml: string, form: { name: string; args: string[]
 }
 
 const { yaml, counts } = stackYaml();
-console.log(`stack: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ")} in ${NAMESPACES.length} namespaces; ${(yaml.length / 1024).toFixed(0)} KB of YAML`);
+console.log(
+  `stack: ${Object.entries(counts)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(", ")} in ${NAMESPACES.length} namespaces; ${(yaml.length / 1024).toFixed(0)} KB of YAML`,
+);
 await applyFigures(yaml);
 for (const form of FORMS) await processFigures(yaml, form);

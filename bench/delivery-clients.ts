@@ -3,7 +3,10 @@
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
-interface Start { url: string; paks: string[] }
+interface Start {
+  url: string;
+  paks: string[];
+}
 
 // Sockets torn down at the end may reject their close; that is not a finding.
 process.on("unhandledRejection", () => {});
@@ -22,8 +25,15 @@ process.once("message", (msg: Start) => {
       retryWait: async (n) => new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** Math.min(n, 5)) * Math.random())),
     });
     client.subscribe<{ agentDeployments: { deploymentObject: { id: string } | null } }>(
-      { query: "subscription { agentDeployments(after: \"0\") { type deploymentObject { id } } }" },
-      { next: (r) => { const id = r.data?.agentDeployments.deploymentObject?.id; if (id) receipts.push([id, Date.now()]); }, error: () => {}, complete: () => {} },
+      { query: 'subscription { agentDeployments(after: "0") { type deploymentObject { id } } }' },
+      {
+        next: (r) => {
+          const id = r.data?.agentDeployments.deploymentObject?.id;
+          if (id) receipts.push([id, Date.now()]);
+        },
+        error: () => {},
+        complete: () => {},
+      },
     );
     return client;
   });

@@ -19,7 +19,11 @@ async function run(n: number) {
   const broker = await startBenchBroker(`delivery${n}`);
   const sql = new pg.Client({ connectionString: broker.databaseUrl });
   await sql.connect();
-  const gen = await gql(broker.url, broker.adminPak, `mutation { createGenerator(input: { name: "bench" }) { generator { id } pak } }`);
+  const gen = await gql(
+    broker.url,
+    broker.adminPak,
+    `mutation { createGenerator(input: { name: "bench" }) { generator { id } pak } }`,
+  );
   const genPak = gen.createGenerator.pak as string;
   const stack = await gql(broker.url, genPak, `mutation { createStack(input: { name: "fanout" }) { stack { id } } }`);
   const stackId = stack.createStack.stack.id as string;
@@ -30,7 +34,10 @@ async function run(n: number) {
      SELECT 'agent-' || i, 'bench', 'ACTIVE', h FROM unnest($1::text[]) WITH ORDINALITY AS t(h, i) RETURNING id`,
     [paks.map((p) => p.hash)],
   );
-  await sql.query(`INSERT INTO agent_targets (agent_id, stack_id) SELECT unnest($1::uuid[]), $2`, [rows.map((r) => r.id), stackId]);
+  await sql.query(`INSERT INTO agent_targets (agent_id, stack_id) SELECT unnest($1::uuid[]), $2`, [
+    rows.map((r) => r.id),
+    stackId,
+  ]);
 
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
@@ -58,7 +65,12 @@ async function run(n: number) {
 
   const committed = new Map<string, number>();
   for (let i = 0; i < OBJECTS; i++) {
-    const o = await gql(broker.url, genPak, `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`, { s: stackId, y: yaml2k(i) });
+    const o = await gql(
+      broker.url,
+      genPak,
+      `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`,
+      { s: stackId, y: yaml2k(i) },
+    );
     committed.set(o.createDeploymentObject.deploymentObject.id, Date.now());
     await sleep(Math.max(200, n / 10));
   }
@@ -97,7 +109,9 @@ async function run(n: number) {
     const { receipts: got } = (await new Promise<unknown>((r) => stormMessages.push(r))) as { receipts: unknown[] };
     caughtUp += got.length;
   }
-  console.log(`N=${n}: reconnect storm, ${caughtUp} of ${n} agents resubscribed with a cursor and caught up in ${((Date.now() - stormStart) / 1000).toFixed(1)} s`);
+  console.log(
+    `N=${n}: reconnect storm, ${caughtUp} of ${n} agents resubscribed with a cursor and caught up in ${((Date.now() - stormStart) / 1000).toFixed(1)} s`,
+  );
   storm.send({ type: "stop" });
   await new Promise((r) => storm.once("exit", r));
 
@@ -109,18 +123,35 @@ async function run(n: number) {
 
 async function restLatency(broker: { url: string }, genPak: string, stackId: string, agentId: string, pak: string) {
   const latencies: number[] = [];
-  let cursor = (await (await fetch(`${broker.url}/api/v1/agents/${agentId}/deployment-objects?after=0&wait=0`, { headers: { authorization: `Bearer ${pak}` } })).json()).cursor;
+  let cursor = (
+    await (
+      await fetch(`${broker.url}/api/v1/agents/${agentId}/deployment-objects?after=0&wait=0`, {
+        headers: { authorization: `Bearer ${pak}` },
+      })
+    ).json()
+  ).cursor;
   for (let i = 0; i < 10; i++) {
-    const poll = fetch(`${broker.url}/api/v1/agents/${agentId}/deployment-objects?after=${cursor}&wait=30`, { headers: { authorization: `Bearer ${pak}` } });
+    const poll = fetch(`${broker.url}/api/v1/agents/${agentId}/deployment-objects?after=${cursor}&wait=30`, {
+      headers: { authorization: `Bearer ${pak}` },
+    });
     await sleep(100);
-    await gql(broker.url, genPak, `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`, { s: stackId, y: yaml2k(1000 + i) });
+    await gql(
+      broker.url,
+      genPak,
+      `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`,
+      { s: stackId, y: yaml2k(1000 + i) },
+    );
     const t0 = Date.now();
     const body = await (await poll).json();
     latencies.push(Date.now() - t0);
     cursor = body.cursor;
   }
-  console.log(`REST long-poll: commit→answer p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (10 objects)`);
-  console.log(`REST polling every 10 s (Brokkr's default): expected commit→receipt ≈ 5000 ms mean, up to 10000 ms (half and whole interval)`);
+  console.log(
+    `REST long-poll: commit→answer p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (10 objects)`,
+  );
+  console.log(
+    `REST polling every 10 s (Brokkr's default): expected commit→receipt ≈ 5000 ms mean, up to 10000 ms (half and whole interval)`,
+  );
 }
 
 for (const n of sizes) await run(n);

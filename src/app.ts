@@ -77,9 +77,15 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   // graphql-ws listens for a socket's first 'error' only (once); a second would end the process.
   wss.on("connection", (socket) => socket.on("error", (err) => faults.record("websocket", err)));
   const agentSockets = new AgentSocketServer({
-    db: prisma, identities, delivery, registry: metrics.registry, limits: config.broker.input,
-    ...config.broker.agentWs, maxBufferBytes: config.broker.maxSubscriberBufferBytes,
-    maxPendingUpgrades: config.broker.maxUnauthenticatedSockets, onFault: (err) => faults.record("websocket", err),
+    db: prisma,
+    identities,
+    delivery,
+    registry: metrics.registry,
+    limits: config.broker.input,
+    ...config.broker.agentWs,
+    maxBufferBytes: config.broker.maxSubscriberBufferBytes,
+    maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
+    onFault: (err) => faults.record("websocket", err),
   });
   httpServer.on("upgrade", (req, socket, head) => {
     if (agentSockets.handles(req)) return agentSockets.upgrade(req, socket, head);
@@ -104,7 +110,15 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       ApolloServerPluginLandingPageDisabled(),
       limitsPlugin(config.broker, formatError),
       faultStatusPlugin,
-      { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsServer.dispose();
+            },
+          };
+        },
+      },
     ],
   });
 
@@ -146,12 +160,23 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       await apollo.start();
       apolloStarted = true;
       // The REST router parses bodies itself, after it has authorized the caller.
-      app.use("/api/v1", createRestRouter({ db: prisma, identities, delivery, bodyLimitBytes: config.broker.bodyLimitBytes, limits: config.broker.input }));
+      app.use(
+        "/api/v1",
+        createRestRouter({
+          db: prisma,
+          identities,
+          delivery,
+          bodyLimitBytes: config.broker.bodyLimitBytes,
+          limits: config.broker.input,
+        }),
+      );
       app.use(
         "/graphql",
         express.json({ limit: config.broker.bodyLimitBytes }),
         earlyLimits(config.broker, formatError),
-        expressMiddleware(apollo, { context: ({ req }) => contexts.forRequest(req.headers.authorization, req.get("idempotency-key")) }),
+        expressMiddleware(apollo, {
+          context: ({ req }) => contexts.forRequest(req.headers.authorization, req.get("idempotency-key")),
+        }),
       );
       app.use(httpErrorHandler);
       httpServer.on("request", app);
@@ -205,7 +230,13 @@ async function databaseAnswers(database: DatabaseHandle, budgetMs: number): Prom
   let timer: NodeJS.Timeout | undefined;
   const budget = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), budgetMs)));
   try {
-    return await Promise.race([database.pool.query("SELECT 1").then(() => true, () => false), budget]);
+    return await Promise.race([
+      database.pool.query("SELECT 1").then(
+        () => true,
+        () => false,
+      ),
+      budget,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -16,15 +16,34 @@ describe("configuration", () => {
     const config = loadConfig({});
     expect(config).toEqual({
       database: {
-        url: undefined, poolSize: 10, embeddedDir: ".brokkr/pgdata", embeddedPort: 5433, migrate: true,
-        statementTimeoutMs: 10_000, connectTimeoutMs: 5_000,
+        url: undefined,
+        poolSize: 10,
+        embeddedDir: ".brokkr/pgdata",
+        embeddedPort: 5433,
+        migrate: true,
+        statementTimeoutMs: 10_000,
+        connectTimeoutMs: 5_000,
       },
       broker: {
-        host: "0.0.0.0", port: 3000, adminPakHash: undefined, bodyLimitBytes: 10 * 1024 * 1024,
-        maxQueryDepth: 10, maxQueryCost: 200_000, shutdownTimeoutMs: 5000, introspection: true,
-        maxSubscriberBufferBytes: 8 * 1024 * 1024, maxSubscriptionsPerConnection: 50,
-        maxDocumentBytes: 64 * 1024, maxTokens: 1000, maxFragmentSpreads: 20, maxSelections: 2000, maxAliases: 20, maxDirectives: 50,
-        maxMutationsPerRequest: 10, maxResponseBytes: 64 * 1024 * 1024, maxUnauthenticatedSockets: 1000,
+        host: "0.0.0.0",
+        port: 3000,
+        adminPakHash: undefined,
+        bodyLimitBytes: 10 * 1024 * 1024,
+        maxQueryDepth: 10,
+        maxQueryCost: 200_000,
+        shutdownTimeoutMs: 5000,
+        introspection: true,
+        maxSubscriberBufferBytes: 8 * 1024 * 1024,
+        maxSubscriptionsPerConnection: 50,
+        maxDocumentBytes: 64 * 1024,
+        maxTokens: 1000,
+        maxFragmentSpreads: 20,
+        maxSelections: 2000,
+        maxAliases: 20,
+        maxDirectives: 50,
+        maxMutationsPerRequest: 10,
+        maxResponseBytes: 64 * 1024 * 1024,
+        maxUnauthenticatedSockets: 1000,
         maxSubscriptionsPerIdentity: 200,
         agentWs: { maxFrameBytes: 1024 * 1024, maxSocketsPerAgent: 1 },
         input: { maxYamlBytes: 8 * 1024 * 1024, maxYamlDocuments: 1000, maxHealthEntries: 1000, idempotencyTtlSeconds: 86_400 },
@@ -71,7 +90,11 @@ describe("configuration", () => {
 
   it("reports every bad variable at once, one line each", () => {
     const problems = problemsOf({ BROKKR__BROKER__PORT: "x", BROKKR__LOG__LEVEL: "loud", BROKKR__DATABASE__URL: "nope" });
-    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["BROKKR__BROKER__PORT", "BROKKR__DATABASE__URL", "BROKKR__LOG__LEVEL"]);
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual([
+      "BROKKR__BROKER__PORT",
+      "BROKKR__DATABASE__URL",
+      "BROKKR__LOG__LEVEL",
+    ]);
   });
 
   it("accepts only a 64-character lowercase SHA-256 hex as the admin PAK hash", () => {

@@ -1,9 +1,7 @@
 import { z } from "zod";
 import type { InputLimits } from "./validation.js";
 
-const boolish = z
-  .enum(["true", "false", "1", "0"])
-  .transform((v) => v === "true" || v === "1");
+const boolish = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 /** Every BROKKR__ variable the broker reads; `__` nests. */
 const envSchema = z.object({
@@ -20,29 +18,58 @@ const envSchema = z.object({
     .string()
     .regex(/^[0-9a-f]{64}$/, "must be the 64-character SHA-256 hex printed by `npm run generate-pak`")
     .optional(),
-  BROKKR__BROKER__BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
-  BROKKR__BROKER__MAX_SUBSCRIBER_BUFFER_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  BROKKR__BROKER__BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(10 * 1024 * 1024),
+  BROKKR__BROKER__MAX_SUBSCRIBER_BUFFER_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(8 * 1024 * 1024),
   BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(50),
   BROKKR__BROKER__MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(10),
   BROKKR__BROKER__MAX_QUERY_COST: z.coerce.number().int().min(10).default(200_000),
-  BROKKR__BROKER__MAX_DOCUMENT_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  BROKKR__BROKER__MAX_DOCUMENT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024),
   BROKKR__BROKER__MAX_TOKENS: z.coerce.number().int().min(100).default(1000),
   BROKKR__BROKER__MAX_FRAGMENT_SPREADS: z.coerce.number().int().min(0).default(20),
   BROKKR__BROKER__MAX_SELECTIONS: z.coerce.number().int().min(10).default(2000),
   BROKKR__BROKER__MAX_ALIASES: z.coerce.number().int().min(0).default(20),
   BROKKR__BROKER__MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
   BROKKR__BROKER__MAX_MUTATIONS_PER_REQUEST: z.coerce.number().int().min(1).default(10),
-  BROKKR__BROKER__MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  BROKKR__BROKER__MAX_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
   BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: z.coerce.number().int().min(1).default(1000),
   BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_IDENTITY: z.coerce.number().int().min(1).default(200),
-  BROKKR__BROKER__MAX_AGENT_WS_FRAME_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  BROKKR__BROKER__MAX_AGENT_WS_FRAME_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   BROKKR__BROKER__MAX_AGENT_WS_PER_AGENT: z.coerce.number().int().min(1).max(100).default(1),
   BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(5000),
   BROKKR__BROKER__INTROSPECTION: boolish.default(true),
-  BROKKR__BROKER__MAX_YAML_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  BROKKR__BROKER__MAX_YAML_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(8 * 1024 * 1024),
   BROKKR__BROKER__MAX_YAML_DOCUMENTS: z.coerce.number().int().min(1).max(100_000).default(1000),
   BROKKR__BROKER__MAX_HEALTH_ENTRIES: z.coerce.number().int().min(1).max(100_000).default(1000),
-  BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
+  BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(86_400),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -128,7 +155,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       maxResponseBytes: e.BROKKR__BROKER__MAX_RESPONSE_BYTES,
       maxUnauthenticatedSockets: e.BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS,
       maxSubscriptionsPerIdentity: e.BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_IDENTITY,
-      agentWs: { maxFrameBytes: e.BROKKR__BROKER__MAX_AGENT_WS_FRAME_BYTES, maxSocketsPerAgent: e.BROKKR__BROKER__MAX_AGENT_WS_PER_AGENT },
+      agentWs: {
+        maxFrameBytes: e.BROKKR__BROKER__MAX_AGENT_WS_FRAME_BYTES,
+        maxSocketsPerAgent: e.BROKKR__BROKER__MAX_AGENT_WS_PER_AGENT,
+      },
       shutdownTimeoutMs: e.BROKKR__BROKER__SHUTDOWN_TIMEOUT_MS,
       introspection: e.BROKKR__BROKER__INTROSPECTION,
       input: {
@@ -139,7 +169,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       },
     },
     cors: {
-      allowedOrigins: e.BROKKR__CORS__ALLOWED_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean),
+      allowedOrigins: e.BROKKR__CORS__ALLOWED_ORIGINS.split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
     },
     log: { level: e.BROKKR__LOG__LEVEL },
   });

@@ -27,8 +27,10 @@ export class BrokkrError extends Error {
 }
 
 export const badInput = (field: string, message: string) => new BrokkrError("BAD_USER_INPUT", message, field);
-export const notFound = (what: string) => new BrokkrError("NOT_FOUND", `${what} not found`, undefined, `${what.replaceAll(" ", "_")}_not_found`);
-export const forbidden = (message = "not allowed for this identity", reason?: string) => new BrokkrError("FORBIDDEN", message, undefined, reason);
+export const notFound = (what: string) =>
+  new BrokkrError("NOT_FOUND", `${what} not found`, undefined, `${what.replaceAll(" ", "_")}_not_found`);
+export const forbidden = (message = "not allowed for this identity", reason?: string) =>
+  new BrokkrError("FORBIDDEN", message, undefined, reason);
 export const unauthenticated = (message = "a valid PAK is required") => new BrokkrError("UNAUTHENTICATED", message);
 export const conflict = (message: string) => new BrokkrError("CONFLICT", message);
 
@@ -67,7 +69,11 @@ export function fromDatabaseError(err: unknown, conflictMessage = "already exist
 }
 
 export function sqlState(err: unknown): string | undefined {
-  const e = err as { code?: string; meta?: { driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } }; cause?: { originalCode?: string } };
+  const e = err as {
+    code?: string;
+    meta?: { driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } };
+    cause?: { originalCode?: string };
+  };
   if (e?.code === "P2002") return "23505";
   if (e?.code === "P2003") return "23503";
   const original = e?.meta?.driverAdapterError?.cause?.originalCode ?? e?.cause?.originalCode;
@@ -81,16 +87,36 @@ export type Fault = "TOO_MANY_CONNECTIONS" | "TIMEOUT" | "UNAVAILABLE";
 /** Connection exceptions, insufficient resources, shutdown, cancel (statement_timeout), lock timeout, retryable conflicts. */
 const TRANSIENT_SQLSTATE = /^(08...|53...|57P0[1-5]|57014|55P03|40001|40P01)$/;
 const TIMEOUT_SQLSTATE = new Set(["57014", "55P03"]);
-const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ECONNABORTED"]);
+const SOCKET_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "ECONNABORTED",
+]);
 // Prisma: can't reach, timed out, operation timed out, connection closed, pool timeout,
 // transaction API (could not start in time / closed), write conflict, too many connections.
 const PRISMA_CODES: Record<string, Fault> = {
-  P1001: "UNAVAILABLE", P1002: "TIMEOUT", P1008: "TIMEOUT", P1017: "UNAVAILABLE", P2024: "TIMEOUT",
-  P2028: "UNAVAILABLE", P2034: "UNAVAILABLE", P2037: "TOO_MANY_CONNECTIONS",
+  P1001: "UNAVAILABLE",
+  P1002: "TIMEOUT",
+  P1008: "TIMEOUT",
+  P1017: "UNAVAILABLE",
+  P2024: "TIMEOUT",
+  P2028: "UNAVAILABLE",
+  P2034: "UNAVAILABLE",
+  P2037: "TOO_MANY_CONNECTIONS",
 };
 const ADAPTER_KINDS: Record<string, Fault> = {
-  DatabaseNotReachable: "UNAVAILABLE", ConnectionClosed: "UNAVAILABLE", SocketTimeout: "TIMEOUT",
-  TooManyConnections: "TOO_MANY_CONNECTIONS", TransactionAlreadyClosed: "UNAVAILABLE", TransactionWriteConflict: "UNAVAILABLE",
+  DatabaseNotReachable: "UNAVAILABLE",
+  ConnectionClosed: "UNAVAILABLE",
+  SocketTimeout: "TIMEOUT",
+  TooManyConnections: "TOO_MANY_CONNECTIONS",
+  TransactionAlreadyClosed: "UNAVAILABLE",
+  TransactionWriteConflict: "UNAVAILABLE",
 };
 // pg and pg-pool raise these without a code.
 const DRIVER_MESSAGES: [RegExp, Fault][] = [
@@ -105,8 +131,14 @@ const DRIVER_MESSAGES: [RegExp, Fault][] = [
 export function classifyFault(err: unknown, depth = 0): Fault | undefined {
   if (!err || typeof err !== "object" || depth > 6) return undefined;
   const e = err as {
-    code?: unknown; kind?: unknown; message?: unknown; cause?: unknown; errors?: unknown;
-    originalError?: unknown; originalCode?: unknown; meta?: { driverAdapterError?: unknown };
+    code?: unknown;
+    kind?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+    originalError?: unknown;
+    originalCode?: unknown;
+    meta?: { driverAdapterError?: unknown };
   };
   const sqlstate = typeof e.originalCode === "string" ? e.originalCode : typeof e.code === "string" ? e.code : undefined;
   if (sqlstate === "53300") return "TOO_MANY_CONNECTIONS";

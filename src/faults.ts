@@ -24,7 +24,13 @@ export function describeFault(err: unknown): string {
   if (classifyFault(err) === "TOO_MANY_CONNECTIONS") return TOO_MANY_CONNECTIONS_HINT;
   const message = (err as { message?: unknown })?.message;
   const text = typeof message === "string" && message ? message : String(err);
-  return text.split("\n").map((l) => l.trim()).filter(Boolean).at(-1) ?? text;
+  return (
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1) ?? text
+  );
 }
 
 export function createFaultRecorder(registry: Registry): FaultRecorder {
@@ -46,7 +52,8 @@ export function createFaultRecorder(registry: Registry): FaultRecorder {
 /** One line for a failed start: a taken port, PostgreSQL out of reach or out of connections, or the error's own message. */
 export function describeStartFailure(err: unknown, listen: { host: string; port: number }): Error {
   const code = (err as { code?: unknown })?.code;
-  if (code === "EADDRINUSE") return new Error(`port ${listen.port} on ${listen.host} is already in use (set BROKKR__BROKER__PORT)`);
+  if (code === "EADDRINUSE")
+    return new Error(`port ${listen.port} on ${listen.host} is already in use (set BROKKR__BROKER__PORT)`);
   if (code === "EACCES") return new Error(`not allowed to listen on ${listen.host}:${listen.port} (set BROKKR__BROKER__PORT)`);
   const fault = classifyFault(err);
   if (fault === "TOO_MANY_CONNECTIONS") return new Error(TOO_MANY_CONNECTIONS_HINT);

@@ -30,7 +30,10 @@ describe("a start on a database that was never migrated, with BROKKR__DATABASE__
     await c.connect();
     await c.query(`CREATE DATABASE ${name}`);
     await c.end();
-    const { code, stderr } = await runBroker({ BROKKR__DATABASE__URL: withDatabase(serverUrl, name), BROKKR__DATABASE__MIGRATE: "false" });
+    const { code, stderr } = await runBroker({
+      BROKKR__DATABASE__URL: withDatabase(serverUrl, name),
+      BROKKR__DATABASE__MIGRATE: "false",
+    });
     expect(code).toBe(1);
     expect(stderr.trim().split("\n")).toEqual([
       "brokkr: failed to start: the database is not migrated: run `npm run migrate` (or unset BROKKR__DATABASE__MIGRATE=false)",

@@ -58,7 +58,10 @@ describe("list arguments", () => {
   it(`accept ${MAX_LIST_ARGUMENT} entries and refuse one more, naming the list`, () => {
     const labels = Array.from({ length: MAX_LIST_ARGUMENT + 1 }, (_, i) => `l${i}`);
     expect(requireLabels("filter.labels", labels.slice(1))).toHaveLength(MAX_LIST_ARGUMENT);
-    expect(refusal(() => requireLabels("filter.labels", labels))).toMatchObject({ code: "BAD_USER_INPUT", field: "filter.labels" });
+    expect(refusal(() => requireLabels("filter.labels", labels))).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "filter.labels",
+    });
   });
 });
 

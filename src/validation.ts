@@ -99,7 +99,11 @@ export function requireAnnotation(field: string, key: string, value: string): { 
 }
 
 /** A list argument of at most MAX_LIST_ARGUMENT entries, each checked by `each`. */
-export function requireList<T, R>(field: string, list: readonly T[] | null | undefined, each: (field: string, item: T) => R): R[] {
+export function requireList<T, R>(
+  field: string,
+  list: readonly T[] | null | undefined,
+  each: (field: string, item: T) => R,
+): R[] {
   if (!list) return [];
   if (list.length > MAX_LIST_ARGUMENT) throw badInput(field, `${field} may hold at most ${MAX_LIST_ARGUMENT} entries`);
   return list.map((item, i) => each(`${field}[${i}]`, item));
@@ -109,7 +113,8 @@ export function requireList<T, R>(field: string, list: readonly T[] | null | und
 export const tooManyTags = (field: string, owner: "stack" | "agent", what: "labels" | "annotations") =>
   badInput(field, `a ${owner} carries at most ${MAX_LIST_ARGUMENT} ${what}; remove one first`);
 
-export const requireLabels = (field: string, labels: readonly string[] | null | undefined) => requireList(field, labels, requireLabel);
+export const requireLabels = (field: string, labels: readonly string[] | null | undefined) =>
+  requireList(field, labels, requireLabel);
 
 export const requireAnnotations = (field: string, list: readonly { key: string; value: string }[] | null | undefined) =>
   requireList(field, list, (f, a) => requireAnnotation(f, a.key, a.value));

@@ -16,7 +16,11 @@ export interface TestBroker {
   db: TestDatabase;
   app: BrokerApp;
   /** POST /graphql as the given PAK (none when null). */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, pak?: string | null): Promise<GraphQLResult<T>>;
+  gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    pak?: string | null,
+  ): Promise<GraphQLResult<T>>;
   stop(): Promise<void>;
 }
 

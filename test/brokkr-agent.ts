@@ -39,9 +39,13 @@ export function connectBrokkrAgent(broker: TestBroker, authorization: string | n
         frames,
         closed,
         send: (type, body) => ws.send(JSON.stringify({ type, body })),
-        until: (predicate) => vi.waitFor(() => {
-          if (!predicate(frames)) throw new Error(`received ${JSON.stringify(frames)}`);
-        }, { timeout: 15_000 }),
+        until: (predicate) =>
+          vi.waitFor(
+            () => {
+              if (!predicate(frames)) throw new Error(`received ${JSON.stringify(frames)}`);
+            },
+            { timeout: 15_000 },
+          ),
         close: async () => {
           ws.close();
           await closed;

@@ -12,7 +12,10 @@ const BACKGROUND = /brokkr_delivery_horizon|^NOTIFY /;
 export async function countBrokerStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: number }> {
   const original = pg.Client.prototype.query;
   let statements = 0;
-  pg.Client.prototype.query = function (this: pg.Client & { connectionParameters?: { application_name?: string } }, ...args: unknown[]) {
+  pg.Client.prototype.query = function (
+    this: pg.Client & { connectionParameters?: { application_name?: string } },
+    ...args: unknown[]
+  ) {
     const first = args[0] as string | { text?: string } | undefined;
     const text = typeof first === "string" ? first : (first?.text ?? "");
     if (this.connectionParameters?.application_name === "brokkr-broker" && !BACKGROUND.test(text)) statements++;

@@ -7,7 +7,11 @@ describe("npm run demo", () => {
     const env = { ...process.env };
     delete env.BROKKR__DATABASE__URL;
     delete env.CI;
-    const child = spawn(process.execPath, ["--import", "tsx", "bench/demo.ts"], { detached: true, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", "bench/demo.ts"], {
+      detached: true,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     const running = new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {

@@ -40,7 +40,12 @@ export async function createAgent(
 }
 
 export async function setAgentStatus(broker: TestBroker, agentId: string, status: "ACTIVE" | "INACTIVE") {
-  ok(await broker.gql(`mutation($id: ID!, $s: AgentStatus!) { updateAgent(input: { id: $id, status: $s }) { agent { id } } }`, { id: agentId, s: status }));
+  ok(
+    await broker.gql(`mutation($id: ID!, $s: AgentStatus!) { updateAgent(input: { id: $id, status: $s }) { agent { id } } }`, {
+      id: agentId,
+      s: status,
+    }),
+  );
 }
 
 export async function createStack(
@@ -81,7 +86,18 @@ export async function createObject(broker: TestBroker, pak: string, stackId: str
 
 export async function deleteStack(broker: TestBroker, stackId: string, opts: { hard?: boolean; pak?: string } = {}) {
   const data = ok(
-    await broker.gql<{ deleteStack: { deletedId: string; deletionMarker: { id: string; sequenceId: string; isDeletionMarker: boolean; yamlContent: string; yamlChecksum: string } | null } }>(
+    await broker.gql<{
+      deleteStack: {
+        deletedId: string;
+        deletionMarker: {
+          id: string;
+          sequenceId: string;
+          isDeletionMarker: boolean;
+          yamlContent: string;
+          yamlChecksum: string;
+        } | null;
+      };
+    }>(
       `mutation($id: ID!, $hard: Boolean) {
          deleteStack(input: { id: $id, hard: $hard }) { deletedId deletionMarker { id sequenceId isDeletionMarker yamlContent yamlChecksum } } }`,
       { id: stackId, hard: opts.hard ?? false },
@@ -92,36 +108,49 @@ export async function deleteStack(broker: TestBroker, stackId: string, opts: { h
 }
 
 export async function registerAgent(broker: TestBroker, agentId: string, generatorId: string) {
-  ok(await broker.gql(
-    `mutation($a: ID!, $g: ID!) { registerAgent(input: { agentId: $a, generatorId: $g }) { agent { id } } }`,
-    { a: agentId, g: generatorId },
-  ));
+  ok(
+    await broker.gql(`mutation($a: ID!, $g: ID!) { registerAgent(input: { agentId: $a, generatorId: $g }) { agent { id } } }`, {
+      a: agentId,
+      g: generatorId,
+    }),
+  );
 }
 
 export async function targetStack(broker: TestBroker, agentId: string, stackId: string, pak?: string) {
-  ok(await broker.gql(
-    `mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`,
-    { a: agentId, s: stackId },
-    pak ?? broker.adminPak,
-  ));
+  ok(
+    await broker.gql(
+      `mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`,
+      { a: agentId, s: stackId },
+      pak ?? broker.adminPak,
+    ),
+  );
 }
 
-export async function reportEvent(broker: TestBroker, pak: string, deploymentObjectId: string, status: "SUCCESS" | "FAILURE" = "SUCCESS") {
-  const data = ok(await broker.gql<{ reportAgentEvent: { event: { id: string } } }>(
-    `mutation($o: ID!, $s: AgentEventStatus!) { reportAgentEvent(input: { deploymentObjectId: $o, status: $s }) { event { id } } }`,
-    { o: deploymentObjectId, s: status },
-    pak,
-  ));
+export async function reportEvent(
+  broker: TestBroker,
+  pak: string,
+  deploymentObjectId: string,
+  status: "SUCCESS" | "FAILURE" = "SUCCESS",
+) {
+  const data = ok(
+    await broker.gql<{ reportAgentEvent: { event: { id: string } } }>(
+      `mutation($o: ID!, $s: AgentEventStatus!) { reportAgentEvent(input: { deploymentObjectId: $o, status: $s }) { event { id } } }`,
+      { o: deploymentObjectId, s: status },
+      pak,
+    ),
+  );
   return data.reportAgentEvent.event;
 }
 
 /** The stack ids in an agent's target state, as the agent itself sees it. */
 export async function targetStateStackIds(broker: TestBroker, agentId: string, pak = broker.adminPak): Promise<string[]> {
-  const data = ok(await broker.gql<{ targetState: { stackId: string }[] }>(
-    `query($a: ID!) { targetState(agentId: $a) { stackId } }`,
-    { a: agentId },
-    pak,
-  ));
+  const data = ok(
+    await broker.gql<{ targetState: { stackId: string }[] }>(
+      `query($a: ID!) { targetState(agentId: $a) { stackId } }`,
+      { a: agentId },
+      pak,
+    ),
+  );
   return data.targetState.map((e) => e.stackId).sort();
 }
 

@@ -71,8 +71,15 @@ export async function startFaultPostgres(postgresFlags: string[] = []): Promise<
   const port = 40000 + Math.floor(Math.random() * 15000);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
-    databaseDir: dir, port, user: "postgres", password: "postgres", persistent: true, createPostgresUser: true,
-    postgresFlags, onLog: () => {}, onError: () => {},
+    databaseDir: dir,
+    port,
+    user: "postgres",
+    password: "postgres",
+    persistent: true,
+    createPostgresUser: true,
+    postgresFlags,
+    onLog: () => {},
+    onError: () => {},
   });
   const postmaster = () => (server as unknown as { process?: ChildProcess }).process;
   let running = false;

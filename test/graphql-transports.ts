@@ -11,7 +11,12 @@ export interface Answer {
 }
 
 /** One operation over HTTP POST, leak-checked. */
-export async function overHttp(broker: TestBroker, query: string, variables: Record<string, unknown> = {}, pak: string | null = broker.adminPak): Promise<Answer> {
+export async function overHttp(
+  broker: TestBroker,
+  query: string,
+  variables: Record<string, unknown> = {},
+  pak: string | null = broker.adminPak,
+): Promise<Answer> {
   const res = await fetch(`${broker.url}/graphql`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(pak ? { authorization: `Bearer ${pak}` } : {}) },
@@ -23,7 +28,12 @@ export async function overHttp(broker: TestBroker, query: string, variables: Rec
 }
 
 /** One operation over graphql-ws: its first result, or its errors. */
-export async function overWs(broker: TestBroker, query: string, variables: Record<string, unknown> = {}, pak: string | null = broker.adminPak): Promise<Answer> {
+export async function overWs(
+  broker: TestBroker,
+  query: string,
+  variables: Record<string, unknown> = {},
+  pak: string | null = broker.adminPak,
+): Promise<Answer> {
   const client = createClient({
     url: broker.url.replace(/^http/, "ws") + "/graphql",
     webSocketImpl: WebSocket,
@@ -32,11 +42,14 @@ export async function overWs(broker: TestBroker, query: string, variables: Recor
   });
   try {
     return await new Promise<Answer>((resolve, reject) => {
-      client.subscribe({ query, variables }, {
-        next: (r) => resolve(r as Answer),
-        error: (e) => (Array.isArray(e) ? resolve({ errors: e }) : reject(e)),
-        complete: () => {},
-      });
+      client.subscribe(
+        { query, variables },
+        {
+          next: (r) => resolve(r as Answer),
+          error: (e) => (Array.isArray(e) ? resolve({ errors: e }) : reject(e)),
+          complete: () => {},
+        },
+      );
     });
   } finally {
     await client.dispose();
@@ -58,9 +71,13 @@ export const codeOf = (a: Answer) => a.errors?.[0]?.extensions?.code;
 export async function brokerStatementsDuring<T>(work: () => Promise<T>): Promise<{ result: T; statements: number }> {
   const original = pg.Client.prototype.query;
   let statements = 0;
-  pg.Client.prototype.query = function (this: pg.Client & { connectionParameters?: { application_name?: string } }, ...args: unknown[]) {
-    const text = typeof args[0] === "string" ? args[0] : (args[0] as { text?: string } | undefined)?.text ?? "";
-    if (this.connectionParameters?.application_name === "brokkr-broker" && !text.includes("brokkr_delivery_horizon")) statements++;
+  pg.Client.prototype.query = function (
+    this: pg.Client & { connectionParameters?: { application_name?: string } },
+    ...args: unknown[]
+  ) {
+    const text = typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string } | undefined)?.text ?? "");
+    if (this.connectionParameters?.application_name === "brokkr-broker" && !text.includes("brokkr_delivery_horizon"))
+      statements++;
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof original;
   try {

@@ -57,7 +57,12 @@ export function watchDeployments(brokerUrl: string, pak: string, after = "0", ag
   return {
     events,
     closed,
-    until: (predicate, timeoutMs = 15_000) => waitUntil(() => predicate(events), () => `received ${JSON.stringify(events)}`, timeoutMs),
+    until: (predicate, timeoutMs = 15_000) =>
+      waitUntil(
+        () => predicate(events),
+        () => `received ${JSON.stringify(events)}`,
+        timeoutMs,
+      ),
     async stop() {
       unsubscribe();
       await client.dispose();
@@ -66,7 +71,11 @@ export function watchDeployments(brokerUrl: string, pak: string, after = "0", ag
 }
 
 /** The one way tests wait: until `check` holds (it may be async), else fail with `describe()`. */
-export async function waitUntil(check: () => boolean | Promise<boolean>, describe: () => string, timeoutMs = 15_000): Promise<void> {
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  describe: () => string,
+  timeoutMs = 15_000,
+): Promise<void> {
   await vi.waitFor(
     async () => {
       if (!(await check())) throw new Error(`condition not met: ${describe()}`);
@@ -118,7 +127,11 @@ function opened(broker: TestBroker): Map<string, number> {
 export function nextOpened(broker: TestBroker, key: OpenedKey, timeoutMs = 15_000): Promise<void> {
   const counts = opened(broker);
   const before = counts.get(key) ?? 0;
-  return waitUntil(() => (counts.get(key) ?? 0) > before, () => `${key} was not opened`, timeoutMs);
+  return waitUntil(
+    () => (counts.get(key) ?? 0) > before,
+    () => `${key} was not opened`,
+    timeoutMs,
+  );
 }
 
 /** watchDeployments for the agent itself, resolved once the broker has opened its stream. */
@@ -139,5 +152,8 @@ export async function deliveriesSent(broker: TestBroker): Promise<number> {
 
 /** Resolves once this broker has dispatched every object up to `sequenceId` to its subscriptions. */
 export function dispatched(broker: TestBroker, sequenceId: string): Promise<void> {
-  return waitUntil(() => broker.app.delivery.horizon >= BigInt(sequenceId), () => `horizon ${broker.app.delivery.horizon} < ${sequenceId}`);
+  return waitUntil(
+    () => broker.app.delivery.horizon >= BigInt(sequenceId),
+    () => `horizon ${broker.app.delivery.horizon} < ${sequenceId}`,
+  );
 }

@@ -21,30 +21,49 @@ export interface BrokerHttp {
 }
 
 /** The broker's error body; a field of another type (or a body that is no object) is ignored. */
-const ErrorBody = z.object({ code: z.string().optional().catch(undefined), message: z.string().optional().catch(undefined) }).catch({});
+const ErrorBody = z
+  .object({ code: z.string().optional().catch(undefined), message: z.string().optional().catch(undefined) })
+  .catch({});
 
 /** A JSON request to the broker with the PAK; non-2xx answers become BrokerHttpError. */
 export async function brokerRequest<T>(http: BrokerHttp, path: string, init: RequestInit = {}): Promise<T | undefined> {
   const res = await fetch(`${http.baseUrl}${path}`, {
     ...init,
-    headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${http.pak}`, ...init.headers },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json",
+      authorization: `Bearer ${http.pak}`,
+      ...init.headers,
+    },
   });
   const text = await res.text();
   const body: unknown = text ? safeJson(text) : undefined;
   if (!res.ok) {
     const err = ErrorBody.parse(body);
-    throw new BrokerHttpError(res.status, `broker answered ${res.status}: ${err.message ?? (text.slice(0, 200) || res.statusText)}`, err.code);
+    throw new BrokerHttpError(
+      res.status,
+      `broker answered ${res.status}: ${err.message ?? (text.slice(0, 200) || res.statusText)}`,
+      err.code,
+    );
   }
   // The caller names the shape of the broker's answer (its OpenAPI or GraphQL contract); not re-validated here.
   return body as T | undefined;
 }
 
 /** One generated operation over POST /graphql; its result and variables are typed by the document. */
-export async function graphqlRequest<TResult, TVariables>(http: BrokerHttp, document: TypedDocumentString<TResult, TVariables>, variables: NoInfer<TVariables>): Promise<TResult> {
-  const result = await brokerRequest<{ data?: TResult; errors?: Array<{ message: string; extensions?: { code?: string } }> }>(http, "/graphql", {
-    method: "POST",
-    body: JSON.stringify({ query: document.toString(), variables }),
-  });
+export async function graphqlRequest<TResult, TVariables>(
+  http: BrokerHttp,
+  document: TypedDocumentString<TResult, TVariables>,
+  variables: NoInfer<TVariables>,
+): Promise<TResult> {
+  const result = await brokerRequest<{ data?: TResult; errors?: Array<{ message: string; extensions?: { code?: string } }> }>(
+    http,
+    "/graphql",
+    {
+      method: "POST",
+      body: JSON.stringify({ query: document.toString(), variables }),
+    },
+  );
   const error = result?.errors?.[0];
   if (error) throw new BrokerHttpError(200, `GraphQL error: ${error.message}`, error.extensions?.code);
   if (!result?.data) throw new BrokerHttpError(200, "GraphQL answer without data");

@@ -7,14 +7,33 @@ import type { DeploymentEvent, TransportHandlers } from "./types.ts";
 
 const PAK = "brokkr_BRabcd1234_0123456789abcdefghijklmnop";
 const logger = pino({ level: "silent" });
-const HEALTH_ENTRY = { id: "do-9", status: "healthy" as const, summary: { pods_total: 0, pods_unhealthy: 0, conditions: [] }, checked_at: "2025-01-02T03:04:05.000Z" };
+const HEALTH_ENTRY = {
+  id: "do-9",
+  status: "healthy" as const,
+  summary: { pods_total: 0, pods_unhealthy: 0, conditions: [] },
+  checked_at: "2025-01-02T03:04:05.000Z",
+};
 
 function event(seq: number, stackId = "stack-a"): DeploymentEvent {
-  return { type: "DEPLOY", stackId, deploymentObject: { id: `do-${seq}`, sequenceId: String(seq), yamlContent: "x: 1", yamlChecksum: "c", isDeletionMarker: false } };
+  return {
+    type: "DEPLOY",
+    stackId,
+    deploymentObject: {
+      id: `do-${seq}`,
+      sequenceId: String(seq),
+      yamlContent: "x: 1",
+      yamlChecksum: "c",
+      isDeletionMarker: false,
+    },
+  };
 }
 
 /** Records what the transport hands over; target states as their stack ids. */
-function handlersFor(events: Channel<DeploymentEvent>, reconnects = new Channel<string[]>(), polls = new Channel<string[]>()): TransportHandlers {
+function handlersFor(
+  events: Channel<DeploymentEvent>,
+  reconnects = new Channel<string[]>(),
+  polls = new Channel<string[]>(),
+): TransportHandlers {
   let cursor = "0";
   return {
     cursor: () => cursor,
@@ -40,7 +59,8 @@ describe("RestTransport", () => {
     await broker?.stop();
   });
 
-  const transport = (b: FakeBroker) => new RestTransport({ baseUrl: b.url, pak: PAK, logger, pollingIntervalMs: 10, longPollWaitSeconds: 1, retryBaseMs: 1 });
+  const transport = (b: FakeBroker) =>
+    new RestTransport({ baseUrl: b.url, pak: PAK, logger, pollingIntervalMs: 10, longPollWaitSeconds: 1, retryBaseMs: 1 });
 
   it("long-polls deployments in snake_case and maps them to events", async () => {
     broker = await startFakeBroker({ pak: PAK, agentId: "agent-1" });
@@ -61,7 +81,10 @@ describe("RestTransport", () => {
     broker.publish(event(1));
     broker.publish(event(2, "stack-b"));
     const polls = new Channel<string[]>();
-    const running = transport(broker).run(handlersFor(new Channel<DeploymentEvent>(), new Channel<string[]>(), polls), stop.signal);
+    const running = transport(broker).run(
+      handlersFor(new Channel<DeploymentEvent>(), new Channel<string[]>(), polls),
+      stop.signal,
+    );
     expect(await polls.next()).toEqual(["stack-a", "stack-b"]);
     broker.publish({ type: "UNTARGETED", stackId: "stack-a", deploymentObject: null });
     expect(await polls.find((ids) => !ids.includes("stack-a"))).toEqual(["stack-b"]);
@@ -102,7 +125,12 @@ describe("RestTransport", () => {
     await t.reportEvent({ deploymentObjectId: "do-9", status: "SUCCESS", message: null, eventType: "APPLY" });
     await t.heartbeat({ k8sReachable: false, k8sApiLatencyMs: null });
     await t.reportHealth([HEALTH_ENTRY]);
-    expect(await broker.reports.next()).toEqual({ deploymentObjectId: "do-9", status: "SUCCESS", message: null, eventType: "APPLY" });
+    expect(await broker.reports.next()).toEqual({
+      deploymentObjectId: "do-9",
+      status: "SUCCESS",
+      message: null,
+      eventType: "APPLY",
+    });
     expect(await broker.heartbeats.next()).toEqual({ k8sReachable: false, k8sApiLatencyMs: null });
     expect(await broker.health.next()).toEqual([HEALTH_ENTRY]);
   });

@@ -2,7 +2,15 @@ import type { Logger } from "pino";
 import { jitteredDelay, sleep } from "./backoff.ts";
 import { type BrokerHttp, BrokerHttpError, brokerRequest, sendHealthStatus } from "./http.ts";
 import { targetStateEvents } from "./target-state.ts";
-import type { AgentEventReport, BrokerTransport, DeploymentEvent, DeploymentHealthEntry, DeploymentObjectPayload, HeartbeatReport, TransportHandlers } from "./types.ts";
+import type {
+  AgentEventReport,
+  BrokerTransport,
+  DeploymentEvent,
+  DeploymentHealthEntry,
+  DeploymentObjectPayload,
+  HeartbeatReport,
+  TransportHandlers,
+} from "./types.ts";
 
 export interface RestTransportOptions extends BrokerHttp {
   logger: Logger;
@@ -48,7 +56,11 @@ export class RestTransport implements BrokerTransport {
   constructor(private readonly options: RestTransportOptions) {}
 
   async verify(): Promise<string> {
-    const identity = await brokerRequest<{ admin: boolean; agent: string | null; generator: string | null }>(this.options, "/api/v1/auth/pak", { method: "POST" });
+    const identity = await brokerRequest<{ admin: boolean; agent: string | null; generator: string | null }>(
+      this.options,
+      "/api/v1/auth/pak",
+      { method: "POST" },
+    );
     if (!identity?.agent) throw new Error("the PAK does not belong to an agent");
     this.agentId = identity.agent;
     return identity.agent;
@@ -57,7 +69,12 @@ export class RestTransport implements BrokerTransport {
   async reportEvent(report: AgentEventReport): Promise<void> {
     await brokerRequest(this.options, `${await this.agentPath()}/events`, {
       method: "POST",
-      body: JSON.stringify({ deployment_object_id: report.deploymentObjectId, event_type: report.eventType, status: report.status, message: report.message }),
+      body: JSON.stringify({
+        deployment_object_id: report.deploymentObjectId,
+        event_type: report.eventType,
+        status: report.status,
+        message: report.message,
+      }),
     });
   }
 
@@ -103,7 +120,10 @@ export class RestTransport implements BrokerTransport {
 
   /** Every associated stack's latest object, as DEPLOY events in sequence order. */
   private async targetState(signal: AbortSignal): Promise<DeploymentEvent[]> {
-    const objects = (await brokerRequest<RestDeploymentObject[]>(this.options, `${await this.agentPath()}/target-state?mode=full`, { signal })) ?? [];
+    const objects =
+      (await brokerRequest<RestDeploymentObject[]>(this.options, `${await this.agentPath()}/target-state?mode=full`, {
+        signal,
+      })) ?? [];
     this.associated = associationKey(objects.map((o) => o.stack_id));
     return targetStateEvents(objects.map((o) => ({ stackId: o.stack_id, deploymentObject: fromRestObject(o) })));
   }
@@ -124,7 +144,11 @@ export class RestTransport implements BrokerTransport {
       { signal: request },
     );
     for (const e of answer?.events ?? []) {
-      handlers.onEvent({ type: e.type, stackId: e.stack_id, deploymentObject: e.deployment_object ? fromRestObject(e.deployment_object) : null });
+      handlers.onEvent({
+        type: e.type,
+        stackId: e.stack_id,
+        deploymentObject: e.deployment_object ? fromRestObject(e.deployment_object) : null,
+      });
     }
     if (answer?.stack_ids && associationKey(answer.stack_ids) !== this.associated) {
       handlers.onPolledTargetState(await this.targetState(signal));

@@ -1,7 +1,9 @@
 import type { DeploymentEvent, DeploymentObjectPayload } from "./types.ts";
 
 /** Target-state entries as DEPLOY events, oldest first, as the broker would have sent them. */
-export function targetStateEvents(entries: Array<{ stackId: string; deploymentObject: DeploymentObjectPayload }>): DeploymentEvent[] {
+export function targetStateEvents(
+  entries: Array<{ stackId: string; deploymentObject: DeploymentObjectPayload }>,
+): DeploymentEvent[] {
   return [...entries]
     .sort((a, b) => {
       const x = BigInt(a.deploymentObject.sequenceId);

@@ -9,7 +9,11 @@ const PAK = "brokkr_BRabcd1234_0123456789abcdefghijklmnop";
 const logger = pino({ level: "silent" });
 
 function event(seq: number, stackId = "stack-a"): DeploymentEvent {
-  return { type: "DEPLOY", stackId, deploymentObject: { id: `do-${seq}`, sequenceId: String(seq), yamlContent: "", yamlChecksum: "c", isDeletionMarker: false } };
+  return {
+    type: "DEPLOY",
+    stackId,
+    deploymentObject: { id: `do-${seq}`, sequenceId: String(seq), yamlContent: "", yamlChecksum: "c", isDeletionMarker: false },
+  };
 }
 
 function recordingHandlers(initialCursor = "0", handOverGate: Promise<void> = Promise.resolve()) {
@@ -110,17 +114,29 @@ describe("WebSocketTransport", () => {
 
   it("reports events and heartbeats through mutations that match the schema, and health over the v1 path", async () => {
     const t = transport();
-    const health = { id: "do-1", status: "failing" as const, summary: { pods_total: 1, pods_unhealthy: 1, conditions: ["default/p app: terminated OOMKilled"] }, checked_at: "2025-01-02T03:04:05.000Z" };
+    const health = {
+      id: "do-1",
+      status: "failing" as const,
+      summary: { pods_total: 1, pods_unhealthy: 1, conditions: ["default/p app: terminated OOMKilled"] },
+      checked_at: "2025-01-02T03:04:05.000Z",
+    };
     await t.reportEvent({ deploymentObjectId: "do-1", status: "FAILURE", message: "boom", eventType: "APPLY" });
     await t.heartbeat({ k8sReachable: true, k8sApiLatencyMs: 12 });
     await t.reportHealth([health]);
-    expect(await broker.reports.next()).toEqual({ deploymentObjectId: "do-1", status: "FAILURE", message: "boom", eventType: "APPLY" });
+    expect(await broker.reports.next()).toEqual({
+      deploymentObjectId: "do-1",
+      status: "FAILURE",
+      message: "boom",
+      eventType: "APPLY",
+    });
     expect(await broker.heartbeats.next()).toEqual({ k8sReachable: true, k8sApiLatencyMs: 12 });
     expect(await broker.health.next()).toEqual([health]);
   });
 
   it("gives up with WebSocketUnavailableError after failing to connect several times in a row", async () => {
     const { handlers } = recordingHandlers();
-    await expect(transport("brokkr_BRwrongwro_0123456789abcdefghijklmnop").run(handlers, stop.signal)).rejects.toBeInstanceOf(WebSocketUnavailableError);
+    await expect(transport("brokkr_BRwrongwro_0123456789abcdefghijklmnop").run(handlers, stop.signal)).rejects.toBeInstanceOf(
+      WebSocketUnavailableError,
+    );
   });
 });

@@ -13,7 +13,14 @@ import {
 } from "../generated/operations.ts";
 import { type BrokerHttp, graphqlRequest, sendHealthStatus } from "./http.ts";
 import { targetStateEvents } from "./target-state.ts";
-import type { AgentEventReport, BrokerTransport, DeploymentEvent, DeploymentHealthEntry, HeartbeatReport, TransportHandlers } from "./types.ts";
+import type {
+  AgentEventReport,
+  BrokerTransport,
+  DeploymentEvent,
+  DeploymentHealthEntry,
+  HeartbeatReport,
+  TransportHandlers,
+} from "./types.ts";
 
 export class WebSocketUnavailableError extends Error {
   override name = "WebSocketUnavailableError";
@@ -80,7 +87,8 @@ export class WebSocketTransport implements BrokerTransport {
       failures = result.connected ? 0 : failures + 1;
       handlers.onDisconnected(result.reason);
       this.options.logger.warn({ reason: result.reason, failures }, "broker subscription ended");
-      if (failures >= maxFailures) throw new WebSocketUnavailableError(`websocket failed ${failures} times in a row: ${result.reason}`);
+      if (failures >= maxFailures)
+        throw new WebSocketUnavailableError(`websocket failed ${failures} times in a row: ${result.reason}`);
       await sleep(jitteredDelay(failures, this.options.retryBaseMs ?? 500, this.options.retryMaxMs ?? 30_000), signal);
     }
   }

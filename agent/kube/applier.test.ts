@@ -92,7 +92,12 @@ describe("KubeApplier against the fake API server", () => {
 
   it("finds the stacks it owns resources of after a restart, not other agents' stacks", async () => {
     await applierFor().apply(deploymentObject("stack-a", configMap("a1")));
-    await applierFor().apply(deploymentObject("stack-b", `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: b-ns\n---\n${configMap("b1", "", "b-ns")}`));
+    await applierFor().apply(
+      deploymentObject(
+        "stack-b",
+        `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: b-ns\n---\n${configMap("b1", "", "b-ns")}`,
+      ),
+    );
     await applierFor("agent-2").apply(deploymentObject("stack-c", configMap("c1")));
     expect(await applierFor().ownedStackIds()).toEqual(["stack-a", "stack-b"]);
   });
@@ -116,7 +121,12 @@ describe("KubeApplier against the fake API server", () => {
     kube.injectFault({ status: 503, times: 3, match: { method: "PATCH", path: "/configmaps/one" } });
     await applierFor().apply(deploymentObject("stack-a", configMap("one")));
     expect(cm("one")).toBeDefined();
-    expect(kube.requests().filter((r) => r.method === "PATCH").map((r) => r.status)).toEqual([503, 503, 503, 201]);
+    expect(
+      kube
+        .requests()
+        .filter((r) => r.method === "PATCH")
+        .map((r) => r.status),
+    ).toEqual([503, 503, 503, 201]);
   });
 
   it("gives up on a non-transient error without retrying", async () => {
@@ -133,7 +143,9 @@ describe("KubeApplier against the fake API server", () => {
   });
 
   it("fails with 404 for an object in a namespace that does not exist", async () => {
-    await expect(applierFor().apply(deploymentObject("stack-a", configMap("x", "", "missing")))).rejects.toMatchObject({ code: 404 });
+    await expect(applierFor().apply(deploymentObject("stack-a", configMap("x", "", "missing")))).rejects.toMatchObject({
+      code: 404,
+    });
   });
 
   it("applies a CRD and a custom resource of it from one YAML", async () => {
@@ -155,10 +167,12 @@ describe("KubeApplier against the fake API server", () => {
     ].join("\n---\n");
     await applierFor().apply(deploymentObject("stack-a", yaml));
     await applierFor().deleteStack("stack-a");
-    expect(kube.requests().filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual([
-      "/apis/example.com/v1/gadgets/g1",
-      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com",
-    ]);
+    expect(
+      kube
+        .requests()
+        .filter((r) => r.method === "DELETE")
+        .map((r) => r.path),
+    ).toEqual(["/apis/example.com/v1/gadgets/g1", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com"]);
   });
 
   it("fails the whole object on bad YAML with the line, and writes nothing", async () => {

@@ -12,7 +12,9 @@ import { BrokkrTakeover } from "./takeover.ts";
 
 /** A CustomResourceDefinition's conditions, as far as waiting for Established reads them. */
 const CrdConditions = z.object({
-  status: z.object({ conditions: z.array(z.object({ type: z.string().optional(), status: z.string().optional() })).optional() }).optional(),
+  status: z
+    .object({ conditions: z.array(z.object({ type: z.string().optional(), status: z.string().optional() })).optional() })
+    .optional(),
 });
 
 /** The kinds of a deployment object's documents; one that does not parse has none (its apply fails later). */
@@ -147,7 +149,10 @@ export class KubeApplier {
 
   /** Sets the default namespace on namespaced kinds, found through (cached) discovery. */
   private async resolve(manifest: Manifest): Promise<Manifest> {
-    const resource = await withTransientRetry(() => this.options.objects.resourceFor(manifest.apiVersion, manifest.kind), this.retry);
+    const resource = await withTransientRetry(
+      () => this.options.objects.resourceFor(manifest.apiVersion, manifest.kind),
+      this.retry,
+    );
     if (!resource) throw new Error(`the cluster does not serve ${manifest.apiVersion} ${manifest.kind}`);
     const copy = structuredClone(manifest);
     if (resource.namespaced) copy.metadata.namespace ??= this.options.defaultNamespace;

@@ -20,18 +20,36 @@ export interface ListDeps {
  * `onPage` sees each page (so a caller may keep only what it needs). A kind the cluster does not
  * serve, or that RBAC does not let it list, yields nothing: objects it may not list it did not create.
  */
-export async function listKind(deps: ListDeps, ref: KindRef, selector: string, onPage: (items: LiveObject[]) => Promise<void> | void): Promise<void> {
+export async function listKind(
+  deps: ListDeps,
+  ref: KindRef,
+  selector: string,
+  onPage: (items: LiveObject[]) => Promise<void> | void,
+): Promise<void> {
   let token: string | undefined;
   do {
     let list;
     try {
       list = await withTransientRetry(
-        () => deps.objects.list(ref.apiVersion, ref.kind, undefined, undefined, undefined, undefined, undefined, selector, deps.pageSize ?? PAGE_SIZE, token),
+        () =>
+          deps.objects.list(
+            ref.apiVersion,
+            ref.kind,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            selector,
+            deps.pageSize ?? PAGE_SIZE,
+            token,
+          ),
         deps.retry,
       );
     } catch (err) {
       if (isUnlistable(err)) {
-        if (statusCodeOf(err) === 403) deps.logger.debug({ apiVersion: ref.apiVersion, kind: ref.kind }, "may not list this kind; skipped");
+        if (statusCodeOf(err) === 403)
+          deps.logger.debug({ apiVersion: ref.apiVersion, kind: ref.kind }, "may not list this kind; skipped");
         return;
       }
       throw err;

@@ -21,14 +21,17 @@ describe("parseManifests", () => {
   });
 
   it("fails the whole object on a bad document with the parser's line and column", () => {
-    const yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n";
+    const yaml =
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n";
     expect(() => parseManifests(yaml)).toThrow(ManifestError);
     expect(() => parseManifests(yaml)).toThrow(/document 2: .*line \d+, column \d+/s);
   });
 
   it("rejects a document without kind or name", () => {
     expect(() => parseManifests("apiVersion: v1\nmetadata:\n  name: a")).toThrow("document 1: kind is required");
-    expect(() => parseManifests("apiVersion: v1\nkind: ConfigMap\nmetadata: {}")).toThrow("document 1 (ConfigMap): metadata.name is required");
+    expect(() => parseManifests("apiVersion: v1\nkind: ConfigMap\nmetadata: {}")).toThrow(
+      "document 1 (ConfigMap): metadata.name is required",
+    );
     expect(() => parseManifests("- a\n- b")).toThrow("document 1: expected a mapping, got a sequence");
   });
 });

@@ -23,8 +23,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function checkDocument(value: unknown, index: number): Manifest {
   const where = `document ${index + 1}`;
-  if (!isRecord(value)) throw new ManifestError(`${where}: expected a mapping, got ${Array.isArray(value) ? "a sequence" : typeof value}`);
-  if (typeof value.apiVersion !== "string" || value.apiVersion === "") throw new ManifestError(`${where}: apiVersion is required`);
+  if (!isRecord(value))
+    throw new ManifestError(`${where}: expected a mapping, got ${Array.isArray(value) ? "a sequence" : typeof value}`);
+  if (typeof value.apiVersion !== "string" || value.apiVersion === "")
+    throw new ManifestError(`${where}: apiVersion is required`);
   if (typeof value.kind !== "string" || value.kind === "") throw new ManifestError(`${where}: kind is required`);
   const metadata = value.metadata;
   if (!isRecord(metadata) || typeof metadata.name !== "string" || metadata.name === "") {
@@ -68,12 +70,18 @@ function rank(m: { apiVersion?: string; kind?: string }): number {
 
 /** Namespaces, then CRDs, then everything else; stable within each group. */
 export function orderForApply<T extends { apiVersion?: string; kind?: string }>(items: T[]): T[] {
-  return items.map((m, i) => ({ m, i })).sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i).map((x) => x.m);
+  return items
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i)
+    .map((x) => x.m);
 }
 
 /** The reverse: dependents first, so a namespace or CRD goes last. */
 export function orderForDelete<T extends { apiVersion?: string; kind?: string }>(items: T[]): T[] {
-  return items.map((m, i) => ({ m, i })).sort((a, b) => rank(b.m) - rank(a.m) || a.i - b.i).map((x) => x.m);
+  return items
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => rank(b.m) - rank(a.m) || a.i - b.i)
+    .map((x) => x.m);
 }
 
 export function objectKey(m: { kind?: string; metadata?: { namespace?: string; name?: string } }): string {

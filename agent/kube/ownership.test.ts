@@ -20,7 +20,10 @@ const owner = {
   appliedAt: new Date("2025-01-02T03:04:05.000Z"),
 };
 
-function live(name: string, overrides: { stack?: string; checksum?: string; ownerId?: string; ownerReferences?: unknown[] } = {}): LiveObject {
+function live(
+  name: string,
+  overrides: { stack?: string; checksum?: string; ownerId?: string; ownerReferences?: unknown[] } = {},
+): LiveObject {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -35,7 +38,11 @@ function live(name: string, overrides: { stack?: string; checksum?: string; owne
 
 describe("stampOwnership", () => {
   it("adds the stack and object labels and the checksum, time and owner annotations, keeping the user's own", () => {
-    const manifest = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", labels: { app: "x" }, annotations: { note: "y" } } };
+    const manifest = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "a", labels: { app: "x" }, annotations: { note: "y" } },
+    };
     const stamped = stampOwnership(manifest, owner);
     expect(stamped.metadata.labels).toEqual({ app: "x", [STACK_LABEL]: "stack-1", [OBJECT_ID_LABEL]: "do-1" });
     expect(stamped.metadata.annotations).toEqual({
@@ -60,7 +67,11 @@ describe("selectPrunable", () => {
   });
 
   it("never selects objects owned by another agent or by a controller", () => {
-    const objects = [live("other", { ownerId: "agent-2" }), live("controlled", { ownerReferences: [{ kind: "ReplicaSet" }] }), live("unowned", { ownerId: "" })];
+    const objects = [
+      live("other", { ownerId: "agent-2" }),
+      live("controlled", { ownerReferences: [{ kind: "ReplicaSet" }] }),
+      live("unowned", { ownerId: "" }),
+    ];
     expect(selectPrunable(objects, "stack-1", "agent-1", "abc")).toEqual([]);
   });
 
@@ -75,7 +86,12 @@ describe("selectPrunable", () => {
 });
 
 describe("migrateManagedFields", () => {
-  const brokkr = { manager: "brokkr-controller", operation: "Apply", apiVersion: "v1", fieldsV1: { "f:data": { "f:a": {}, "f:b": {} } } };
+  const brokkr = {
+    manager: "brokkr-controller",
+    operation: "Apply",
+    apiVersion: "v1",
+    fieldsV1: { "f:data": { "f:a": {}, "f:b": {} } },
+  };
   const kubectl = { manager: "kubectl-edit", operation: "Update", apiVersion: "v1", fieldsV1: { "f:data": { "f:c": {} } } };
 
   it("renames Brokkr's entry to this agent's field manager and keeps other managers' entries", () => {
@@ -83,8 +99,15 @@ describe("migrateManagedFields", () => {
   });
 
   it("joins Brokkr's field set to this agent's entry of the same operation", () => {
-    const ours = { manager: "brokkr-agent", operation: "Apply", apiVersion: "v1", fieldsV1: { "f:data": { "f:a": {}, "f:z": {} } } };
-    expect(migrateManagedFields([ours, brokkr])).toEqual([{ ...ours, fieldsV1: { "f:data": { "f:a": {}, "f:z": {}, "f:b": {} } } }]);
+    const ours = {
+      manager: "brokkr-agent",
+      operation: "Apply",
+      apiVersion: "v1",
+      fieldsV1: { "f:data": { "f:a": {}, "f:z": {} } },
+    };
+    expect(migrateManagedFields([ours, brokkr])).toEqual([
+      { ...ours, fieldsV1: { "f:data": { "f:a": {}, "f:z": {}, "f:b": {} } } },
+    ]);
   });
 
   it("has nothing to migrate when Brokkr's manager owns nothing", () => {
@@ -93,8 +116,15 @@ describe("migrateManagedFields", () => {
 });
 
 describe("adoptionOf", () => {
-  const stamped = (annotations: Record<string, string>, extra: Partial<NonNullable<LiveObject["metadata"]>> = {}): LiveObject => ({
-    metadata: { name: "x", annotations: { [STACK_LABEL]: "stack-1", [OBJECT_ID_LABEL]: "do-1", [OWNER_ANNOTATION]: "agent-1", ...annotations }, ...extra },
+  const stamped = (
+    annotations: Record<string, string>,
+    extra: Partial<NonNullable<LiveObject["metadata"]>> = {},
+  ): LiveObject => ({
+    metadata: {
+      name: "x",
+      annotations: { [STACK_LABEL]: "stack-1", [OBJECT_ID_LABEL]: "do-1", [OWNER_ANNOTATION]: "agent-1", ...annotations },
+      ...extra,
+    },
   });
 
   it("labels an object Brokkr's agent stamped for this agent with annotations only", () => {

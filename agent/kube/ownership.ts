@@ -77,7 +77,12 @@ export function checksumOf(obj: LiveObject): string | undefined {
  * The stack's live objects to delete: those this agent owns whose checksum differs from the one
  * to keep. `keepChecksum` null (deletion marker, untargeted stack) selects all it owns.
  */
-export function selectPrunable<T extends LiveObject>(live: T[], stackId: string, agentId: string, keepChecksum: string | null): T[] {
+export function selectPrunable<T extends LiveObject>(
+  live: T[],
+  stackId: string,
+  agentId: string,
+  keepChecksum: string | null,
+): T[] {
   return live.filter(
     (obj) =>
       obj.metadata?.labels?.[STACK_LABEL] === stackId &&
@@ -103,7 +108,10 @@ export function adoptionOf(obj: LiveObject, agentId: string): Adoption | undefin
   const stackId = meta?.labels?.[STACK_LABEL] ?? meta?.annotations?.[STACK_LABEL];
   if (!stackId || !isOwnedBy(obj, agentId)) return undefined;
   const objectId = meta?.annotations?.[OBJECT_ID_LABEL];
-  const labels = meta?.labels?.[STACK_LABEL] === undefined ? { [STACK_LABEL]: stackId, ...(objectId ? { [OBJECT_ID_LABEL]: objectId } : {}) } : undefined;
+  const labels =
+    meta?.labels?.[STACK_LABEL] === undefined
+      ? { [STACK_LABEL]: stackId, ...(objectId ? { [OBJECT_ID_LABEL]: objectId } : {}) }
+      : undefined;
   const managedFields = migrateManagedFields(meta?.managedFields);
   return labels || managedFields ? { ...(labels ? { labels } : {}), ...(managedFields ? { managedFields } : {}) } : undefined;
 }
@@ -119,7 +127,10 @@ export function migrateManagedFields(entries: ManagedFieldsEntry[] | undefined):
   if (old.length === 0) return undefined;
   const out = (entries ?? []).filter((e) => e.manager !== BROKKR_FIELD_MANAGER).map((e) => structuredClone(e));
   for (const entry of old) {
-    const same = out.find((e) => e.manager === FIELD_MANAGER && e.operation === entry.operation && (e.subresource ?? "") === (entry.subresource ?? ""));
+    const same = out.find(
+      (e) =>
+        e.manager === FIELD_MANAGER && e.operation === entry.operation && (e.subresource ?? "") === (entry.subresource ?? ""),
+    );
     if (same) same.fieldsV1 = unionOf(same.fieldsV1 ?? {}, entry.fieldsV1 ?? {});
     else out.push({ ...structuredClone(entry), manager: FIELD_MANAGER });
   }

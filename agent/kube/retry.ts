@@ -53,7 +53,9 @@ export function describeKubeError(err: unknown): string {
 }
 
 /** The fields of a Kubernetes Status body an event report shows; others, or other types, are ignored. */
-const Status = z.object({ message: z.string().optional().catch(undefined), reason: z.string().optional().catch(undefined) }).catch({});
+const Status = z
+  .object({ message: z.string().optional().catch(undefined), reason: z.string().optional().catch(undefined) })
+  .catch({});
 
 function parseStatus(body: unknown): z.infer<typeof Status> | undefined {
   if (typeof body === "object" && body !== null) return Status.parse(body);

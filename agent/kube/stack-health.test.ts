@@ -14,19 +14,26 @@ describe("classifyPod", () => {
     expect(classifyPod(pod([{ name: "app", state: { running: {} } }])).state).toBe("healthy");
   });
 
-  it.each(["ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff", "CreateContainerConfigError"])("calls a container waiting in %s degraded", (reason) => {
-    const health = classifyPod(pod([{ name: "app", state: { waiting: { reason } } }]));
-    expect(health).toMatchObject({ state: "degraded", reasons: [`app: ${reason}`] });
-  });
+  it.each(["ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff", "CreateContainerConfigError"])(
+    "calls a container waiting in %s degraded",
+    (reason) => {
+      const health = classifyPod(pod([{ name: "app", state: { waiting: { reason } } }]));
+      expect(health).toMatchObject({ state: "degraded", reasons: [`app: ${reason}`] });
+    },
+  );
 
   it("calls a container terminated by OOMKilled or Error failing, also when seen in its last state", () => {
     expect(classifyPod(pod([{ name: "a", state: { terminated: { reason: "OOMKilled" } } }])).state).toBe("failing");
-    const looping = classifyPod(pod([{ name: "b", state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { reason: "Error" } } }]));
+    const looping = classifyPod(
+      pod([{ name: "b", state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { reason: "Error" } } }]),
+    );
     expect(looping).toMatchObject({ state: "failing", reasons: ["b: CrashLoopBackOff", "b: terminated Error"] });
   });
 
   it("ignores a container that completed normally", () => {
-    expect(classifyPod(pod([{ name: "job", state: { terminated: { reason: "Completed", exitCode: 0 } } }])).state).toBe("healthy");
+    expect(classifyPod(pod([{ name: "job", state: { terminated: { reason: "Completed", exitCode: 0 } } }])).state).toBe(
+      "healthy",
+    );
   });
 });
 
@@ -41,7 +48,12 @@ describe("collectStackHealth", () => {
     const { objects } = createKubeClients(loadKubeConfig(kube.kubeconfigPath));
     const put = async (name: string, stack: string | undefined, status: object) => {
       const labels = stack ? { [STACK_LABEL]: stack } : {};
-      await objects.create({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default", labels }, spec: { containers: [{ name: "app", image: "x" }] } } as V1Pod);
+      await objects.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: "default", labels },
+        spec: { containers: [{ name: "app", image: "x" }] },
+      } as V1Pod);
       kube.setStatus({ apiVersion: "v1", kind: "Pod", namespace: "default", name }, status);
     };
     await put("a-ok", "stack-a", { containerStatuses: [{ name: "app", state: { running: {} } }] });

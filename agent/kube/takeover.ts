@@ -46,7 +46,8 @@ export class BrokkrTakeover {
       if (searched.has(id)) continue;
       searched.add(id);
       // Labelled objects too: one this agent applied may have been re-applied by Brokkr's agent since.
-      for (const selector of [`!${STACK_LABEL}`, STACK_LABEL]) await listKind(this.deps, ref, selector, (items) => this.adoptPage(items, run));
+      for (const selector of [`!${STACK_LABEL}`, STACK_LABEL])
+        await listKind(this.deps, ref, selector, (items) => this.adoptPage(items, run));
     }
     if (run.adopted > 0) this.deps.logger.info({ adopted: run.adopted }, "took over resources applied by Brokkr's agent");
     if (run.failures.length > 0) throw run.failures[0];
@@ -70,7 +71,11 @@ export class BrokkrTakeover {
   }
 
   private async reread(found: LiveObject): Promise<LiveObject | undefined> {
-    const header = { apiVersion: found.apiVersion, kind: found.kind, metadata: { name: found.metadata?.name ?? "", namespace: found.metadata?.namespace } };
+    const header = {
+      apiVersion: found.apiVersion,
+      kind: found.kind,
+      metadata: { name: found.metadata?.name ?? "", namespace: found.metadata?.namespace },
+    };
     try {
       const live = await withTransientRetry(() => this.deps.objects.read(header), this.deps.retry);
       return { ...live, apiVersion: found.apiVersion, kind: found.kind };
@@ -92,7 +97,12 @@ export class BrokkrTakeover {
         const patch = {
           apiVersion: found.apiVersion,
           kind: found.kind,
-          metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace, resourceVersion: obj.metadata?.resourceVersion, ...adoption },
+          metadata: {
+            name: obj.metadata?.name,
+            namespace: obj.metadata?.namespace,
+            resourceVersion: obj.metadata?.resourceVersion,
+            ...adoption,
+          },
         } as KubernetesObject;
         try {
           await withTransientRetry(

@@ -90,7 +90,12 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
     const agentPath = `/api/v1/agents/${options.agentId}`;
     if (url.pathname === "/api/v1/auth/pak") return send(200, { admin: false, agent: options.agentId, generator: null });
     if (url.pathname === `${agentPath}/events`) {
-      reports.push({ deploymentObjectId: body.deployment_object_id, status: body.status, message: body.message, eventType: body.event_type });
+      reports.push({
+        deploymentObjectId: body.deployment_object_id,
+        status: body.status,
+        message: body.message,
+        eventType: body.event_type,
+      });
       return send(200, { id: "event" });
     }
     if (url.pathname === `${agentPath}/heartbeat`) {
@@ -137,12 +142,21 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
       if (e.type === "DEPLOY") byStack.set(e.stackId, e);
       else byStack.delete(e.stackId);
     }
-    return [...byStack.values()].sort((a, b) => Number(BigInt(a.deploymentObject!.sequenceId) - BigInt(b.deploymentObject!.sequenceId)));
+    return [...byStack.values()].sort((a, b) =>
+      Number(BigInt(a.deploymentObject!.sequenceId) - BigInt(b.deploymentObject!.sequenceId)),
+    );
   }
 
   function snake(e: DeploymentEvent) {
     const o = e.deploymentObject!;
-    return { id: o.id, sequence_id: o.sequenceId, stack_id: e.stackId, yaml_content: o.yamlContent, yaml_checksum: o.yamlChecksum, is_deletion_marker: o.isDeletionMarker };
+    return {
+      id: o.id,
+      sequence_id: o.sequenceId,
+      stack_id: e.stackId,
+      yaml_content: o.yamlContent,
+      yaml_checksum: o.yamlChecksum,
+      is_deletion_marker: o.isDeletionMarker,
+    };
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -19,7 +19,12 @@ export interface ReportAgentEventInput {
 }
 
 /** An agent reports for itself, on an object of a stack associated with it; the admin names the agent. */
-export async function reportAgentEvent(db: Database, identity: Identity, input: ReportAgentEventInput, idempotency?: Idempotency) {
+export async function reportAgentEvent(
+  db: Database,
+  identity: Identity,
+  input: ReportAgentEventInput,
+  idempotency?: Idempotency,
+) {
   let agentId: string;
   if (identity.role === "AGENT") {
     if (input.agentId && input.agentId !== identity.id) throw forbidden("an agent reports only its own events");
@@ -47,7 +52,12 @@ export async function reportAgentEvent(db: Database, identity: Identity, input: 
   if (!idempotency?.key) return insertAgentEvent(db, data);
   const request = { identity, operation: "reportAgentEvent", input: data, idempotency };
   return inTransaction(db, (tx) =>
-    once(tx, request, () => insertAgentEvent(tx, data), async (id) => (await findAgentEvent(tx, id)) ?? Promise.reject(notFound("agent event"))),
+    once(
+      tx,
+      request,
+      () => insertAgentEvent(tx, data),
+      async (id) => (await findAgentEvent(tx, id)) ?? Promise.reject(notFound("agent event")),
+    ),
   );
 }
 

@@ -17,7 +17,11 @@ export function insertAgentEvent(
  * Live events, newest first, keyset on (created_at, id). Cursors carry created_at as an
  * epoch-microsecond string: a JavaScript Date would drop PostgreSQL's microseconds.
  */
-export async function listAgentEvents(db: Db, where: { agentId?: string; deploymentObjectId?: string; generatorId?: string }, page: Page) {
+export async function listAgentEvents(
+  db: Db,
+  where: { agentId?: string; deploymentObjectId?: string; generatorId?: string },
+  page: Page,
+) {
   const [micros, id] = page.after ? decodeNumberIdCursor(page.after) : [null, null];
   const rows = await db.$queryRaw<{ id: string; micros: bigint }[]>`
     SELECT e.id, (extract(epoch from e.created_at) * 1000000)::bigint AS micros

@@ -1,8 +1,17 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import {
-  createAgent, createGenerator, createObject, createStack, deleteStack, registerAgent, reportEvent, setAgentStatus,
-  targetStack, targetStateStackIds, unique,
+  createAgent,
+  createGenerator,
+  createObject,
+  createStack,
+  deleteStack,
+  registerAgent,
+  reportEvent,
+  setAgentStatus,
+  targetStack,
+  targetStateStackIds,
+  unique,
 } from "../../test/factories.js";
 
 let broker: TestBroker;
@@ -24,26 +33,47 @@ describe("agents", () => {
     const agent = await createAgent(broker, { labels: ["edge"], annotations: [{ key: "zone", value: "eu" }] });
     expect(ok(await broker.gql(ME, {}, agent.pak)).me).toEqual({ role: "AGENT", id: agent.id });
     const data = ok(await broker.gql(AGENT, { id: agent.id }, agent.pak));
-    expect(data.agent).toMatchObject({ status: "INACTIVE", labels: ["edge"], annotations: [{ key: "zone", value: "eu" }], lastHeartbeat: null });
+    expect(data.agent).toMatchObject({
+      status: "INACTIVE",
+      labels: ["edge"],
+      annotations: [{ key: "zone", value: "eu" }],
+      lastHeartbeat: null,
+    });
   });
 
   it("lets an active agent rename itself", async () => {
     const agent = await createAgent(broker, { activate: true });
     const name = unique("renamed");
-    const data = ok(await broker.gql(`mutation($id: ID!, $n: String!) { updateAgent(input: { id: $id, name: $n }) { agent { name status } } }`, { id: agent.id, n: name }, agent.pak));
+    const data = ok(
+      await broker.gql(
+        `mutation($id: ID!, $n: String!) { updateAgent(input: { id: $id, name: $n }) { agent { name status } } }`,
+        { id: agent.id, n: name },
+        agent.pak,
+      ),
+    );
     expect(data.updateAgent.agent).toEqual({ name, status: "ACTIVE" });
   });
 
   it("refuses an agent's own status change and leaves it INACTIVE", async () => {
     const agent = await createAgent(broker);
-    const result = await broker.gql(`mutation($id: ID!) { updateAgent(input: { id: $id, status: ACTIVE }) { agent { status } } }`, { id: agent.id }, agent.pak);
+    const result = await broker.gql(
+      `mutation($id: ID!) { updateAgent(input: { id: $id, status: ACTIVE }) { agent { status } } }`,
+      { id: agent.id },
+      agent.pak,
+    );
     expect(errorCode(result)).toBe("FORBIDDEN");
     expect(ok(await broker.gql(AGENT, { id: agent.id })).agent.status).toBe("INACTIVE");
   });
 
   it("records a heartbeat with the cluster's reachability", async () => {
     const agent = await createAgent(broker, { activate: true });
-    ok(await broker.gql(`mutation { heartbeat(input: { k8sReachable: true, k8sApiLatencyMs: 12 }) { agent { id } } }`, {}, agent.pak));
+    ok(
+      await broker.gql(
+        `mutation { heartbeat(input: { k8sReachable: true, k8sApiLatencyMs: 12 }) { agent { id } } }`,
+        {},
+        agent.pak,
+      ),
+    );
     const data = ok(await broker.gql(AGENT, { id: agent.id }, agent.pak));
     expect(data.agent).toMatchObject({ k8sReachable: true, k8sApiLatencyMs: 12 });
     expect(new Date(data.agent.lastHeartbeat).getTime()).not.toBeNaN();
@@ -59,14 +89,20 @@ describe("agents", () => {
     const rest = ok(await broker.gql(LIST, { f: { labels: [label] }, first: 2, after: first.pageInfo.endCursor })).agents;
     expect(rest.pageInfo.hasNextPage).toBe(false);
     expect([...names(first), ...names(rest)]).toEqual([a.name, b.name, c.name].sort());
-    expect(names(ok(await broker.gql(LIST, { f: { labels: [label], annotations: [{ key: "zone", value: "eu" }] } })).agents)).toEqual([a.name]);
-    expect(names(ok(await broker.gql(LIST, { f: { labels: [label], status: "INACTIVE" } })).agents)).toEqual([b.name, c.name].sort());
+    expect(
+      names(ok(await broker.gql(LIST, { f: { labels: [label], annotations: [{ key: "zone", value: "eu" }] } })).agents),
+    ).toEqual([a.name]);
+    expect(names(ok(await broker.gql(LIST, { f: { labels: [label], status: "INACTIVE" } })).agents)).toEqual(
+      [b.name, c.name].sort(),
+    );
     expect(errorCode(await broker.gql(LIST, { after: "bogus" }))).toBe("BAD_USER_INPUT");
   });
 
   it("rotates an agent's PAK: the old one stops working and the new one works", async () => {
     const agent = await createAgent(broker, { activate: true });
-    const data = ok(await broker.gql(`mutation($id: ID!) { rotateAgentPak(input: { id: $id }) { pak } }`, { id: agent.id }, agent.pak));
+    const data = ok(
+      await broker.gql(`mutation($id: ID!) { rotateAgentPak(input: { id: $id }) { pak } }`, { id: agent.id }, agent.pak),
+    );
     expect(errorCode(await broker.gql(ME, {}, agent.pak))).toBe("UNAUTHENTICATED");
     expect(ok(await broker.gql(ME, {}, data.rotateAgentPak.pak)).me).toEqual({ role: "AGENT", id: agent.id });
   });
@@ -91,7 +127,9 @@ describe("agents", () => {
     ok(await broker.gql(`mutation($id: ID!) { deleteAgent(input: { id: $id, hard: true }) { deletedId } }`, { id: agent.id }));
     expect(ok(await broker.gql(LIST, { f: { labels: [label], includeDeleted: true } })).agents.edges).toEqual([]);
     const { rows } = await broker.db.sql.query(
-      `SELECT (SELECT count(*) FROM agent_targets WHERE agent_id = $1)::int + (SELECT count(*) FROM agent_events WHERE agent_id = $1)::int AS n`, [agent.id]);
+      `SELECT (SELECT count(*) FROM agent_targets WHERE agent_id = $1)::int + (SELECT count(*) FROM agent_events WHERE agent_id = $1)::int AS n`,
+      [agent.id],
+    );
     expect(rows[0].n).toBe(0);
   });
 
@@ -100,7 +138,8 @@ describe("agents", () => {
     const stack = await createStack(broker, gen.pak);
     await targetStack(broker, agent.id, stack.id);
     const reported = [];
-    for (let i = 0; i < 3; i++) reported.push((await reportEvent(broker, agent.pak, (await createObject(broker, gen.pak, stack.id, `a: ${i}\n`)).id)).id);
+    for (let i = 0; i < 3; i++)
+      reported.push((await reportEvent(broker, agent.pak, (await createObject(broker, gen.pak, stack.id, `a: ${i}\n`)).id)).id);
     const q = `query($id: ID!, $after: String) { agent(id: $id) { events(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }`;
     const p1 = ok(await broker.gql(q, { id: agent.id }, agent.pak)).agent.events;
     const p2 = ok(await broker.gql(q, { id: agent.id, after: p1.pageInfo.endCursor }, agent.pak)).agent.events;
@@ -128,7 +167,13 @@ describe("target state", () => {
     await createObject(broker, gen.pak, stack.id, "a: 1\n");
     const latest = await createObject(broker, gen.pak, stack.id, "a: 2\n");
     await targetStack(broker, agent.id, stack.id);
-    const data = ok(await broker.gql(`query($a: ID!) { targetState(agentId: $a) { stackId deploymentObject { id yamlContent } } }`, { a: agent.id }, agent.pak));
+    const data = ok(
+      await broker.gql(
+        `query($a: ID!) { targetState(agentId: $a) { stackId deploymentObject { id yamlContent } } }`,
+        { a: agent.id },
+        agent.pak,
+      ),
+    );
     expect(data.targetState).toEqual([{ stackId: stack.id, deploymentObject: { id: latest.id, yamlContent: "a: 2\n" } }]);
   });
 
@@ -144,7 +189,12 @@ describe("target state", () => {
     expect(await targetStateStackIds(broker, agent.id, agent.pak)).toEqual([]);
     await registerAgent(broker, agent.id, gen.id);
     expect(await targetStateStackIds(broker, agent.id, agent.pak)).toEqual([byLabel.id, byAnnotation.id].sort());
-    ok(await broker.gql(`mutation($a: ID!, $g: ID!) { deregisterAgent(input: { agentId: $a, generatorId: $g }) { agent { id } } }`, { a: agent.id, g: gen.id }));
+    ok(
+      await broker.gql(
+        `mutation($a: ID!, $g: ID!) { deregisterAgent(input: { agentId: $a, generatorId: $g }) { agent { id } } }`,
+        { a: agent.id, g: gen.id },
+      ),
+    );
     expect(await targetStateStackIds(broker, agent.id, agent.pak)).toEqual([]);
   });
 
@@ -153,7 +203,12 @@ describe("target state", () => {
     const stack = await createStack(broker, gen.pak);
     await createObject(broker, gen.pak, stack.id);
     await targetStack(broker, agent.id, stack.id);
-    ok(await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, { a: agent.id, s: stack.id }));
+    ok(
+      await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, {
+        a: agent.id,
+        s: stack.id,
+      }),
+    );
     expect(await targetStateStackIds(broker, agent.id, agent.pak)).toEqual([]);
   });
 
@@ -163,7 +218,15 @@ describe("target state", () => {
     await createObject(broker, gen.pak, stack.id);
     await targetStack(broker, agent.id, stack.id);
     const { deletionMarker } = await deleteStack(broker, stack.id, { pak: gen.pak });
-    const data = ok(await broker.gql(`query($a: ID!) { targetState(agentId: $a) { stackId deploymentObject { id isDeletionMarker yamlContent } } }`, { a: agent.id }, agent.pak));
-    expect(data.targetState).toEqual([{ stackId: stack.id, deploymentObject: { id: deletionMarker!.id, isDeletionMarker: true, yamlContent: "" } }]);
+    const data = ok(
+      await broker.gql(
+        `query($a: ID!) { targetState(agentId: $a) { stackId deploymentObject { id isDeletionMarker yamlContent } } }`,
+        { a: agent.id },
+        agent.pak,
+      ),
+    );
+    expect(data.targetState).toEqual([
+      { stackId: stack.id, deploymentObject: { id: deletionMarker!.id, isDeletionMarker: true, yamlContent: "" } },
+    ]);
   });
 });

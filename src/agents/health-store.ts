@@ -44,7 +44,10 @@ export type HealthRow = DeploymentHealth;
 
 /** Every agent's latest health record of each object, for REST's computed-on-read summaries. */
 export function healthOfObjects(db: Db, objectIds: readonly string[]) {
-  return db.deploymentHealth.findMany({ where: { deploymentObjectId: { in: [...objectIds] } }, orderBy: [{ deploymentObjectId: "asc" }, { agentId: "asc" }] });
+  return db.deploymentHealth.findMany({
+    where: { deploymentObjectId: { in: [...objectIds] } },
+    orderBy: [{ deploymentObjectId: "asc" }, { agentId: "asc" }],
+  });
 }
 
 /** The health records of every object of a stack, in one statement. */

@@ -20,7 +20,12 @@ async function patchHealth(agentId: string, pak: string, entries: unknown[] | st
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-const entry = (id: string, status = "healthy") => ({ id, status, summary: { pods_ready: 1 }, checked_at: new Date().toISOString() });
+const entry = (id: string, status = "healthy") => ({
+  id,
+  status,
+  summary: { pods_ready: 1 },
+  checked_at: new Date().toISOString(),
+});
 
 async function targetedAgentWithObjects(count: number) {
   const gen = await createGenerator(broker);
@@ -35,7 +40,10 @@ async function targetedAgentWithObjects(count: number) {
 }
 
 async function storedHealth(agentId: string) {
-  const { rows } = await broker.db.sql.query("SELECT deployment_object_id AS id, status FROM deployment_health WHERE agent_id = $1 ORDER BY 1", [agentId]);
+  const { rows } = await broker.db.sql.query(
+    "SELECT deployment_object_id AS id, status FROM deployment_health WHERE agent_id = $1 ORDER BY 1",
+    [agentId],
+  );
   return rows as { id: string; status: string }[];
 }
 
@@ -56,7 +64,11 @@ describe("health reports (PATCH /agents/{id}/health-status)", () => {
 
   it("refuses a report over the entry cap with 413 naming the limit, writing nothing", async () => {
     const { agent, objects } = await targetedAgentWithObjects(1);
-    const res = await patchHealth(agent.id, agent.pak, Array.from({ length: CAP + 1 }, () => entry(objects[0]!.id)));
+    const res = await patchHealth(
+      agent.id,
+      agent.pak,
+      Array.from({ length: CAP + 1 }, () => entry(objects[0]!.id)),
+    );
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ code: "PAYLOAD_TOO_LARGE", field: "deployment_objects" });
     expect(res.body.message).toMatch(/BROKKR__BROKER__MAX_HEALTH_ENTRIES/);
@@ -68,7 +80,10 @@ describe("health reports (PATCH /agents/{id}/health-status)", () => {
     const stranger = await createGenerator(broker);
     const foreign = await createObject(broker, stranger.pak, (await createStack(broker, stranger.pak)).id);
     const hidden = await patchHealth(agent.id, agent.pak, [entry(objects[0]!.id), entry(foreign.id)]);
-    const unknown = await patchHealth(agent.id, agent.pak, [entry(objects[0]!.id), entry("00000000-0000-4000-8000-000000000000")]);
+    const unknown = await patchHealth(agent.id, agent.pak, [
+      entry(objects[0]!.id),
+      entry("00000000-0000-4000-8000-000000000000"),
+    ]);
     expect(hidden.status).toBe(403);
     expect(hidden.body).toEqual(unknown.body);
     expect(hidden.body.message).toMatch(/deployment_objects\.1/);
@@ -89,10 +104,19 @@ describe("health reports (PATCH /agents/{id}/health-status)", () => {
   it("refuses a summary nested deeper than 32 levels with 400 naming the field, writing nothing (5,000 deep was a 500)", async () => {
     const { agent, objects } = await targetedAgentWithObjects(1);
     const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
-    const report = (depth: number) => `{"deployment_objects":[{"id":"${objects[0]!.id}","status":"ok","checked_at":"2024-01-01T00:00:00Z","summary":${nested(depth)}}]}`;
+    const report = (depth: number) =>
+      `{"deployment_objects":[{"id":"${objects[0]!.id}","status":"ok","checked_at":"2024-01-01T00:00:00Z","summary":${nested(depth)}}]}`;
     for (const depth of [33, 5_000]) {
       const res = await patchHealth(agent.id, agent.pak, report(depth));
-      expect(res).toEqual({ status: 400, body: { code: "BAD_USER_INPUT", field: "deployment_objects.0.summary", details: { field: "deployment_objects.0.summary" }, message: "deployment_objects.0.summary may nest at most 32 levels" } });
+      expect(res).toEqual({
+        status: 400,
+        body: {
+          code: "BAD_USER_INPUT",
+          field: "deployment_objects.0.summary",
+          details: { field: "deployment_objects.0.summary" },
+          message: "deployment_objects.0.summary may nest at most 32 levels",
+        },
+      });
     }
     expect(await storedHealth(agent.id)).toEqual([]);
     expect((await patchHealth(agent.id, agent.pak, report(32))).status).toBe(200);

@@ -26,11 +26,13 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
 function toEntry(e: HealthReportEntry, i: number): HealthEntry {
   const field = `deployment_objects.${i}`;
   const checkedAt = new Date(e.checked_at);
-  if (Number.isNaN(checkedAt.getTime())) throw new BrokkrError("BAD_USER_INPUT", `${field}.checked_at is not a date`, `${field}.checked_at`);
+  if (Number.isNaN(checkedAt.getTime()))
+    throw new BrokkrError("BAD_USER_INPUT", `${field}.checked_at is not a date`, `${field}.checked_at`);
   if (nestedDeeperThan(e.summary, MAX_SUMMARY_DEPTH)) {
     throw new BrokkrError("BAD_USER_INPUT", `${field}.summary may nest at most ${MAX_SUMMARY_DEPTH} levels`, `${field}.summary`);
   }
-  const summary = e.summary === undefined || e.summary === null ? null : typeof e.summary === "string" ? e.summary : JSON.stringify(e.summary);
+  const summary =
+    e.summary === undefined || e.summary === null ? null : typeof e.summary === "string" ? e.summary : JSON.stringify(e.summary);
   return {
     deploymentObjectId: requireId(`${field}.id`, e.id),
     status: requireText(`${field}.status`, e.status, LIMITS.healthStatus),
@@ -51,7 +53,11 @@ export async function recordHealthReport(
   limits: InputLimits = DEFAULT_INPUT_LIMITS,
 ): Promise<void> {
   if (report.length > limits.maxHealthEntries) {
-    throw new BrokkrError("PAYLOAD_TOO_LARGE", `a health report holds at most ${limits.maxHealthEntries} entries (BROKKR__BROKER__MAX_HEALTH_ENTRIES)`, "deployment_objects");
+    throw new BrokkrError(
+      "PAYLOAD_TOO_LARGE",
+      `a health report holds at most ${limits.maxHealthEntries} entries (BROKKR__BROKER__MAX_HEALTH_ENTRIES)`,
+      "deployment_objects",
+    );
   }
   const entries = report.map(toEntry);
   const last = new Map(entries.map((e, i) => [e.deploymentObjectId, i]));
@@ -61,5 +67,7 @@ export async function recordHealthReport(
   if (refused === null) return;
   // The store counts within `unique`; the caller knows the positions of its own report.
   const entry = unique[refused];
-  throw forbidden(`deployment_objects.${entry ? entries.indexOf(entry) : refused}: not an object of a stack that reaches this agent`);
+  throw forbidden(
+    `deployment_objects.${entry ? entries.indexOf(entry) : refused}: not an object of a stack that reaches this agent`,
+  );
 }

@@ -22,7 +22,9 @@ export async function addAgentLabelRow(db: Database, agentId: string, label: str
 export async function addAgentAnnotationRow(db: Database, agentId: string, input: { key: string; value: string }) {
   const a = requireAnnotation("annotation", input.key, input.value);
   try {
-    return await inTransaction(db, async (tx) => store.insertAgentAnnotation(tx, (await getAgent(tx, agentId)).id, a.key, a.value));
+    return await inTransaction(db, async (tx) =>
+      store.insertAgentAnnotation(tx, (await getAgent(tx, agentId)).id, a.key, a.value),
+    );
   } catch (err) {
     throw fromDatabaseError(err, `the agent already has an annotation '${a.key}'`);
   }
@@ -32,9 +34,10 @@ export async function addAgentAnnotationRow(db: Database, agentId: string, input
 export async function removeAgentLabelRow(db: Database, agentId: string, change: { label?: string; key?: string }) {
   return inTransaction(db, async (tx) => {
     const agent = await getAgent(tx, agentId);
-    const { count } = change.label !== undefined
-      ? await store.removeAgentLabel(tx, agent.id, requireText("label", change.label, LIMITS.label))
-      : await store.removeAgentAnnotation(tx, agent.id, requireText("key", change.key ?? "", LIMITS.annotationKey));
+    const { count } =
+      change.label !== undefined
+        ? await store.removeAgentLabel(tx, agent.id, requireText("label", change.label, LIMITS.label))
+        : await store.removeAgentAnnotation(tx, agent.id, requireText("key", change.key ?? "", LIMITS.annotationKey));
     if (count === 0) throw notFoundOf(change);
   });
 }

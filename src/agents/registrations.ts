@@ -16,7 +16,8 @@ import * as store from "./store.js";
 
 async function registrant(db: Db, identity: Identity, agentId: string | null | undefined) {
   if (identity.role === "GENERATOR") throw forbidden();
-  if (identity.role === "ADMIN" && !agentId) throw new BrokkrError("BAD_USER_INPUT", "agent_id is required for the admin", "agent_id", "missing_agent_id");
+  if (identity.role === "ADMIN" && !agentId)
+    throw new BrokkrError("BAD_USER_INPUT", "agent_id is required for the admin", "agent_id", "missing_agent_id");
   if (identity.role === "AGENT" && agentId && agentId !== identity.id) {
     throw new BrokkrError("BAD_USER_INPUT", "agent_id does not match the caller", "agent_id", "agent_id_mismatch");
   }
@@ -33,7 +34,8 @@ export async function registerAgentWith(db: Database, identity: Identity, genera
     });
   } catch (err) {
     const e = fromDatabaseError(err);
-    if (e instanceof BrokkrError && e.reason === "unique_violation") throw new BrokkrError("CONFLICT", "the agent is already registered with this generator", undefined, "already_registered");
+    if (e instanceof BrokkrError && e.reason === "unique_violation")
+      throw new BrokkrError("CONFLICT", "the agent is already registered with this generator", undefined, "already_registered");
     throw e;
   }
 }

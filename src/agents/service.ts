@@ -7,7 +7,17 @@ import { badInput, forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { findGenerator } from "../generators/store.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { findStack } from "../stacks/store.js";
-import { LIMITS, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireList, requireText, tooManyTags } from "../validation.js";
+import {
+  LIMITS,
+  requireAnnotation,
+  requireAnnotations,
+  requireId,
+  requireLabel,
+  requireLabels,
+  requireList,
+  requireText,
+  tooManyTags,
+} from "../validation.js";
 import * as store from "./store.js";
 import { once, pakShownOnce, type Idempotency } from "../idempotency/service.js";
 import type { AgentRow } from "./store.js";
@@ -33,16 +43,21 @@ export async function createAgent(db: Database, identity: Identity, input: Creat
     const fields = { name, clusterName, labels, annotations, ...(generatorIds.length > 0 ? { generatorIds } : {}) };
     const request = { identity, operation: "createAgent", input: fields, idempotency };
     const agent = await inTransaction(db, (tx) =>
-      once(tx, request, async () => {
-        const agent = await store.insertAgent(tx, { name, clusterName, pakHash: hash });
-        for (const label of labels) await store.addAgentLabel(tx, agent.id, label);
-        for (const a of annotations) await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
-        for (const generatorId of generatorIds) {
-          if (!(await findGenerator(tx, generatorId))) throw notFound("generator");
-          await store.register(tx, agent.id, generatorId);
-        }
-        return agent;
-      }, (id) => Promise.reject(pakShownOnce("agent", id, idempotency?.field))),
+      once(
+        tx,
+        request,
+        async () => {
+          const agent = await store.insertAgent(tx, { name, clusterName, pakHash: hash });
+          for (const label of labels) await store.addAgentLabel(tx, agent.id, label);
+          for (const a of annotations) await store.setAgentAnnotation(tx, agent.id, a.key, a.value);
+          for (const generatorId of generatorIds) {
+            if (!(await findGenerator(tx, generatorId))) throw notFound("generator");
+            await store.register(tx, agent.id, generatorId);
+          }
+          return agent;
+        },
+        (id) => Promise.reject(pakShownOnce("agent", id, idempotency?.field)),
+      ),
     );
     return { agent, pak };
   } catch (err) {
@@ -136,13 +151,16 @@ export async function mutateAgentLabels(
 ) {
   return inTransaction(db, async (tx) => {
     const agent = await getAgent(tx, agentId, "agentId");
-    if (change.add !== undefined && !(await store.addAgentLabel(tx, agent.id, requireLabel("label", change.add)))) throw tooManyTags("label", "agent", "labels");
-    if (change.remove !== undefined) await store.removeAgentLabel(tx, agent.id, requireText("label", change.remove, LIMITS.label));
+    if (change.add !== undefined && !(await store.addAgentLabel(tx, agent.id, requireLabel("label", change.add))))
+      throw tooManyTags("label", "agent", "labels");
+    if (change.remove !== undefined)
+      await store.removeAgentLabel(tx, agent.id, requireText("label", change.remove, LIMITS.label));
     if (change.set) {
       const a = requireAnnotation("annotation", change.set.key, change.set.value);
       if (!(await store.setAgentAnnotation(tx, agent.id, a.key, a.value))) throw tooManyTags("key", "agent", "annotations");
     }
-    if (change.unset !== undefined) await store.removeAgentAnnotation(tx, agent.id, requireText("key", change.unset, LIMITS.annotationKey));
+    if (change.unset !== undefined)
+      await store.removeAgentAnnotation(tx, agent.id, requireText("key", change.unset, LIMITS.annotationKey));
     return agent;
   });
 }
@@ -162,12 +180,19 @@ export async function setRegistration(db: Database, input: { agentId: string; ge
  * Admin, or the stack's generator for an agent registered with it (its consent). The owner may
  * always remove its own targets, also after the agent withdrew its registration.
  */
-export async function setTarget(db: Database, identity: Identity, input: { agentId: string; stackId: string }, targeted: boolean) {
+export async function setTarget(
+  db: Database,
+  identity: Identity,
+  input: { agentId: string; stackId: string },
+  targeted: boolean,
+) {
   return inTransaction(db, async (tx) => {
     const stack = await findStack(tx, requireId("stackId", input.stackId), !targeted);
     // Brokkr's code for a generator naming a stack not its own (or none: existence stays secret).
     if (!stack || !ownsStack(identity, stack)) {
-      throw identity.role === "GENERATOR" ? forbidden("the stack belongs to another generator", "target_generator_mismatch") : missingOrHidden(identity, "stack");
+      throw identity.role === "GENERATOR"
+        ? forbidden("the stack belongs to another generator", "target_generator_mismatch")
+        : missingOrHidden(identity, "stack");
     }
     const agent = await store.findAgent(tx, requireId("agentId", input.agentId));
     const byGenerator = identity.role === "GENERATOR";
@@ -195,7 +220,11 @@ export function validateHeartbeat(input: { k8sReachable?: boolean | null; k8sApi
 }
 
 /** `agent` comes from getWritingAgent: the caller may write for it. */
-export async function heartbeat(db: Database, agent: AgentRow, input: { k8sReachable?: boolean | null; k8sApiLatencyMs?: number | null }) {
+export async function heartbeat(
+  db: Database,
+  agent: AgentRow,
+  input: { k8sReachable?: boolean | null; k8sApiLatencyMs?: number | null },
+) {
   validateHeartbeat(input);
   return store.updateAgent(db, agent.id, {
     lastHeartbeat: new Date(),

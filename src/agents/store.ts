@@ -137,7 +137,11 @@ export async function targetsOfAgents(db: Db, agentIds: readonly string[]) {
 /** The first MAX_LIST_ARGUMENT registrations of each agent with live generators. */
 export async function registrationsOfAgents(db: Db, agentIds: readonly string[]) {
   const ids = await firstLinksPerParent(db, "registrations_by_agent", agentIds);
-  return db.agentGeneratorRegistration.findMany({ where: { id: { in: ids } }, include: { generator: true }, orderBy: { createdAt: "asc" } });
+  return db.agentGeneratorRegistration.findMany({
+    where: { id: { in: ids } },
+    include: { generator: true },
+    orderBy: { createdAt: "asc" },
+  });
 }
 
 export function isRegistered(db: Db, agentId: string, generatorId: string) {
@@ -158,7 +162,8 @@ export function deregister(db: Db, agentId: string, generatorId: string) {
  * registration, and takes over a generator's target.
  */
 export function addTarget(db: Db, agentId: string, stackId: string, byGenerator = false) {
-  if (byGenerator) return db.agentTarget.createMany({ data: [{ agentId, stackId, requiresRegistration: true }], skipDuplicates: true });
+  if (byGenerator)
+    return db.agentTarget.createMany({ data: [{ agentId, stackId, requiresRegistration: true }], skipDuplicates: true });
   return db.agentTarget.upsert({
     where: { agentId_stackId: { agentId, stackId } },
     create: { agentId, stackId },
@@ -189,7 +194,10 @@ export function insertRegistration(db: Db, agentId: string, generatorId: string)
 }
 
 export function registrationsOfGenerator(db: Db, generatorId: string) {
-  return db.agentGeneratorRegistration.findMany({ where: { generatorId, agent: { deletedAt: null } }, orderBy: { createdAt: "asc" } });
+  return db.agentGeneratorRegistration.findMany({
+    where: { generatorId, agent: { deletedAt: null } },
+    orderBy: { createdAt: "asc" },
+  });
 }
 
 export function findTarget(db: Db, agentId: string, stackId: string) {

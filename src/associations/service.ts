@@ -44,6 +44,17 @@ export interface StackReach {
 /** A page of the agents a stack reaches and why, with what each last reported for it. */
 export async function reachOfStack(db: Db, stackId: string, afterAgentId: string | null, limit: number): Promise<StackReach[]> {
   const rows = await store.reachedAgentsOfStack(db, stackId, afterAgentId, limit);
-  const events = new Map((await store.eventsByIds(db, rows.flatMap((r) => (r.last_event_id ? [r.last_event_id] : [])))).map((e) => [e.id, e]));
-  return rows.map((r) => ({ agentId: r.agent_id, reasons: r.reasons, lastEvent: (r.last_event_id && events.get(r.last_event_id)) || null }));
+  const events = new Map(
+    (
+      await store.eventsByIds(
+        db,
+        rows.flatMap((r) => (r.last_event_id ? [r.last_event_id] : [])),
+      )
+    ).map((e) => [e.id, e]),
+  );
+  return rows.map((r) => ({
+    agentId: r.agent_id,
+    reasons: r.reasons,
+    lastEvent: (r.last_event_id && events.get(r.last_event_id)) || null,
+  }));
 }

@@ -38,7 +38,9 @@ async function role(url: string, pak: string | undefined) {
 }
 
 const storedHash = async (db: TestDatabase) =>
-  (await db.sql.query<{ value: string }>("SELECT value FROM broker_settings WHERE key = 'admin_pak_hash'")).rows.map((r) => r.value);
+  (await db.sql.query<{ value: string }>("SELECT value FROM broker_settings WHERE key = 'admin_pak_hash'")).rows.map(
+    (r) => r.value,
+  );
 
 describe("admin PAK bootstrap through the broker", () => {
   let db: TestDatabase;

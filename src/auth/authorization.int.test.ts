@@ -34,55 +34,237 @@ const CALLER_NAME: Record<Caller, string> = {
 
 const queries: Row[] = [
   { name: "me", field: "me", doc: `{ me { role id } }`, vars: () => ({}), expect: ALL },
-  { name: "generators", field: "generators", doc: `{ generators { edges { node { id } } } }`, vars: () => ({}), expect: ["ok", "ok", "ok", F, F] },
-  { name: "generator", field: "generator", doc: `query($id: ID!) { generator(id: $id) { id } }`, vars: (w) => ({ id: w.genA.id }), expect: ["ok", "ok", F, F, F] },
-  { name: "stacks", field: "stacks", doc: `{ stacks { edges { node { id } } } }`, vars: () => ({}), expect: ALL },
-  { name: "stack", field: "stack", doc: `query($id: ID!) { stack(id: $id) { id } }`, vars: (w) => ({ id: w.stack.id }), expect: ["ok", "ok", F, "ok", F] },
-  { name: "agents", field: "agents", doc: `{ agents { edges { node { id } } } }`, vars: () => ({}), expect: ALL },
-  { name: "agent", field: "agent", doc: `query($id: ID!) { agent(id: $id) { id } }`, vars: (w) => ({ id: w.agentA.id }), expect: ["ok", "ok", F, "ok", F] },
   {
-    name: "deploymentObject", field: "deploymentObject", doc: `query($id: ID!) { deploymentObject(id: $id) { id yamlContent } }`,
-    vars: (w) => ({ id: w.object.id }), expect: ["ok", "ok", F, "ok", F],
+    name: "generators",
+    field: "generators",
+    doc: `{ generators { edges { node { id } } } }`,
+    vars: () => ({}),
+    expect: ["ok", "ok", "ok", F, F],
   },
-  { name: "targetState", field: "targetState", doc: `query($id: ID!) { targetState(agentId: $id) { stackId } }`, vars: (w) => ({ id: w.agentA.id }), expect: AGENT_SELF },
+  {
+    name: "generator",
+    field: "generator",
+    doc: `query($id: ID!) { generator(id: $id) { id } }`,
+    vars: (w) => ({ id: w.genA.id }),
+    expect: ["ok", "ok", F, F, F],
+  },
+  { name: "stacks", field: "stacks", doc: `{ stacks { edges { node { id } } } }`, vars: () => ({}), expect: ALL },
+  {
+    name: "stack",
+    field: "stack",
+    doc: `query($id: ID!) { stack(id: $id) { id } }`,
+    vars: (w) => ({ id: w.stack.id }),
+    expect: ["ok", "ok", F, "ok", F],
+  },
+  { name: "agents", field: "agents", doc: `{ agents { edges { node { id } } } }`, vars: () => ({}), expect: ALL },
+  {
+    name: "agent",
+    field: "agent",
+    doc: `query($id: ID!) { agent(id: $id) { id } }`,
+    vars: (w) => ({ id: w.agentA.id }),
+    expect: ["ok", "ok", F, "ok", F],
+  },
+  {
+    name: "deploymentObject",
+    field: "deploymentObject",
+    doc: `query($id: ID!) { deploymentObject(id: $id) { id yamlContent } }`,
+    vars: (w) => ({ id: w.object.id }),
+    expect: ["ok", "ok", F, "ok", F],
+  },
+  {
+    name: "targetState",
+    field: "targetState",
+    doc: `query($id: ID!) { targetState(agentId: $id) { stackId } }`,
+    vars: (w) => ({ id: w.agentA.id }),
+    expect: AGENT_SELF,
+  },
 ];
 
-const m = (name: string, input: string, selection: string) =>
-  `mutation($i: ${input}!) { ${name}(input: $i) { ${selection} } }`;
+const m = (name: string, input: string, selection: string) => `mutation($i: ${input}!) { ${name}(input: $i) { ${selection} } }`;
 
 const mutations: Row[] = [
-  { name: "createGenerator", field: "createGenerator", doc: m("createGenerator", "CreateGeneratorInput", "pak"), vars: () => ({ i: { name: unique("g") } }), expect: ADMIN_ONLY },
-  { name: "rotateGeneratorPak", field: "rotateGeneratorPak", doc: m("rotateGeneratorPak", "RotateGeneratorPakInput", "pak"), vars: (w) => ({ i: { id: w.genA.id } }), expect: ["ok", "ok", F, F, F] },
-  { name: "deleteGenerator", field: "deleteGenerator", doc: m("deleteGenerator", "DeleteGeneratorInput", "deletedId"), vars: (w) => ({ i: { id: w.genA.id } }), expect: ADMIN_ONLY },
-  { name: "createAgent", field: "createAgent", doc: m("createAgent", "CreateAgentInput", "pak"), vars: () => ({ i: { name: unique("a"), clusterName: "c" } }), expect: ADMIN_ONLY },
-  { name: "rotateAgentPak", field: "rotateAgentPak", doc: m("rotateAgentPak", "RotateAgentPakInput", "pak"), vars: (w) => ({ i: { id: w.agentA.id } }), expect: AGENT_SELF },
-  { name: "updateAgent (name)", field: "updateAgent", doc: m("updateAgent", "UpdateAgentInput", "agent { name }"), vars: (w) => ({ i: { id: w.agentA.id, name: unique("renamed") } }), expect: AGENT_SELF },
-  { name: "updateAgent (status)", field: "updateAgent", doc: m("updateAgent", "UpdateAgentInput", "agent { status }"), vars: (w) => ({ i: { id: w.agentA.id, status: "INACTIVE" } }), expect: ADMIN_ONLY },
-  { name: "deleteAgent", field: "deleteAgent", doc: m("deleteAgent", "DeleteAgentInput", "deletedId"), vars: (w) => ({ i: { id: w.agentA.id } }), expect: ADMIN_ONLY },
-  { name: "registerAgent", field: "registerAgent", doc: m("registerAgent", "RegisterAgentInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, generatorId: w.genB.id } }), expect: ADMIN_ONLY },
-  { name: "deregisterAgent", field: "deregisterAgent", doc: m("deregisterAgent", "DeregisterAgentInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, generatorId: w.genA.id } }), expect: ADMIN_ONLY },
-  { name: "createStack", field: "createStack", doc: m("createStack", "CreateStackInput", "stack { id }"), vars: (w) => ({ i: { name: unique("s"), generatorId: w.genA.id } }), expect: STACK_OWNER },
-  { name: "updateStack", field: "updateStack", doc: m("updateStack", "UpdateStackInput", "stack { id }"), vars: (w) => ({ i: { id: w.stack.id, description: "d" } }), expect: STACK_OWNER },
-  { name: "deleteStack", field: "deleteStack", doc: m("deleteStack", "DeleteStackInput", "deletedId"), vars: (w) => ({ i: { id: w.stack.id } }), expect: STACK_OWNER },
   {
-    name: "createDeploymentObject", field: "createDeploymentObject", doc: m("createDeploymentObject", "CreateDeploymentObjectInput", "deploymentObject { id }"),
-    vars: (w) => ({ i: { stackId: w.stack.id, yamlContent: CONFIGMAP_YAML("x") } }), expect: STACK_OWNER,
+    name: "createGenerator",
+    field: "createGenerator",
+    doc: m("createGenerator", "CreateGeneratorInput", "pak"),
+    vars: () => ({ i: { name: unique("g") } }),
+    expect: ADMIN_ONLY,
   },
-  { name: "addStackLabel", field: "addStackLabel", doc: m("addStackLabel", "StackLabelInput", "stack { id }"), vars: (w) => ({ i: { stackId: w.stack.id, label: "new" } }), expect: STACK_OWNER },
-  { name: "removeStackLabel", field: "removeStackLabel", doc: m("removeStackLabel", "StackLabelInput", "stack { id }"), vars: (w) => ({ i: { stackId: w.stack.id, label: w.label } }), expect: STACK_OWNER },
-  { name: "setStackAnnotation", field: "setStackAnnotation", doc: m("setStackAnnotation", "SetStackAnnotationInput", "stack { id }"), vars: (w) => ({ i: { stackId: w.stack.id, key: "k", value: "v" } }), expect: STACK_OWNER },
-  { name: "removeStackAnnotation", field: "removeStackAnnotation", doc: m("removeStackAnnotation", "RemoveStackAnnotationInput", "stack { id }"), vars: (w) => ({ i: { stackId: w.stack.id, key: "team" } }), expect: STACK_OWNER },
-  { name: "addAgentLabel", field: "addAgentLabel", doc: m("addAgentLabel", "AgentLabelInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, label: "new" } }), expect: ADMIN_ONLY },
-  { name: "removeAgentLabel", field: "removeAgentLabel", doc: m("removeAgentLabel", "AgentLabelInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, label: "agent-a" } }), expect: ADMIN_ONLY },
-  { name: "setAgentAnnotation", field: "setAgentAnnotation", doc: m("setAgentAnnotation", "SetAgentAnnotationInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, key: "k", value: "v" } }), expect: ADMIN_ONLY },
-  { name: "removeAgentAnnotation", field: "removeAgentAnnotation", doc: m("removeAgentAnnotation", "RemoveAgentAnnotationInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, key: "k" } }), expect: ADMIN_ONLY },
-  { name: "targetStack", field: "targetStack", doc: m("targetStack", "TargetStackInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, stackId: w.stack.id } }), expect: STACK_OWNER },
-  { name: "untargetStack", field: "untargetStack", doc: m("untargetStack", "TargetStackInput", "agent { id }"), vars: (w) => ({ i: { agentId: w.agentA.id, stackId: w.stack.id } }), expect: STACK_OWNER },
   {
-    name: "reportAgentEvent", field: "reportAgentEvent", doc: m("reportAgentEvent", "ReportAgentEventInput", "event { id }"),
-    vars: (w) => ({ i: { agentId: w.agentA.id, deploymentObjectId: w.object.id, status: "SUCCESS" } }), expect: AGENT_SELF,
+    name: "rotateGeneratorPak",
+    field: "rotateGeneratorPak",
+    doc: m("rotateGeneratorPak", "RotateGeneratorPakInput", "pak"),
+    vars: (w) => ({ i: { id: w.genA.id } }),
+    expect: ["ok", "ok", F, F, F],
   },
-  { name: "heartbeat", field: "heartbeat", doc: m("heartbeat", "HeartbeatInput", "agent { id }"), vars: () => ({ i: { k8sReachable: true } }), expect: [F, F, F, "ok", "ok"] },
+  {
+    name: "deleteGenerator",
+    field: "deleteGenerator",
+    doc: m("deleteGenerator", "DeleteGeneratorInput", "deletedId"),
+    vars: (w) => ({ i: { id: w.genA.id } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "createAgent",
+    field: "createAgent",
+    doc: m("createAgent", "CreateAgentInput", "pak"),
+    vars: () => ({ i: { name: unique("a"), clusterName: "c" } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "rotateAgentPak",
+    field: "rotateAgentPak",
+    doc: m("rotateAgentPak", "RotateAgentPakInput", "pak"),
+    vars: (w) => ({ i: { id: w.agentA.id } }),
+    expect: AGENT_SELF,
+  },
+  {
+    name: "updateAgent (name)",
+    field: "updateAgent",
+    doc: m("updateAgent", "UpdateAgentInput", "agent { name }"),
+    vars: (w) => ({ i: { id: w.agentA.id, name: unique("renamed") } }),
+    expect: AGENT_SELF,
+  },
+  {
+    name: "updateAgent (status)",
+    field: "updateAgent",
+    doc: m("updateAgent", "UpdateAgentInput", "agent { status }"),
+    vars: (w) => ({ i: { id: w.agentA.id, status: "INACTIVE" } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "deleteAgent",
+    field: "deleteAgent",
+    doc: m("deleteAgent", "DeleteAgentInput", "deletedId"),
+    vars: (w) => ({ i: { id: w.agentA.id } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "registerAgent",
+    field: "registerAgent",
+    doc: m("registerAgent", "RegisterAgentInput", "agent { id }"),
+    vars: (w) => ({ i: { agentId: w.agentA.id, generatorId: w.genB.id } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "deregisterAgent",
+    field: "deregisterAgent",
+    doc: m("deregisterAgent", "DeregisterAgentInput", "agent { id }"),
+    vars: (w) => ({ i: { agentId: w.agentA.id, generatorId: w.genA.id } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "createStack",
+    field: "createStack",
+    doc: m("createStack", "CreateStackInput", "stack { id }"),
+    vars: (w) => ({ i: { name: unique("s"), generatorId: w.genA.id } }),
+    expect: STACK_OWNER,
+  },
+  {
+    name: "updateStack",
+    field: "updateStack",
+    doc: m("updateStack", "UpdateStackInput", "stack { id }"),
+    vars: (w) => ({ i: { id: w.stack.id, description: "d" } }),
+    expect: STACK_OWNER,
+  },
+  {
+    name: "deleteStack",
+    field: "deleteStack",
+    doc: m("deleteStack", "DeleteStackInput", "deletedId"),
+    vars: (w) => ({ i: { id: w.stack.id } }),
+    expect: STACK_OWNER,
+  },
+  {
+    name: "createDeploymentObject",
+    field: "createDeploymentObject",
+    doc: m("createDeploymentObject", "CreateDeploymentObjectInput", "deploymentObject { id }"),
+    vars: (w) => ({ i: { stackId: w.stack.id, yamlContent: CONFIGMAP_YAML("x") } }),
+    expect: STACK_OWNER,
+  },
+  {
+    name: "addStackLabel",
+    field: "addStackLabel",
+    doc: m("addStackLabel", "StackLabelInput", "stack { id }"),
+    vars: (w) => ({ i: { stackId: w.stack.id, label: "new" } }),
+    expect: STACK_OWNER,
+  },
+  {
+    name: "removeStackLabel",
+    field: "removeStackLabel",
+    doc: m("removeStackLabel", "StackLabelInput", "stack { id }"),
+    vars: (w) => ({ i: { stackId: w.stack.id, label: w.label } }),
+    expect: STACK_OWNER,
+  },
+  {
+    name: "setStackAnnotation",
+    field: "setStackAnnotation",
+    doc: m("setStackAnnotation", "SetStackAnnotationInput", "stack { id }"),
+    vars: (w) => ({ i: { stackId: w.stack.id, key: "k", value: "v" } }),
+    expect: STACK_OWNER,
+  },
+  {
+    name: "removeStackAnnotation",
+    field: "removeStackAnnotation",
+    doc: m("removeStackAnnotation", "RemoveStackAnnotationInput", "stack { id }"),
+    vars: (w) => ({ i: { stackId: w.stack.id, key: "team" } }),
+    expect: STACK_OWNER,
+  },
+  {
+    name: "addAgentLabel",
+    field: "addAgentLabel",
+    doc: m("addAgentLabel", "AgentLabelInput", "agent { id }"),
+    vars: (w) => ({ i: { agentId: w.agentA.id, label: "new" } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "removeAgentLabel",
+    field: "removeAgentLabel",
+    doc: m("removeAgentLabel", "AgentLabelInput", "agent { id }"),
+    vars: (w) => ({ i: { agentId: w.agentA.id, label: "agent-a" } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "setAgentAnnotation",
+    field: "setAgentAnnotation",
+    doc: m("setAgentAnnotation", "SetAgentAnnotationInput", "agent { id }"),
+    vars: (w) => ({ i: { agentId: w.agentA.id, key: "k", value: "v" } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "removeAgentAnnotation",
+    field: "removeAgentAnnotation",
+    doc: m("removeAgentAnnotation", "RemoveAgentAnnotationInput", "agent { id }"),
+    vars: (w) => ({ i: { agentId: w.agentA.id, key: "k" } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "targetStack",
+    field: "targetStack",
+    doc: m("targetStack", "TargetStackInput", "agent { id }"),
+    vars: (w) => ({ i: { agentId: w.agentA.id, stackId: w.stack.id } }),
+    expect: STACK_OWNER,
+  },
+  {
+    name: "untargetStack",
+    field: "untargetStack",
+    doc: m("untargetStack", "TargetStackInput", "agent { id }"),
+    vars: (w) => ({ i: { agentId: w.agentA.id, stackId: w.stack.id } }),
+    expect: STACK_OWNER,
+  },
+  {
+    name: "reportAgentEvent",
+    field: "reportAgentEvent",
+    doc: m("reportAgentEvent", "ReportAgentEventInput", "event { id }"),
+    vars: (w) => ({ i: { agentId: w.agentA.id, deploymentObjectId: w.object.id, status: "SUCCESS" } }),
+    expect: AGENT_SELF,
+  },
+  {
+    name: "heartbeat",
+    field: "heartbeat",
+    doc: m("heartbeat", "HeartbeatInput", "agent { id }"),
+    vars: () => ({ i: { k8sReachable: true } }),
+    expect: [F, F, F, "ok", "ok"],
+  },
 ];
 
 let broker: TestBroker;
@@ -134,24 +316,40 @@ interface SubscriptionRow extends Row {
 
 const subscriptions: SubscriptionRow[] = [
   {
-    name: "agentDeployments", field: "agentDeployments", doc: `subscription($a: ID) { agentDeployments(agentId: $a) { type deploymentObject { id } } }`,
-    vars: (w) => ({ a: w.agentA.id }), expect: ["ok", F, F, "ok", F],
+    name: "agentDeployments",
+    field: "agentDeployments",
+    doc: `subscription($a: ID) { agentDeployments(agentId: $a) { type deploymentObject { id } } }`,
+    vars: (w) => ({ a: w.agentA.id }),
+    expect: ["ok", F, F, "ok", F],
   },
   {
-    name: "stackDeploymentObjects", field: "stackDeploymentObjects", doc: `subscription($s: ID!) { stackDeploymentObjects(stackId: $s) { id } }`,
-    vars: (w) => ({ s: w.stack.id }), expect: ["ok", "ok", F, F, F],
+    name: "stackDeploymentObjects",
+    field: "stackDeploymentObjects",
+    doc: `subscription($s: ID!) { stackDeploymentObjects(stackId: $s) { id } }`,
+    vars: (w) => ({ s: w.stack.id }),
+    expect: ["ok", "ok", F, F, F],
   },
   {
-    name: "agentEventsAdded", field: "agentEventsAdded", doc: `subscription($a: ID) { agentEventsAdded(agentId: $a) { id status } }`,
-    vars: (w) => ({ a: w.agentA.id }), expect: AGENT_SELF,
+    name: "agentEventsAdded",
+    field: "agentEventsAdded",
+    doc: `subscription($a: ID) { agentEventsAdded(agentId: $a) { id status } }`,
+    vars: (w) => ({ a: w.agentA.id }),
+    expect: AGENT_SELF,
     live: {
       opened: (w) => `agentEventsAdded:${w.agentA.id}`,
-      trigger: (w) => broker.gql(m("reportAgentEvent", "ReportAgentEventInput", "event { id }"), { i: { deploymentObjectId: w.object.id, status: "SUCCESS" } }, w.agentA.pak),
+      trigger: (w) =>
+        broker.gql(
+          m("reportAgentEvent", "ReportAgentEventInput", "event { id }"),
+          { i: { deploymentObjectId: w.object.id, status: "SUCCESS" } },
+          w.agentA.pak,
+        ),
     },
   },
 ];
 
-type FirstMessage = { data?: Record<string, unknown> | null; errors?: readonly { extensions?: { code?: unknown } }[] } | { closed: number };
+type FirstMessage =
+  | { data?: Record<string, unknown> | null; errors?: readonly { extensions?: { code?: unknown } }[] }
+  | { closed: number };
 
 /** Checks the first thing a subscription gets: an event (the replay, or `live`'s trigger), its errors, or the socket's close code. */
 async function checkSubscription(row: SubscriptionRow, caller: Caller, world: World) {
@@ -161,9 +359,23 @@ async function checkSubscription(row: SubscriptionRow, caller: Caller, world: Wo
   const opened = row.live ? nextOpened(broker, row.live.opened(world)) : undefined;
   const first = new Promise<FirstMessage>((resolve) => {
     client.on("closed", (e) => resolve({ closed: (e as { code: number }).code }));
-    client.subscribe({ query: row.doc, variables: row.vars(world) }, { next: resolve, error: (errors) => resolve({ errors: errors as never }), complete: () => {} });
+    client.subscribe(
+      { query: row.doc, variables: row.vars(world) },
+      { next: resolve, error: (errors) => resolve({ errors: errors as never }), complete: () => {} },
+    );
   });
-  if (opened && row.live && (await Promise.race([opened.then(() => true, () => false), first.then(() => false)]))) await row.live.trigger(world);
+  if (
+    opened &&
+    row.live &&
+    (await Promise.race([
+      opened.then(
+        () => true,
+        () => false,
+      ),
+      first.then(() => false),
+    ]))
+  )
+    await row.live.trigger(world);
   const message = await first;
   await client.dispose();
   expectNoLeaks(JSON.stringify(message));

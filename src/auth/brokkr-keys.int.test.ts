@@ -64,9 +64,18 @@ describe("keys in Brokkr's shape", () => {
   });
 
   it("answers Brokkr's POST /api/v1/auth/pak for the dev admin, generator and agent keys sent raw", async () => {
-    expect(await restIdentity(BROKKR_DEV_PAK)).toEqual({ status: 200, body: { admin: true, agent: null, generator: null, readonly: false } });
-    expect(await restIdentity(GENERATOR_PAK)).toEqual({ status: 200, body: { admin: false, agent: null, generator: generatorId, readonly: false } });
-    expect(await restIdentity(AGENT_PAK)).toEqual({ status: 200, body: { admin: false, agent: agentId, generator: null, readonly: false } });
+    expect(await restIdentity(BROKKR_DEV_PAK)).toEqual({
+      status: 200,
+      body: { admin: true, agent: null, generator: null, readonly: false },
+    });
+    expect(await restIdentity(GENERATOR_PAK)).toEqual({
+      status: 200,
+      body: { admin: false, agent: null, generator: generatorId, readonly: false },
+    });
+    expect(await restIdentity(AGENT_PAK)).toEqual({
+      status: 200,
+      body: { admin: false, agent: agentId, generator: null, readonly: false },
+    });
   });
 
   it("resolves generator and agent keys stored by hash over GraphQL HTTP and websockets", async () => {

@@ -2,10 +2,7 @@ import type { Db } from "../db/client.js";
 import { hashesEqual, parsePak } from "./pak.js";
 import { findLiveIdentityByPakHash } from "./store.js";
 
-export type Identity =
-  | { role: "ADMIN"; id: null }
-  | { role: "GENERATOR"; id: string }
-  | { role: "AGENT"; id: string };
+export type Identity = { role: "ADMIN"; id: null } | { role: "GENERATOR"; id: string } | { role: "AGENT"; id: string };
 
 /** An identity with the stored hash of the key it presented (never the key itself). */
 export interface ResolvedKey {
@@ -38,7 +35,8 @@ export function createIdentityResolver(db: Db, adminPakHash: () => string | unde
     if (!hash) return null;
     if (isAdminHash(hash)) return { identity: { role: "ADMIN", id: null }, pakHash: hash, active: true };
     const row = await findLiveIdentityByPakHash(db, hash);
-    if (row && hashesEqual(row.pak_hash, hash)) return { identity: { role: row.role, id: row.id }, pakHash: hash, active: row.active };
+    if (row && hashesEqual(row.pak_hash, hash))
+      return { identity: { role: row.role, id: row.id }, pakHash: hash, active: row.active };
     return null;
   };
   return {

@@ -1,8 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import {
-  createGenerator, createObject, createStack, registerAgent, reportEvent, setAgentStatus,
-  targetStack, targetStateStackIds,
+  createGenerator,
+  createObject,
+  createStack,
+  registerAgent,
+  reportEvent,
+  setAgentStatus,
+  targetStack,
+  targetStateStackIds,
 } from "../../test/factories.js";
 import { buildWorld } from "../../test/world.js";
 import { mintPak } from "./pak.js";
@@ -21,7 +27,10 @@ async function me(authorization: string | null) {
     headers: { "content-type": "application/json", ...(authorization !== null ? { authorization } : {}) },
     body: JSON.stringify({ query: "{ me { role id } }" }),
   });
-  return (await res.json()) as { data?: { me: { role: string; id: string | null } } | null; errors?: { extensions?: { code?: string } }[] };
+  return (await res.json()) as {
+    data?: { me: { role: string; id: string | null } } | null;
+    errors?: { extensions?: { code?: string } }[];
+  };
 }
 
 describe("identity", () => {
@@ -51,14 +60,22 @@ describe("what a generator sees", () => {
     const other = await createStack(broker, w.genB.pak);
     const mine = ok(await broker.gql(`{ stacks(first: 500) { edges { node { id } } } }`, {}, w.genA.pak));
     expect(ids(mine.stacks)).toEqual([w.stack.id]);
-    const theirs = await broker.gql(`query($g: ID) { stacks(filter: { generatorId: $g }) { edges { node { id } } } }`, { g: w.genB.id }, w.genA.pak);
+    const theirs = await broker.gql(
+      `query($g: ID) { stacks(filter: { generatorId: $g }) { edges { node { id } } } }`,
+      { g: w.genB.id },
+      w.genA.pak,
+    );
     expect(errorCode(theirs)).toBe("FORBIDDEN");
-    expect(ids(ok(await broker.gql(`{ stacks(first: 500) { edges { node { id } } } }`, {}, w.genB.pak)).stacks)).toEqual([other.id]);
+    expect(ids(ok(await broker.gql(`{ stacks(first: 500) { edges { node { id } } } }`, {}, w.genB.pak)).stacks)).toEqual([
+      other.id,
+    ]);
   });
 
   it("lists only itself among generators and only the agents registered with it", async () => {
     const w = await buildWorld(broker);
-    const data = ok(await broker.gql(`{ generators { edges { node { id } } } agents(first: 500) { edges { node { id } } } }`, {}, w.genA.pak));
+    const data = ok(
+      await broker.gql(`{ generators { edges { node { id } } } agents(first: 500) { edges { node { id } } } }`, {}, w.genA.pak),
+    );
     expect(ids(data.generators)).toEqual([w.genA.id]);
     expect(ids(data.agents)).toEqual([w.agentA.id]);
   });
@@ -80,7 +97,9 @@ describe("what a generator sees", () => {
     const w = await buildWorld(broker);
     const refused = await broker.gql(
       `mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`,
-      { a: w.agentB.id, s: w.stack.id }, w.genA.pak);
+      { a: w.agentB.id, s: w.stack.id },
+      w.genA.pak,
+    );
     expect(errorCode(refused)).toBe("FORBIDDEN");
     expect(await targetStateStackIds(broker, w.agentB.id)).toEqual([]);
     await targetStack(broker, w.agentA.id, (await createStack(broker, w.genA.pak)).id, w.genA.pak);
@@ -91,7 +110,13 @@ describe("what an agent sees", () => {
   it("lists only itself among agents and only its associated stacks", async () => {
     const w = await buildWorld(broker);
     await createStack(broker, w.genA.pak);
-    const data = ok(await broker.gql(`{ agents(first: 500) { edges { node { id } } } stacks(first: 500) { edges { node { id } } } }`, {}, w.agentA.pak));
+    const data = ok(
+      await broker.gql(
+        `{ agents(first: 500) { edges { node { id } } } stacks(first: 500) { edges { node { id } } } }`,
+        {},
+        w.agentA.pak,
+      ),
+    );
     expect(ids(data.agents)).toEqual([w.agentA.id]);
     expect(ids(data.stacks)).toEqual([w.stack.id]);
   });
@@ -108,9 +133,13 @@ describe("what an agent sees", () => {
     const w = await buildWorld(broker);
     const hidden = await createStack(broker, w.genA.pak);
     await createObject(broker, w.genA.pak, hidden.id);
-    const data = ok(await broker.gql(
-      `query($id: ID!) { stack(id: $id) { generator { stacks { edges { node { id } } } } } agent(id: "${w.agentA.id}") { registeredGenerators { stacks { edges { node { id } } } } } }`,
-      { id: w.stack.id }, w.agentA.pak));
+    const data = ok(
+      await broker.gql(
+        `query($id: ID!) { stack(id: $id) { generator { stacks { edges { node { id } } } } } agent(id: "${w.agentA.id}") { registeredGenerators { stacks { edges { node { id } } } } } }`,
+        { id: w.stack.id },
+        w.agentA.pak,
+      ),
+    );
     expect(ids(data.stack.generator.stacks)).toEqual([w.stack.id]);
     expect(ids(data.agent.registeredGenerators[0].stacks)).toEqual([w.stack.id]);
   });
@@ -129,7 +158,9 @@ describe("what an agent sees", () => {
     const w = await buildWorld(broker);
     const result = await broker.gql(
       `mutation($o: ID!) { reportAgentEvent(input: { deploymentObjectId: $o, status: SUCCESS }) { event { id } } }`,
-      { o: w.object.id }, w.agentB.pak);
+      { o: w.object.id },
+      w.agentB.pak,
+    );
     expect(errorCode(result)).toBe("NOT_FOUND");
   });
 
@@ -145,9 +176,15 @@ describe("what an agent sees", () => {
   it("reads no deployment objects while inactive", async () => {
     const w = await buildWorld(broker);
     await setAgentStatus(broker, w.agentA.id, "INACTIVE");
-    const list = ok(await broker.gql(`{ stacks { edges { node { id latestDeploymentObject { yamlContent } } } } }`, {}, w.agentA.pak));
+    const list = ok(
+      await broker.gql(`{ stacks { edges { node { id latestDeploymentObject { yamlContent } } } } }`, {}, w.agentA.pak),
+    );
     expect(list.stacks.edges).toEqual([]);
-    const one = await broker.gql(`query($id: ID!) { deploymentObject(id: $id) { yamlContent } }`, { id: w.object.id }, w.agentA.pak);
+    const one = await broker.gql(
+      `query($id: ID!) { deploymentObject(id: $id) { yamlContent } }`,
+      { id: w.object.id },
+      w.agentA.pak,
+    );
     expect(errorCode(one)).toBe("FORBIDDEN");
   });
 });

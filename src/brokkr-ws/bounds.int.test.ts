@@ -8,7 +8,10 @@ import { CLOSE_REPLACED } from "./server.js";
 
 let broker: TestBroker;
 beforeAll(async () => {
-  broker = await startTestBroker({ BROKKR__BROKER__MAX_SUBSCRIBER_BUFFER_BYTES: "1024", BROKKR__BROKER__MAX_AGENT_WS_FRAME_BYTES: "4096" });
+  broker = await startTestBroker({
+    BROKKR__BROKER__MAX_SUBSCRIBER_BUFFER_BYTES: "1024",
+    BROKKR__BROKER__MAX_AGENT_WS_FRAME_BYTES: "4096",
+  });
 });
 
 const nothingSetUp = () => {
@@ -52,8 +55,11 @@ describe("revocation", () => {
 
   it("closes the socket with 4401 when the agent's key is rotated; the old key is then refused, the new one served", async () => {
     const { gen, agent, stack, socket } = await connected();
-    const pak = ok(await broker.gql<{ rotateAgentPak: { pak: string } }>(`mutation($id: ID!) { rotateAgentPak(input: { id: $id }) { pak } }`, { id: agent.id }))
-      .rotateAgentPak.pak;
+    const pak = ok(
+      await broker.gql<{ rotateAgentPak: { pak: string } }>(`mutation($id: ID!) { rotateAgentPak(input: { id: $id }) { pak } }`, {
+        id: agent.id,
+      }),
+    ).rotateAgentPak.pak;
     expect((await socket.closed).code).toBe(4401);
     expect(await refusedWith(broker, agent.pak)).toBe(401);
     const fresh = await connectBrokkrAgent(broker, pak);
@@ -95,7 +101,13 @@ describe("bounds", () => {
     const { gen, agent, stack } = await targetedAgent(broker);
     const object = await createObject(broker, gen.pak, stack.id);
     const socket = await connectBrokkrAgent(broker, agent.pak);
-    socket.send("agent_event", { agent_id: agent.id, deployment_object_id: object.id, event_type: "DEPLOY", status: "FAILURE", message: "x".repeat(8192) });
+    socket.send("agent_event", {
+      agent_id: agent.id,
+      deployment_object_id: object.id,
+      event_type: "DEPLOY",
+      status: "FAILURE",
+      message: "x".repeat(8192),
+    });
     expect((await socket.closed).code).toBe(1009);
     const { rows } = await broker.db.sql.query(`SELECT count(*)::int AS n FROM agent_events WHERE agent_id = $1`, [agent.id]);
     expect(rows[0]).toEqual({ n: 0 });
@@ -125,7 +137,12 @@ describe("bounds", () => {
     const { gen, agent } = await targetedAgent(broker);
     // Frames carry the Stack row: a long description makes each one about 4 KiB.
     const stack = await createStack(broker, gen.pak, { description: "d".repeat(4000) });
-    ok(await broker.gql(`mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, { a: agent.id, s: stack.id }));
+    ok(
+      await broker.gql(`mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, {
+        a: agent.id,
+        s: stack.id,
+      }),
+    );
     const socket = await connectBrokkrAgent(broker, agent.pak);
     await vi.waitFor(() => expect(broker.app.agentSockets.isStreaming(agent.id)).toBe(true));
     const before = await metricValue(broker, "brokkr_slow_consumer_disconnects_total");
@@ -136,7 +153,9 @@ describe("bounds", () => {
        SELECT $1, $2, 'a: ' || i, encode(sha256(('a: ' || i)::bytea), 'hex') FROM generate_series(1, 3000) AS i`,
       [stack.id, gen.id],
     );
-    await vi.waitFor(async () => expect(await metricValue(broker, "brokkr_slow_consumer_disconnects_total")).toBe(before + 1), { timeout: 20_000 });
+    await vi.waitFor(async () => expect(await metricValue(broker, "brokkr_slow_consumer_disconnects_total")).toBe(before + 1), {
+      timeout: 20_000,
+    });
     (socket.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     expect((await socket.closed).code).toBe(4413);
     expect(socket.frames.length).toBeLessThan(3000);

@@ -79,10 +79,15 @@ export class AgentSocket {
    */
   async start(): Promise<void> {
     try {
-      const sub = await this.deps.delivery.subscribeAgent(this.agentId, this.deps.delivery.horizon, {
-        onOverflow: () => this.slowConsumer(),
-        backedUp: () => this.backedUp(),
-      }, true); // the agent's own socket: the fleet shows it as connected by websocket
+      const sub = await this.deps.delivery.subscribeAgent(
+        this.agentId,
+        this.deps.delivery.horizon,
+        {
+          onOverflow: () => this.slowConsumer(),
+          backedUp: () => this.backedUp(),
+        },
+        true,
+      ); // the agent's own socket: the fleet shows it as connected by websocket
       if (this.closed) return sub.close();
       this.stopStream = () => sub.close();
       this.streaming = true;
@@ -138,7 +143,8 @@ export class AgentSocket {
 
   private failed(err: unknown): void {
     const coded = fromDatabaseError(err);
-    if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") return this.close(1013, "Service unavailable; retry later");
+    if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE")
+      return this.close(1013, "Service unavailable; retry later");
     log.error({ err, agentId: this.agentId }, "an agent websocket failed");
     this.close(1011, "Internal server error");
   }

@@ -138,14 +138,20 @@ export class AgentSocketServer {
     const agentId = key.identity.id;
     const list = this.byAgent.get(agentId) ?? [];
     this.byAgent.set(agentId, list);
-    while (list.length >= this.opts.maxSocketsPerAgent) list.shift()?.closeAndCutOff(CLOSE_REPLACED, "Replaced by a newer connection of this agent");
+    while (list.length >= this.opts.maxSocketsPerAgent)
+      list.shift()?.closeAndCutOff(CLOSE_REPLACED, "Replaced by a newer connection of this agent");
     const { db, delivery, limits, maxBufferBytes } = this.opts;
-    const socket = new AgentSocket(ws, key, { db, delivery, frames: this.frames, metrics: this.metrics, limits, maxBufferBytes }, (gone) => {
-      const current = this.byAgent.get(agentId);
-      const at = current?.indexOf(gone) ?? -1;
-      if (current && at >= 0) current.splice(at, 1);
-      if (current?.length === 0) this.byAgent.delete(agentId);
-    });
+    const socket = new AgentSocket(
+      ws,
+      key,
+      { db, delivery, frames: this.frames, metrics: this.metrics, limits, maxBufferBytes },
+      (gone) => {
+        const current = this.byAgent.get(agentId);
+        const at = current?.indexOf(gone) ?? -1;
+        if (current && at >= 0) current.splice(at, 1);
+        if (current?.length === 0) this.byAgent.delete(agentId);
+      },
+    );
     list.push(socket);
     void socket.start();
   }
@@ -155,11 +161,18 @@ export class AgentSocketServer {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 500: "Internal Server Error", 503: "Service Unavailable" };
+const STATUS_TEXT: Record<number, string> = {
+  401: "Unauthorized",
+  403: "Forbidden",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
 
 /** An HTTP answer on the raw socket, bodyless as Brokkr's auth refusals. */
 function refuse(socket: Duplex, status: number): void {
   if (!socket.writable) return void socket.destroy();
   const retry = status === 503 ? `Retry-After: ${RETRY_AFTER_SECONDS}\r\n` : "";
-  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\n${retry}Content-Length: 0\r\n\r\n`, () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\n${retry}Content-Length: 0\r\n\r\n`, () =>
+    socket.destroy(),
+  );
 }

@@ -13,7 +13,12 @@ export type AgentIdentity = { role: "AGENT"; id: string };
  * entry's object must be of a stack that reaches it. The caller has checked that the body names
  * this agent. A refusal throws a BrokkrError, as over REST.
  */
-export async function applyControlFrame(db: Database, identity: AgentIdentity, frame: ControlFrame, limits: InputLimits): Promise<void> {
+export async function applyControlFrame(
+  db: Database,
+  identity: AgentIdentity,
+  frame: ControlFrame,
+  limits: InputLimits,
+): Promise<void> {
   switch (frame.type) {
     case "heartbeat": {
       const agent = await getWritingAgent(db, identity, identity.id);
@@ -22,7 +27,13 @@ export async function applyControlFrame(db: Database, identity: AgentIdentity, f
     }
     case "agent_event": {
       const { deployment_object_id, event_type, status, message } = frame.body;
-      await reportAgentEvent(db, identity, { agentId: identity.id, deploymentObjectId: deployment_object_id, eventType: event_type, status, message });
+      await reportAgentEvent(db, identity, {
+        agentId: identity.id,
+        deploymentObjectId: deployment_object_id,
+        eventType: event_type,
+        status,
+        message,
+      });
       return;
     }
     case "agent_health": {

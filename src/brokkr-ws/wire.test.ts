@@ -10,16 +10,35 @@ const ts = "2023-01-01T00:00:00Z";
 const uplinks = {
   heartbeat: { agent_id: agent, sent_at: ts, k8s_reachable: true, k8s_api_latency_ms: 7 },
   agent_event: {
-    id: NIL_UUID, agent_id: agent, deployment_object_id: object, event_type: "DEPLOY", status: "FAILURE",
-    message: "apply failed", created_at: ts, updated_at: ts, deleted_at: null,
+    id: NIL_UUID,
+    agent_id: agent,
+    deployment_object_id: object,
+    event_type: "DEPLOY",
+    status: "FAILURE",
+    message: "apply failed",
+    created_at: ts,
+    updated_at: ts,
+    deleted_at: null,
   },
   agent_health: {
-    id: NIL_UUID, agent_id: agent, deployment_object_id: object, status: "degraded", summary: `{"pods_ready":0}`,
-    checked_at: ts, created_at: ts, updated_at: ts,
+    id: NIL_UUID,
+    agent_id: agent,
+    deployment_object_id: object,
+    status: "degraded",
+    summary: `{"pods_ready":0}`,
+    checked_at: ts,
+    created_at: ts,
+    updated_at: ts,
   },
   k8s_event: {
-    agent_id: agent, stack_id: stack, observed_at: ts, reason: "BackOff", message: "Back-off pulling image", event_type: "Warning",
-    source: "kubelet", involved_object: { api_version: "v1", kind: "Pod", namespace: "default", name: "web-0", uid: "u1" },
+    agent_id: agent,
+    stack_id: stack,
+    observed_at: ts,
+    reason: "BackOff",
+    message: "Back-off pulling image",
+    event_type: "Warning",
+    source: "kubelet",
+    involved_object: { api_version: "v1", kind: "Pod", namespace: "default", name: "web-0", uid: "u1" },
   },
   pod_log_line: { agent_id: agent, stack_id: stack, namespace: "default", pod: "web-0", container: "web", ts, line: "listening" },
   log_gap: { agent_id: agent, stack_id: stack, since_ts: ts, dropped_count: 12, reason: "rate_limit" },
@@ -35,7 +54,10 @@ describe("Brokkr's agent websocket frames", () => {
   });
 
   it("ignores unknown fields, as serde does", () => {
-    expect(decodeUplink(JSON.stringify({ type: "heartbeat", body: { ...uplinks.heartbeat, added_later: 1 } }))).toEqual({ type: "heartbeat", body: uplinks.heartbeat });
+    expect(decodeUplink(JSON.stringify({ type: "heartbeat", body: { ...uplinks.heartbeat, added_later: 1 } }))).toEqual({
+      type: "heartbeat",
+      body: uplinks.heartbeat,
+    });
   });
 
   it("drops what does not decode: not JSON, unknown or broker-to-agent variants, bad bodies", () => {
@@ -55,7 +77,10 @@ describe("Brokkr's agent websocket frames", () => {
 
   it("encodes pushes as {type, body} text with snake_case bodies", () => {
     const frame = { type: "target_changed" as const, body: { id: NIL_UUID, agent_id: agent, stack_id: stack } };
-    expect(JSON.parse(encodePush(frame))).toEqual({ type: "target_changed", body: { id: NIL_UUID, agent_id: agent, stack_id: stack } });
+    expect(JSON.parse(encodePush(frame))).toEqual({
+      type: "target_changed",
+      body: { id: NIL_UUID, agent_id: agent, stack_id: stack },
+    });
     expect(pushFrame.safeParse({ type: "work_order", body: {} }).success).toBe(false);
   });
 });

@@ -70,7 +70,15 @@ const k8sEvent = z.object({
 });
 const podLogLine = z.object({
   type: z.literal("pod_log_line"),
-  body: z.object({ agent_id: id, stack_id: id, namespace: z.string(), pod: z.string(), container: z.string(), ts: time, line: z.string() }),
+  body: z.object({
+    agent_id: id,
+    stack_id: id,
+    namespace: z.string(),
+    pod: z.string(),
+    container: z.string(),
+    ts: time,
+    line: z.string(),
+  }),
 });
 const logGap = z.object({
   type: z.literal("log_gap"),

@@ -9,7 +9,10 @@ import { importFromBrokkr } from "../import/brokkr-import.js";
 const USAGE = "usage: npm run import:brokkr -- <brokkr database url> [--to <database url>]";
 
 async function main(): Promise<number> {
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { to: { type: "string" }, help: { type: "boolean" } } });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { to: { type: "string" }, help: { type: "boolean" } },
+  });
   if (values.help || positionals.length !== 1) {
     console.error(USAGE);
     return values.help ? 0 : 2;
@@ -19,7 +22,9 @@ async function main(): Promise<number> {
   try {
     const summary = await importFromBrokkr(positionals[0]!, database.url);
     for (const t of summary.tables) {
-      console.log(`${t.table.padEnd(30)} ${String(t.copied).padStart(7)} copied of ${t.read} (${t.read - t.copied} already here or skipped)`);
+      console.log(
+        `${t.table.padEnd(30)} ${String(t.copied).padStart(7)} copied of ${t.read} (${t.read - t.copied} already here or skipped)`,
+      );
     }
     console.log(`admin PAK hash: ${summary.adminPakHash}`);
     return 0;

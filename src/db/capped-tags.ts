@@ -16,13 +16,20 @@ const TABLES = {
  * must not grow past it one mutation at a time. False when the cap refused it. Concurrent adds
  * may pass the count together; the overshoot is bounded by the pool size.
  */
-export async function insertCappedTag(db: Db, table: keyof typeof TABLES, ownerId: string, key: string, value?: string): Promise<boolean> {
+export async function insertCappedTag(
+  db: Db,
+  table: keyof typeof TABLES,
+  ownerId: string,
+  key: string,
+  value?: string,
+): Promise<boolean> {
   const t = TABLES[table];
   const [tbl, owner, col] = [Prisma.raw(table), Prisma.raw(t.owner), Prisma.raw(t.key)];
-  const insert = value === undefined
-    ? Prisma.sql`INSERT INTO ${tbl} (${owner}, ${col}) SELECT ${ownerId}::uuid, ${key} FROM allowed WHERE ok
+  const insert =
+    value === undefined
+      ? Prisma.sql`INSERT INTO ${tbl} (${owner}, ${col}) SELECT ${ownerId}::uuid, ${key} FROM allowed WHERE ok
         ON CONFLICT (${owner}, ${col}) DO NOTHING RETURNING 1`
-    : Prisma.sql`INSERT INTO ${tbl} (${owner}, ${col}, value) SELECT ${ownerId}::uuid, ${key}, ${value} FROM allowed WHERE ok
+      : Prisma.sql`INSERT INTO ${tbl} (${owner}, ${col}, value) SELECT ${ownerId}::uuid, ${key}, ${value} FROM allowed WHERE ok
         ON CONFLICT (${owner}, ${col}) DO UPDATE SET value = EXCLUDED.value RETURNING 1`;
   const rows = await db.$queryRaw<{ ok: boolean }[]>`
     WITH allowed AS (

@@ -4,6 +4,7 @@
  */
 export function checkedText<const T extends string>(allowed: readonly T[], value: string): T {
   const found = allowed.find((a) => a === value);
-  if (found === undefined) throw new Error(`a CHECK-constrained column holds ${JSON.stringify(value)}, not one of ${allowed.join(", ")}`);
+  if (found === undefined)
+    throw new Error(`a CHECK-constrained column holds ${JSON.stringify(value)}, not one of ${allowed.join(", ")}`);
   return found;
 }

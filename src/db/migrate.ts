@@ -18,7 +18,10 @@ export function projectRoot(from = path.dirname(fileURLToPath(import.meta.url)))
 /** Migration folders not recorded as applied (all of them when the table does not exist yet). */
 export async function pendingMigrations(databaseUrl: string, root = projectRoot()): Promise<string[]> {
   const dir = path.join(root, "prisma", "migrations");
-  const wanted = fs.readdirSync(dir).filter((name) => fs.existsSync(path.join(dir, name, "migration.sql"))).sort();
+  const wanted = fs
+    .readdirSync(dir)
+    .filter((name) => fs.existsSync(path.join(dir, name, "migration.sql")))
+    .sort();
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
   client.on("error", () => {}); // a connection lost after the query has no one to tell
   await client.connect();
@@ -90,7 +93,10 @@ function runMigrateDeploy(databaseUrl: string, root: string): Promise<void> {
 
 /** The CLI's error in one line: from its "Error: Pxxxx" line on, not its banner. */
 function cliError(output: string): string {
-  const lines = output.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   const at = lines.findIndex((l) => /^Error\b|error:/i.test(l));
   return lines.slice(Math.max(0, at), Math.max(0, at) + 3).join(" ");
 }

@@ -12,7 +12,11 @@ async function post(broker: TestBroker, pak: string, query: string) {
     headers: { "content-type": "application/json", authorization: `Bearer ${pak}` },
     body: JSON.stringify({ query }),
   });
-  return { status: res.status, retryAfter: res.headers.get("retry-after"), body: (await res.json()) as { errors?: { message: string; extensions?: { code?: string } }[] } };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get("retry-after"),
+    body: (await res.json()) as { errors?: { message: string; extensions?: { code?: string } }[] },
+  };
 }
 
 /** Opens a graphql-transport-ws socket, sends connection_init, and reports how it ends or acks. */
@@ -20,7 +24,9 @@ async function connectionInit(broker: TestBroker, pak: string) {
   const socket = new WebSocket(broker.url.replace("http", "ws") + "/graphql", "graphql-transport-ws");
   const messages: { type: string; id?: string; payload?: any }[] = [];
   socket.on("message", (data) => messages.push(JSON.parse(String(data))));
-  const closed = new Promise<{ code: number; reason: string }>((r) => socket.once("close", (code, reason) => r({ code, reason: String(reason) })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    socket.once("close", (code, reason) => r({ code, reason: String(reason) })),
+  );
   await new Promise((r) => socket.once("open", r));
   socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${pak}` } }));
   return { socket, messages, closed };
@@ -48,7 +54,9 @@ describe("PostgreSQL down", () => {
     expectUnavailable(await post(broker, agent.pak, "{ me { role } }"));
     expectUnavailable(await post(broker, broker.adminPak, "{ stacks { edges { node { id } } } }"));
 
-    const rest = await fetch(`${broker.url}/api/v1/agents/${agent.id}/target-state`, { headers: { authorization: `Bearer ${agent.pak}` } });
+    const rest = await fetch(`${broker.url}/api/v1/agents/${agent.id}/target-state`, {
+      headers: { authorization: `Bearer ${agent.pak}` },
+    });
     expect(rest.status).toBe(503);
     expect(rest.headers.get("retry-after")).toMatch(/^\d+$/);
     const restBody = (await rest.json()) as { code: string; message: string };
@@ -60,7 +68,9 @@ describe("PostgreSQL down", () => {
     expect(ended.code).toBe(1013);
     expect(ended.reason).not.toMatch(INTERNALS);
 
-    adminSocket.socket.send(JSON.stringify({ id: "q", type: "subscribe", payload: { query: "{ stacks { edges { node { id } } } }" } }));
+    adminSocket.socket.send(
+      JSON.stringify({ id: "q", type: "subscribe", payload: { query: "{ stacks { edges { node { id } } } }" } }),
+    );
     await expect.poll(() => adminSocket.messages.find((m) => m.id === "q" && m.type !== "complete")).toBeTruthy();
     const answer = adminSocket.messages.find((m) => m.id === "q")!;
     const wsError = answer.type === "error" ? answer.payload[0] : answer.payload.errors[0];
@@ -73,7 +83,9 @@ describe("PostgreSQL down", () => {
     expect(metrics).toMatch(/brokkr_recovered_errors_total\{source="listener"\} [1-9]/);
 
     await pg.start();
-    await expect.poll(async () => (await post(broker, gen.pak, "{ me { role } }")).status, { timeout: 20_000, interval: 200 }).toBe(200);
+    await expect
+      .poll(async () => (await post(broker, gen.pak, "{ me { role } }")).status, { timeout: 20_000, interval: 200 })
+      .toBe(200);
     await expect.poll(async () => (await fetch(`${broker.url}/readyz`)).status, { timeout: 20_000, interval: 200 }).toBe(200);
     adminSocket.socket.close();
   });

@@ -21,10 +21,13 @@ async function post(broker: TestBroker, pak: string, query: string) {
 describe("a paused PostgreSQL", () => {
   it("makes /readyz answer 503 and requests SERVICE_UNAVAILABLE instead of hanging, and recovers on resume", async () => {
     const pg = await startFaultPostgres();
-    const broker = await startTestBroker({
-      BROKKR__DATABASE__STATEMENT_TIMEOUT_MS: "1000",
-      BROKKR__DATABASE__CONNECT_TIMEOUT_MS: "1000",
-    }, pg.db);
+    const broker = await startTestBroker(
+      {
+        BROKKR__DATABASE__STATEMENT_TIMEOUT_MS: "1000",
+        BROKKR__DATABASE__CONNECT_TIMEOUT_MS: "1000",
+      },
+      pg.db,
+    );
     const gen = await createGenerator(broker);
     expect((await fetch(`${broker.url}/readyz`)).status).toBe(200);
     pg.pause();
@@ -38,7 +41,9 @@ describe("a paused PostgreSQL", () => {
     } finally {
       pg.resume();
     }
-    await expect.poll(async () => (await post(broker, gen.pak, "{ me { role } }")).status, { timeout: 20_000, interval: 200 }).toBe(200);
+    await expect
+      .poll(async () => (await post(broker, gen.pak, "{ me { role } }")).status, { timeout: 20_000, interval: 200 })
+      .toBe(200);
     await expect.poll(async () => (await fetch(`${broker.url}/readyz`)).status, { timeout: 20_000, interval: 200 }).toBe(200);
   });
 });
@@ -55,7 +60,8 @@ describe("statement_timeout", () => {
       await locker.query("BEGIN");
       await locker.query("LOCK TABLE stacks IN ACCESS EXCLUSIVE MODE");
       // Three times the pool size: each cancelled statement gave its connection back.
-      for (let i = 0; i < 6; i++) expect(await post(broker, broker.adminPak, stacks)).toEqual({ status: 503, code: "SERVICE_UNAVAILABLE" });
+      for (let i = 0; i < 6; i++)
+        expect(await post(broker, broker.adminPak, stacks)).toEqual({ status: 503, code: "SERVICE_UNAVAILABLE" });
     } finally {
       await locker.query("ROLLBACK");
       locker.release();

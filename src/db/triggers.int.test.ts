@@ -8,14 +8,18 @@ async function generator(name = `g-${Math.random()}`) {
   return (await q<{ id: string }>("INSERT INTO generators (name) VALUES ($1) RETURNING id", [name]))[0]!.id;
 }
 async function stack(generatorId: string, name = `s-${Math.random()}`) {
-  return (await q<{ id: string }>("INSERT INTO stacks (generator_id, name) VALUES ($1, $2) RETURNING id", [generatorId, name]))[0]!.id;
+  return (
+    await q<{ id: string }>("INSERT INTO stacks (generator_id, name) VALUES ($1, $2) RETURNING id", [generatorId, name])
+  )[0]!.id;
 }
 async function object(stackId: string, generatorId: string, content = "a: 1") {
-  return (await q<{ id: string; sequence_id: string }>(
-    `INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum)
+  return (
+    await q<{ id: string; sequence_id: string }>(
+      `INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum)
      VALUES ($1, $2, $3::text, encode(sha256(convert_to($3::text, 'UTF8')), 'hex')) RETURNING id, sequence_id`,
-    [stackId, generatorId, content],
-  ))[0]!;
+      [stackId, generatorId, content],
+    )
+  )[0]!;
 }
 async function agent(name = `a-${Math.random()}`) {
   return (await q<{ id: string }>("INSERT INTO agents (name, cluster_name) VALUES ($1, 'c') RETURNING id", [name]))[0]!.id;
@@ -32,7 +36,9 @@ describe("deployment object triggers (plain SQL)", () => {
     const a = await object(s, g);
     const forged = await q<{ sequence_id: string }>(
       `INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum, sequence_id)
-       VALUES ($1, $2, 'b: 2', encode(sha256('b: 2'), 'hex'), 999999) RETURNING sequence_id`, [s, g]);
+       VALUES ($1, $2, 'b: 2', encode(sha256('b: 2'), 'hex'), 999999) RETURNING sequence_id`,
+      [s, g],
+    );
     expect(BigInt(forged[0]!.sequence_id)).toBe(BigInt(a.sequence_id) + 1n);
   });
 
@@ -72,8 +78,14 @@ describe("stack triggers", () => {
     await q("UPDATE stacks SET deleted_at = now() WHERE id = $1", [s]);
     await q("UPDATE stacks SET deleted_at = now() WHERE id = $1", [s]); // already deleted: no second marker
     const rows = await q(
-      "SELECT is_deletion_marker, deleted_at, yaml_content, yaml_checksum, generator_id FROM deployment_objects WHERE stack_id = $1 ORDER BY sequence_id", [s]);
-    expect(rows.map((r) => [r.is_deletion_marker, r.deleted_at !== null])).toEqual([[false, true], [false, true], [true, false]]);
+      "SELECT is_deletion_marker, deleted_at, yaml_content, yaml_checksum, generator_id FROM deployment_objects WHERE stack_id = $1 ORDER BY sequence_id",
+      [s],
+    );
+    expect(rows.map((r) => [r.is_deletion_marker, r.deleted_at !== null])).toEqual([
+      [false, true],
+      [false, true],
+      [true, false],
+    ]);
     expect(rows[2].yaml_content).toBe("");
     expect(rows[2].yaml_checksum).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     expect(rows[2].generator_id).toBe(g);
@@ -122,7 +134,9 @@ describe("generator and agent triggers", () => {
     await q("UPDATE generators SET deleted_at = now() WHERE id = $1", [g]);
     const stacks = await q("SELECT deleted_at FROM stacks WHERE generator_id = $1", [g]);
     expect(stacks.every((r) => r.deleted_at !== null)).toBe(true);
-    const markers = await q("SELECT stack_id FROM deployment_objects WHERE is_deletion_marker AND stack_id = ANY($1::uuid[])", [[s1, s2]]);
+    const markers = await q("SELECT stack_id FROM deployment_objects WHERE is_deletion_marker AND stack_id = ANY($1::uuid[])", [
+      [s1, s2],
+    ]);
     expect(markers.map((m) => m.stack_id).sort()).toEqual([s1, s2].sort());
   });
 
@@ -154,6 +168,8 @@ describe("generator and agent triggers", () => {
 
   it("refuses labels longer than 64 characters", async () => {
     const a = await agent();
-    await expect(q("INSERT INTO agent_labels (agent_id, label) VALUES ($1, $2)", [a, "x".repeat(65)])).rejects.toThrow(/too long/);
+    await expect(q("INSERT INTO agent_labels (agent_id, label) VALUES ($1, $2)", [a, "x".repeat(65)])).rejects.toThrow(
+      /too long/,
+    );
   });
 });

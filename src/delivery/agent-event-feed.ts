@@ -27,7 +27,9 @@ export class AgentEventFeed {
       const event = await findAgentEvent(this.db, eventId);
       if (!event) return;
       // The object's stack is read only when a listener filters by stack.
-      const stackId = listeners.some((l) => l.stackId !== null) ? ((await findObject(this.db, event.deploymentObjectId))?.stackId ?? null) : null;
+      const stackId = listeners.some((l) => l.stackId !== null)
+        ? ((await findObject(this.db, event.deploymentObjectId))?.stackId ?? null)
+        : null;
       for (const l of listeners) if (l.stackId === null || l.stackId === stackId) l.fn(event);
     } catch (err) {
       log.error({ err }, "loading an agent event failed");

@@ -71,7 +71,10 @@ export class AssociationSync {
   private async refreshAgents(agentIds: string[]): Promise<void> {
     const ids = agentIds.filter((id) => this.index.hasAgent(id));
     if (ids.length === 0) return;
-    const [pairs, receiving] = await Promise.all([associations.associationsOfAgents(this.db, ids), receivingAgents(this.db, ids)]);
+    const [pairs, receiving] = await Promise.all([
+      associations.associationsOfAgents(this.db, ids),
+      receivingAgents(this.db, ids),
+    ]);
     const stacksOf = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
     for (const p of pairs) stacksOf.get(p.agent_id)?.add(p.stack_id);
     const toDeploy = new Map<AgentSubscription, string[]>();

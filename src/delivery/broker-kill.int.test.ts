@@ -24,7 +24,11 @@ beforeAll(async () => {
   });
   let out = "";
   a.stdout?.on("data", (d) => (out += String(d)));
-  await waitUntil(() => /ready: (http:\/\/[^/\s]+)/.test(out), () => `broker A did not start: ${out}`, 60_000);
+  await waitUntil(
+    () => /ready: (http:\/\/[^/\s]+)/.test(out),
+    () => `broker A did not start: ${out}`,
+    60_000,
+  );
   aUrl = /ready: (http:\/\/[^/\s]+)/.exec(out)?.[1] ?? "";
 }, 90_000);
 afterAll(() => void a.kill("SIGKILL"));
@@ -63,18 +67,25 @@ describe("a broker killed under a subscribed agent", () => {
     const quiet = await createStack(b, gen.pak);
     for (const s of [quiet, ...stacks]) await targetStack(b, agent.id, s.id);
     const seeds: { stackId: string; id: string; sequenceId: string }[] = [];
-    for (const s of [quiet, ...stacks]) seeds.push({ stackId: s.id, ...(await createObject(b, gen.pak, s.id, CONFIGMAP_YAML("seed"))) });
+    for (const s of [quiet, ...stacks])
+      seeds.push({ stackId: s.id, ...(await createObject(b, gen.pak, s.id, CONFIGMAP_YAML("seed"))) });
     const onA = watchDeployments(aUrl, agent.pak);
     await onA.until((e) => seeds.every((o) => e.some((x) => x.deploymentObject?.id === o.id)), 30_000);
 
-    const load = writer(gen.pak, stacks.map((s) => s.id));
+    const load = writer(
+      gen.pak,
+      stacks.map((s) => s.id),
+    );
     await onA.until((e) => e.length >= seeds.length + 10, 30_000);
     a.kill("SIGKILL");
     expect(await onA.closed).toMatchObject({ code: expect.any(Number) });
     const first = [...onA.events];
     const cursor = first.reduce((m, e) => (seq(e) > m ? seq(e) : m), 0n);
     const whileAway = load.acked.length;
-    await waitUntil(() => load.acked.length > whileAway + 5, () => "no writes while the agent was away");
+    await waitUntil(
+      () => load.acked.length > whileAway + 5,
+      () => "no writes while the agent was away",
+    );
 
     const onB = watchDeployments(b.url, agent.pak, String(cursor));
     await onB.until((e) => e.length >= 3);

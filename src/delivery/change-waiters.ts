@@ -25,7 +25,9 @@ export class ChangeWaiters {
   wait(agentId: string, stackIds: ReadonlySet<string>, ms: number, signal?: AbortSignal): Promise<void> {
     const open = this.perAgent.get(agentId) ?? 0;
     if (open >= this.maxPerAgent) {
-      return Promise.reject(new BrokkrError("TOO_MANY_REQUESTS", `at most ${this.maxPerAgent} long-polls of one agent may wait at once`));
+      return Promise.reject(
+        new BrokkrError("TOO_MANY_REQUESTS", `at most ${this.maxPerAgent} long-polls of one agent may wait at once`),
+      );
     }
     this.perAgent.set(agentId, open + 1);
     return new Promise((resolve) => {

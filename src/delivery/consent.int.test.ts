@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ok, startTestBroker, type TestBroker } from "../../test/broker.js";
-import { createAgent, createGenerator, createObject, createStack, registerAgent, targetStack, targetStateStackIds } from "../../test/factories.js";
+import {
+  createAgent,
+  createGenerator,
+  createObject,
+  createStack,
+  registerAgent,
+  targetStack,
+  targetStateStackIds,
+} from "../../test/factories.js";
 import { watchDeployments } from "../../test/subscriptions.js";
 
 let broker: TestBroker;
@@ -9,14 +17,26 @@ beforeAll(async () => {
 });
 
 const deregister = async (agentId: string, generatorId: string) =>
-  ok(await broker.gql(`mutation($a: ID!, $g: ID!) { deregisterAgent(input: { agentId: $a, generatorId: $g }) { agent { id } } }`, { a: agentId, g: generatorId }));
+  ok(
+    await broker.gql(`mutation($a: ID!, $g: ID!) { deregisterAgent(input: { agentId: $a, generatorId: $g }) { agent { id } } }`, {
+      a: agentId,
+      g: generatorId,
+    }),
+  );
 
 const untarget = (agentId: string, stackId: string, pak: string) =>
-  broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, { a: agentId, s: stackId }, pak);
+  broker.gql(
+    `mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`,
+    { a: agentId, s: stackId },
+    pak,
+  );
 
 const targetsOf = async (agentId: string) =>
-  ok(await broker.gql<{ agent: { targets: { id: string }[] } }>(`query($id: ID!) { agent(id: $id) { targets { id } } }`, { id: agentId }))
-    .agent.targets.map((s) => s.id);
+  ok(
+    await broker.gql<{ agent: { targets: { id: string }[] } }>(`query($id: ID!) { agent(id: $id) { targets { id } } }`, {
+      id: agentId,
+    }),
+  ).agent.targets.map((s) => s.id);
 
 /** A registered agent, one stack its generator targeted at it and one the admin targeted (the sentinel). */
 async function fixture() {
@@ -52,8 +72,11 @@ describe("withdrawing consent (deregisterAgent)", () => {
     await deregister(agent.id, gen.id);
     ok(await untarget(agent.id, byGenerator.id, gen.pak));
     expect(await targetsOf(agent.id)).not.toContain(byGenerator.id);
-    const again = await broker.gql(`mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`,
-      { a: agent.id, s: byGenerator.id }, gen.pak);
+    const again = await broker.gql(
+      `mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`,
+      { a: agent.id, s: byGenerator.id },
+      gen.pak,
+    );
     expect(again.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
   });
 

@@ -11,7 +11,15 @@ import {
   targetedAgent,
   targetStack,
 } from "../../test/factories.js";
-import { deliveriesSent, dispatched, nextOpened, waitUntil, watchDeployments, watchLive, wsClient } from "../../test/subscriptions.js";
+import {
+  deliveriesSent,
+  dispatched,
+  nextOpened,
+  waitUntil,
+  watchDeployments,
+  watchLive,
+  wsClient,
+} from "../../test/subscriptions.js";
 
 let broker: TestBroker;
 beforeAll(async () => {
@@ -56,7 +64,12 @@ describe("agentDeployments", () => {
     await targetStack(broker, agent.id, stack.id);
     await watch.until((e) => e.length === 1);
     expect(watch.events[0]).toMatchObject({ type: "DEPLOY", stackId: stack.id, deploymentObject: { id: old.id } });
-    ok(await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, { a: agent.id, s: stack.id }));
+    ok(
+      await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, {
+        a: agent.id,
+        s: stack.id,
+      }),
+    );
     await watch.until((e) => e.length === 2);
     expect(watch.events[1]).toMatchObject({ type: "UNTARGETED", stackId: stack.id, deploymentObject: null });
     await watch.stop();
@@ -73,11 +86,28 @@ describe("agentDeployments", () => {
     for (const s of [byLabel, byLabel2, explicit]) await createObject(broker, gen.pak, s.id);
     const watch = watchDeployments(broker.url, agent.pak);
     await watch.until((e) => e.length === 3);
-    ok(await broker.gql(`mutation($s: ID!) { removeStackLabel(input: { stackId: $s, label: "blue" }) { stack { id } } }`, { s: byLabel.id }, gen.pak));
+    ok(
+      await broker.gql(
+        `mutation($s: ID!) { removeStackLabel(input: { stackId: $s, label: "blue" }) { stack { id } } }`,
+        { s: byLabel.id },
+        gen.pak,
+      ),
+    );
     await watch.until((e) => e.some((x) => x.type === "UNTARGETED" && x.stackId === byLabel.id));
-    ok(await broker.gql(`mutation($a: ID!, $g: ID!) { deregisterAgent(input: { agentId: $a, generatorId: $g }) { agent { id } } }`, { a: agent.id, g: gen.id }));
+    ok(
+      await broker.gql(
+        `mutation($a: ID!, $g: ID!) { deregisterAgent(input: { agentId: $a, generatorId: $g }) { agent { id } } }`,
+        { a: agent.id, g: gen.id },
+      ),
+    );
     await watch.until((e) => e.some((x) => x.type === "UNTARGETED" && x.stackId === byLabel2.id));
-    ok(await broker.gql(`mutation($id: ID!) { deleteStack(input: { id: $id, hard: true }) { deletedId } }`, { id: explicit.id }, gen.pak));
+    ok(
+      await broker.gql(
+        `mutation($id: ID!) { deleteStack(input: { id: $id, hard: true }) { deletedId } }`,
+        { id: explicit.id },
+        gen.pak,
+      ),
+    );
     await watch.until((e) => e.some((x) => x.type === "UNTARGETED" && x.stackId === explicit.id));
     expect(watch.events.filter((x) => x.type === "UNTARGETED")).toHaveLength(3);
     await watch.stop();
@@ -124,7 +154,11 @@ describe("agentDeployments", () => {
     await dispatched(broker, obj.sequenceId);
     expect(await deliveriesSent(broker)).toBe(sentBefore);
     expect(watch.events).toHaveLength(0);
-    ok(await broker.gql(`mutation($id: ID!) { updateAgent(input: { id: $id, status: ACTIVE }) { agent { id } } }`, { id: agent.id }));
+    ok(
+      await broker.gql(`mutation($id: ID!) { updateAgent(input: { id: $id, status: ACTIVE }) { agent { id } } }`, {
+        id: agent.id,
+      }),
+    );
     await watch.until((e) => e.length === 1);
     expect(watch.events[0]!.deploymentObject!.id).toBe(obj.id);
     await watch.stop();
@@ -182,9 +216,14 @@ describe("agentDeployments", () => {
     // Written by plain SQL while the listener is away: its NOTIFY is lost; the cursor read is not.
     const { rows } = await broker.db.sql.query(
       `INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum)
-       VALUES ($1, $2, 'a: 1', encode(sha256('a: 1'), 'hex')) RETURNING id`, [stack.id, gen.id]);
+       VALUES ($1, $2, 'a: 1', encode(sha256('a: 1'), 'hex')) RETURNING id`,
+      [stack.id, gen.id],
+    );
     await watch.until((e) => e.some((x) => x.deploymentObject?.id === rows[0].id));
-    await waitUntil(() => broker.app.listener.reconnects > 0, () => "the listener did not reconnect");
+    await waitUntil(
+      () => broker.app.listener.reconnects > 0,
+      () => "the listener did not reconnect",
+    );
     expect((await fetch(`${broker.url}/readyz`)).status).toBe(200);
     await watch.stop();
   });
@@ -204,7 +243,10 @@ describe("websocket protocol", () => {
     const client = wsClient(broker.url, null);
     const result = await new Promise<unknown>((resolve) => {
       client.on("closed", (e) => resolve((e as { code: number }).code));
-      client.subscribe({ query: "subscription { agentEventsAdded { id } }" }, { next: () => {}, error: () => {}, complete: () => {} });
+      client.subscribe(
+        { query: "subscription { agentEventsAdded { id } }" },
+        { next: () => {}, error: () => {}, complete: () => {} },
+      );
     });
     expect(result).toBe(4401);
     await client.dispose();
@@ -227,8 +269,10 @@ describe("websocket protocol", () => {
     const other = await createGenerator(broker);
     const client = wsClient(broker.url, other.pak);
     const err = await new Promise<unknown>((resolve) => {
-      client.subscribe({ query: `subscription($s: ID!) { stackDeploymentObjects(stackId: $s) { id } }`, variables: { s: stack.id } },
-        { next: (r) => resolve(r.errors), error: resolve, complete: () => {} });
+      client.subscribe(
+        { query: `subscription($s: ID!) { stackDeploymentObjects(stackId: $s) { id } }`, variables: { s: stack.id } },
+        { next: (r) => resolve(r.errors), error: resolve, complete: () => {} },
+      );
     });
     expect(JSON.stringify(err)).toMatch(/FORBIDDEN/);
     await client.dispose();
@@ -247,9 +291,15 @@ describe("stackDeploymentObjects and agentEventsAdded", () => {
       { next: (r) => r.data && seen.push(r.data.stackDeploymentObjects.id), error: () => {}, complete: () => {} },
     );
     // The replayed first object proves the stream is open: the second then comes live.
-    await waitUntil(() => seen.length === 1, () => `seen ${seen}`);
+    await waitUntil(
+      () => seen.length === 1,
+      () => `seen ${seen}`,
+    );
     const second = await createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML("b"));
-    await waitUntil(() => seen.length === 2, () => `seen ${seen}`);
+    await waitUntil(
+      () => seen.length === 2,
+      () => `seen ${seen}`,
+    );
     expect(seen).toEqual([first.id, second.id]);
     await client.dispose();
   });
@@ -261,15 +311,23 @@ describe("stackDeploymentObjects and agentEventsAdded", () => {
     const seen: string[] = [];
     const subscribed = nextOpened(broker, `agentEventsAdded:${agent.id}`);
     client.subscribe<{ agentEventsAdded: { status: string } }>(
-      { query: `subscription($a: ID) { agentEventsAdded(agentId: $a) { status deploymentObject { id } } }`, variables: { a: agent.id } },
+      {
+        query: `subscription($a: ID) { agentEventsAdded(agentId: $a) { status deploymentObject { id } } }`,
+        variables: { a: agent.id },
+      },
       { next: (r) => r.data && seen.push(r.data.agentEventsAdded.status), error: () => {}, complete: () => {} },
     );
     await subscribed;
     const res = await broker.gql(
       `mutation($o: ID!) { reportAgentEvent(input: { deploymentObjectId: $o, status: SUCCESS }) { event { id } } }`,
-      { o: obj.id }, agent.pak);
+      { o: obj.id },
+      agent.pak,
+    );
     expect(errorCode(res)).toBeUndefined();
-    await waitUntil(() => seen.length > 0, () => "no agent event arrived");
+    await waitUntil(
+      () => seen.length > 0,
+      () => "no agent event arrived",
+    );
     expect(seen).toEqual(["SUCCESS"]);
     await client.dispose();
   });

@@ -10,7 +10,8 @@ import { createAgent, createGenerator, createObject, createStack, targetStack } 
 import { waitUntil, watchLive } from "../../test/subscriptions.js";
 import type { TestDatabase } from "../../test/db.js";
 
-const bigYaml = (i: number) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big-${i}\ndata:\n  p: "${"x".repeat(400_000)}"\n`;
+const bigYaml = (i: number) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big-${i}\ndata:\n  p: "${"x".repeat(400_000)}"\n`;
 
 /** A raw graphql-transport-ws client whose TCP reading can be paused. */
 async function rawSubscriber(url: string, pak: string, count = 1) {
@@ -20,9 +21,18 @@ async function rawSubscriber(url: string, pak: string, count = 1) {
   const closed = new Promise<number>((r) => socket.once("close", (code) => r(code)));
   await new Promise((r) => socket.once("open", r));
   socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${pak}` } }));
-  await waitUntil(() => messages.some((m) => m.type === "connection_ack"), () => "no connection_ack");
+  await waitUntil(
+    () => messages.some((m) => m.type === "connection_ack"),
+    () => "no connection_ack",
+  );
   for (let i = 0; i < count; i++) {
-    socket.send(JSON.stringify({ id: String(i), type: "subscribe", payload: { query: "subscription { agentDeployments { type deploymentObject { id yamlContent } } }" } }));
+    socket.send(
+      JSON.stringify({
+        id: String(i),
+        type: "subscribe",
+        payload: { query: "subscription { agentDeployments { type deploymentObject { id yamlContent } } }" },
+      }),
+    );
   }
   return { socket, messages, closed };
 }
@@ -58,12 +68,18 @@ describe("a flood of subscribe messages", () => {
     const broker = await startTestBroker({ BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_CONNECTION: "5" });
     const agent = await createAgent(broker, { activate: true });
     const flood = await rawSubscriber(broker.url, agent.pak, 200);
-    await waitUntil(() => flood.messages.filter((m) => m.type === "error").length >= 195, () => "fewer than 195 errors");
+    await waitUntil(
+      () => flood.messages.filter((m) => m.type === "error").length >= 195,
+      () => "fewer than 195 errors",
+    );
     const errors = flood.messages.filter((m) => m.type === "error");
     expect(errors).toHaveLength(195);
     expect(JSON.stringify(errors[0]!.payload)).toContain("TOO_MANY_SUBSCRIPTIONS");
     // All 200 were answered (195 errors), so no sixth can still be on its way.
-    await waitUntil(() => broker.app.delivery.subscriptionCount >= 5, () => `${broker.app.delivery.subscriptionCount} subscriptions`);
+    await waitUntil(
+      () => broker.app.delivery.subscriptionCount >= 5,
+      () => `${broker.app.delivery.subscriptionCount} subscriptions`,
+    );
     expect(broker.app.delivery.subscriptionCount).toBe(5);
     expect((await fetch(`${broker.url}/healthz`)).status).toBe(200);
     flood.socket.close();
@@ -74,7 +90,16 @@ describe("a PostgreSQL restart", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brokkr-restart-pg-"));
   const port = 40000 + Math.floor(Math.random() * 10000);
   let pg: InstanceType<Awaited<ReturnType<typeof loadEmbeddedPostgres>>>;
-  const options = { databaseDir: dir, port, user: "postgres", password: "postgres", persistent: true, createPostgresUser: true, onLog: () => {}, onError: () => {} };
+  const options = {
+    databaseDir: dir,
+    port,
+    user: "postgres",
+    password: "postgres",
+    persistent: true,
+    createPostgresUser: true,
+    onLog: () => {},
+    onError: () => {},
+  };
   afterAll(async () => {
     await pg?.stop().catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });
@@ -99,12 +124,20 @@ describe("a PostgreSQL restart", () => {
     expect((await fetch(`${broker.url}/healthz`)).status).toBe(200);
     await pg.start();
     let obj: { id: string } | undefined;
-    await waitUntil(async () => {
-      obj = await createObject(broker, gen.pak, stack.id).catch(() => undefined);
-      return obj !== undefined;
-    }, () => "no write succeeded after the restart", 15_000);
+    await waitUntil(
+      async () => {
+        obj = await createObject(broker, gen.pak, stack.id).catch(() => undefined);
+        return obj !== undefined;
+      },
+      () => "no write succeeded after the restart",
+      15_000,
+    );
     await watch.until((e) => e.some((x) => x.deploymentObject?.id === obj?.id), 20_000);
-    await waitUntil(async () => (await fetch(`${broker.url}/readyz`)).status === 200, () => "readyz stayed unready", 15_000);
+    await waitUntil(
+      async () => (await fetch(`${broker.url}/readyz`)).status === 200,
+      () => "readyz stayed unready",
+      15_000,
+    );
     await watch.stop();
     await broker.stop();
   });

@@ -3,7 +3,15 @@ import fc from "fast-check";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
-import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, createStack, targetedAgent, targetStack } from "../../test/factories.js";
+import {
+  CONFIGMAP_YAML,
+  createAgent,
+  createGenerator,
+  createObject,
+  createStack,
+  targetedAgent,
+  targetStack,
+} from "../../test/factories.js";
 import { type DeploymentEvent, waitUntil, watchDeployments, watchLive } from "../../test/subscriptions.js";
 
 let broker: TestBroker;
@@ -42,7 +50,7 @@ const planArbitrary = fc.array(
   }),
   { minLength: GENERATORS, maxLength: GENERATORS },
 );
-type Plan = (typeof planArbitrary) extends fc.Arbitrary<infer T> ? T : never;
+type Plan = typeof planArbitrary extends fc.Arbitrary<infer T> ? T : never;
 
 async function consistentUnder(plan: Plan): Promise<void> {
   const generators = await Promise.all(plan.map(() => createGenerator(broker)));
@@ -54,7 +62,10 @@ async function consistentUnder(plan: Plan): Promise<void> {
   const targets = new Map<string, string[]>();
   for (const [i, agent] of agents.entries()) {
     const mine = allStacks.filter((_, j) => (i + j) % 2 === 0 || j === i);
-    targets.set(agent.id, mine.map((s) => s.id));
+    targets.set(
+      agent.id,
+      mine.map((s) => s.id),
+    );
     for (const s of mine) await targetStack(broker, agent.id, s.id);
   }
   const sessions = new Map<string, DeploymentEvent[][]>(agents.map((a) => [a.id, []]));
@@ -98,8 +109,11 @@ async function consistentUnder(plan: Plan): Promise<void> {
     const agentSessions = sessions.get(agent.id) ?? [];
     const missing = () => {
       const seen = new Map<string, string>();
-      for (const session of [...agentSessions, w.events]) for (const e of session) if (e.deploymentObject) seen.set(e.stackId, e.deploymentObject.sequenceId);
-      return expected.filter((s) => seen.get(s) !== latest.get(s)).map((s) => `${s}: latest ${latest.get(s)}, got ${seen.get(s)}`);
+      for (const session of [...agentSessions, w.events])
+        for (const e of session) if (e.deploymentObject) seen.set(e.stackId, e.deploymentObject.sequenceId);
+      return expected
+        .filter((s) => seen.get(s) !== latest.get(s))
+        .map((s) => `${s}: latest ${latest.get(s)}, got ${seen.get(s)}`);
     };
     const describeSessions = () =>
       `missing ${missing().join("; ")}; sessions ${JSON.stringify([...agentSessions, w.events].map((x) => x.map((e) => `${e.stackId.slice(0, 4)}:${e.deploymentObject?.sequenceId}`)))}`;
@@ -122,7 +136,8 @@ async function consistentUnder(plan: Plan): Promise<void> {
 /** The highest sequence id an agent has received over its sessions: where it resumes. */
 function cursorAfter(sessions: DeploymentEvent[][]): string {
   let max = 0n;
-  for (const e of sessions.flat()) if (e.deploymentObject && BigInt(e.deploymentObject.sequenceId) > max) max = BigInt(e.deploymentObject.sequenceId);
+  for (const e of sessions.flat())
+    if (e.deploymentObject && BigInt(e.deploymentObject.sequenceId) > max) max = BigInt(e.deploymentObject.sequenceId);
   return String(max);
 }
 
@@ -140,7 +155,9 @@ describe("delivery guarantees", () => {
     await held.query("BEGIN");
     const low = await held.query(
       `INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum)
-       VALUES ($1, $2, 'a: 1', encode(sha256('a: 1'), 'hex')) RETURNING sequence_id`, [slow.id, gen.id]);
+       VALUES ($1, $2, 'a: 1', encode(sha256('a: 1'), 'hex')) RETURNING sequence_id`,
+      [slow.id, gen.id],
+    );
     const high = await createObject(broker, gen.pak, fast.id); // takes a higher id, commits first
     expect(BigInt(high.sequenceId)).toBeGreaterThan(BigInt(low.rows[0].sequence_id));
     // Commit the low id only once the broker, woken by the high one, is waiting for it to settle.
@@ -158,7 +175,10 @@ describe("delivery guarantees", () => {
     // BROKKR_TEST_SEED replays a run: the same writes on the same stacks, the same reconnects after the same writes.
     const seed = Number(process.env.BROKKR_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`delivery property: seed ${seed} (replay with BROKKR_TEST_SEED=${seed})`);
-    await fc.assert(fc.asyncProperty(planArbitrary, (plan) => consistentUnder(plan)), { seed, numRuns: 1, endOnFailure: true });
+    await fc.assert(
+      fc.asyncProperty(planArbitrary, (plan) => consistentUnder(plan)),
+      { seed, numRuns: 1, endOnFailure: true },
+    );
   });
 
   it("catches an agent up across a broker restart", async () => {
@@ -192,7 +212,11 @@ describe("delivery guarantees", () => {
     try {
       let out = "";
       child.stdout!.on("data", (d) => (out += String(d)));
-      await waitUntil(() => /ready: (http:\/\/[^/\s]+)/.test(out), () => `the second broker did not start: ${out}`, 60_000);
+      await waitUntil(
+        () => /ready: (http:\/\/[^/\s]+)/.test(out),
+        () => `the second broker did not start: ${out}`,
+        60_000,
+      );
       const otherUrl = /ready: (http:\/\/[^/\s]+)/.exec(out)![1]!;
       const { gen, agent, stack } = await targetedAgent(broker);
       // The other process is out of reach of nextOpened: its replay of `first` says it is subscribed.

@@ -47,7 +47,11 @@ export class DeliveryHub implements CommitHook {
     this.waiters = new ChangeWaiters(maxLongPollsPerAgent);
     this.agentEvents = new AgentEventFeed(db);
     this.connections = new ConnectionRegistry(db);
-    this.feed = new CommitFeed(db, (object) => this.dispatch(object), () => this.waiters.batchDone());
+    this.feed = new CommitFeed(
+      db,
+      (object) => this.dispatch(object),
+      () => this.waiters.batchDone(),
+    );
     const horizon = () => this.feed.horizon;
     this.associations = new AssociationSync(db, this.index, horizon);
     this.stackWatchers = new StackWatchers(db, horizon, queueLimit);

@@ -34,14 +34,19 @@ describe("long-polls of one agent", () => {
     const mine = [];
     for (let i = 0; i < CAP; i++) mine.push(await open(agent, first.sequenceId));
     const refused = await poll(agent, first.sequenceId);
-    expect(refused).toEqual({ status: 429, body: { code: "TOO_MANY_REQUESTS", message: `at most ${CAP} long-polls of one agent may wait at once` } });
+    expect(refused).toEqual({
+      status: 429,
+      body: { code: "TOO_MANY_REQUESTS", message: `at most ${CAP} long-polls of one agent may wait at once` },
+    });
     // The cap is per agent: another agent's polls wait as usual.
     const theirs = [];
     for (let i = 0; i < CAP; i++) theirs.push(await open(other.agent, theirFirst.sequenceId));
     const next = await createObject(broker, gen.pak, stack.id);
     const theirNext = await createObject(broker, other.gen.pak, other.stack.id);
-    for (const w of await Promise.all(mine.map((m) => m.answer))) expect(w.body.deployment_objects.map((o: { id: string }) => o.id)).toEqual([next.id]);
-    for (const w of await Promise.all(theirs.map((m) => m.answer))) expect(w.body.deployment_objects.map((o: { id: string }) => o.id)).toEqual([theirNext.id]);
+    for (const w of await Promise.all(mine.map((m) => m.answer)))
+      expect(w.body.deployment_objects.map((o: { id: string }) => o.id)).toEqual([next.id]);
+    for (const w of await Promise.all(theirs.map((m) => m.answer)))
+      expect(w.body.deployment_objects.map((o: { id: string }) => o.id)).toEqual([theirNext.id]);
     // Answered polls give their slots back.
     const later = await open(agent, next.sequenceId);
     const last = await createObject(broker, gen.pak, stack.id);

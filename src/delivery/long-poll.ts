@@ -28,7 +28,12 @@ async function changesSince(db: Db, agent: AgentRow, after: bigint, horizon: big
  * else as soon as a change commits, else when `waitMs` runs out (with no objects).
  */
 export async function pollDeployments(
-  db: Db, hub: DeliveryHub, agentId: string, after: bigint, waitMs: number, signal?: AbortSignal,
+  db: Db,
+  hub: DeliveryHub,
+  agentId: string,
+  after: bigint,
+  waitMs: number,
+  signal?: AbortSignal,
 ): Promise<PollResult> {
   const deadline = Date.now() + waitMs;
   for (;;) {

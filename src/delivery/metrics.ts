@@ -5,17 +5,37 @@ import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const subscriptions = new Gauge({ name: "brokkr_active_subscriptions", help: "Open agentDeployments subscriptions", registers: [registry] });
-  const agents = new Gauge({ name: "brokkr_connected_agents", help: "Agents with at least one open subscription", registers: [registry] });
-  const deliveries = new Counter({ name: "brokkr_deliveries_total", help: "Deployment objects sent to agents", registers: [registry] });
+  const subscriptions = new Gauge({
+    name: "brokkr_active_subscriptions",
+    help: "Open agentDeployments subscriptions",
+    registers: [registry],
+  });
+  const agents = new Gauge({
+    name: "brokkr_connected_agents",
+    help: "Agents with at least one open subscription",
+    registers: [registry],
+  });
+  const deliveries = new Counter({
+    name: "brokkr_deliveries_total",
+    help: "Deployment objects sent to agents",
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: "brokkr_commit_to_send_seconds",
     help: "Time from a deployment object's insert to its send to a subscription",
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const listenerReconnects = new Counter({ name: "brokkr_listener_reconnects_total", help: "Reconnects of the LISTEN connection", registers: [registry] });
-  const slowConsumers = new Counter({ name: "brokkr_slow_consumer_disconnects_total", help: "Subscriptions closed for not reading", registers: [registry] });
+  const listenerReconnects = new Counter({
+    name: "brokkr_listener_reconnects_total",
+    help: "Reconnects of the LISTEN connection",
+    registers: [registry],
+  });
+  const slowConsumers = new Counter({
+    name: "brokkr_slow_consumer_disconnects_total",
+    help: "Subscriptions closed for not reading",
+    registers: [registry],
+  });
   return {
     registry,
     listenerReconnects,

@@ -1,7 +1,15 @@
 import type { Client } from "graphql-ws";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { ok, startTestBroker, type TestBroker } from "../../test/broker.js";
-import { createAgent, createGenerator, createObject, createStack, setAgentStatus, targetStack, unique } from "../../test/factories.js";
+import {
+  createAgent,
+  createGenerator,
+  createObject,
+  createStack,
+  setAgentStatus,
+  targetStack,
+  unique,
+} from "../../test/factories.js";
 import { watchDeployments, wsClient } from "../../test/subscriptions.js";
 
 // Two brokers on one database: a revocation taken by one must end sockets held by both.
@@ -34,7 +42,10 @@ async function generatorSocket(broker: TestBroker, gen: { pak: string }, stackId
 /** One operation over an existing graphql-ws client: its result, or the error it ended with. */
 function exec(client: Client, query: string, variables: Record<string, unknown> = {}) {
   return new Promise<{ data?: any; errors?: readonly { extensions?: { code?: string } }[] } | { failed: unknown }>((resolve) => {
-    client.subscribe({ query, variables }, { next: (r) => resolve(r as never), error: (failed) => resolve({ failed }), complete: () => {} });
+    client.subscribe(
+      { query, variables },
+      { next: (r) => resolve(r as never), error: (failed) => resolve({ failed }), complete: () => {} },
+    );
   });
 }
 
@@ -52,9 +63,12 @@ async function subscribedAgent() {
 }
 
 const stacksOf = async (generatorId: string) =>
-  ok(await a.gql<{ stacks: { edges: { node: { name: string } }[] } }>(
-    `query($g: ID!) { stacks(filter: { generatorId: $g, includeDeleted: true }) { edges { node { name } } } }`, { g: generatorId }))
-    .stacks.edges.map((e) => e.node.name);
+  ok(
+    await a.gql<{ stacks: { edges: { node: { name: string } }[] } }>(
+      `query($g: ID!) { stacks(filter: { generatorId: $g, includeDeleted: true }) { edges { node { name } } } }`,
+      { g: generatorId },
+    ),
+  ).stacks.edges.map((e) => e.node.name);
 
 describe("revoking a generator's key", () => {
   it("closes its sockets on both brokers with 4401 when the PAK is rotated", async () => {
@@ -75,11 +89,21 @@ describe("revoking a generator's key", () => {
     // Broker b does not hear the rotation (a lagging LISTEN connection); its per-operation check must hold.
     const heard = vi.spyOn(b.app.delivery.connections, "identityChanged").mockImplementation(() => {});
     try {
-      const rotated = ok(await a.gql<{ rotateGeneratorPak: { pak: string } }>(
-        `mutation($id: ID!) { rotateGeneratorPak(input: { id: $id }) { pak } }`, { id: gen.id })).rotateGeneratorPak.pak;
-      const created = await exec(creating.client, `mutation($n: String!) { createStack(input: { name: $n, labels: ["x"] }) { stack { id } } }`, { n: unique("stale") });
+      const rotated = ok(
+        await a.gql<{ rotateGeneratorPak: { pak: string } }>(
+          `mutation($id: ID!) { rotateGeneratorPak(input: { id: $id }) { pak } }`,
+          { id: gen.id },
+        ),
+      ).rotateGeneratorPak.pak;
+      const created = await exec(
+        creating.client,
+        `mutation($n: String!) { createStack(input: { name: $n, labels: ["x"] }) { stack { id } } }`,
+        { n: unique("stale") },
+      );
       expect("data" in created && created.data?.createStack).toBeFalsy();
-      const rotatedAgain = await exec(rotating.client, `mutation($id: ID!) { rotateGeneratorPak(input: { id: $id }) { pak } }`, { id: gen.id });
+      const rotatedAgain = await exec(rotating.client, `mutation($id: ID!) { rotateGeneratorPak(input: { id: $id }) { pak } }`, {
+        id: gen.id,
+      });
       expect("data" in rotatedAgain && rotatedAgain.data?.rotateGeneratorPak).toBeFalsy();
       expect((await creating.closed).code).toBe(4401);
       expect((await rotating.closed).code).toBe(4401);
@@ -121,8 +145,11 @@ describe("revoking a generator's key", () => {
 describe("revoking an agent", () => {
   it("stops a rotated agent's streams on both brokers with 4401; the new key streams", async () => {
     const { gen, agent, stack, onA, onB } = await subscribedAgent();
-    const pak = ok(await a.gql<{ rotateAgentPak: { pak: string } }>(
-      `mutation($id: ID!) { rotateAgentPak(input: { id: $id }) { pak } }`, { id: agent.id })).rotateAgentPak.pak;
+    const pak = ok(
+      await a.gql<{ rotateAgentPak: { pak: string } }>(`mutation($id: ID!) { rotateAgentPak(input: { id: $id }) { pak } }`, {
+        id: agent.id,
+      }),
+    ).rotateAgentPak.pak;
     expect(await onA.closed).toMatchObject({ code: 4401 });
     expect(await onB.closed).toMatchObject({ code: 4401 });
     await vi.waitFor(() => expect(b.app.delivery.subscriptionCount + a.app.delivery.subscriptionCount).toBe(0));
@@ -150,11 +177,17 @@ describe("revoking an agent", () => {
 });
 
 describe("a deleted generator creates nothing, however the writes interleave", () => {
-  const sqlError = (p: Promise<unknown>) => p.then(() => null, (err: { code?: string }) => err.code);
+  const sqlError = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (err: { code?: string }) => err.code,
+    );
   /** Resolves once some backend waits on a lock: the concurrent statement is really blocked. */
   const blockedOnLock = () =>
     vi.waitFor(async () => {
-      const { rows } = await a.db.sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      const { rows } = await a.db.sql.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
       expect(rows[0].n).toBeGreaterThan(0);
     });
 
@@ -162,9 +195,17 @@ describe("a deleted generator creates nothing, however the writes interleave", (
     const gen = await createGenerator(a);
     const stack = await createStack(a, gen.pak);
     await a.db.sql.query(`UPDATE generators SET deleted_at = now() WHERE id = $1`, [gen.id]);
-    expect(await sqlError(a.db.sql.query(`INSERT INTO stacks (generator_id, name) VALUES ($1, $2)`, [gen.id, unique("s")]))).toBe("23503");
-    expect(await sqlError(a.db.sql.query(
-      `INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum) VALUES ($1, $2, 'a: 1', encode(sha256('a: 1'), 'hex'))`, [stack.id, gen.id]))).toBe("23503");
+    expect(await sqlError(a.db.sql.query(`INSERT INTO stacks (generator_id, name) VALUES ($1, $2)`, [gen.id, unique("s")]))).toBe(
+      "23503",
+    );
+    expect(
+      await sqlError(
+        a.db.sql.query(
+          `INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum) VALUES ($1, $2, 'a: 1', encode(sha256('a: 1'), 'hex'))`,
+          [stack.id, gen.id],
+        ),
+      ),
+    ).toBe("23503");
   });
 
   it("deletes a stack whose insert committed while the generator was being deleted", async () => {
@@ -172,7 +213,10 @@ describe("a deleted generator creates nothing, however the writes interleave", (
     const inserter = await a.db.sql.connect();
     try {
       await inserter.query("BEGIN");
-      const { rows } = await inserter.query(`INSERT INTO stacks (generator_id, name) VALUES ($1, $2) RETURNING id`, [gen.id, unique("s")]);
+      const { rows } = await inserter.query(`INSERT INTO stacks (generator_id, name) VALUES ($1, $2) RETURNING id`, [
+        gen.id,
+        unique("s"),
+      ]);
       const deleting = a.db.sql.query(`UPDATE generators SET deleted_at = now() WHERE id = $1`, [gen.id]);
       await blockedOnLock();
       await inserter.query("COMMIT");
@@ -190,7 +234,9 @@ describe("a deleted generator creates nothing, however the writes interleave", (
     try {
       await deleter.query("BEGIN");
       await deleter.query(`UPDATE generators SET deleted_at = now() WHERE id = $1`, [gen.id]);
-      const inserting = sqlError(a.db.sql.query(`INSERT INTO stacks (generator_id, name) VALUES ($1, $2)`, [gen.id, unique("s")]));
+      const inserting = sqlError(
+        a.db.sql.query(`INSERT INTO stacks (generator_id, name) VALUES ($1, $2)`, [gen.id, unique("s")]),
+      );
       await blockedOnLock();
       await deleter.query("COMMIT");
       expect(await inserting).toBe("23503");
@@ -206,14 +252,21 @@ describe("a deleted generator creates nothing, however the writes interleave", (
     try {
       await inserter.query("BEGIN");
       await inserter.query(
-        `INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum) VALUES ($1, $2, 'a: 1', encode(sha256('a: 1'), 'hex'))`, [stack.id, gen.id]);
+        `INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum) VALUES ($1, $2, 'a: 1', encode(sha256('a: 1'), 'hex'))`,
+        [stack.id, gen.id],
+      );
       const deleting = a.db.sql.query(`UPDATE generators SET deleted_at = now() WHERE id = $1`, [gen.id]);
       await blockedOnLock();
       await inserter.query("COMMIT");
       await deleting;
       const { rows } = await a.db.sql.query(
-        `SELECT is_deletion_marker, deleted_at FROM deployment_objects WHERE stack_id = $1 ORDER BY sequence_id`, [stack.id]);
-      expect(rows.map((r) => [r.is_deletion_marker, r.deleted_at !== null])).toEqual([[false, true], [true, false]]);
+        `SELECT is_deletion_marker, deleted_at FROM deployment_objects WHERE stack_id = $1 ORDER BY sequence_id`,
+        [stack.id],
+      );
+      expect(rows.map((r) => [r.is_deletion_marker, r.deleted_at !== null])).toEqual([
+        [false, true],
+        [true, false],
+      ]);
     } finally {
       inserter.release();
     }

@@ -24,7 +24,11 @@ function selecting(type: GraphQLObjectType, field: string): string {
 describe("sharing an agentDeployments result across subscribers", () => {
   it("shares the agent's own operation (fragments included) and selections of allowlisted fields", () => {
     expect(shareable(AGENT_OPERATION)).toBe(true);
-    expect(shareable(`subscription { agentDeployments(after: "5") { __typename type stackId deploymentObject { id sequenceId createdAt } } }`)).toBe(true);
+    expect(
+      shareable(
+        `subscription { agentDeployments(after: "5") { __typename type stackId deploymentObject { id sequenceId createdAt } } }`,
+      ),
+    ).toBe(true);
   });
 
   it("executes per subscriber for every field off the allowlist, including ones added later", () => {
@@ -42,7 +46,11 @@ describe("sharing an agentDeployments result across subscribers", () => {
   });
 
   it("executes per subscriber for an off-list field hidden in a fragment, and for other subscriptions", () => {
-    expect(shareable(`subscription { agentDeployments { deploymentObject { ...F } } } fragment F on DeploymentObject { id stack { name } }`)).toBe(false);
+    expect(
+      shareable(
+        `subscription { agentDeployments { deploymentObject { ...F } } } fragment F on DeploymentObject { id stack { name } }`,
+      ),
+    ).toBe(false);
     expect(shareable(`subscription { stackDeploymentObjects(stackId: "x") { id } }`)).toBe(false);
   });
 });

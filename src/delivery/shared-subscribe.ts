@@ -71,7 +71,8 @@ export function createSharedSubscribe() {
 
   return async function sharedSubscribe(args: ExecutionArgs) {
     let info = textOf.get(args.document);
-    if (!info) textOf.set(args.document, (info = { text: print(args.document), shareable: isShareable(args.schema, args.document) }));
+    if (!info)
+      textOf.set(args.document, (info = { text: print(args.document), shareable: isShareable(args.schema, args.document) }));
     if (!info.shareable) return subscribe(args);
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source;

@@ -33,7 +33,11 @@ export class StackWatchers {
       if (replaying) pending.push(o);
       else send(o);
     };
-    const queue = new BoundedQueue<DeploymentObjectRow>({ limit: this.queueLimit, ...guard, onClose: () => this.listeners.delete(listener) });
+    const queue = new BoundedQueue<DeploymentObjectRow>({
+      limit: this.queueLimit,
+      ...guard,
+      onClose: () => this.listeners.delete(listener),
+    });
     const send = (o: DeploymentObjectRow) => {
       if (o.sequenceId <= last) return;
       last = o.sequenceId;

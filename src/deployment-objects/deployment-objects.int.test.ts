@@ -23,7 +23,11 @@ describe("deployment objects", () => {
     const created = await createObject(broker, gen.pak, stack.id, yaml);
     const data = ok(await broker.gql(OBJECT, { id: created.id }, gen.pak));
     expect(data.deploymentObject).toMatchObject({
-      yamlContent: yaml, yamlChecksum: sha256(yaml), isDeletionMarker: false, deletedAt: null, stack: { id: stack.id },
+      yamlContent: yaml,
+      yamlChecksum: sha256(yaml),
+      isDeletionMarker: false,
+      deletedAt: null,
+      stack: { id: stack.id },
     });
     expect(created.yamlChecksum).toBe(sha256(yaml));
   });
@@ -32,7 +36,8 @@ describe("deployment objects", () => {
     const stack = await createStack(broker, gen.pak);
     const other = await createStack(broker, gen.pak);
     const seqs: string[] = [];
-    for (let i = 0; i < 4; i++) seqs.push((await createObject(broker, gen.pak, i % 2 ? stack.id : other.id, CONFIGMAP_YAML(`c${i}`))).sequenceId);
+    for (let i = 0; i < 4; i++)
+      seqs.push((await createObject(broker, gen.pak, i % 2 ? stack.id : other.id, CONFIGMAP_YAML(`c${i}`))).sequenceId);
     for (const s of seqs) expect(s).toMatch(/^\d+$/);
     for (let i = 1; i < seqs.length; i++) expect(BigInt(seqs[i]!)).toBeGreaterThan(BigInt(seqs[i - 1]!));
   });
@@ -49,14 +54,20 @@ describe("deployment objects", () => {
     expect(page1.deploymentObjects.pageInfo.hasNextPage).toBe(true);
     const page2 = ok(await broker.gql(q, { id: stack.id, after: page1.deploymentObjects.pageInfo.endCursor }, gen.pak)).stack;
     expect(page2.deploymentObjects.pageInfo).toEqual({ hasNextPage: false, endCursor: expect.any(String) });
-    const ids = [...page1.deploymentObjects.edges, ...page2.deploymentObjects.edges].map((e: { node: { id: string } }) => e.node.id);
+    const ids = [...page1.deploymentObjects.edges, ...page2.deploymentObjects.edges].map(
+      (e: { node: { id: string } }) => e.node.id,
+    );
     expect(ids).toEqual(created.map((c) => c.id));
   });
 
   it("refuses a bogus deploymentObjects cursor with BAD_USER_INPUT", async () => {
     const stack = await createStack(broker, gen.pak);
     const after = Buffer.from(JSON.stringify(["x1"])).toString("base64url");
-    const result = await broker.gql(`query($id: ID!, $a: String) { stack(id: $id) { deploymentObjects(after: $a) { edges { cursor } } } }`, { id: stack.id, a: after }, gen.pak);
+    const result = await broker.gql(
+      `query($id: ID!, $a: String) { stack(id: $id) { deploymentObjects(after: $a) { edges { cursor } } } }`,
+      { id: stack.id, a: after },
+      gen.pak,
+    );
     expect(errorCode(result)).toBe("BAD_USER_INPUT");
   });
 
@@ -80,11 +91,23 @@ describe("deployment objects", () => {
   it("lists the events agents reported on an object", async () => {
     const stack = await createStack(broker, gen.pak);
     const object = await createObject(broker, gen.pak, stack.id);
-    const agent = ok(await broker.gql(`mutation { createAgent(input: { name: "ev-agent", clusterName: "c" }) { agent { id } } }`)).createAgent.agent;
-    ok(await broker.gql(
-      `mutation($a: ID!, $o: ID!) { reportAgentEvent(input: { agentId: $a, deploymentObjectId: $o, status: FAILURE, message: "boom" }) { event { id } } }`,
-      { a: agent.id, o: object.id }));
-    const data = ok(await broker.gql(`query($id: ID!) { deploymentObject(id: $id) { events { edges { node { status message eventType agent { id } } } } } }`, { id: object.id }, gen.pak));
-    expect(data.deploymentObject.events.edges).toEqual([{ node: { status: "FAILURE", message: "boom", eventType: "APPLY", agent: { id: agent.id } } }]);
+    const agent = ok(await broker.gql(`mutation { createAgent(input: { name: "ev-agent", clusterName: "c" }) { agent { id } } }`))
+      .createAgent.agent;
+    ok(
+      await broker.gql(
+        `mutation($a: ID!, $o: ID!) { reportAgentEvent(input: { agentId: $a, deploymentObjectId: $o, status: FAILURE, message: "boom" }) { event { id } } }`,
+        { a: agent.id, o: object.id },
+      ),
+    );
+    const data = ok(
+      await broker.gql(
+        `query($id: ID!) { deploymentObject(id: $id) { events { edges { node { status message eventType agent { id } } } } } }`,
+        { id: object.id },
+        gen.pak,
+      ),
+    );
+    expect(data.deploymentObject.events.edges).toEqual([
+      { node: { status: "FAILURE", message: "boom", eventType: "APPLY", agent: { id: agent.id } } },
+    ]);
   });
 });

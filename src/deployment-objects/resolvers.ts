@@ -34,7 +34,13 @@ export const deploymentObjectResolvers: Resolvers = {
   Mutation: {
     createDeploymentObject: async (_, { input }, ctx) => {
       const opts = { limits: ctx.limits, idempotency: idempotencyOf(input, ctx) };
-      const deploymentObject = await service.createDeploymentObject(ctx.db, requireIdentity(ctx.identity), input, ctx.delivery, opts);
+      const deploymentObject = await service.createDeploymentObject(
+        ctx.db,
+        requireIdentity(ctx.identity),
+        input,
+        ctx.delivery,
+        opts,
+      );
       return { deploymentObject, clientMutationId: input.clientMutationId ?? null };
     },
   },

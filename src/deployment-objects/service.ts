@@ -27,7 +27,8 @@ export async function createDeploymentObject(
 ) {
   if (identity.role === "AGENT") throw forbidden();
   const stackId = requireId("stackId", input.stackId);
-  if (identity.role === "GENERATOR" && input.yamlContent.length > PRECHECK_BYTES) await getManagedStack(db, identity, stackId, "stackId");
+  if (identity.role === "GENERATOR" && input.yamlContent.length > PRECHECK_BYTES)
+    await getManagedStack(db, identity, stackId, "stackId");
   // A deletion marker (Brokkr's `?deletion_marker=true`) may be empty: it removes the stack's resources.
   const limits = opts.limits ?? DEFAULT_INPUT_LIMITS;
   if (input.isDeletionMarker && input.yamlContent.trim() === "") assertYamlWithinLimits(input.yamlContent, limits);
@@ -50,10 +51,20 @@ export async function createDeploymentObject(
     throw forbidden();
   };
   // Without a key the insert stays one statement in its own transaction (see the store).
-  const request = { identity, operation: "createDeploymentObject", input: { stackId, checksum: data.yamlChecksum, ...(data.isDeletionMarker ? { marker: true } : {}) }, idempotency: opts.idempotency };
+  const request = {
+    identity,
+    operation: "createDeploymentObject",
+    input: { stackId, checksum: data.yamlChecksum, ...(data.isDeletionMarker ? { marker: true } : {}) },
+    idempotency: opts.idempotency,
+  };
   const object = opts.idempotency?.key
     ? await inTransaction(db, (tx) =>
-        once(tx, request, () => insert(tx), async (id) => (await store.findObject(tx, id)) ?? Promise.reject(notFound("deployment object"))),
+        once(
+          tx,
+          request,
+          () => insert(tx),
+          async (id) => (await store.findObject(tx, id)) ?? Promise.reject(notFound("deployment object")),
+        ),
       )
     : await insert(db);
   committed.objectsCommitted();

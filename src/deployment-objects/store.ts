@@ -49,7 +49,13 @@ export function toObjectRow(r: RawObject): DeploymentObjectRow {
  */
 export async function insertObjectIntoLiveStack(
   db: Db,
-  data: { stackId: string; ownerGeneratorId: string | null; yamlContent: string; yamlChecksum: string; isDeletionMarker?: boolean },
+  data: {
+    stackId: string;
+    ownerGeneratorId: string | null;
+    yamlContent: string;
+    yamlChecksum: string;
+    isDeletionMarker?: boolean;
+  },
 ): Promise<DeploymentObjectRow | null> {
   const rows = await db.$queryRaw<RawObject[]>`
     INSERT INTO deployment_objects AS d (stack_id, generator_id, yaml_content, yaml_checksum, is_deletion_marker)

@@ -44,7 +44,9 @@ describe("deployment-object YAML is parsed only after the caller and the limits 
     const stranger = await createGenerator(broker);
     const stack = await createStack(broker, stranger.pak);
     parser.mockClear();
-    const yaml = Array.from({ length: 900 }, (_, i) => `${CONFIGMAP_YAML(`c${i}`)}data:\n  k: ${"v".repeat(100)}\n`).join("---\n");
+    const yaml = Array.from({ length: 900 }, (_, i) => `${CONFIGMAP_YAML(`c${i}`)}data:\n  k: ${"v".repeat(100)}\n`).join(
+      "---\n",
+    );
     expect(yaml.length).toBeGreaterThan(64 * 1024);
     expect(errorCode(await broker.gql(CREATE, { s: stack.id, y: yaml }, gen.pak))).toBe("FORBIDDEN");
     expect(parser).not.toHaveBeenCalled();

@@ -54,13 +54,21 @@ export function validateManifestYaml(content: string, limits: InputLimits = DEFA
 export function assertYamlWithinLimits(content: string, limits: InputLimits, field = "yamlContent"): void {
   const bytes = Buffer.byteLength(content, "utf8");
   if (bytes > limits.maxYamlBytes) {
-    throw new BrokkrError("PAYLOAD_TOO_LARGE", `${field} is ${bytes} bytes, over the limit of ${limits.maxYamlBytes} (BROKKR__BROKER__MAX_YAML_BYTES)`, field);
+    throw new BrokkrError(
+      "PAYLOAD_TOO_LARGE",
+      `${field} is ${bytes} bytes, over the limit of ${limits.maxYamlBytes} (BROKKR__BROKER__MAX_YAML_BYTES)`,
+      field,
+    );
   }
   assertCleanText(field, content);
   let documents = 1;
   for (let i = content.indexOf("---"); i !== -1; i = content.indexOf("---", i + 3)) {
     if ((i === 0 || content[i - 1] === "\n") && documents++ >= limits.maxYamlDocuments) {
-      throw new BrokkrError("PAYLOAD_TOO_LARGE", `${field} holds more than ${limits.maxYamlDocuments} YAML documents (BROKKR__BROKER__MAX_YAML_DOCUMENTS)`, field);
+      throw new BrokkrError(
+        "PAYLOAD_TOO_LARGE",
+        `${field} holds more than ${limits.maxYamlDocuments} YAML documents (BROKKR__BROKER__MAX_YAML_DOCUMENTS)`,
+        field,
+      );
     }
   }
 }

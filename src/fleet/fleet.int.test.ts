@@ -1,7 +1,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { countBrokerStatements } from "../../test/count-statements.js";
-import { createAgent, createGenerator, createObject, createStack, reportEvent, targetStack, targetedAgent } from "../../test/factories.js";
+import {
+  createAgent,
+  createGenerator,
+  createObject,
+  createStack,
+  reportEvent,
+  targetStack,
+  targetedAgent,
+} from "../../test/factories.js";
 import { AgentPresence } from "./presence.js";
 import { nextOpened, waitUntil, watchDeployments, watchLive } from "../../test/subscriptions.js";
 
@@ -37,7 +45,11 @@ async function fleetOf(on: TestBroker, labels: string[], pak = on.adminPak) {
 }
 
 async function statusOf(on: TestBroker, agentId: string): Promise<Status> {
-  const data = ok(await on.gql<{ agent: { fleetStatus: Status } }>(`query($id: ID!) { agent(id: $id) { fleetStatus { ${STATUS} } } }`, { id: agentId }));
+  const data = ok(
+    await on.gql<{ agent: { fleetStatus: Status } }>(`query($id: ID!) { agent(id: $id) { fleetStatus { ${STATUS} } } }`, {
+      id: agentId,
+    }),
+  );
   return data.agent.fleetStatus;
 }
 
@@ -62,7 +74,11 @@ describe("fleet", () => {
     const agent = await createAgent(broker, { activate: true });
     expect(errorCode(await fleetOf(broker, [], gen.pak))).toBe("FORBIDDEN");
     expect(errorCode(await fleetOf(broker, [], agent.pak))).toBe("FORBIDDEN");
-    const own = await broker.gql(`query($id: ID!) { agent(id: $id) { fleetStatus { connection } } }`, { id: agent.id }, agent.pak);
+    const own = await broker.gql(
+      `query($id: ID!) { agent(id: $id) { fleetStatus { connection } } }`,
+      { id: agent.id },
+      agent.pak,
+    );
     expect(errorCode(own)).toBe("FORBIDDEN");
   });
 
@@ -78,8 +94,18 @@ describe("fleet", () => {
     const [a, b, c] = objects.map((o) => o.id);
     if (!a || !b || !c) throw new Error("three objects expected");
     const event = await reportEvent(broker, agent.pak, a, "FAILURE");
-    await patchHealth(agent, [{ id: a, status: "healthy" }, { id: b, status: "failing" }, { id: c, status: "degraded" }]);
-    ok(await broker.gql(`mutation { heartbeat(input: { k8sReachable: true, k8sApiLatencyMs: 12 }) { agent { id } } }`, {}, agent.pak));
+    await patchHealth(agent, [
+      { id: a, status: "healthy" },
+      { id: b, status: "failing" },
+      { id: c, status: "degraded" },
+    ]);
+    ok(
+      await broker.gql(
+        `mutation { heartbeat(input: { k8sReachable: true, k8sApiLatencyMs: 12 }) { agent { id } } }`,
+        {},
+        agent.pak,
+      ),
+    );
     const [row] = ok(await fleetOf(broker, ["fleet-counts"])).fleet.edges;
     expect(row?.node).toMatchObject({
       agent: { id: agent.id },
@@ -96,19 +122,35 @@ describe("fleet", () => {
   it("shows nothing pending for an inactive agent, and OFFLINE without a heartbeat", async () => {
     const { agent, gen, stack } = await targetedAgent(broker);
     await createObject(broker, gen.pak, stack.id);
-    ok(await broker.gql(`mutation($id: ID!) { updateAgent(input: { id: $id, status: INACTIVE }) { agent { id } } }`, { id: agent.id }));
-    expect(await statusOf(broker, agent.id)).toMatchObject({ connection: "OFFLINE", since: null, pendingObjects: 0, lastEvent: null, heartbeatAgeSeconds: null });
+    ok(
+      await broker.gql(`mutation($id: ID!) { updateAgent(input: { id: $id, status: INACTIVE }) { agent { id } } }`, {
+        id: agent.id,
+      }),
+    );
+    expect(await statusOf(broker, agent.id)).toMatchObject({
+      connection: "OFFLINE",
+      since: null,
+      pendingObjects: 0,
+      lastEvent: null,
+      heartbeatAgeSeconds: null,
+    });
   });
 
   it("sees an agent's websocket from every broker, and its close from every broker", async () => {
     const { agent } = await targetedAgent(broker);
     const watch = await watchLive(broker, agent);
-    await waitUntil(async () => (await statusOf(other, agent.id)).connection === "WEBSOCKET", () => "no websocket seen from the other broker");
+    await waitUntil(
+      async () => (await statusOf(other, agent.id)).connection === "WEBSOCKET",
+      () => "no websocket seen from the other broker",
+    );
     const open = await statusOf(other, agent.id);
     expect(open.brokerId).toBe(brokerIdOf(broker));
     expect(Date.parse(open.since ?? "")).toBeGreaterThan(0);
     await watch.stop();
-    await waitUntil(async () => (await statusOf(other, agent.id)).connection === "OFFLINE", () => "the close was not seen");
+    await waitUntil(
+      async () => (await statusOf(other, agent.id)).connection === "OFFLINE",
+      () => "the close was not seen",
+    );
     const closed = await statusOf(other, agent.id);
     expect(Date.parse(closed.since ?? "")).toBeGreaterThanOrEqual(Date.parse(open.since ?? ""));
     expect(closed.brokerId).toBeNull();
@@ -122,7 +164,10 @@ describe("fleet", () => {
     await opened;
     // The agent's own stream, opened after the admin's, is the sentinel: once it shows, the admin's write would have too.
     const own = await watchLive(broker, self);
-    await waitUntil(async () => (await statusOf(broker, self.id)).connection === "WEBSOCKET", () => "own stream not seen");
+    await waitUntil(
+      async () => (await statusOf(broker, self.id)).connection === "WEBSOCKET",
+      () => "own stream not seen",
+    );
     expect((await statusOf(broker, agent.id)).connection).toBe("OFFLINE");
     await Promise.all([watch.stop(), own.stop()]);
   });
@@ -130,8 +175,13 @@ describe("fleet", () => {
   it("treats the websocket rows of a broker that stopped refreshing as gone", async () => {
     const { agent } = await targetedAgent(other);
     const watch = await watchLive(other, agent);
-    await waitUntil(async () => (await statusOf(broker, agent.id)).connection === "WEBSOCKET", () => "no websocket seen");
-    await broker.db.sql.query("UPDATE broker_instances SET seen_at = now() - interval '1 minute' WHERE id = $1", [brokerIdOf(other)]);
+    await waitUntil(
+      async () => (await statusOf(broker, agent.id)).connection === "WEBSOCKET",
+      () => "no websocket seen",
+    );
+    await broker.db.sql.query("UPDATE broker_instances SET seen_at = now() - interval '1 minute' WHERE id = $1", [
+      brokerIdOf(other),
+    ]);
     expect(await statusOf(broker, agent.id)).toMatchObject({ connection: "OFFLINE", brokerId: null });
     await watch.stop();
     await broker.db.sql.query("UPDATE broker_instances SET seen_at = now() WHERE id = $1", [brokerIdOf(other)]);

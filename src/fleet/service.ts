@@ -28,7 +28,11 @@ export interface FleetStatus {
 
 function toStatus(agent: AgentRow, row: store.FleetStatsRow | undefined, lastEvent: AgentEventRow | null): FleetStatus {
   const age = row?.heartbeat_age ?? null;
-  const connection: ConnectionState = row?.broker_id ? "WEBSOCKET" : age !== null && age <= REST_HEARTBEAT_WINDOW_SECONDS ? "REST" : "OFFLINE";
+  const connection: ConnectionState = row?.broker_id
+    ? "WEBSOCKET"
+    : age !== null && age <= REST_HEARTBEAT_WINDOW_SECONDS
+      ? "REST"
+      : "OFFLINE";
   return {
     agent,
     connection,
@@ -47,7 +51,14 @@ function toStatus(agent: AgentRow, row: store.FleetStatsRow | undefined, lastEve
 
 /** The fleet status of many agents: two statements whatever their number. */
 export async function fleetStatuses(db: Db, agents: AgentRow[]): Promise<FleetStatus[]> {
-  const stats = new Map((await store.fleetStats(db, agents.map((a) => a.id))).map((r) => [r.agent_id, r]));
+  const stats = new Map(
+    (
+      await store.fleetStats(
+        db,
+        agents.map((a) => a.id),
+      )
+    ).map((r) => [r.agent_id, r]),
+  );
   const eventIds = [...stats.values()].flatMap((r) => (r.last_event_id ? [r.last_event_id] : []));
   const events = new Map((await store.eventsByIds(db, eventIds)).map((e) => [e.id, e]));
   return agents.map((a) => {
@@ -59,6 +70,9 @@ export async function fleetStatuses(db: Db, agents: AgentRow[]): Promise<FleetSt
 /** A page of the fleet, in the order and with the cursors of `agents`. */
 export async function fleetPage(db: Database, filter: AgentListFilter, page: Page): Promise<Connection<FleetStatus>> {
   const agents = await listAgents(db, filter, page);
-  const statuses = await fleetStatuses(db, agents.edges.map((e) => e.node));
+  const statuses = await fleetStatuses(
+    db,
+    agents.edges.map((e) => e.node),
+  );
   return { edges: statuses.map((node, i) => ({ node, cursor: agents.edges[i]?.cursor ?? "" })), pageInfo: agents.pageInfo };
 }

@@ -41,15 +41,25 @@ describe("generators", () => {
   it("lists a generator's stacks", async () => {
     const gen = await createGenerator(broker);
     const stacks = [await createStack(broker, gen.pak), await createStack(broker, gen.pak)];
-    const data = ok(await broker.gql(`query($id: ID!) { generator(id: $id) { stacks { edges { node { id } } } } }`, { id: gen.id }, gen.pak));
-    expect(data.generator.stacks.edges.map((e: { node: { id: string } }) => e.node.id).sort()).toEqual(stacks.map((s) => s.id).sort());
+    const data = ok(
+      await broker.gql(`query($id: ID!) { generator(id: $id) { stacks { edges { node { id } } } } }`, { id: gen.id }, gen.pak),
+    );
+    expect(data.generator.stacks.edges.map((e: { node: { id: string } }) => e.node.id).sort()).toEqual(
+      stacks.map((s) => s.id).sort(),
+    );
   });
 });
 
 describe("generator PAKs", () => {
   it("rotates a PAK: the old one stops working and the new one works", async () => {
     const gen = await createGenerator(broker);
-    const data = ok(await broker.gql(`mutation($id: ID!) { rotateGeneratorPak(input: { id: $id }) { pak generator { id } } }`, { id: gen.id }, gen.pak));
+    const data = ok(
+      await broker.gql(
+        `mutation($id: ID!) { rotateGeneratorPak(input: { id: $id }) { pak generator { id } } }`,
+        { id: gen.id },
+        gen.pak,
+      ),
+    );
     const fresh = data.rotateGeneratorPak.pak as string;
     expect(fresh).not.toBe(gen.pak);
     expect(errorCode(await broker.gql(ME, {}, gen.pak))).toBe("UNAUTHENTICATED");
@@ -72,7 +82,11 @@ describe("deleting generators", () => {
     const data = ok(await broker.gql(`mutation($id: ID!) { deleteGenerator(input: { id: $id }) { deletedId } }`, { id: gen.id }));
     expect(data.deleteGenerator.deletedId).toBe(gen.id);
     for (const stack of stacks) {
-      const s = ok(await broker.gql(`query($id: ID!) { stack(id: $id) { deletedAt latestDeploymentObject { isDeletionMarker } } }`, { id: stack.id }));
+      const s = ok(
+        await broker.gql(`query($id: ID!) { stack(id: $id) { deletedAt latestDeploymentObject { isDeletionMarker } } }`, {
+          id: stack.id,
+        }),
+      );
       expect(s.stack.deletedAt).not.toBeNull();
       expect(s.stack.latestDeploymentObject).toEqual({ isDeletionMarker: true });
     }

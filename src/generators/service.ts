@@ -7,15 +7,24 @@ import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js"
 import { LIMITS, optionalText, requireId, requireText } from "../validation.js";
 import * as store from "./store.js";
 
-export async function createGenerator(db: Database, identity: Identity, input: { name: string; description?: string | null }, idempotency?: Idempotency) {
+export async function createGenerator(
+  db: Database,
+  identity: Identity,
+  input: { name: string; description?: string | null },
+  idempotency?: Idempotency,
+) {
   const name = requireText("name", input.name, LIMITS.name);
   const description = optionalText("description", input.description, LIMITS.description);
   const { pak, hash } = mintPak();
   const request = { identity, operation: "createGenerator", input: { name, description }, idempotency };
   try {
     const generator = await inTransaction(db, (tx) =>
-      once(tx, request, () => store.insertGenerator(tx, { name, description, pakHash: hash }), (id) =>
-        Promise.reject(pakShownOnce("generator", id, idempotency?.field))),
+      once(
+        tx,
+        request,
+        () => store.insertGenerator(tx, { name, description, pakHash: hash }),
+        (id) => Promise.reject(pakShownOnce("generator", id, idempotency?.field)),
+      ),
     );
     return { generator, pak };
   } catch (err) {
@@ -55,7 +64,12 @@ export async function getOwnGenerator(db: Db, identity: Identity, id: string) {
   return getGenerator(db, generatorId);
 }
 
-export async function updateGenerator(db: Database, identity: Identity, id: string, input: { name?: string | null; description?: string | null }) {
+export async function updateGenerator(
+  db: Database,
+  identity: Identity,
+  id: string,
+  input: { name?: string | null; description?: string | null },
+) {
   const data: { name?: string; description?: string | null } = {};
   if (input.name != null) data.name = requireText("name", input.name, LIMITS.name);
   if (input.description !== undefined) data.description = optionalText("description", input.description, LIMITS.description);

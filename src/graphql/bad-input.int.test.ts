@@ -20,17 +20,22 @@ function expectError(result: GraphQLResult, code: string, field?: string) {
 }
 
 const CREATE_STACK = `mutation($i: CreateStackInput!) { createStack(input: $i) { stack { id } } }`;
-const createStackWith = (input: Record<string, unknown>) => broker.gql(CREATE_STACK, { i: { name: unique("s"), ...input } }, gen.pak);
+const createStackWith = (input: Record<string, unknown>) =>
+  broker.gql(CREATE_STACK, { i: { name: unique("s"), ...input } }, gen.pak);
 
 describe("malformed YAML", () => {
   it("rejects malformed YAML naming the field, line and column", async () => {
     const stack = await createStack(broker, gen.pak);
     const result = await broker.gql(
       `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`,
-      { s: stack.id, y: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n" }, gen.pak);
+      { s: stack.id, y: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n" },
+      gen.pak,
+    );
     expectError(result, "BAD_USER_INPUT", "yamlContent");
     expect(result.errors![0]!.message).toMatch(/line \d+, column \d+/);
-    const { rows } = await broker.db.sql.query("SELECT count(*)::int AS n FROM deployment_objects WHERE stack_id = $1", [stack.id]);
+    const { rows } = await broker.db.sql.query("SELECT count(*)::int AS n FROM deployment_objects WHERE stack_id = $1", [
+      stack.id,
+    ]);
     expect(rows[0].n).toBe(0);
   });
 });
@@ -53,9 +58,23 @@ describe("field validation", () => {
   it("rejects a bad label on an existing stack and agent with the field", async () => {
     const stack = await createStack(broker, gen.pak);
     const agent = await createAgent(broker);
-    expectError(await broker.gql(`mutation($s: ID!) { addStackLabel(input: { stackId: $s, label: "a b" }) { stack { id } } }`, { s: stack.id }, gen.pak), "BAD_USER_INPUT", "label");
-    expectError(await broker.gql(`mutation($a: ID!, $k: String!) { setAgentAnnotation(input: { agentId: $a, key: $k, value: "v" }) { agent { id } } }`,
-      { a: agent.id, k: "k".repeat(65) }), "BAD_USER_INPUT", "annotation.key");
+    expectError(
+      await broker.gql(
+        `mutation($s: ID!) { addStackLabel(input: { stackId: $s, label: "a b" }) { stack { id } } }`,
+        { s: stack.id },
+        gen.pak,
+      ),
+      "BAD_USER_INPUT",
+      "label",
+    );
+    expectError(
+      await broker.gql(
+        `mutation($a: ID!, $k: String!) { setAgentAnnotation(input: { agentId: $a, key: $k, value: "v" }) { agent { id } } }`,
+        { a: agent.id, k: "k".repeat(65) },
+      ),
+      "BAD_USER_INPUT",
+      "annotation.key",
+    );
   });
 });
 
@@ -69,7 +88,10 @@ describe("duplicate names", () => {
 
   it("rejects a duplicate generator name with CONFLICT", async () => {
     const g = await createGenerator(broker);
-    expectError(await broker.gql(`mutation($n: String!) { createGenerator(input: { name: $n }) { pak } }`, { n: g.name }), "CONFLICT");
+    expectError(
+      await broker.gql(`mutation($n: String!) { createGenerator(input: { name: $n }) { pak } }`, { n: g.name }),
+      "CONFLICT",
+    );
   });
 
   it("rejects a duplicate agent name in one cluster with CONFLICT, but not in another cluster", async () => {
@@ -81,7 +103,14 @@ describe("duplicate names", () => {
 
   it("rejects renaming a stack to a live name with CONFLICT", async () => {
     const [a, b] = [await createStack(broker, gen.pak), await createStack(broker, gen.pak)];
-    expectError(await broker.gql(`mutation($id: ID!, $n: String!) { updateStack(input: { id: $id, name: $n }) { stack { id } } }`, { id: b.id, n: a.name }, gen.pak), "CONFLICT");
+    expectError(
+      await broker.gql(
+        `mutation($id: ID!, $n: String!) { updateStack(input: { id: $id, name: $n }) { stack { id } } }`,
+        { id: b.id, n: a.name },
+        gen.pak,
+      ),
+      "CONFLICT",
+    );
   });
 });
 
@@ -103,7 +132,13 @@ describe("ids", () => {
 
   it("requires the admin to name the agent of a reported event", async () => {
     const stack = await createStack(broker, gen.pak);
-    const object = ok(await broker.gql(`mutation($s: ID!) { createDeploymentObject(input: { stackId: $s, yamlContent: "a: 1" }) { deploymentObject { id } } }`, { s: stack.id }, gen.pak));
+    const object = ok(
+      await broker.gql(
+        `mutation($s: ID!) { createDeploymentObject(input: { stackId: $s, yamlContent: "a: 1" }) { deploymentObject { id } } }`,
+        { s: stack.id },
+        gen.pak,
+      ),
+    );
     const report = `mutation($o: ID!) { reportAgentEvent(input: { deploymentObjectId: $o, status: SUCCESS }) { event { id } } }`;
     expectError(await broker.gql(report, { o: object.createDeploymentObject.deploymentObject.id }), "BAD_USER_INPUT", "agentId");
   });
@@ -130,8 +165,13 @@ describe("nothing half-written", () => {
   it("leaves no labels behind when an agent's name is a duplicate", async () => {
     const a = await createAgent(broker);
     const label = unique("orphan");
-    expectError(await broker.gql(`mutation($n: String!, $l: String!) { createAgent(input: { name: $n, clusterName: "test-cluster", labels: [$l] }) { pak } }`,
-      { n: a.name, l: label }), "CONFLICT");
+    expectError(
+      await broker.gql(
+        `mutation($n: String!, $l: String!) { createAgent(input: { name: $n, clusterName: "test-cluster", labels: [$l] }) { pak } }`,
+        { n: a.name, l: label },
+      ),
+      "CONFLICT",
+    );
     const { rows } = await broker.db.sql.query("SELECT count(*)::int AS n FROM agent_labels WHERE label = $1", [label]);
     expect(rows[0].n).toBe(0);
   });
@@ -146,7 +186,13 @@ describe("nothing half-written", () => {
   it("keeps deployment object content exactly as submitted (no YAML normalisation)", async () => {
     const stack = await createStack(broker, gen.pak);
     const yaml = `${CONFIGMAP_YAML()}   # trailing comment\n`;
-    const created = ok(await broker.gql(`mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { yamlContent } } }`, { s: stack.id, y: yaml }, gen.pak));
+    const created = ok(
+      await broker.gql(
+        `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { yamlContent } } }`,
+        { s: stack.id, y: yaml },
+        gen.pak,
+      ),
+    );
     expect(created.createDeploymentObject.deploymentObject.yamlContent).toBe(yaml);
   });
 });

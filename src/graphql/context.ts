@@ -25,7 +25,12 @@ export interface SocketConnection {
 }
 
 /** The one place a GraphQLContext is built, for HTTP requests and websocket operations alike. */
-export function createContextFactory(deps: { db: Database; delivery: DeliveryHub; identities: IdentityResolver; limits: InputLimits }) {
+export function createContextFactory(deps: {
+  db: Database;
+  delivery: DeliveryHub;
+  identities: IdentityResolver;
+  limits: InputLimits;
+}) {
   const build = (identity: Identity | null, cacheLoaders: boolean, extra: Partial<GraphQLContext> = {}): GraphQLContext => ({
     identity,
     db: deps.db,

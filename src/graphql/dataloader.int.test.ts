@@ -13,7 +13,10 @@ async function statementsFor(query: string, variables: Record<string, unknown>) 
 async function seedStacks(count: number, gen: { pak: string }, agents: { id: string }[]) {
   const label = unique("page");
   for (let i = 0; i < count; i++) {
-    const stack = await createStack(broker, gen.pak, { labels: [label, "common"], annotations: [{ key: "i", value: String(i) }] });
+    const stack = await createStack(broker, gen.pak, {
+      labels: [label, "common"],
+      annotations: [{ key: "i", value: String(i) }],
+    });
     await createObject(broker, gen.pak, stack.id);
     await targetStack(broker, agents[i % agents.length]!.id, stack.id);
   }
@@ -60,7 +63,10 @@ describe("DataLoader batching", () => {
     const gen = await createGenerator(broker);
     const stack = await createStack(broker, gen.pak);
     const one = await statementsFor(`query($id: ID!) { stack(id: $id) { id } }`, { id: stack.id });
-    const more = await statementsFor(`query($id: ID!) { stack(id: $id) { id labels annotations { key } latestDeploymentObject { id } } }`, { id: stack.id });
+    const more = await statementsFor(
+      `query($id: ID!) { stack(id: $id) { id labels annotations { key } latestDeploymentObject { id } } }`,
+      { id: stack.id },
+    );
     expect(more.statements).toBeGreaterThan(one.statements);
   });
 });

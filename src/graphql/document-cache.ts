@@ -14,7 +14,10 @@ export function isDocument(checked: Checked): checked is DocumentNode {
 export class DocumentCache {
   private readonly entries = new Map<string, Checked>();
   private bytes = 0;
-  constructor(private readonly maxBytes: number, private readonly build: (query: string) => Checked) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly build: (query: string) => Checked,
+  ) {}
 
   get(query: string): Checked {
     const cached = this.entries.get(query);

@@ -40,13 +40,20 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   // By name, not instanceof: under Vitest, graphql may load twice (ESM and CJS copies).
   const isGraphQLError = (e: unknown) =>
     typeof e === "object" && e !== null && "extensions" in e && "locations" in e && !(e instanceof BrokkrError);
-  if (typeof code === "string" && code !== "INTERNAL_SERVER_ERROR" && (isGraphQLError(original) || !(original instanceof Error))) {
+  if (
+    typeof code === "string" &&
+    code !== "INTERNAL_SERVER_ERROR" &&
+    (isGraphQLError(original) || !(original instanceof Error))
+  ) {
     const field = formatted.extensions?.field;
     return { ...base, extensions: { code, ...(typeof field === "string" ? { field } : {}) } };
   }
   // Request errors (parse, validation, variable coercion) have no path: the client's fault.
   if (isGraphQLError(error) && !formatted.path) {
-    return { ...base, extensions: { code: typeof code === "string" && code !== "INTERNAL_SERVER_ERROR" ? code : "BAD_USER_INPUT" } };
+    return {
+      ...base,
+      extensions: { code: typeof code === "string" && code !== "INTERNAL_SERVER_ERROR" ? code : "BAD_USER_INPUT" },
+    };
   }
   log.error({ err: original }, "unexpected error in a GraphQL operation");
   return internal(formatted);
@@ -56,7 +63,10 @@ function internal(formatted: GraphQLFormattedError): GraphQLFormattedError {
   return { message: "Internal server error", path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
 }
 
-const retryHead = () => ({ status: HTTP_STATUS.SERVICE_UNAVAILABLE, headers: new Map([["retry-after", String(RETRY_AFTER_SECONDS)]]) });
+const retryHead = () => ({
+  status: HTTP_STATUS.SERVICE_UNAVAILABLE,
+  headers: new Map([["retry-after", String(RETRY_AFTER_SECONDS)]]),
+});
 
 /**
  * What the HTTP context factory throws when it cannot build a context (identity lookup
@@ -68,7 +78,8 @@ export function contextCreationError(err: unknown): GraphQLError {
   if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") {
     return new GraphQLError(coded.message, { originalError: coded, extensions: { code: coded.code, http: retryHead() } });
   }
-  if (coded instanceof BrokkrError) return new GraphQLError(coded.message, { originalError: coded, extensions: { code: coded.code } });
+  if (coded instanceof BrokkrError)
+    return new GraphQLError(coded.message, { originalError: coded, extensions: { code: coded.code } });
   log.error({ err }, "building a GraphQL context failed");
   return new GraphQLError("Internal server error", {
     originalError: new BrokkrError("INTERNAL_SERVER_ERROR", "Internal server error"),

@@ -19,7 +19,13 @@ export function limitsPlugin(limits: QueryLimits, format: ErrorFormatter): Apoll
           if (operation?.operation === "subscription") {
             throw limitError("BAD_REQUEST", "subscriptions are served over websockets (graphql-transport-ws), not over HTTP");
           }
-          const [first] = operationLimitErrors(schema, document, request.variables ?? {}, request.operationName ?? undefined, limits);
+          const [first] = operationLimitErrors(
+            schema,
+            document,
+            request.variables ?? {},
+            request.operationName ?? undefined,
+            limits,
+          );
           if (first) throw first;
         },
         async willSendResponse({ response }) {

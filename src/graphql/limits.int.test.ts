@@ -20,7 +20,11 @@ async function post(target: TestBroker, body: string, pak = target.adminPak) {
   });
   const text = await res.text();
   expectNoLeaks(text);
-  return { status: res.status, text, json: JSON.parse(text) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[]; code?: string } };
+  return {
+    status: res.status,
+    text,
+    json: JSON.parse(text) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[]; code?: string },
+  };
 }
 
 /** A ConfigMap of about `bytes` bytes, one data entry per line. */
@@ -35,7 +39,10 @@ const CREATE = `mutation($s: ID!, $y: String!) { createDeploymentObject(input: {
 describe("request size", () => {
   it("refuses a body over the configured limit with 413 and a JSON code", async () => {
     const small = await startTestBroker({ BROKKR__BROKER__BODY_LIMIT_BYTES: String(64 * 1024) }, broker.db);
-    const body = JSON.stringify({ query: CREATE, variables: { s: "00000000-0000-4000-8000-000000000000", y: bigConfigMap(100 * 1024) } });
+    const body = JSON.stringify({
+      query: CREATE,
+      variables: { s: "00000000-0000-4000-8000-000000000000", y: bigConfigMap(100 * 1024) },
+    });
     const res = await post(small, body);
     expect(res.status).toBe(413);
     expect(res.json).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
@@ -48,7 +55,9 @@ describe("request size", () => {
     expect(yaml.length).toBeGreaterThanOrEqual(5 * 1024 * 1024);
     const created = ok(await broker.gql(CREATE, { s: stack.id, y: yaml }, gen.pak)).createDeploymentObject.deploymentObject;
     expect(created.yamlChecksum).toBe(createHash("sha256").update(yaml).digest("hex"));
-    const read = ok(await broker.gql(`query($id: ID!) { deploymentObject(id: $id) { yamlContent } }`, { id: created.id }, gen.pak));
+    const read = ok(
+      await broker.gql(`query($id: ID!) { deploymentObject(id: $id) { yamlContent } }`, { id: created.id }, gen.pak),
+    );
     expect(read.deploymentObject.yamlContent === yaml).toBe(true);
   });
 
@@ -76,16 +85,24 @@ describe("query shape", () => {
   });
 
   it("refuses an unknown input field with GRAPHQL_VALIDATION_FAILED", async () => {
-    const res = await post(broker, JSON.stringify({ query: `mutation { createStack(input: { name: "x", colour: "red" }) { stack { id } } }` }), gen.pak);
+    const res = await post(
+      broker,
+      JSON.stringify({ query: `mutation { createStack(input: { name: "x", colour: "red" }) { stack { id } } }` }),
+      gen.pak,
+    );
     expect(res.json.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
     expect(res.json.data ?? null).toBeNull();
   });
 
   it("refuses an unknown field in variables with BAD_USER_INPUT", async () => {
-    const res = await post(broker, JSON.stringify({
-      query: `mutation($i: CreateStackInput!) { createStack(input: $i) { stack { id } } }`,
-      variables: { i: { name: "x", colour: "red" } },
-    }), gen.pak);
+    const res = await post(
+      broker,
+      JSON.stringify({
+        query: `mutation($i: CreateStackInput!) { createStack(input: $i) { stack { id } } }`,
+        variables: { i: { name: "x", colour: "red" } },
+      }),
+      gen.pak,
+    );
     expect(res.json.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
@@ -102,7 +119,10 @@ describe("internal errors", () => {
     await createStack(doomed, g.pak, { labels: ["x"] });
     await doomed.db.sql.query("ALTER TABLE stack_labels RENAME TO stack_labels_gone");
     const res = await post(doomed, JSON.stringify({ query: `{ stacks { edges { node { labels } } } }` }));
-    expect(res.json.errors?.[0]).toMatchObject({ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } });
+    expect(res.json.errors?.[0]).toMatchObject({
+      message: "Internal server error",
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
+    });
     expect(res.text).not.toMatch(/stack_labels/);
     await doomed.stop();
   });

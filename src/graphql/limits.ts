@@ -26,8 +26,16 @@ const LIST_SIZES: Record<string, number> = {
 
 export type QueryLimits = Pick<
   BrokerConfig["broker"],
-  "maxDocumentBytes" | "maxTokens" | "maxFragmentSpreads" | "maxQueryDepth" | "maxSelections" | "maxAliases" | "maxDirectives"
-  | "maxMutationsPerRequest" | "maxQueryCost" | "maxResponseBytes"
+  | "maxDocumentBytes"
+  | "maxTokens"
+  | "maxFragmentSpreads"
+  | "maxQueryDepth"
+  | "maxSelections"
+  | "maxAliases"
+  | "maxDirectives"
+  | "maxMutationsPerRequest"
+  | "maxQueryCost"
+  | "maxResponseBytes"
 >;
 
 /** A refusal with its own code; HTTP answers 400. */
@@ -101,10 +109,17 @@ export function preValidationErrors(document: DocumentNode, limits: QueryLimits)
     },
   });
   if (spreads > limits.maxFragmentSpreads) {
-    return [limitError("TOO_MANY_FRAGMENTS", `the document uses fragments ${spreads} times; the limit is ${limits.maxFragmentSpreads}`)];
+    return [
+      limitError("TOO_MANY_FRAGMENTS", `the document uses fragments ${spreads} times; the limit is ${limits.maxFragmentSpreads}`),
+    ];
   }
   if (repeated > MAX_REPEATED_FIELD) {
-    return [limitError("TOO_MANY_SELECTIONS", `a selection set repeats one field ${repeated} times; the limit is ${MAX_REPEATED_FIELD}`)];
+    return [
+      limitError(
+        "TOO_MANY_SELECTIONS",
+        `a selection set repeats one field ${repeated} times; the limit is ${MAX_REPEATED_FIELD}`,
+      ),
+    ];
   }
   return [];
 }
@@ -117,12 +132,27 @@ export function preValidationErrors(document: DocumentNode, limits: QueryLimits)
 export function documentLimitErrors(document: DocumentNode, limits: QueryLimits): GraphQLError[] {
   for (const [operation, shape] of operationShapes(document)) {
     const checks: [boolean, string, string][] = [
-      [shape.selections > limits.maxSelections, "TOO_MANY_SELECTIONS", `selects ${shape.selections} fields (fragments expanded); the limit is ${limits.maxSelections}`],
-      [shape.depth > limits.maxQueryDepth, "QUERY_TOO_DEEP", `has depth ${shape.depth}, which exceeds maximum operation depth ${limits.maxQueryDepth}`],
+      [
+        shape.selections > limits.maxSelections,
+        "TOO_MANY_SELECTIONS",
+        `selects ${shape.selections} fields (fragments expanded); the limit is ${limits.maxSelections}`,
+      ],
+      [
+        shape.depth > limits.maxQueryDepth,
+        "QUERY_TOO_DEEP",
+        `has depth ${shape.depth}, which exceeds maximum operation depth ${limits.maxQueryDepth}`,
+      ],
       [shape.aliases > limits.maxAliases, "TOO_MANY_ALIASES", `uses ${shape.aliases} aliases; the limit is ${limits.maxAliases}`],
-      [shape.directives > limits.maxDirectives, "TOO_MANY_DIRECTIVES", `uses ${shape.directives} directives; the limit is ${limits.maxDirectives}`],
-      [operation.operation === "mutation" && shape.rootFields > limits.maxMutationsPerRequest, "TOO_MANY_MUTATIONS",
-        `carries ${shape.rootFields} mutations; the limit is ${limits.maxMutationsPerRequest} per request`],
+      [
+        shape.directives > limits.maxDirectives,
+        "TOO_MANY_DIRECTIVES",
+        `uses ${shape.directives} directives; the limit is ${limits.maxDirectives}`,
+      ],
+      [
+        operation.operation === "mutation" && shape.rootFields > limits.maxMutationsPerRequest,
+        "TOO_MANY_MUTATIONS",
+        `carries ${shape.rootFields} mutations; the limit is ${limits.maxMutationsPerRequest} per request`,
+      ],
     ];
     const failed = checks.find(([over]) => over);
     if (failed) return [limitError(failed[1], `operation ${operation.name?.value ?? "(anonymous)"} ${failed[2]}`)];
@@ -132,7 +162,9 @@ export function documentLimitErrors(document: DocumentNode, limits: QueryLimits)
     ListValue(node, _key, parent, _path, ancestors) {
       if (longList || node.values.length <= MAX_LIST_ARGUMENT) return;
       // Name the list by its argument and input fields, e.g. filter.labels.
-      const names = [...ancestors, parent].flatMap((a) => (a && "kind" in a && (a.kind === Kind.ARGUMENT || a.kind === Kind.OBJECT_FIELD) ? [a.name.value] : []));
+      const names = [...ancestors, parent].flatMap((a) =>
+        a && "kind" in a && (a.kind === Kind.ARGUMENT || a.kind === Kind.OBJECT_FIELD) ? [a.name.value] : [],
+      );
       longList = { length: node.values.length, field: names.join(".") || "argument" };
     },
   });
@@ -151,7 +183,8 @@ function longestList(root: unknown): { length: number; field: string } {
     const [value, path] = item;
     if (Array.isArray(value) && value.length > longest.length) longest = { length: value.length, field: path };
     if (value && typeof value === "object") {
-      for (const [k, v] of Object.entries(value)) stack.push([v, Array.isArray(value) ? `${path}[${k}]` : path ? `${path}.${k}` : `$${k}`]);
+      for (const [k, v] of Object.entries(value))
+        stack.push([v, Array.isArray(value) ? `${path}[${k}]` : path ? `${path}.${k}` : `$${k}`]);
     }
   }
   return longest;
@@ -159,7 +192,11 @@ function longestList(root: unknown): { length: number; field: string } {
 
 /** Limits that depend on the variables too: list lengths, then cost. */
 export function requestLimitErrors(
-  schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, limits: QueryLimits,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown>,
+  operationName: string | undefined,
+  limits: QueryLimits,
 ): GraphQLError[] {
   const longest = longestList(variables);
   if (longest.length > MAX_LIST_ARGUMENT) return [listTooLong(longest)];
@@ -194,7 +231,12 @@ const listSizeEstimator: ComplexityEstimator = ({ childComplexity, field, type }
   return 1 + Math.max(1, childComplexity) * size;
 };
 
-export function queryCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName?: string) {
+export function queryCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown>,
+  operationName?: string,
+) {
   return getComplexity({
     schema,
     query: document,
@@ -206,7 +248,11 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, variabl
 
 /** The one limits check after standard validation, for HTTP and websockets alike. */
 export function operationLimitErrors(
-  schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, limits: QueryLimits,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown>,
+  operationName: string | undefined,
+  limits: QueryLimits,
 ): GraphQLError[] {
   const errors = documentLimitErrors(document, limits);
   return errors.length > 0 ? errors : requestLimitErrors(schema, document, variables, operationName, limits);

@@ -51,25 +51,75 @@ export function createLoaders(db: Db, cache = true) {
     stack: () => new DataLoader(async (ids: readonly string[]) => byId(await stacks.findStacksByIds(db, ids), ids)),
     agent: () => new DataLoader(async (ids: readonly string[]) => byId(await agents.findAgentsByIds(db, ids), ids)),
     deploymentObject: () => new DataLoader(async (ids: readonly string[]) => byId(await objects.findObjectsByIds(db, ids), ids)),
-    stackLabels: () => new DataLoader(async (ids: readonly string[]) =>
-      grouped(await stacks.labelsOfStacks(db, ids), ids, (r) => r.stackId, (r) => r.label)),
-    stackAnnotations: () => new DataLoader(async (ids: readonly string[]) =>
-      grouped(await stacks.annotationsOfStacks(db, ids), ids, (r) => r.stackId, (r) => ({ key: r.key, value: r.value }))),
-    stackTargetedAgents: () => new DataLoader(async (ids: readonly string[]) =>
-      grouped(await stacks.targetsOfStacks(db, ids), ids, (r) => r.stackId, (r) => r.agent)),
-    latestObject: () => new DataLoader(async (ids: readonly string[]) => {
-      const rows = await objects.latestObjectsOfStacks(db, ids);
-      const map = new Map(rows.map((r) => [r.stackId, r]));
-      return ids.map((id) => map.get(id) ?? null);
-    }),
-    agentLabels: () => new DataLoader(async (ids: readonly string[]) =>
-      grouped(await agents.labelsOfAgents(db, ids), ids, (r) => r.agentId, (r) => r.label)),
-    agentAnnotations: () => new DataLoader(async (ids: readonly string[]) =>
-      grouped(await agents.annotationsOfAgents(db, ids), ids, (r) => r.agentId, (r) => ({ key: r.key, value: r.value }))),
-    agentTargets: () => new DataLoader(async (ids: readonly string[]) =>
-      grouped(await agents.targetsOfAgents(db, ids), ids, (r) => r.agentId, (r) => r.stack)),
-    agentRegistrations: () => new DataLoader(async (ids: readonly string[]) =>
-      grouped(await agents.registrationsOfAgents(db, ids), ids, (r) => r.agentId, (r) => r.generator)),
+    stackLabels: () =>
+      new DataLoader(async (ids: readonly string[]) =>
+        grouped(
+          await stacks.labelsOfStacks(db, ids),
+          ids,
+          (r) => r.stackId,
+          (r) => r.label,
+        ),
+      ),
+    stackAnnotations: () =>
+      new DataLoader(async (ids: readonly string[]) =>
+        grouped(
+          await stacks.annotationsOfStacks(db, ids),
+          ids,
+          (r) => r.stackId,
+          (r) => ({ key: r.key, value: r.value }),
+        ),
+      ),
+    stackTargetedAgents: () =>
+      new DataLoader(async (ids: readonly string[]) =>
+        grouped(
+          await stacks.targetsOfStacks(db, ids),
+          ids,
+          (r) => r.stackId,
+          (r) => r.agent,
+        ),
+      ),
+    latestObject: () =>
+      new DataLoader(async (ids: readonly string[]) => {
+        const rows = await objects.latestObjectsOfStacks(db, ids);
+        const map = new Map(rows.map((r) => [r.stackId, r]));
+        return ids.map((id) => map.get(id) ?? null);
+      }),
+    agentLabels: () =>
+      new DataLoader(async (ids: readonly string[]) =>
+        grouped(
+          await agents.labelsOfAgents(db, ids),
+          ids,
+          (r) => r.agentId,
+          (r) => r.label,
+        ),
+      ),
+    agentAnnotations: () =>
+      new DataLoader(async (ids: readonly string[]) =>
+        grouped(
+          await agents.annotationsOfAgents(db, ids),
+          ids,
+          (r) => r.agentId,
+          (r) => ({ key: r.key, value: r.value }),
+        ),
+      ),
+    agentTargets: () =>
+      new DataLoader(async (ids: readonly string[]) =>
+        grouped(
+          await agents.targetsOfAgents(db, ids),
+          ids,
+          (r) => r.agentId,
+          (r) => r.stack,
+        ),
+      ),
+    agentRegistrations: () =>
+      new DataLoader(async (ids: readonly string[]) =>
+        grouped(
+          await agents.registrationsOfAgents(db, ids),
+          ids,
+          (r) => r.agentId,
+          (r) => r.generator,
+        ),
+      ),
   });
 }
 

@@ -64,7 +64,6 @@ export function toConnection<T>(rows: T[], first: number, cursorOf: (row: T) => 
   };
 }
 
-
 /** A (name, id) keyset cursor. */
 export function decodeNameIdCursor(cursor: string): [string, string] {
   return decodePair(cursor, (_, id) => isUuid(id));

@@ -75,7 +75,9 @@ describe.each(transports)("query limits over %s", (_name, send) => {
   it("refuses more aliases than the limit before any resolver runs", async () => {
     const aliases = Array.from({ length: 60 }, (_, i) => `a${i}: deploymentObject(id: $id) { yamlContent }`).join(" ");
     const query = `query($id: ID!) { ${aliases} }`;
-    const { result, statements } = await brokerStatementsDuring(() => send(broker, query, { id: "00000000-0000-4000-8000-000000000000" }));
+    const { result, statements } = await brokerStatementsDuring(() =>
+      send(broker, query, { id: "00000000-0000-4000-8000-000000000000" }),
+    );
     expect(codeOf(result)).toBe("TOO_MANY_ALIASES");
     expect(statements).toBe(0);
   });
@@ -83,7 +85,9 @@ describe.each(transports)("query limits over %s", (_name, send) => {
   it("refuses more directives than the limit, counted through fragments", async () => {
     const query = `{ me { ...M ...M } } fragment M on Me { id @include(if: true) role @skip(if: false) }`;
     expect(codeOf(await send(tuned, query))).toBe("TOO_MANY_DIRECTIVES");
-    expect(codeOf(await send(tuned, `{ me { ...M } } fragment M on Me { id @include(if: true) role @skip(if: false) }`))).toBeUndefined();
+    expect(
+      codeOf(await send(tuned, `{ me { ...M } } fragment M on Me { id @include(if: true) role @skip(if: false) }`)),
+    ).toBeUndefined();
   });
 
   it("refuses a query nested deeper than the depth limit", async () => {
@@ -125,7 +129,10 @@ describe.each(transports)("query limits over %s", (_name, send) => {
 
   it("refuses more mutations per request than the limit and writes none of them", async () => {
     const name = unique("burst");
-    const writes = Array.from({ length: 11 }, (_, i) => `m${i}: createStack(input: { name: "${name}-${i}" }) { stack { id } }`).join(" ");
+    const writes = Array.from(
+      { length: 11 },
+      (_, i) => `m${i}: createStack(input: { name: "${name}-${i}" }) { stack { id } }`,
+    ).join(" ");
     expect(codeOf(await send(broker, `mutation { ${writes} }`, {}, gen.pak))).toBe("TOO_MANY_MUTATIONS");
     // Through a fragment on Mutation, too.
     const viaFragment = `mutation { ...W } fragment W on Mutation { ${writes} }`;
@@ -148,7 +155,12 @@ describe("response size", () => {
       expect(codeOf(answer)).toBe("RESPONSE_TOO_LARGE");
       expect(answer.data ?? null).toBeNull();
     }
-    const one = await overHttp(small, `query($id: ID!) { deploymentObject(id: $id) { yamlContent } }`, { id: object.id }, gen.pak);
+    const one = await overHttp(
+      small,
+      `query($id: ID!) { deploymentObject(id: $id) { yamlContent } }`,
+      { id: object.id },
+      gen.pak,
+    );
     expect(one.data?.deploymentObject.yamlContent).toBe(yaml);
     await small.stop();
   });

@@ -30,7 +30,17 @@ const rootResolvers: Resolvers = {
 export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
   return makeExecutableSchema({
     typeDefs: fs.readFileSync(schemaPath, "utf8"),
-    resolvers: [rootResolvers, generatorResolvers, stackResolvers, agentResolvers, deploymentObjectResolvers, deliveryResolvers, associationResolvers, fleetResolvers, ...extra],
+    resolvers: [
+      rootResolvers,
+      generatorResolvers,
+      stackResolvers,
+      agentResolvers,
+      deploymentObjectResolvers,
+      deliveryResolvers,
+      associationResolvers,
+      fleetResolvers,
+      ...extra,
+    ],
     inheritResolversFromInterfaces: true,
   });
 }

@@ -26,7 +26,9 @@ async function rawSocket(target: TestBroker): Promise<WebSocket> {
 const closeOf = (socket: WebSocket) => new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
 
 async function init(socket: WebSocket, pak: string): Promise<void> {
-  const acked = new Promise<void>((resolve) => socket.on("message", (m) => JSON.parse(String(m)).type === "connection_ack" && resolve()));
+  const acked = new Promise<void>((resolve) =>
+    socket.on("message", (m) => JSON.parse(String(m)).type === "connection_ack" && resolve()),
+  );
   socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${pak}` } }));
   await acked;
 }
@@ -46,7 +48,12 @@ describe("with introspection off", () => {
   it.each(transports)("names no schema fields in suggestions over %s", async (_name, send) => {
     const typo = await send(closed, `{ stakcs { edges { cursor } } }`);
     expect(codeOf(typo)).toBe("GRAPHQL_VALIDATION_FAILED");
-    const coercion = await send(closed, `mutation($i: CreateStackInput!) { createStack(input: $i) { stack { id } } }`, { i: { nmae: "x" } }, gen.pak);
+    const coercion = await send(
+      closed,
+      `mutation($i: CreateStackInput!) { createStack(input: $i) { stack { id } } }`,
+      { i: { nmae: "x" } },
+      gen.pak,
+    );
     expect(codeOf(coercion)).toBe("BAD_USER_INPUT");
     for (const answer of [typo, coercion]) expect(JSON.stringify(answer.errors)).not.toMatch(/Did you mean|"stacks"|"name"/);
   });
@@ -78,11 +85,14 @@ describe("socket caps", () => {
     const received: string[][] = [[], [], []];
     const errors: unknown[] = [];
     const subscribe = (i: number) =>
-      clients[i]!.subscribe<{ stackDeploymentObjects: { id: string } }>({ query, variables: { s: stack.id } }, {
-        next: (r) => received[i]!.push(r.data!.stackDeploymentObjects.id),
-        error: (e) => errors.push(e),
-        complete: () => {},
-      });
+      clients[i]!.subscribe<{ stackDeploymentObjects: { id: string } }>(
+        { query, variables: { s: stack.id } },
+        {
+          next: (r) => received[i]!.push(r.data!.stackDeploymentObjects.id),
+          error: (e) => errors.push(e),
+          complete: () => {},
+        },
+      );
     const stopFirst = subscribe(0);
     subscribe(1);
     // A sentinel object that both reach proves both are subscribed before the third tries.
@@ -95,13 +105,20 @@ describe("socket caps", () => {
     expect((await overWs(capped, `{ me { role } }`, {}, gen.pak)).data).toEqual({ me: { role: "GENERATOR" } });
     stopFirst();
     // A new subscription replays from the start, so once accepted it receives the sentinel.
-    const firstOf = () => new Promise<string>((resolve, reject) => {
-      const stop = clients[2]!.subscribe<{ stackDeploymentObjects: { id: string } }>({ query, variables: { s: stack.id } }, {
-        next: (r) => { stop(); resolve(r.data!.stackDeploymentObjects.id); },
-        error: reject,
-        complete: () => {},
+    const firstOf = () =>
+      new Promise<string>((resolve, reject) => {
+        const stop = clients[2]!.subscribe<{ stackDeploymentObjects: { id: string } }>(
+          { query, variables: { s: stack.id } },
+          {
+            next: (r) => {
+              stop();
+              resolve(r.data!.stackDeploymentObjects.id);
+            },
+            error: reject,
+            complete: () => {},
+          },
+        );
       });
-    });
     await vi.waitFor(async () => expect(await firstOf()).toBe(sentinel.id));
     await Promise.all(clients.map((c) => c.dispose()));
     await capped.stop();
@@ -112,7 +129,12 @@ describe("per-client buffers", () => {
   it("closes a socket that stops reading query results with 4413", async () => {
     const capped = await startTestBroker({ BROKKR__BROKER__MAX_SUBSCRIBER_BUFFER_BYTES: "1024" }, broker.db);
     const stack = await createStack(capped, gen.pak);
-    const object = await createObject(capped, gen.pak, stack.id, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  k: "${"x".repeat(256 * 1024)}"\n`);
+    const object = await createObject(
+      capped,
+      gen.pak,
+      stack.id,
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  k: "${"x".repeat(256 * 1024)}"\n`,
+    );
     const socket = await rawSocket(capped);
     await init(socket, gen.pak);
     const closed = closeOf(socket);
@@ -122,12 +144,21 @@ describe("per-client buffers", () => {
     (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
     const sent = 200;
     for (let i = 0; i < sent; i++) {
-      socket.send(JSON.stringify({ id: String(i), type: "subscribe", payload: { query: `query($id: ID!) { deploymentObject(id: $id) { yamlContent } }`, variables: { id: object.id } } }));
+      socket.send(
+        JSON.stringify({
+          id: String(i),
+          type: "subscribe",
+          payload: { query: `query($id: ID!) { deploymentObject(id: $id) { yamlContent } }`, variables: { id: object.id } },
+        }),
+      );
     }
-    await vi.waitFor(async () => {
-      const metrics = await (await fetch(`${capped.url}/metrics`)).text();
-      expect(metrics).toMatch(/^brokkr_slow_consumer_disconnects_total [1-9]/m);
-    }, { timeout: 15_000 });
+    await vi.waitFor(
+      async () => {
+        const metrics = await (await fetch(`${capped.url}/metrics`)).text();
+        expect(metrics).toMatch(/^brokkr_slow_consumer_disconnects_total [1-9]/m);
+      },
+      { timeout: 15_000 },
+    );
     (socket as unknown as { _socket: { resume(): void } })._socket.resume();
     expect(await closed).toBe(4413);
     expect(results).toBeLessThan(sent);

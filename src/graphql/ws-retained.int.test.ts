@@ -15,11 +15,16 @@ beforeAll(async () => {
 async function socket(pak: string) {
   const ws = new WebSocket(`${broker.url.replace(/^http/, "ws")}/graphql`, "graphql-transport-ws");
   const messages: { id?: string; type: string; payload?: unknown }[] = [];
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on("close", (code, reason) => r({ code, reason: String(reason) })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.on("close", (code, reason) => r({ code, reason: String(reason) })),
+  );
   ws.on("message", (d) => messages.push(JSON.parse(String(d))));
   await new Promise((r) => ws.on("open", r));
   ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${pak}` } }));
-  await waitUntil(() => messages.some((m) => m.type === "connection_ack"), () => JSON.stringify(messages));
+  await waitUntil(
+    () => messages.some((m) => m.type === "connection_ack"),
+    () => JSON.stringify(messages),
+  );
   const subscribe = (id: string, query: string, variables: Record<string, unknown> = {}, extensions?: unknown) =>
     ws.send(JSON.stringify({ id, type: "subscribe", payload: { query, variables, extensions } }));
   return { ws, messages, closed, subscribe };
@@ -33,7 +38,10 @@ describe("what a websocket client makes the broker hold", () => {
     const s = await socket(agent.pak);
     const ok = "i".repeat(128);
     s.subscribe(ok, "{ me { role } }");
-    await waitUntil(() => s.messages.some((m) => m.id === ok && m.type === "next"), () => JSON.stringify(s.messages));
+    await waitUntil(
+      () => s.messages.some((m) => m.id === ok && m.type === "next"),
+      () => JSON.stringify(s.messages),
+    );
     s.subscribe("i".repeat(8_000_000), "{ me { role } }");
     expect(await s.closed).toEqual({ code: 4400, reason: "Operation id longer than 128 characters" });
   });
@@ -47,7 +55,10 @@ describe("what a websocket client makes the broker hold", () => {
     s.subscribe("ext", WATCH, { s: stack.id }, { junk });
     s.subscribe("query", `query($d: ID!) { createdNothing: stack(id: $d) { id } }`, { d: junk });
     s.subscribe("fine", WATCH, { s: stack.id });
-    await waitUntil(() => ["vars", "ext", "query"].every((id) => s.messages.some((m) => m.id === id && m.type !== "complete")), () => JSON.stringify(s.messages).slice(0, 2000));
+    await waitUntil(
+      () => ["vars", "ext", "query"].every((id) => s.messages.some((m) => m.id === id && m.type !== "complete")),
+      () => JSON.stringify(s.messages).slice(0, 2000),
+    );
     for (const id of ["vars", "ext"]) {
       const m = s.messages.find((x) => x.id === id);
       expect(m).toMatchObject({ type: "error", payload: [{ extensions: { code: "SUBSCRIPTION_TOO_LARGE" } }] });

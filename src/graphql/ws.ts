@@ -50,7 +50,8 @@ function checkDocument(schema: GraphQLSchema, config: BrokerConfig["broker"], qu
   const document = parseWithinLimits(query, config);
   if (Array.isArray(document)) return document;
   const errors = validate(schema, document, rules);
-  if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+  if (errors.length > 0)
+    return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
   const limited = documentLimitErrors(document, config);
   return limited.length > 0 ? limited : document;
 }
@@ -130,7 +131,9 @@ export function startGraphQLWs(opts: {
         }
         // graphql-ws has already reserved this subscription's id in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > broker.maxSubscriptionsPerConnection) {
-          return [limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerConnection} subscriptions per connection`)];
+          return [
+            limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerConnection} subscriptions per connection`),
+          ];
         }
         const doc = documents.get(payload.query);
         if (!isDocument(doc)) return doc;
@@ -140,7 +143,12 @@ export function startGraphQLWs(opts: {
         const subscription = getOperationAST(doc, payload.operationName)?.operation === "subscription";
         const payloadCap = broker.maxDocumentBytes + SUBSCRIPTION_PAYLOAD_MARGIN_BYTES;
         if (subscription && jsonBytesOver(payload, payloadCap)) {
-          return [limitError("SUBSCRIPTION_TOO_LARGE", `a subscription's variables and extensions may take at most ${payloadCap} bytes with its document`)];
+          return [
+            limitError(
+              "SUBSCRIPTION_TOO_LARGE",
+              `a subscription's variables and extensions may take at most ${payloadCap} bytes with its document`,
+            ),
+          ];
         }
         // The key is re-read for every operation (after the cheap checks): a write sent after a
         // revocation committed is refused even before this broker hears the notification.
@@ -149,7 +157,9 @@ export function startGraphQLWs(opts: {
         }
         const { identity } = ctx.extra;
         if (identity && subscription && !caps.acquire(ctx, id, identity)) {
-          return [limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerIdentity} subscriptions per identity`)];
+          return [
+            limitError("TOO_MANY_SUBSCRIPTIONS", `at most ${broker.maxSubscriptionsPerIdentity} subscriptions per identity`),
+          ];
         }
         return { schema: opts.schema, document: doc, operationName: payload.operationName, variableValues: variables };
       },
@@ -163,7 +173,8 @@ export function startGraphQLWs(opts: {
       onError: (_ctx, _id, _payload, errors) => format(errors),
       onNext: (ctx, _id, _payload, _args, result) => {
         cutOffIfBackedUp(ctx.extra.socket);
-        if (jsonBytesOver(result, broker.maxResponseBytes)) return { errors: format([responseTooLarge(broker.maxResponseBytes)]) };
+        if (jsonBytesOver(result, broker.maxResponseBytes))
+          return { errors: format([responseTooLarge(broker.maxResponseBytes)]) };
         return result.errors ? { ...result, errors: format(result.errors) } : result;
       },
     },

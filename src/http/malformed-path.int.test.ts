@@ -10,10 +10,16 @@ beforeAll(async () => {
 describe("a request path with a malformed percent-escape", () => {
   it("is answered 400 BAD_USER_INPUT as coded JSON, not 500", async () => {
     const agent = await createAgent(broker, { activate: true });
-    for (const path of ["/api/v1/agents/%E0%A4%A/target-state", "/api/v1/agents/%/events", `/api/v1/agents/${agent.id}%ZZ/stacks`]) {
+    for (const path of [
+      "/api/v1/agents/%E0%A4%A/target-state",
+      "/api/v1/agents/%/events",
+      `/api/v1/agents/${agent.id}%ZZ/stacks`,
+    ]) {
       const res = await fetch(`${broker.url}${path}`, { headers: { authorization: `Bearer ${agent.pak}` } });
       expect({ path, status: res.status, body: await res.json() }).toEqual({
-        path, status: 400, body: { code: "BAD_USER_INPUT", message: "the request path is not validly percent-encoded" },
+        path,
+        status: 400,
+        body: { code: "BAD_USER_INPUT", message: "the request path is not validly percent-encoded" },
       });
     }
   });

@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type GraphQLResult, type TestBroker } from "../../test/broker.js";
-import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, createStack, targetStack, unique } from "../../test/factories.js";
+import {
+  CONFIGMAP_YAML,
+  createAgent,
+  createGenerator,
+  createObject,
+  createStack,
+  targetStack,
+  unique,
+} from "../../test/factories.js";
 
 let broker: TestBroker;
 let gen: { id: string; pak: string };
@@ -108,7 +116,9 @@ describe("idempotency keys on creates", () => {
     expect(await count("generators WHERE name = $1", [input.i.name])).toBe(1);
     const agentInput = { i: { name: unique("a"), clusterName: "c", clientMutationId: key } };
     const agent = await gql(CREATE_AGENT, agentInput, broker.adminPak);
-    expect((await gql(CREATE_AGENT, agentInput, broker.adminPak)).errors?.[0]?.message).toContain(agent.data?.createAgent.agent.id);
+    expect((await gql(CREATE_AGENT, agentInput, broker.adminPak)).errors?.[0]?.message).toContain(
+      agent.data?.createAgent.agent.id,
+    );
   });
 
   it("forgets the key of a create that failed, so a corrected retry succeeds", async () => {
@@ -123,11 +133,12 @@ describe("idempotency keys on creates", () => {
     const stack = await createStack(broker, gen.pak);
     await targetStack(broker, agent.id, stack.id);
     const object = await createObject(broker, gen.pak, stack.id);
-    const post = () => fetch(`${broker.url}/api/v1/agents/${agent.id}/events`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${agent.pak}`, "content-type": "application/json", "idempotency-key": "event-1" },
-      body: JSON.stringify({ deployment_object_id: object.id, status: "SUCCESS" }),
-    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const post = () =>
+      fetch(`${broker.url}/api/v1/agents/${agent.id}/events`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${agent.pak}`, "content-type": "application/json", "idempotency-key": "event-1" },
+        body: JSON.stringify({ deployment_object_id: object.id, status: "SUCCESS" }),
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
     const first = await post();
     const retry = await post();
     expect(first.status).toBe(201);

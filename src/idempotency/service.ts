@@ -17,7 +17,9 @@ export interface Idempotency {
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value && typeof value === "object") {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
   }
   return JSON.stringify(value ?? null);
@@ -41,7 +43,9 @@ export async function once<T extends { id: string }, R>(
     scope: `${request.identity.role}:${request.identity.id ?? ""}`,
     operation: request.operation,
     key: requireText(field, idempotency.key, LIMITS.idempotencyKey),
-    requestHash: createHash("sha256").update(canonical([request.operation, request.input])).digest("hex"),
+    requestHash: createHash("sha256")
+      .update(canonical([request.operation, request.input]))
+      .digest("hex"),
     ttlSeconds: idempotency.ttlSeconds,
   };
   if (await claimKey(tx, claim)) {

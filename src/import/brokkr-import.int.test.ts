@@ -77,13 +77,10 @@ async function seedBrokkr() {
     [objects.s3a, ids.s3, yaml("gone-1")],
   ] as const) {
     // As Brokkr's stack soft delete leaves them: the deleted stack's objects are soft-deleted too.
-    await q("INSERT INTO deployment_objects (id, stack_id, yaml_content, yaml_checksum, deleted_at) VALUES ($1, $2, $3, $4, $5)", [
-      id,
-      stack,
-      content,
-      sha256(content),
-      stack === ids.s3 ? new Date() : null,
-    ]);
+    await q(
+      "INSERT INTO deployment_objects (id, stack_id, yaml_content, yaml_checksum, deleted_at) VALUES ($1, $2, $3, $4, $5)",
+      [id, stack, content, sha256(content), stack === ids.s3 ? new Date() : null],
+    );
   }
   await q(
     "INSERT INTO deployment_objects (id, stack_id, yaml_content, yaml_checksum, is_deletion_marker) VALUES ($1, $2, '', md5(''), true)",
@@ -123,9 +120,12 @@ describe("npm run import:brokkr", () => {
   });
 
   it("keeps ids, key hashes and the order of deployment objects, and stores markers with our checksum", async () => {
-    const { rows } = await target.sql.query<{ id: string; yaml_checksum: string; is_deletion_marker: boolean; generator_id: string }>(
-      "SELECT id, yaml_checksum, is_deletion_marker, generator_id FROM deployment_objects ORDER BY sequence_id",
-    );
+    const { rows } = await target.sql.query<{
+      id: string;
+      yaml_checksum: string;
+      is_deletion_marker: boolean;
+      generator_id: string;
+    }>("SELECT id, yaml_checksum, is_deletion_marker, generator_id FROM deployment_objects ORDER BY sequence_id");
     expect(rows.map((r) => r.id)).toEqual([objects.s1a, objects.s2a, objects.s1b, objects.s3a, objects.s3marker]);
     expect(rows.at(-1)).toMatchObject({ is_deletion_marker: true, yaml_checksum: sha256("") });
     expect(new Set(rows.map((r) => r.generator_id))).toEqual(new Set([ids.gen]));
@@ -154,14 +154,20 @@ describe("npm run import:brokkr", () => {
     });
 
     it("serves Brokkr's agent its target state with the key Brokkr issued", async () => {
-      const res = await fetch(`${broker.url}/api/v1/agents/${ids.a1}/target-state?mode=full`, { headers: { authorization: AGENT_PAK } });
+      const res = await fetch(`${broker.url}/api/v1/agents/${ids.a1}/target-state?mode=full`, {
+        headers: { authorization: AGENT_PAK },
+      });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { id: string }[];
       expect(body.map((o) => o.id).sort()).toEqual([objects.s1b, objects.s2a].sort());
     });
 
     it("lets Brokkr's generator list its live stacks with the key Brokkr issued", async () => {
-      const result = await broker.gql<{ stacks: { edges: { node: { id: string } }[] } }>("{ stacks { edges { node { id } } } }", {}, GENERATOR_PAK);
+      const result = await broker.gql<{ stacks: { edges: { node: { id: string } }[] } }>(
+        "{ stacks { edges { node { id } } } }",
+        {},
+        GENERATOR_PAK,
+      );
       expect(result.data?.stacks.edges.map((e) => e.node.id).sort()).toEqual([ids.s1, ids.s2].sort());
     });
   });
@@ -175,6 +181,9 @@ describe("npm run import:brokkr", () => {
   });
 
   it("refuses a missing source argument with its usage and exit code 2", async () => {
-    await expect(promisify(execFile)("npx", ["tsx", "src/cli/import-brokkr.ts"])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("usage:") });
+    await expect(promisify(execFile)("npx", ["tsx", "src/cli/import-brokkr.ts"])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("usage:"),
+    });
   });
 });

@@ -33,12 +33,27 @@ export const TABLE_COPIES: readonly (TableCopy & { pageKey: "uuid" | "bigint" })
     table: "generators",
     pageKey: "uuid",
     columns: ["id", "name", "description", "pak_hash", "last_active_at", "created_at", "updated_at", "deleted_at"],
-    read: byId("id, name, description, NULLIF(pak_hash, '') AS pak_hash, last_active_at, created_at, updated_at, deleted_at", "generators"),
+    read: byId(
+      "id, name, description, NULLIF(pak_hash, '') AS pak_hash, last_active_at, created_at, updated_at, deleted_at",
+      "generators",
+    ),
   },
   {
     table: "agents",
     pageKey: "uuid",
-    columns: ["id", "name", "cluster_name", "status", "pak_hash", "last_heartbeat", "k8s_reachable", "k8s_api_latency_ms", "created_at", "updated_at", "deleted_at"],
+    columns: [
+      "id",
+      "name",
+      "cluster_name",
+      "status",
+      "pak_hash",
+      "last_heartbeat",
+      "k8s_reachable",
+      "k8s_api_latency_ms",
+      "created_at",
+      "updated_at",
+      "deleted_at",
+    ],
     // Brokkr's status is free text: anything but ACTIVE imports as INACTIVE (an admin activates).
     read: byId(
       `id, name, cluster_name, CASE WHEN upper(status) = 'ACTIVE' THEN 'ACTIVE' ELSE 'INACTIVE' END AS status,
@@ -54,7 +69,8 @@ export const TABLE_COPIES: readonly (TableCopy & { pageKey: "uuid" | "bigint" })
     read: byId("id, generator_id, name, description, created_at, updated_at, deleted_at", "stacks"),
     // A live row under a deleted parent would be refused by our triggers: such inconsistent rows
     // are skipped (and counted), not fatal.
-    parents: "EXISTS (SELECT 1 FROM generators g WHERE g.id = r.generator_id AND (g.deleted_at IS NULL OR r.deleted_at IS NOT NULL))",
+    parents:
+      "EXISTS (SELECT 1 FROM generators g WHERE g.id = r.generator_id AND (g.deleted_at IS NULL OR r.deleted_at IS NOT NULL))",
   },
   ...(["agent", "stack"] as const).flatMap((owner) => [
     {
@@ -83,7 +99,8 @@ export const TABLE_COPIES: readonly (TableCopy & { pageKey: "uuid" | "bigint" })
     fallback: `SELECT t.id, t.agent_id, s.generator_id, now() AS created_at, t.id::text AS page_key
                  FROM agent_targets t JOIN stacks s ON s.id = t.stack_id
                 WHERE t.id > $1::uuid ORDER BY t.id LIMIT $2`,
-    parents: "EXISTS (SELECT 1 FROM agents a WHERE a.id = r.agent_id) AND EXISTS (SELECT 1 FROM generators g WHERE g.id = r.generator_id)",
+    parents:
+      "EXISTS (SELECT 1 FROM agents a WHERE a.id = r.agent_id) AND EXISTS (SELECT 1 FROM generators g WHERE g.id = r.generator_id)",
   },
   {
     table: "agent_targets",
@@ -91,12 +108,24 @@ export const TABLE_COPIES: readonly (TableCopy & { pageKey: "uuid" | "bigint" })
     columns: ["id", "agent_id", "stack_id", "requires_registration"],
     // Brokkr gates every target on the registration, the admin's too: keep that consent.
     read: byId("id, agent_id, stack_id, true AS requires_registration", "agent_targets"),
-    parents: "EXISTS (SELECT 1 FROM agents a WHERE a.id = r.agent_id) AND EXISTS (SELECT 1 FROM stacks s WHERE s.id = r.stack_id)",
+    parents:
+      "EXISTS (SELECT 1 FROM agents a WHERE a.id = r.agent_id) AND EXISTS (SELECT 1 FROM stacks s WHERE s.id = r.stack_id)",
   },
   {
     table: "deployment_objects",
     pageKey: "bigint",
-    columns: ["id", "stack_id", "generator_id", "yaml_content", "yaml_checksum", "submitted_at", "is_deletion_marker", "created_at", "updated_at", "deleted_at"],
+    columns: [
+      "id",
+      "stack_id",
+      "generator_id",
+      "yaml_content",
+      "yaml_checksum",
+      "submitted_at",
+      "is_deletion_marker",
+      "created_at",
+      "updated_at",
+      "deleted_at",
+    ],
     // Brokkr's objects carry no generator (the stack's is theirs) and its deletion markers an md5
     // checksum: anything that is not SHA-256 hex is recomputed over the content, as ours are.
     read: `SELECT d.id, d.stack_id, s.generator_id, d.yaml_content,
@@ -106,14 +135,25 @@ export const TABLE_COPIES: readonly (TableCopy & { pageKey: "uuid" | "bigint" })
                   d.sequence_id, d.sequence_id::text AS page_key
              FROM deployment_objects d JOIN stacks s ON s.id = d.stack_id
             WHERE d.sequence_id > $1::bigint ORDER BY d.sequence_id LIMIT $2`,
-    parents: "EXISTS (SELECT 1 FROM stacks s WHERE s.id = r.stack_id AND (s.deleted_at IS NULL OR r.deleted_at IS NOT NULL OR r.is_deletion_marker))",
+    parents:
+      "EXISTS (SELECT 1 FROM stacks s WHERE s.id = r.stack_id AND (s.deleted_at IS NULL OR r.deleted_at IS NOT NULL OR r.is_deletion_marker))",
     orderBy: "r.sequence_id",
     pageSize: 20,
   },
   {
     table: "agent_events",
     pageKey: "uuid",
-    columns: ["id", "agent_id", "deployment_object_id", "event_type", "status", "message", "created_at", "updated_at", "deleted_at"],
+    columns: [
+      "id",
+      "agent_id",
+      "deployment_object_id",
+      "event_type",
+      "status",
+      "message",
+      "created_at",
+      "updated_at",
+      "deleted_at",
+    ],
     read: byId(
       "id, agent_id, deployment_object_id, left(event_type, 64) AS event_type, upper(status) AS status, message, created_at, updated_at, deleted_at",
       "agent_events",

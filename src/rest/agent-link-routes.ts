@@ -14,7 +14,8 @@ const targetBody = z.object({ agent_id: uuid.optional(), stack_id: uuid });
 
 /** A body `agent_id` must name the path's agent (Brokkr: 400 agent_id_mismatch). */
 function assertSameAgent(bodyAgentId: string | undefined, pathId: string) {
-  if (bodyAgentId && bodyAgentId !== pathId) throw restRefusal("BAD_USER_INPUT", "agent_id_mismatch", "agent_id does not match the path", "agent_id");
+  if (bodyAgentId && bodyAgentId !== pathId)
+    throw restRefusal("BAD_USER_INPUT", "agent_id_mismatch", "agent_id does not match the path", "agent_id");
 }
 
 export const agentLinkRoutes = [

@@ -21,18 +21,29 @@ const eventBody = z.object({
   status: z.enum(["SUCCESS", "FAILURE"]),
   message: z.string().max(LIMITS.eventMessage).nullish(),
 });
-const heartbeatBody = z.object({
-  k8s_reachable: z.boolean().nullish(),
-  k8s_api_latency_ms: z.number().int().min(0).max(3_600_000).nullish(),
-}).default({});
+const heartbeatBody = z
+  .object({
+    k8s_reachable: z.boolean().nullish(),
+    k8s_api_latency_ms: z.number().int().min(0).max(3_600_000).nullish(),
+  })
+  .default({});
 // The entry cap is checked by the service before any entry is looked at.
 const healthBody = z.object({
   deployment_objects: z.array(
-    z.object({ id: z.string(), status: z.string().min(1).max(LIMITS.healthStatus), summary: z.unknown().optional(), checked_at: z.iso.datetime({ offset: true }) }),
+    z.object({
+      id: z.string(),
+      status: z.string().min(1).max(LIMITS.healthStatus),
+      summary: z.unknown().optional(),
+      checked_at: z.iso.datetime({ offset: true }),
+    }),
   ),
 });
 const newAgent = z.object({ name: z.string(), cluster_name: z.string(), generator_ids: z.array(uuid).max(50).optional() });
-const agentUpdate = z.object({ name: z.string().optional(), cluster_name: z.string().optional(), status: z.enum(["ACTIVE", "INACTIVE"]).optional() });
+const agentUpdate = z.object({
+  name: z.string().optional(),
+  cluster_name: z.string().optional(),
+  status: z.enum(["ACTIVE", "INACTIVE"]).optional(),
+});
 const optionalText = z.string().max(LIMITS.name).optional();
 
 export const agentRoutes = [
@@ -40,7 +51,12 @@ export const agentRoutes = [
     op: "verify_pak",
     roles: ALL,
     handle: async ({ who }) =>
-      ok({ admin: who.role === "ADMIN", agent: who.role === "AGENT" ? who.id : null, generator: who.role === "GENERATOR" ? who.id : null, readonly: false }),
+      ok({
+        admin: who.role === "ADMIN",
+        agent: who.role === "AGENT" ? who.id : null,
+        generator: who.role === "GENERATOR" ? who.id : null,
+        readonly: false,
+      }),
   }),
   route({
     op: "list_agents",
@@ -55,7 +71,11 @@ export const agentRoutes = [
     roles: ["ADMIN"],
     body: newAgent,
     handle: async ({ who, body, deps }) => {
-      const { agent, pak } = await agents.createAgent(deps.db, who, { name: body.name, clusterName: body.cluster_name, generatorIds: body.generator_ids });
+      const { agent, pak } = await agents.createAgent(deps.db, who, {
+        name: body.name,
+        clusterName: body.cluster_name,
+        generatorIds: body.generator_ids,
+      });
       return created({ agent: agentJson(agent), initial_pak: pak });
     },
   }),
@@ -73,7 +93,13 @@ export const agentRoutes = [
       return ok(agentJson(agent));
     },
   }),
-  route({ op: "get_agent", roles: ["ADMIN", "AGENT"], params: idParams, agent: "read", handle: async ({ agent }) => ok(agentJson(agent)) }),
+  route({
+    op: "get_agent",
+    roles: ["ADMIN", "AGENT"],
+    params: idParams,
+    agent: "read",
+    handle: async ({ agent }) => ok(agentJson(agent)),
+  }),
   route({
     op: "update_agent",
     roles: ["ADMIN", "AGENT"],
@@ -82,7 +108,16 @@ export const agentRoutes = [
     body: agentUpdate,
     // The service refuses a status change by anyone but the admin (an agent never activates itself).
     handle: async ({ who, agent, body, deps }) =>
-      ok(agentJson(await agents.updateAgent(deps.db, who, { id: agent.id, name: body.name, clusterName: body.cluster_name, status: body.status }))),
+      ok(
+        agentJson(
+          await agents.updateAgent(deps.db, who, {
+            id: agent.id,
+            name: body.name,
+            clusterName: body.cluster_name,
+            status: body.status,
+          }),
+        ),
+      ),
   }),
   route({
     op: "delete_agent",
@@ -140,8 +175,15 @@ export const agentRoutes = [
     agent: "write",
     body: eventBody,
     handle: async ({ who, agent, body, req, deps }) => {
-      if (body.agent_id && body.agent_id !== agent.id) throw restRefusal("BAD_USER_INPUT", "agent_id_mismatch", "agent_id does not match the path", "agent_id");
-      const input = { agentId: agent.id, deploymentObjectId: body.deployment_object_id, eventType: body.event_type, status: body.status, message: body.message };
+      if (body.agent_id && body.agent_id !== agent.id)
+        throw restRefusal("BAD_USER_INPUT", "agent_id_mismatch", "agent_id does not match the path", "agent_id");
+      const input = {
+        agentId: agent.id,
+        deploymentObjectId: body.deployment_object_id,
+        eventType: body.event_type,
+        status: body.status,
+        message: body.message,
+      };
       const key = { key: req.get("idempotency-key"), ttlSeconds: deps.limits.idempotencyTtlSeconds, field: "Idempotency-Key" };
       return created(eventJson(await reportAgentEvent(deps.db, who, input, key)));
     },
@@ -196,8 +238,14 @@ export const agentRoutes = [
       const gone = new AbortController();
       const onClose = () => gone.abort();
       req.socket.once("close", onClose);
-      const result = await pollDeployments(deps.db, deps.delivery, agent.id, parseSequenceId("after", query.after), query.wait * 1000, gone.signal)
-        .finally(() => req.socket.off("close", onClose));
+      const result = await pollDeployments(
+        deps.db,
+        deps.delivery,
+        agent.id,
+        parseSequenceId("after", query.after),
+        query.wait * 1000,
+        gone.signal,
+      ).finally(() => req.socket.off("close", onClose));
       const objects = result.objects.map(objectJson);
       const events = objects.map((o) => ({ type: "DEPLOY", stack_id: o.stack_id, deployment_object: o }));
       return ok({ events, deployment_objects: objects, stack_ids: result.stackIds, cursor: result.cursor.toString() });

@@ -27,7 +27,10 @@ const count = async (table: string, where = "true", args: unknown[] = []) =>
 
 describe("REST bad input", () => {
   it("answers unknown routes 404, spec operations not served yet 404, and wrong methods 405 with Allow", async () => {
-    expect(await call("GET", "/nowhere", broker.adminPak)).toMatchObject({ status: 404, body: { code: "not_found", message: "no such endpoint" } });
+    expect(await call("GET", "/nowhere", broker.adminPak)).toMatchObject({
+      status: 404,
+      body: { code: "not_found", message: "no such endpoint" },
+    });
     expect(await call("GET", "/templates", broker.adminPak)).toMatchObject({ status: 404, body: { code: "not_found" } });
     const wrong = await call("PATCH", `/stacks/${crypto.randomUUID()}`, broker.adminPak, "{}");
     expect(wrong).toMatchObject({ status: 405, body: { code: "method_not_allowed" } });
@@ -35,14 +38,35 @@ describe("REST bad input", () => {
   });
 
   it("refuses malformed path ids, bodies and query values with 400 naming the field", async () => {
-    expect(await call("GET", "/stacks/not-a-uuid", gen.pak)).toMatchObject({ status: 400, body: { code: "BAD_USER_INPUT", details: { field: "id" } } });
-    expect(await call("POST", "/stacks", gen.pak, "{not json")).toMatchObject({ status: 400, body: { details: { field: "body" } } });
-    expect(await call("POST", "/stacks", gen.pak, JSON.stringify({ description: "x" }))).toMatchObject({ status: 400, body: { details: { field: "name" } } });
-    expect(await call("POST", "/stacks", gen.pak, JSON.stringify({ name: "" }))).toMatchObject({ status: 400, body: { details: { field: "name" } } });
+    expect(await call("GET", "/stacks/not-a-uuid", gen.pak)).toMatchObject({
+      status: 400,
+      body: { code: "BAD_USER_INPUT", details: { field: "id" } },
+    });
+    expect(await call("POST", "/stacks", gen.pak, "{not json")).toMatchObject({
+      status: 400,
+      body: { details: { field: "body" } },
+    });
+    expect(await call("POST", "/stacks", gen.pak, JSON.stringify({ description: "x" }))).toMatchObject({
+      status: 400,
+      body: { details: { field: "name" } },
+    });
+    expect(await call("POST", "/stacks", gen.pak, JSON.stringify({ name: "" }))).toMatchObject({
+      status: 400,
+      body: { details: { field: "name" } },
+    });
     const agent = await createAgent(broker, { activate: true });
-    expect(await call("GET", `/agents/${agent.id}/target-state?mode=sometimes`, agent.pak)).toMatchObject({ status: 400, body: { details: { field: "mode" } } });
+    expect(await call("GET", `/agents/${agent.id}/target-state?mode=sometimes`, agent.pak)).toMatchObject({
+      status: 400,
+      body: { details: { field: "mode" } },
+    });
     const stack = await createStack(broker, gen.pak);
-    const marker = await call("POST", `/stacks/${stack.id}/deployment-objects?deletion_marker=maybe`, gen.pak, "", "application/yaml");
+    const marker = await call(
+      "POST",
+      `/stacks/${stack.id}/deployment-objects?deletion_marker=maybe`,
+      gen.pak,
+      "",
+      "application/yaml",
+    );
     expect(marker).toMatchObject({ status: 400, body: { details: { field: "deletion_marker" } } });
     const yaml = await call("POST", `/stacks/${stack.id}/deployment-objects`, gen.pak, "kind: [unclosed", "application/yaml");
     expect(yaml).toMatchObject({ status: 400, body: { code: "invalid_deployment_object", details: { field: "yaml_content" } } });
@@ -52,17 +76,26 @@ describe("REST bad input", () => {
   it("answers duplicates 409 unique_violation and a missing agent 404 agent_not_found", async () => {
     const stack = await createStack(broker, gen.pak);
     expect((await call("POST", `/stacks/${stack.id}/labels`, gen.pak, '"prod"')).status).toBe(201);
-    expect(await call("POST", `/stacks/${stack.id}/labels`, gen.pak, '"prod"')).toMatchObject({ status: 409, body: { code: "unique_violation" } });
+    expect(await call("POST", `/stacks/${stack.id}/labels`, gen.pak, '"prod"')).toMatchObject({
+      status: 409,
+      body: { code: "unique_violation" },
+    });
     expect(await count("stack_labels", "stack_id = $1", [stack.id])).toBe(1);
     const lookup = await call("GET", `/agents/?name=${unique("nobody")}&cluster_name=c`, broker.adminPak);
     expect(lookup).toMatchObject({ status: 404, body: { code: "agent_not_found" } });
-    expect(await call("GET", `/agents/${crypto.randomUUID()}`, broker.adminPak)).toMatchObject({ status: 404, body: { code: "agent_not_found" } });
+    expect(await call("GET", `/agents/${crypto.randomUUID()}`, broker.adminPak)).toMatchObject({
+      status: 404,
+      body: { code: "agent_not_found" },
+    });
   });
 
   it("writes nothing of an agent whose registrations cannot all be made", async () => {
     const name = unique("half");
     const body = JSON.stringify({ name, cluster_name: "c", generator_ids: [gen.id, crypto.randomUUID()] });
-    expect(await call("POST", "/agents", broker.adminPak, body)).toMatchObject({ status: 404, body: { code: "generator_not_found" } });
+    expect(await call("POST", "/agents", broker.adminPak, body)).toMatchObject({
+      status: 404,
+      body: { code: "generator_not_found" },
+    });
     expect(await count("agents", "name = $1", [name])).toBe(0);
   });
 
@@ -70,8 +103,14 @@ describe("REST bad input", () => {
     const agent = await createAgent(broker, { activate: true });
     const other = await createAgent(broker);
     const note = JSON.stringify({ agent_id: other.id, key: "k", value: "v" });
-    expect(await call("POST", `/agents/${agent.id}/annotations`, broker.adminPak, note)).toMatchObject({ status: 400, body: { code: "agent_id_mismatch" } });
+    expect(await call("POST", `/agents/${agent.id}/annotations`, broker.adminPak, note)).toMatchObject({
+      status: 400,
+      body: { code: "agent_id_mismatch" },
+    });
     expect(await count("agent_annotations", "agent_id = ANY($1::uuid[])", [[agent.id, other.id]])).toBe(0);
-    expect(await call("POST", `/generators/${gen.id}/register`, broker.adminPak, "{}")).toMatchObject({ status: 400, body: { code: "missing_agent_id" } });
+    expect(await call("POST", `/generators/${gen.id}/register`, broker.adminPak, "{}")).toMatchObject({
+      status: 400,
+      body: { code: "missing_agent_id" },
+    });
   });
 });

@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
-import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, createStack, registerAgent, targetStack, unique } from "../../test/factories.js";
+import {
+  CONFIGMAP_YAML,
+  createAgent,
+  createGenerator,
+  createObject,
+  createStack,
+  registerAgent,
+  targetStack,
+  unique,
+} from "../../test/factories.js";
 import { OPERATIONS, specClient } from "../../test/openapi/spec.js";
 import { ROUTES } from "./router.js";
 
@@ -11,17 +20,58 @@ import { ROUTES } from "./router.js";
  * rest arrive with their features, and must join this list and this test.
  */
 const SERVED = [
-  "verify_pak", "list_paks",
-  "list_generators", "create_generator", "get_generator", "update_generator", "delete_generator", "rotate_generator_pak",
-  "register_agent", "deregister_agent", "list_generator_registered_agents",
-  "list_agents", "create_agent", "search_agent", "get_agent", "update_agent", "delete_agent", "rotate_agent_pak",
-  "agents_list_labels", "agents_add_label", "agents_remove_label", "agents_list_annotations", "agents_add_annotation", "agents_remove_annotation",
-  "list_targets", "add_target", "remove_target", "list_agent_registrations",
-  "get_target_state", "get_associated_stacks", "list_events", "create_event", "record_heartbeat", "update_health_status",
-  "list_agent_events", "get_agent_event",
-  "list_stacks", "create_stack", "get_stack", "update_stack", "delete_stack",
-  "stacks_list_labels", "stacks_add_label", "stacks_remove_label", "stacks_list_annotations", "stacks_add_annotation", "stacks_remove_annotation",
-  "list_deployment_objects", "create_deployment_object", "get_deployment_object", "get_deployment_health", "get_stack_health",
+  "verify_pak",
+  "list_paks",
+  "list_generators",
+  "create_generator",
+  "get_generator",
+  "update_generator",
+  "delete_generator",
+  "rotate_generator_pak",
+  "register_agent",
+  "deregister_agent",
+  "list_generator_registered_agents",
+  "list_agents",
+  "create_agent",
+  "search_agent",
+  "get_agent",
+  "update_agent",
+  "delete_agent",
+  "rotate_agent_pak",
+  "agents_list_labels",
+  "agents_add_label",
+  "agents_remove_label",
+  "agents_list_annotations",
+  "agents_add_annotation",
+  "agents_remove_annotation",
+  "list_targets",
+  "add_target",
+  "remove_target",
+  "list_agent_registrations",
+  "get_target_state",
+  "get_associated_stacks",
+  "list_events",
+  "create_event",
+  "record_heartbeat",
+  "update_health_status",
+  "list_agent_events",
+  "get_agent_event",
+  "list_stacks",
+  "create_stack",
+  "get_stack",
+  "update_stack",
+  "delete_stack",
+  "stacks_list_labels",
+  "stacks_add_label",
+  "stacks_remove_label",
+  "stacks_list_annotations",
+  "stacks_add_annotation",
+  "stacks_remove_annotation",
+  "list_deployment_objects",
+  "create_deployment_object",
+  "get_deployment_object",
+  "get_deployment_health",
+  "get_stack_health",
 ] as const;
 
 let broker: TestBroker;
@@ -51,11 +101,20 @@ afterAll(() => {
 describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
   it("names only operations the spec has, and exactly those the route table serves", () => {
     for (const id of SERVED) expect(OPERATIONS.has(id), id).toBe(true);
-    expect(ROUTES.filter((r) => !r.extension).map((r) => r.op).sort()).toEqual([...SERVED].sort());
+    expect(
+      ROUTES.filter((r) => !r.extension)
+        .map((r) => r.op)
+        .sort(),
+    ).toEqual([...SERVED].sort());
   });
 
   it("verify_pak answers the admin, an agent, and a wrong key", async () => {
-    expect((await as(broker.adminPak).POST("/auth/pak")).data).toEqual({ admin: true, agent: null, generator: null, readonly: false });
+    expect((await as(broker.adminPak).POST("/auth/pak")).data).toEqual({
+      admin: true,
+      agent: null,
+      generator: null,
+      readonly: false,
+    });
     expect((await as(agent.pak).POST("/auth/pak")).data).toMatchObject({ admin: false, agent: agent.id });
     expect((await as("brokkr_BR3rVsDa_GK3QN7CDUzYc6iKgMkJ98M2WSimM5t6U9").POST("/auth/pak")).response.status).toBe(401);
   });
@@ -69,7 +128,10 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
     expect((await admin.GET("/generators")).data?.map((g) => g.id)).toContain(id);
     expect((await self.GET("/generators/{id}", path(id))).data?.name).toBe(made.data?.generator.name);
     expect((await self.GET("/generators/{id}", path(generator.id))).response.status).toBe(403);
-    const renamed = await self.PUT("/generators/{id}", { ...path(id), body: { name: unique("ci2"), description: "builds" } as never });
+    const renamed = await self.PUT("/generators/{id}", {
+      ...path(id),
+      body: { name: unique("ci2"), description: "builds" } as never,
+    });
     expect(renamed.data?.description).toBe("builds");
     const rotated = await self.POST("/generators/{id}/rotate-pak", path(id));
     expect(rotated.response.status).toBe(201);
@@ -95,7 +157,9 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
     expect((await admin.PUT("/agents/{id}", { ...path(id), body: { status: "ACTIVE" } })).data?.status).toBe("ACTIVE");
     const rotated = await self.POST("/agents/{id}/rotate-pak", path(id));
     expect(rotated.response.status).toBe(200);
-    expect((await as((rotated.data as { pak?: string } | undefined)?.pak ?? "").GET("/agents/{id}", path(id))).response.status).toBe(200);
+    expect(
+      (await as((rotated.data as { pak?: string } | undefined)?.pak ?? "").GET("/agents/{id}", path(id))).response.status,
+    ).toBe(200);
     expect((await admin.DELETE("/agents/{id}", path(id))).response.status).toBe(204);
     expect((await admin.GET("/agents/{id}", path(id))).response.status).toBe(404);
   });
@@ -105,9 +169,13 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
     const self = as(agent.pak);
     const registered = await self.POST("/generators/{id}/register", { ...path(other.id), body: {} });
     expect(registered.data).toMatchObject({ agent_id: agent.id, generator_id: other.id });
-    expect((await self.POST("/generators/{id}/register", { ...path(other.id), body: {} })).error).toMatchObject({ code: "already_registered" });
+    expect((await self.POST("/generators/{id}/register", { ...path(other.id), body: {} })).error).toMatchObject({
+      code: "already_registered",
+    });
     expect((await self.GET("/agents/{id}/registrations", path(agent.id))).data?.map((r) => r.generator_id)).toContain(other.id);
-    expect((await as(other.pak).GET("/generators/{id}/registered-agents", path(other.id))).data?.map((r) => r.agent_id)).toEqual([agent.id]);
+    expect((await as(other.pak).GET("/generators/{id}/registered-agents", path(other.id))).data?.map((r) => r.agent_id)).toEqual([
+      agent.id,
+    ]);
     expect((await self.DELETE("/generators/{id}/register", { ...path(other.id), body: {} })).response.status).toBe(204);
   });
 
@@ -116,20 +184,33 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
     const label = await admin.POST("/agents/{id}/labels", { ...path(agent.id), body: "edge" as never });
     expect(label.data).toMatchObject({ agent_id: agent.id, label: "edge" });
     expect((await as(agent.pak).GET("/agents/{id}/labels", path(agent.id))).data?.map((l) => l.label)).toEqual(["edge"]);
-    expect((await admin.DELETE("/agents/{id}/labels/{label}", { params: { path: { id: agent.id, label: "edge" } } })).response.status).toBe(204);
-    const note = await admin.POST("/agents/{id}/annotations", { ...path(agent.id), body: { agent_id: agent.id, key: "region", value: "eu" } });
+    expect(
+      (await admin.DELETE("/agents/{id}/labels/{label}", { params: { path: { id: agent.id, label: "edge" } } })).response.status,
+    ).toBe(204);
+    const note = await admin.POST("/agents/{id}/annotations", {
+      ...path(agent.id),
+      body: { agent_id: agent.id, key: "region", value: "eu" },
+    });
     expect(note.data).toMatchObject({ key: "region", value: "eu" });
     expect((await as(agent.pak).GET("/agents/{id}/annotations", path(agent.id))).data?.map((a) => a.key)).toEqual(["region"]);
-    expect((await admin.DELETE("/agents/{id}/annotations/{key}", { params: { path: { id: agent.id, key: "region" } } })).response.status).toBe(204);
+    expect(
+      (await admin.DELETE("/agents/{id}/annotations/{key}", { params: { path: { id: agent.id, key: "region" } } })).response
+        .status,
+    ).toBe(204);
   });
 
   it("targets a stack to an agent, lists and removes the target", async () => {
     const gen = as(generator.pak);
     const stack = await createStack(broker, generator.pak);
-    const target = await gen.POST("/agents/{id}/targets", { ...path(agent.id), body: { agent_id: agent.id, stack_id: stack.id } });
+    const target = await gen.POST("/agents/{id}/targets", {
+      ...path(agent.id),
+      body: { agent_id: agent.id, stack_id: stack.id },
+    });
     expect(target.data).toMatchObject({ agent_id: agent.id, stack_id: stack.id });
     expect((await as(agent.pak).GET("/agents/{id}/targets", path(agent.id))).data?.map((t) => t.stack_id)).toContain(stack.id);
-    const removed = await gen.DELETE("/agents/{id}/targets/{stack_id}", { params: { path: { id: agent.id, stack_id: stack.id } } });
+    const removed = await gen.DELETE("/agents/{id}/targets/{stack_id}", {
+      params: { path: { id: agent.id, stack_id: stack.id } },
+    });
     expect(removed.response.status).toBe(204);
   });
 
@@ -150,13 +231,27 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
     const admin = as(broker.adminPak);
     expect((await admin.GET("/agent-events")).data?.map((e) => e.id)).toContain(event.data?.id);
     expect((await admin.GET("/agent-events/{id}", path(event.data?.id ?? ""))).data?.agent_id).toBe(agent.id);
-    expect((await self.POST("/agents/{id}/heartbeat", { ...path(agent.id), body: { k8s_reachable: true, k8s_api_latency_ms: 12 } })).response.status).toBe(204);
+    expect(
+      (await self.POST("/agents/{id}/heartbeat", { ...path(agent.id), body: { k8s_reachable: true, k8s_api_latency_ms: 12 } }))
+        .response.status,
+    ).toBe(204);
     const health = await self.PATCH("/agents/{id}/health-status", {
       ...path(agent.id),
-      body: { deployment_objects: [{ id: objectId, status: "degraded", summary: { pods_total: 1, pods_ready: 0, conditions: [] }, checked_at: new Date().toISOString() }] } as never,
+      body: {
+        deployment_objects: [
+          {
+            id: objectId,
+            status: "degraded",
+            summary: { pods_total: 1, pods_ready: 0, conditions: [] },
+            checked_at: new Date().toISOString(),
+          },
+        ],
+      } as never,
     });
     expect(health.response.status).toBe(200);
-    expect((await admin.GET("/deployment-objects/{id}/health", path(objectId))).data).toMatchObject({ overall_status: "degraded" });
+    expect((await admin.GET("/deployment-objects/{id}/health", path(objectId))).data).toMatchObject({
+      overall_status: "degraded",
+    });
     expect((await admin.GET("/stacks/{id}/health", path(stackId))).data?.deployment_objects).toEqual([
       { id: objectId, status: "degraded", healthy_agents: 0, degraded_agents: 1, failing_agents: 0 },
     ]);
@@ -170,14 +265,23 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
     expect((await gen.GET("/stacks")).data?.map((s) => s.id)).toContain(id);
     expect((await as(agent.pak).GET("/stacks")).error).toMatchObject({ code: "stacks_list_denied" });
     expect((await gen.GET("/stacks/{id}", path(id))).data?.generator_id).toBe(generator.id);
-    expect((await gen.PUT("/stacks/{id}", { ...path(id), body: { description: "front" } as never })).data?.description).toBe("front");
-    expect((await gen.POST("/stacks/{id}/labels", { ...path(id), body: "prod" })).data).toMatchObject({ stack_id: id, label: "prod" });
+    expect((await gen.PUT("/stacks/{id}", { ...path(id), body: { description: "front" } as never })).data?.description).toBe(
+      "front",
+    );
+    expect((await gen.POST("/stacks/{id}/labels", { ...path(id), body: "prod" })).data).toMatchObject({
+      stack_id: id,
+      label: "prod",
+    });
     expect((await gen.GET("/stacks/{id}/labels", path(id))).data?.map((l) => l.label)).toEqual(["prod"]);
-    expect((await gen.DELETE("/stacks/{id}/labels/{label}", { params: { path: { id, label: "prod" } } })).response.status).toBe(204);
+    expect((await gen.DELETE("/stacks/{id}/labels/{label}", { params: { path: { id, label: "prod" } } })).response.status).toBe(
+      204,
+    );
     const note = await gen.POST("/stacks/{id}/annotations", { ...path(id), body: { stack_id: id, key: "team", value: "web" } });
     expect(note.data).toMatchObject({ key: "team", value: "web" });
     expect((await gen.GET("/stacks/{id}/annotations", path(id))).data?.map((a) => a.key)).toEqual(["team"]);
-    expect((await gen.DELETE("/stacks/{id}/annotations/{key}", { params: { path: { id, key: "team" } } })).response.status).toBe(204);
+    expect((await gen.DELETE("/stacks/{id}/annotations/{key}", { params: { path: { id, key: "team" } } })).response.status).toBe(
+      204,
+    );
     expect((await gen.DELETE("/stacks/{id}", path(id))).response.status).toBe(204);
     expect((await gen.GET("/stacks/{id}", path(id))).response.status).toBe(404);
   });
@@ -185,20 +289,37 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
   it("creates deployment objects from JSON and raw YAML, lists them, serves one as JSON or YAML", async () => {
     const gen = as(generator.pak);
     const stack = await createStack(broker, generator.pak);
-    const json = await gen.POST("/stacks/{id}/deployment-objects", { ...path(stack.id), body: { yaml_content: CONFIGMAP_YAML("a"), is_deletion_marker: false } });
+    const json = await gen.POST("/stacks/{id}/deployment-objects", {
+      ...path(stack.id),
+      body: { yaml_content: CONFIGMAP_YAML("a"), is_deletion_marker: false },
+    });
     expect(json.response.status).toBe(201);
     const yaml = CONFIGMAP_YAML("b");
     const raw = await gen.POST("/stacks/{id}/deployment-objects", {
-      ...path(stack.id), body: yaml as never, bodySerializer: (b: unknown) => String(b), headers: { "content-type": "application/yaml" },
+      ...path(stack.id),
+      body: yaml as never,
+      bodySerializer: (b: unknown) => String(b),
+      headers: { "content-type": "application/yaml" },
     });
     expect(raw.data).toMatchObject({ yaml_content: yaml, is_deletion_marker: false });
     const marker = await gen.POST("/stacks/{id}/deployment-objects", {
-      params: { path: { id: stack.id }, query: { deletion_marker: true } }, body: "" as never, bodySerializer: () => "", headers: { "content-type": "application/yaml" },
+      params: { path: { id: stack.id }, query: { deletion_marker: true } },
+      body: "" as never,
+      bodySerializer: () => "",
+      headers: { "content-type": "application/yaml" },
     });
     expect(marker.data).toMatchObject({ yaml_content: "", is_deletion_marker: true });
-    expect((await gen.GET("/stacks/{id}/deployment-objects", path(stack.id))).data?.map((o) => o.id)).toEqual([json.data?.id, raw.data?.id, marker.data?.id]);
+    expect((await gen.GET("/stacks/{id}/deployment-objects", path(stack.id))).data?.map((o) => o.id)).toEqual([
+      json.data?.id,
+      raw.data?.id,
+      marker.data?.id,
+    ]);
     expect((await as(agent.pak).GET("/deployment-objects/{id}", path(objectId))).data?.stack_id).toBe(stackId);
-    const text = await gen.GET("/deployment-objects/{id}", { ...path(raw.data?.id ?? ""), headers: { accept: "application/yaml" }, parseAs: "text" });
+    const text = await gen.GET("/deployment-objects/{id}", {
+      ...path(raw.data?.id ?? ""),
+      headers: { accept: "application/yaml" },
+      parseAs: "text",
+    });
     expect(text.data).toBe(yaml);
   });
 });

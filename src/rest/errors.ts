@@ -51,7 +51,8 @@ export function sendRestError(res: Response, err: unknown): void {
     res.status(500).json({ code: "internal_error", message: "Internal server error" });
     return;
   }
-  if (e.code === "SERVICE_UNAVAILABLE" && !(err instanceof BrokkrError)) log.warn({ reason: describeFault(err) }, "database unavailable for a REST request");
+  if (e.code === "SERVICE_UNAVAILABLE" && !(err instanceof BrokkrError))
+    log.warn({ reason: describeFault(err) }, "database unavailable for a REST request");
   // A long-poll may fail after its head went out: end it, there is no status to send.
   if (res.headersSent) return void res.end();
   if (e.code === "SERVICE_UNAVAILABLE") res.setHeader("Retry-After", String(RETRY_AFTER_SECONDS));
@@ -59,4 +60,5 @@ export function sendRestError(res: Response, err: unknown): void {
 }
 
 /** A refusal of the REST layer itself, with Brokkr's code. */
-export const restRefusal = (code: ErrorCode, reason: string, message: string, field?: string) => new BrokkrError(code, message, field, reason);
+export const restRefusal = (code: ErrorCode, reason: string, message: string, field?: string) =>
+  new BrokkrError(code, message, field, reason);

@@ -18,7 +18,8 @@ export const generatorRoutes = [
   route({
     op: "list_paks",
     roles: ["ADMIN"],
-    handle: async ({ deps }) => ok((await allPages((page) => generators.listGenerators(deps.db, page))).map((g) => ({ id: g.id, name: g.name }))),
+    handle: async ({ deps }) =>
+      ok((await allPages((page) => generators.listGenerators(deps.db, page))).map((g) => ({ id: g.id, name: g.name }))),
   }),
   route({
     op: "create_generator",
@@ -40,7 +41,8 @@ export const generatorRoutes = [
     roles: ["ADMIN", "GENERATOR"],
     params: idParams,
     body: generatorUpdate,
-    handle: async ({ who, params, body, deps }) => ok(generatorJson(await generators.updateGenerator(deps.db, who, params.id, body))),
+    handle: async ({ who, params, body, deps }) =>
+      ok(generatorJson(await generators.updateGenerator(deps.db, who, params.id, body))),
   }),
   route({
     op: "delete_generator",
@@ -67,7 +69,8 @@ export const generatorRoutes = [
     roles: ["ADMIN", "AGENT"],
     params: idParams,
     body: registrationBody,
-    handle: async ({ who, params, body, deps }) => created(registrationJson(await registerAgentWith(deps.db, who, params.id, body.agent_id))),
+    handle: async ({ who, params, body, deps }) =>
+      created(registrationJson(await registerAgentWith(deps.db, who, params.id, body.agent_id))),
   }),
   route({
     op: "deregister_agent",

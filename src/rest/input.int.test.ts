@@ -15,8 +15,16 @@ beforeAll(async () => {
 async function rest(method: string, path: string, pak: string | null, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${broker.url}/api/v1${path}`, {
     method,
-    headers: { ...(pak ? { authorization: `Bearer ${pak}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
-    body: (body === undefined ? undefined : typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit | undefined,
+    headers: {
+      ...(pak ? { authorization: `Bearer ${pak}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      ...headers,
+    },
+    body: (body === undefined
+      ? undefined
+      : typeof body === "string" || body instanceof Uint8Array
+        ? body
+        : JSON.stringify(body)) as BodyInit | undefined,
   });
   const text = await res.text();
   expectNoLeaks(text);
@@ -33,7 +41,9 @@ async function targetedAgent(activate = true) {
 }
 
 const event = (agentId: string, objectId: string) => ({ agent_id: agentId, deployment_object_id: objectId, status: "SUCCESS" });
-const health = (objectId: string) => ({ deployment_objects: [{ id: objectId, status: "healthy", checked_at: new Date().toISOString() }] });
+const health = (objectId: string) => ({
+  deployment_objects: [{ id: objectId, status: "healthy", checked_at: new Date().toISOString() }],
+});
 
 describe("writes by an inactive agent", () => {
   it("are refused with 403 on REST events, heartbeats and health, and nothing is written", async () => {
@@ -43,7 +53,9 @@ describe("writes by an inactive agent", () => {
     expect((await rest("PATCH", `/agents/${agent.id}/health-status`, agent.pak, health(obj.id))).status).toBe(403);
     const { rows } = await broker.db.sql.query(
       `SELECT (SELECT last_heartbeat FROM agents WHERE id = $1) AS hb, (SELECT count(*)::int FROM agent_events WHERE agent_id = $1) AS events,
-              (SELECT count(*)::int FROM deployment_health WHERE agent_id = $1) AS health`, [agent.id]);
+              (SELECT count(*)::int FROM deployment_health WHERE agent_id = $1) AS health`,
+      [agent.id],
+    );
     expect(rows[0]).toEqual({ hb: null, events: 0, health: 0 });
   });
 
@@ -56,7 +68,10 @@ describe("writes by an inactive agent", () => {
   it("are refused with FORBIDDEN over GraphQL: events, heartbeats, renames and key rotation", async () => {
     const { agent, obj } = await targetedAgent(false);
     const calls = [
-      [`mutation($o: ID!) { reportAgentEvent(input: { deploymentObjectId: $o, status: SUCCESS }) { event { id } } }`, { o: obj.id }],
+      [
+        `mutation($o: ID!) { reportAgentEvent(input: { deploymentObjectId: $o, status: SUCCESS }) { event { id } } }`,
+        { o: obj.id },
+      ],
       [`mutation { heartbeat(input: { k8sReachable: true }) { agent { id } } }`, {}],
       [`mutation($id: ID!) { updateAgent(input: { id: $id, name: "x" }) { agent { id } } }`, { id: agent.id }],
       [`mutation($id: ID!) { rotateAgentPak(input: { id: $id }) { pak } }`, { id: agent.id }],
@@ -89,7 +104,9 @@ describe("REST input that is the client's fault", () => {
     expect(bogus).toMatchObject({ status: 415, body: { code: "BAD_USER_INPUT" } });
     const corrupt = await rest("POST", `/agents/${agent.id}/heartbeat`, agent.pak, "not gzip", { "content-encoding": "gzip" });
     expect(corrupt).toMatchObject({ status: 400, body: { code: "BAD_USER_INPUT" } });
-    const good = await rest("POST", `/agents/${agent.id}/heartbeat`, agent.pak, new Uint8Array(gzipSync("{}")), { "content-encoding": "gzip" });
+    const good = await rest("POST", `/agents/${agent.id}/heartbeat`, agent.pak, new Uint8Array(gzipSync("{}")), {
+      "content-encoding": "gzip",
+    });
     expect(good.status).toBe(204);
   });
 
@@ -106,9 +123,14 @@ describe("REST input that is the client's fault", () => {
   it("refuses long-poll cursors above the 64-bit range with 400", async () => {
     const { agent } = await targetedAgent();
     for (const after of ["9223372036854775808", "99999999999999999999", "-1"]) {
-      expect(await rest("GET", `/agents/${agent.id}/deployment-objects?after=${after}&wait=0`, agent.pak)).toMatchObject({ status: 400, body: { field: "after" } });
+      expect(await rest("GET", `/agents/${agent.id}/deployment-objects?after=${after}&wait=0`, agent.pak)).toMatchObject({
+        status: 400,
+        body: { field: "after" },
+      });
     }
-    expect((await rest("GET", `/agents/${agent.id}/deployment-objects?after=9223372036854775807&wait=0`, agent.pak)).status).toBe(200);
+    expect((await rest("GET", `/agents/${agent.id}/deployment-objects?after=9223372036854775807&wait=0`, agent.pak)).status).toBe(
+      200,
+    );
   });
 });
 

@@ -39,7 +39,11 @@ export const objectRoutes = [
     yaml: true,
     body: objectBody.default({ yaml_content: "" }),
     handle: async ({ who, params, query, body, deps }) => {
-      const input = { stackId: params.id, yamlContent: body.yaml_content, isDeletionMarker: body.is_deletion_marker ?? query.deletion_marker ?? false };
+      const input = {
+        stackId: params.id,
+        yamlContent: body.yaml_content,
+        isDeletionMarker: body.is_deletion_marker ?? query.deletion_marker ?? false,
+      };
       return created(objectJson(await createDeploymentObject(deps.db, who, input, deps.delivery, { limits: deps.limits })));
     },
   }),
@@ -52,7 +56,8 @@ export const objectRoutes = [
       if (!object) throw missingOrHidden(who, "deployment object");
       await assertCanReadObject(deps.db, who, object);
       // Brokkr's SDKs fetch the manifest itself, byte for byte, with `Accept: application/yaml`.
-      if (req.accepts(["application/json", "application/yaml"]) === "application/yaml") return { status: 200, body: object.yamlContent, type: "application/yaml" };
+      if (req.accepts(["application/json", "application/yaml"]) === "application/yaml")
+        return { status: 200, body: object.yamlContent, type: "application/yaml" };
       return ok(objectJson(object));
     },
   }),
@@ -64,7 +69,11 @@ export const objectRoutes = [
       const object = await findObject(deps.db, params.id);
       if (!object) throw notFound("deployment object");
       const records = await healthOfObjects(deps.db, [object.id]);
-      return ok({ deployment_object_id: object.id, overall_status: overall(records.map((r) => r.status)), health_records: records.map(healthJson) });
+      return ok({
+        deployment_object_id: object.id,
+        overall_status: overall(records.map((r) => r.status)),
+        health_records: records.map(healthJson),
+      });
     },
   }),
   route({
@@ -75,10 +84,15 @@ export const objectRoutes = [
       const stack = await findStack(deps.db, params.id);
       if (!stack) throw notFound("stack");
       const byObject = new Map<string, string[]>();
-      for (const r of await healthOfStack(deps.db, stack.id)) byObject.set(r.deployment_object_id, [...(byObject.get(r.deployment_object_id) ?? []), r.status]);
+      for (const r of await healthOfStack(deps.db, stack.id))
+        byObject.set(r.deployment_object_id, [...(byObject.get(r.deployment_object_id) ?? []), r.status]);
       const count = (list: string[], status: string) => list.filter((s) => s === status).length;
       const summaries = [...byObject].map(([id, list]) => ({
-        id, status: overall(list), healthy_agents: count(list, "healthy"), degraded_agents: count(list, "degraded"), failing_agents: count(list, "failing"),
+        id,
+        status: overall(list),
+        healthy_agents: count(list, "healthy"),
+        degraded_agents: count(list, "degraded"),
+        failing_agents: count(list, "failing"),
       }));
       return ok({ stack_id: stack.id, overall_status: overall(summaries.map((s) => s.status)), deployment_objects: summaries });
     },

@@ -16,7 +16,10 @@ export const SPEC_OPERATIONS: ReadonlyMap<string, SpecOperation> = new Map(
   Object.entries(spec.paths as Record<string, Record<string, { operationId?: string }>>).flatMap(([path, ops]) =>
     Object.entries(ops)
       .filter(([method, op]) => METHODS.includes(method) && op.operationId)
-      .map(([method, op]) => [String(op.operationId), { operationId: String(op.operationId), method: method.toUpperCase(), path }] as const),
+      .map(
+        ([method, op]) =>
+          [String(op.operationId), { operationId: String(op.operationId), method: method.toUpperCase(), path }] as const,
+      ),
   ),
 );
 

@@ -27,7 +27,12 @@ async function fixture() {
 describe("REST fallback (Brokkr v1 shapes)", () => {
   it("identifies the caller of a PAK", async () => {
     const { agent, gen } = await fixture();
-    expect((await rest("POST", "/auth/pak", agent.pak)).body).toEqual({ admin: false, agent: agent.id, generator: null, readonly: false });
+    expect((await rest("POST", "/auth/pak", agent.pak)).body).toEqual({
+      admin: false,
+      agent: agent.id,
+      generator: null,
+      readonly: false,
+    });
     expect((await rest("POST", "/auth/pak", gen.pak)).body).toMatchObject({ admin: false, generator: gen.id });
     expect((await rest("POST", "/auth/pak", broker.adminPak)).body).toMatchObject({ admin: true });
     const none = await rest("POST", "/auth/pak", null);
@@ -40,9 +45,19 @@ describe("REST fallback (Brokkr v1 shapes)", () => {
     const full = await rest("GET", `/agents/${agent.id}/target-state?mode=full`, agent.pak);
     expect(full.status).toBe(200);
     expect(full.body).toHaveLength(1);
-    expect(full.body[0]).toMatchObject({ id: obj.id, stack_id: stack.id, sequence_id: Number(obj.sequenceId), is_deletion_marker: false });
+    expect(full.body[0]).toMatchObject({
+      id: obj.id,
+      stack_id: stack.id,
+      sequence_id: Number(obj.sequenceId),
+      is_deletion_marker: false,
+    });
     const posted = await rest("POST", `/agents/${agent.id}/events`, agent.pak, {
-      agent_id: agent.id, deployment_object_id: obj.id, event_type: "DEPLOYMENT", status: "SUCCESS", message: "applied" });
+      agent_id: agent.id,
+      deployment_object_id: obj.id,
+      event_type: "DEPLOYMENT",
+      status: "SUCCESS",
+      message: "applied",
+    });
     expect(posted.status).toBe(201);
     expect(posted.body).toMatchObject({ agent_id: agent.id, deployment_object_id: obj.id, status: "SUCCESS" });
     expect((await rest("GET", `/agents/${agent.id}/target-state?mode=incremental`, agent.pak)).body).toEqual([]);
@@ -50,7 +65,9 @@ describe("REST fallback (Brokkr v1 shapes)", () => {
     expect((await rest("GET", `/agents/${agent.id}/target-state`, agent.pak)).body).toEqual([]);
     expect((await rest("GET", `/agents/${agent.id}/target-state?mode=full`, agent.pak)).body).toHaveLength(1);
     expect((await rest("GET", `/agents/${agent.id}/events`, agent.pak)).body).toHaveLength(1);
-    expect((await rest("GET", `/agents/${agent.id}/stacks`, agent.pak)).body.map((s: { id: string }) => s.id)).toEqual([stack.id]);
+    expect((await rest("GET", `/agents/${agent.id}/stacks`, agent.pak)).body.map((s: { id: string }) => s.id)).toEqual([
+      stack.id,
+    ]);
   });
 
   it("lets an agent touch only its own id", async () => {
@@ -58,7 +75,11 @@ describe("REST fallback (Brokkr v1 shapes)", () => {
     const other = await createAgent(broker, { activate: true });
     expect((await rest("GET", `/agents/${other.id}/target-state`, agent.pak)).status).toBe(403);
     const wrongBody = await rest("POST", `/agents/${agent.id}/events`, agent.pak, {
-      agent_id: other.id, deployment_object_id: obj.id, event_type: "DEPLOYMENT", status: "SUCCESS" });
+      agent_id: other.id,
+      deployment_object_id: obj.id,
+      event_type: "DEPLOYMENT",
+      status: "SUCCESS",
+    });
     expect(wrongBody.status).toBe(400);
     expect((await rest("GET", `/agents/${agent.id}/target-state`, null)).status).toBe(401);
     expect((await rest("GET", `/agents/${agent.id}/target-state?mode=bogus`, agent.pak)).status).toBe(400);
@@ -68,12 +89,16 @@ describe("REST fallback (Brokkr v1 shapes)", () => {
     const { agent, obj } = await fixture();
     const hb = await rest("POST", `/agents/${agent.id}/heartbeat`, agent.pak, { k8s_reachable: true, k8s_api_latency_ms: 12 });
     expect(hb.status).toBe(204);
-    const { rows } = await broker.db.sql.query("SELECT last_heartbeat, k8s_reachable, k8s_api_latency_ms FROM agents WHERE id = $1", [agent.id]);
+    const { rows } = await broker.db.sql.query(
+      "SELECT last_heartbeat, k8s_reachable, k8s_api_latency_ms FROM agents WHERE id = $1",
+      [agent.id],
+    );
     expect(rows[0]).toMatchObject({ k8s_reachable: true, k8s_api_latency_ms: 12 });
     expect(rows[0].last_heartbeat).not.toBeNull();
     expect((await rest("POST", `/agents/${agent.id}/heartbeat`, agent.pak, { k8s_api_latency_ms: -1 })).status).toBe(400);
     const health = await rest("PATCH", `/agents/${agent.id}/health-status`, agent.pak, {
-      deployment_objects: [{ id: obj.id, status: "degraded", summary: { pods_ready: 0 }, checked_at: new Date().toISOString() }] });
+      deployment_objects: [{ id: obj.id, status: "degraded", summary: { pods_ready: 0 }, checked_at: new Date().toISOString() }],
+    });
     expect(health.status).toBe(200);
     const stored = await broker.db.sql.query("SELECT status FROM deployment_health WHERE agent_id = $1", [agent.id]);
     expect(stored.rows).toEqual([{ status: "degraded" }]);
@@ -129,7 +154,13 @@ describe("operational endpoints", () => {
     expect((await fetch(`${broker.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${broker.url}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${broker.url}/metrics`)).text();
-    for (const name of ["brokkr_active_subscriptions", "brokkr_deliveries_total", "brokkr_commit_to_send_seconds", "brokkr_listener_reconnects_total", "brokkr_connected_agents"]) {
+    for (const name of [
+      "brokkr_active_subscriptions",
+      "brokkr_deliveries_total",
+      "brokkr_commit_to_send_seconds",
+      "brokkr_listener_reconnects_total",
+      "brokkr_connected_agents",
+    ]) {
       expect(metrics).toContain(name);
     }
   });

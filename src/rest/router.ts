@@ -38,7 +38,8 @@ function compile(routes: readonly Route[]): Compiled[] {
 /** Refuses a NUL or lone surrogate anywhere in the query string or body, naming the field. */
 function assertCleanInput(where: unknown): void {
   const field = findUncleanText(where, "");
-  if (field !== null) throw badInput(field || "body", `${field || "body"} must not contain NUL characters or unpaired surrogates`);
+  if (field !== null)
+    throw badInput(field || "body", `${field || "body"} must not contain NUL characters or unpaired surrogates`);
 }
 
 function segmentsOf(path: string): string[] {
@@ -70,7 +71,9 @@ export function createRestRouter(deps: Deps) {
   const raw = express.raw({ type: () => true, limit: deps.bodyLimitBytes });
   const readBody = (req: Request, res: Response) =>
     new Promise<Buffer | undefined>((resolve, reject) =>
-      raw(req, res, (err?: unknown) => (err ? reject(new BodyReadError(err)) : resolve(Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined))),
+      raw(req, res, (err?: unknown) =>
+        err ? reject(new BodyReadError(err)) : resolve(Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined),
+      ),
     );
 
   async function bodyOf(req: Request, res: Response, route: Route): Promise<unknown> {
@@ -88,10 +91,16 @@ export function createRestRouter(deps: Deps) {
   async function dispatch(req: Request, res: Response, route: Route, pathParams: Record<string, string>) {
     const who = await deps.identities.resolve(req.headers.authorization);
     if (!who) throw unauthenticated();
-    if (!route.roles.includes(who.role)) throw restRefusal("FORBIDDEN", "forbidden", `not allowed for a ${who.role.toLowerCase()} key`);
+    if (!route.roles.includes(who.role))
+      throw restRefusal("FORBIDDEN", "forbidden", `not allowed for a ${who.role.toLowerCase()} key`);
     const params = parseWith(route.params, pathParams, "path") as Record<string, string>;
     let agent: AgentRow | undefined;
-    if (route.agent) agent = await (route.agent === "write" ? getWritingAgent : getSelfAgent)(deps.db, who, String(params.id ?? params.agent_id));
+    if (route.agent)
+      agent = await (route.agent === "write" ? getWritingAgent : getSelfAgent)(
+        deps.db,
+        who,
+        String(params.id ?? params.agent_id),
+      );
     assertCleanInput(req.query);
     const query = parseWith(route.query, req.query, "query");
     let body: unknown;
@@ -122,7 +131,11 @@ export function createRestRouter(deps: Deps) {
         return void res.status(405).json({ code: "method_not_allowed", message: `${req.method} is not allowed on this path` });
       }
       const inSpec = specPaths.some((match) => match(segments));
-      throw restRefusal("NOT_FOUND", "not_found", inSpec ? "this operation of Brokkr's API is not served by this broker" : "no such endpoint");
+      throw restRefusal(
+        "NOT_FOUND",
+        "not_found",
+        inSpec ? "this operation of Brokkr's API is not served by this broker" : "no such endpoint",
+      );
     } catch (err) {
       // Body-parser refusals (too large, bad Content-Encoding, corrupt gzip) are coded by the HTTP handler.
       if (err instanceof BodyReadError) httpErrorHandler(err.cause, req, res, () => {});

@@ -29,16 +29,30 @@ describe("a generator SDK walk-through", () => {
     const gen = specClient(broker.url, exercised, genPak);
     const stack = await gen.POST("/stacks", { body: { name: unique("web"), generator_id: madeGen.data?.generator.id ?? "" } });
     const stackId = stack.data?.id ?? "";
-    expect((await gen.POST("/stacks/{id}/labels", { params: { path: { id: stackId } }, body: "prod" })).response.status).toBe(201);
-    const note = await gen.POST("/stacks/{id}/annotations", { params: { path: { id: stackId } }, body: { stack_id: stackId, key: "team", value: "web" } });
+    expect((await gen.POST("/stacks/{id}/labels", { params: { path: { id: stackId } }, body: "prod" })).response.status).toBe(
+      201,
+    );
+    const note = await gen.POST("/stacks/{id}/annotations", {
+      params: { path: { id: stackId } },
+      body: { stack_id: stackId, key: "team", value: "web" },
+    });
     expect(note.response.status).toBe(201);
-    const object = await gen.POST("/stacks/{id}/deployment-objects", { params: { path: { id: stackId } }, body: { yaml_content: CONFIGMAP_YAML("sdk") } });
+    const object = await gen.POST("/stacks/{id}/deployment-objects", {
+      params: { path: { id: stackId } },
+      body: { yaml_content: CONFIGMAP_YAML("sdk") },
+    });
     expect(object.response.status).toBe(201);
 
     const agent = specClient(broker.url, exercised, agentPak);
-    const registration = await agent.POST("/generators/{id}/register", { params: { path: { id: madeGen.data?.generator.id ?? "" } }, body: {} });
+    const registration = await agent.POST("/generators/{id}/register", {
+      params: { path: { id: madeGen.data?.generator.id ?? "" } },
+      body: {},
+    });
     expect(registration.response.status).toBe(201);
-    const target = await gen.POST("/agents/{id}/targets", { params: { path: { id: agentId } }, body: { agent_id: agentId, stack_id: stackId } });
+    const target = await gen.POST("/agents/{id}/targets", {
+      params: { path: { id: agentId } },
+      body: { agent_id: agentId, stack_id: stackId },
+    });
     expect(target.response.status).toBe(201);
 
     expect((await gen.GET("/stacks")).data?.map((s) => s.id)).toEqual([stackId]);
@@ -49,7 +63,8 @@ describe("a generator SDK walk-through", () => {
     // The rival's agent consent does not make our stack its to target.
     await agent.POST("/generators/{id}/register", { params: { path: { id: rival.data?.generator.id ?? "" } }, body: {} });
     const refused = await specClient(broker.url, exercised, rivalPak).POST("/agents/{id}/targets", {
-      params: { path: { id: agentId } }, body: { agent_id: agentId, stack_id: stackId },
+      params: { path: { id: agentId } },
+      body: { agent_id: agentId, stack_id: stackId },
     });
     expect(refused.response.status).toBe(403);
     expect(refused.error).toMatchObject({ code: "target_generator_mismatch" });
@@ -63,11 +78,19 @@ describe("a generator SDK walk-through", () => {
     const agent = specClient(broker.url, exercised, made.data?.initial_pak ?? "");
     const found = await agent.GET("/agents/", { params: { query: { name, cluster_name: "k3s" } } });
     expect(found.data).toMatchObject({ id: made.data?.agent.id, status: "INACTIVE" });
-    const registered = await agent.POST("/generators/{id}/register", { params: { path: { id: gen.data?.generator.id ?? "" } }, body: {} });
+    const registered = await agent.POST("/generators/{id}/register", {
+      params: { path: { id: gen.data?.generator.id ?? "" } },
+      body: {},
+    });
     expect(registered.response.status).toBe(201);
-    const again = await agent.POST("/generators/{id}/register", { params: { path: { id: gen.data?.generator.id ?? "" } }, body: {} });
+    const again = await agent.POST("/generators/{id}/register", {
+      params: { path: { id: gen.data?.generator.id ?? "" } },
+      body: {},
+    });
     expect(again.response.status).toBe(409);
-    expect((await agent.POST("/agents/{id}/heartbeat", { params: { path: { id: found.data?.id ?? "" } }, body: {} })).response.status).toBe(403);
+    expect(
+      (await agent.POST("/agents/{id}/heartbeat", { params: { path: { id: found.data?.id ?? "" } }, body: {} })).response.status,
+    ).toBe(403);
     expect((await agent.GET("/agents/{id}/target-state", { params: { path: { id: found.data?.id ?? "" } } })).data).toEqual([]);
   });
 });

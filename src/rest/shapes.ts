@@ -79,11 +79,33 @@ export function generatorJson(g: GeneratorRow) {
   };
 }
 
-export const agentLabelJson = (l: { id: string; agentId: string; label: string }) => ({ id: l.id, agent_id: l.agentId, label: l.label });
-export const agentAnnotationJson = (a: { id: string; agentId: string; key: string; value: string }) => ({ id: a.id, agent_id: a.agentId, key: a.key, value: a.value });
-export const stackLabelJson = (l: { id: string; stackId: string; label: string }) => ({ id: l.id, stack_id: l.stackId, label: l.label });
-export const stackAnnotationJson = (a: { id: string; stackId: string; key: string; value: string }) => ({ id: a.id, stack_id: a.stackId, key: a.key, value: a.value });
-export const targetJson = (t: { id: string; agentId: string; stackId: string }) => ({ id: t.id, agent_id: t.agentId, stack_id: t.stackId });
+export const agentLabelJson = (l: { id: string; agentId: string; label: string }) => ({
+  id: l.id,
+  agent_id: l.agentId,
+  label: l.label,
+});
+export const agentAnnotationJson = (a: { id: string; agentId: string; key: string; value: string }) => ({
+  id: a.id,
+  agent_id: a.agentId,
+  key: a.key,
+  value: a.value,
+});
+export const stackLabelJson = (l: { id: string; stackId: string; label: string }) => ({
+  id: l.id,
+  stack_id: l.stackId,
+  label: l.label,
+});
+export const stackAnnotationJson = (a: { id: string; stackId: string; key: string; value: string }) => ({
+  id: a.id,
+  stack_id: a.stackId,
+  key: a.key,
+  value: a.value,
+});
+export const targetJson = (t: { id: string; agentId: string; stackId: string }) => ({
+  id: t.id,
+  agent_id: t.agentId,
+  stack_id: t.stackId,
+});
 export const registrationJson = (r: { id: string; agentId: string; generatorId: string; createdAt: Date }) => ({
   id: r.id,
   agent_id: r.agentId,

@@ -20,7 +20,8 @@ export const stackRoutes = [
     // `pak_id` is Brokkr's view filter, never an authorization boundary.
     query: z.object({ pak_id: uuid.optional() }),
     handle: async ({ who, query, deps }) => {
-      if (who.role === "AGENT") throw restRefusal("FORBIDDEN", "stacks_list_denied", "agents list their stacks with GET /agents/{id}/stacks");
+      if (who.role === "AGENT")
+        throw restRefusal("FORBIDDEN", "stacks_list_denied", "agents list their stacks with GET /agents/{id}/stacks");
       const filter: StackListFilter = { generatorId: who.role === "GENERATOR" ? who.id : query.pak_id };
       return ok((await allPages((page) => stacks.listStacks(deps.db, filter, page))).map(stackJson));
     },
@@ -30,7 +31,15 @@ export const stackRoutes = [
     roles: ["ADMIN", "GENERATOR"],
     body: newStack,
     handle: async ({ who, body, deps }) =>
-      created(stackJson(await stacks.createStack(deps.db, who, { name: body.name, description: body.description, generatorId: body.generator_id }))),
+      created(
+        stackJson(
+          await stacks.createStack(deps.db, who, {
+            name: body.name,
+            description: body.description,
+            generatorId: body.generator_id,
+          }),
+        ),
+      ),
   }),
   route({
     op: "get_stack",
@@ -43,7 +52,8 @@ export const stackRoutes = [
     roles: ["ADMIN", "GENERATOR"],
     params: idParams,
     body: stackUpdate,
-    handle: async ({ who, params, body, deps }) => ok(stackJson(await stacks.updateStack(deps.db, who, { id: params.id, ...body }))),
+    handle: async ({ who, params, body, deps }) =>
+      ok(stackJson(await stacks.updateStack(deps.db, who, { id: params.id, ...body }))),
   }),
   route({
     op: "delete_stack",
@@ -58,7 +68,8 @@ export const stackRoutes = [
     op: "stacks_list_labels",
     roles: ["ADMIN", "GENERATOR", "AGENT"],
     params: idParams,
-    handle: async ({ who, params, deps }) => ok((await labelsOfStacks(deps.db, [(await getReadableStack(deps.db, who, params.id)).id])).map(stackLabelJson)),
+    handle: async ({ who, params, deps }) =>
+      ok((await labelsOfStacks(deps.db, [(await getReadableStack(deps.db, who, params.id)).id])).map(stackLabelJson)),
   }),
   route({
     op: "stacks_add_label",
@@ -89,7 +100,8 @@ export const stackRoutes = [
     params: idParams,
     body: annotationBody,
     handle: async ({ who, params, body, deps }) => {
-      if (body.stack_id && body.stack_id !== params.id) throw restRefusal("BAD_USER_INPUT", "stack_id_mismatch", "stack_id does not match the path", "stack_id");
+      if (body.stack_id && body.stack_id !== params.id)
+        throw restRefusal("BAD_USER_INPUT", "stack_id_mismatch", "stack_id does not match the path", "stack_id");
       return created(stackAnnotationJson(await addStackAnnotationRow(deps.db, who, params.id, body)));
     },
   }),

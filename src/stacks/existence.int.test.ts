@@ -13,21 +13,58 @@ beforeAll(async () => {
 });
 
 /** What a client can observe of a refusal: status, codes, messages and data. */
-const seen = (r: GraphQLResult) => ({ status: r.status, data: r.data ?? null, errors: r.errors?.map((e) => ({ message: e.message, code: e.extensions?.code })) });
+const seen = (r: GraphQLResult) => ({
+  status: r.status,
+  data: r.data ?? null,
+  errors: r.errors?.map((e) => ({ message: e.message, code: e.extensions?.code })),
+});
 
 const CASES: [string, string, (w: World) => Record<string, unknown>, (w: World) => Record<string, unknown>][] = [
   ["stack", `query($id: ID!) { stack(id: $id) { id } }`, (x) => ({ id: x.stack.id }), () => ({ id: UNKNOWN })],
-  ["deploymentObject", `query($id: ID!) { deploymentObject(id: $id) { id } }`, (x) => ({ id: x.object.id }), () => ({ id: UNKNOWN })],
-  ["createDeploymentObject", `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`,
-    (x) => ({ s: x.stack.id, y: CONFIGMAP_YAML() }), () => ({ s: UNKNOWN, y: CONFIGMAP_YAML() })],
-  ["updateStack", `mutation($id: ID!) { updateStack(input: { id: $id, description: "d" }) { stack { id } } }`, (x) => ({ id: x.stack.id }), () => ({ id: UNKNOWN })],
-  ["deleteStack", `mutation($id: ID!) { deleteStack(input: { id: $id, hard: true }) { deletedId } }`, (x) => ({ id: x.stack.id }), () => ({ id: UNKNOWN })],
-  ["addStackLabel", `mutation($id: ID!) { addStackLabel(input: { stackId: $id, label: "x" }) { stack { id } } }`, (x) => ({ id: x.stack.id }), () => ({ id: UNKNOWN })],
-  ["targetStack (stack)", `mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`,
-    (x) => ({ a: x.agentB.id, s: x.stack.id }), (x) => ({ a: x.agentB.id, s: UNKNOWN })],
+  [
+    "deploymentObject",
+    `query($id: ID!) { deploymentObject(id: $id) { id } }`,
+    (x) => ({ id: x.object.id }),
+    () => ({ id: UNKNOWN }),
+  ],
+  [
+    "createDeploymentObject",
+    `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`,
+    (x) => ({ s: x.stack.id, y: CONFIGMAP_YAML() }),
+    () => ({ s: UNKNOWN, y: CONFIGMAP_YAML() }),
+  ],
+  [
+    "updateStack",
+    `mutation($id: ID!) { updateStack(input: { id: $id, description: "d" }) { stack { id } } }`,
+    (x) => ({ id: x.stack.id }),
+    () => ({ id: UNKNOWN }),
+  ],
+  [
+    "deleteStack",
+    `mutation($id: ID!) { deleteStack(input: { id: $id, hard: true }) { deletedId } }`,
+    (x) => ({ id: x.stack.id }),
+    () => ({ id: UNKNOWN }),
+  ],
+  [
+    "addStackLabel",
+    `mutation($id: ID!) { addStackLabel(input: { stackId: $id, label: "x" }) { stack { id } } }`,
+    (x) => ({ id: x.stack.id }),
+    () => ({ id: UNKNOWN }),
+  ],
+  [
+    "targetStack (stack)",
+    `mutation($a: ID!, $s: ID!) { targetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`,
+    (x) => ({ a: x.agentB.id, s: x.stack.id }),
+    (x) => ({ a: x.agentB.id, s: UNKNOWN }),
+  ],
   ["agent", `query($id: ID!) { agent(id: $id) { id } }`, (x) => ({ id: x.agentA.id }), () => ({ id: UNKNOWN })],
   ["generator", `query($id: ID!) { generator(id: $id) { id } }`, (x) => ({ id: x.genA.id }), () => ({ id: UNKNOWN })],
-  ["rotateGeneratorPak", `mutation($id: ID!) { rotateGeneratorPak(input: { id: $id }) { pak } }`, (x) => ({ id: x.genA.id }), () => ({ id: UNKNOWN })],
+  [
+    "rotateGeneratorPak",
+    `mutation($id: ID!) { rotateGeneratorPak(input: { id: $id }) { pak } }`,
+    (x) => ({ id: x.genA.id }),
+    () => ({ id: UNKNOWN }),
+  ],
 ];
 
 describe("another generator's ids answer exactly as unknown ids", () => {
@@ -41,7 +78,11 @@ describe("another generator's ids answer exactly as unknown ids", () => {
   it("still tells the owner that its own deleted stack is NOT_FOUND", async () => {
     const stack = await createStack(broker, w.genA.pak);
     await broker.gql(`mutation($id: ID!) { deleteStack(input: { id: $id }) { deletedId } }`, { id: stack.id }, w.genA.pak);
-    const again = await broker.gql(`mutation($id: ID!) { updateStack(input: { id: $id, description: "d" }) { stack { id } } }`, { id: stack.id }, w.genA.pak);
+    const again = await broker.gql(
+      `mutation($id: ID!) { updateStack(input: { id: $id, description: "d" }) { stack { id } } }`,
+      { id: stack.id },
+      w.genA.pak,
+    );
     expect(again.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
   });
 });

@@ -51,7 +51,15 @@ describe("label and annotation filters", () => {
     expect(await q({ labels: [a, b] })).toEqual([both.id]);
     expect(await q({ labels: [a, a] })).toEqual([both.id, onlyA.id].sort());
     expect(await q({ labels: [a], annotations: [{ key: "team", value: "y" }] })).toEqual([onlyA.id]);
-    expect(await q({ labels: [a], annotations: [{ key: "team", value: "x" }, { key: "team", value: "y" }] })).toEqual([]);
+    expect(
+      await q({
+        labels: [a],
+        annotations: [
+          { key: "team", value: "x" },
+          { key: "team", value: "y" },
+        ],
+      }),
+    ).toEqual([]);
   });
 
   it("select agents the same way and keep keyset pages intact", async () => {

@@ -15,16 +15,25 @@ import * as store from "./store.js";
 export async function addStackLabelRow(db: Database, identity: Identity, stackId: string, label: string) {
   const value = requireLabel("label", label);
   try {
-    return await inTransaction(db, async (tx) => store.insertStackLabel(tx, (await getManagedStack(tx, identity, stackId)).id, value));
+    return await inTransaction(db, async (tx) =>
+      store.insertStackLabel(tx, (await getManagedStack(tx, identity, stackId)).id, value),
+    );
   } catch (err) {
     throw fromDatabaseError(err, `the stack already has the label '${value}'`);
   }
 }
 
-export async function addStackAnnotationRow(db: Database, identity: Identity, stackId: string, input: { key: string; value: string }) {
+export async function addStackAnnotationRow(
+  db: Database,
+  identity: Identity,
+  stackId: string,
+  input: { key: string; value: string },
+) {
   const a = requireAnnotation("annotation", input.key, input.value);
   try {
-    return await inTransaction(db, async (tx) => store.insertStackAnnotation(tx, (await getManagedStack(tx, identity, stackId)).id, a.key, a.value));
+    return await inTransaction(db, async (tx) =>
+      store.insertStackAnnotation(tx, (await getManagedStack(tx, identity, stackId)).id, a.key, a.value),
+    );
   } catch (err) {
     throw fromDatabaseError(err, `the stack already has an annotation '${a.key}'`);
   }
@@ -33,7 +42,8 @@ export async function addStackAnnotationRow(db: Database, identity: Identity, st
 /** A live stack the caller may read: admin, its generator, or an agent it reaches. */
 export async function getReadableStack(db: Db, identity: Identity, id: string) {
   const stack = await store.findStack(db, requireId("id", id));
-  const readable = stack && (ownsStack(identity, stack) || (identity.role === "AGENT" && (await canReadStack(db, identity.id, stack.id))));
+  const readable =
+    stack && (ownsStack(identity, stack) || (identity.role === "AGENT" && (await canReadStack(db, identity.id, stack.id))));
   if (!stack || !readable) throw missingOrHidden(identity, "stack");
   return stack;
 }

@@ -4,7 +4,17 @@ import { inTransaction, type Database, type Db } from "../db/client.js";
 import { badInput, forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { findGenerator } from "../generators/store.js";
-import { LIMITS, optionalText, requireAnnotation, requireAnnotations, requireId, requireLabel, requireLabels, requireText, tooManyTags } from "../validation.js";
+import {
+  LIMITS,
+  optionalText,
+  requireAnnotation,
+  requireAnnotations,
+  requireId,
+  requireLabel,
+  requireLabels,
+  requireText,
+  tooManyTags,
+} from "../validation.js";
 import { latestDeletionMarker } from "../deployment-objects/store.js";
 import * as store from "./store.js";
 import { once, type Idempotency } from "../idempotency/service.js";
@@ -36,15 +46,25 @@ export async function createStack(db: Database, identity: Identity, input: Creat
   const labels = requireLabels("labels", input.labels);
   const annotations = requireAnnotations("annotations", input.annotations);
   try {
-    const request = { identity, operation: "createStack", input: { name, description, generatorId: input.generatorId, labels, annotations }, idempotency };
+    const request = {
+      identity,
+      operation: "createStack",
+      input: { name, description, generatorId: input.generatorId, labels, annotations },
+      idempotency,
+    };
     return await inTransaction(db, (tx) =>
-      once(tx, request, async () => {
-        const generatorId = await owningGenerator(tx, identity, input.generatorId);
-        const stack = await store.insertStack(tx, { generatorId, name, description });
-        for (const label of labels) await store.addStackLabel(tx, stack.id, label);
-        for (const a of annotations) await store.setStackAnnotation(tx, stack.id, a.key, a.value);
-        return stack;
-      }, async (id) => (await store.findStack(tx, id, true)) ?? Promise.reject(notFound("stack"))),
+      once(
+        tx,
+        request,
+        async () => {
+          const generatorId = await owningGenerator(tx, identity, input.generatorId);
+          const stack = await store.insertStack(tx, { generatorId, name, description });
+          for (const label of labels) await store.addStackLabel(tx, stack.id, label);
+          for (const a of annotations) await store.setStackAnnotation(tx, stack.id, a.key, a.value);
+          return stack;
+        },
+        async (id) => (await store.findStack(tx, id, true)) ?? Promise.reject(notFound("stack")),
+      ),
     );
   } catch (err) {
     throw fromDatabaseError(err, `a stack named '${name}' already exists`);
@@ -64,7 +84,11 @@ export async function listStacks(db: Database, filter: store.StackListFilter, pa
   return toConnection(rows, page.first, (s) => encodeCursor([s.name, s.id]));
 }
 
-export async function updateStack(db: Database, identity: Identity, input: { id: string; name?: string | null; description?: string | null }) {
+export async function updateStack(
+  db: Database,
+  identity: Identity,
+  input: { id: string; name?: string | null; description?: string | null },
+) {
   const data: { name?: string; description?: string | null } = {};
   if (input.name !== undefined && input.name !== null) data.name = requireText("name", input.name, LIMITS.name);
   if (input.description !== undefined) data.description = optionalText("description", input.description, LIMITS.description);
@@ -111,7 +135,11 @@ export async function removeStackLabel(db: Database, identity: Identity, stackId
   });
 }
 
-export async function setStackAnnotation(db: Database, identity: Identity, input: { stackId: string; key: string; value: string }) {
+export async function setStackAnnotation(
+  db: Database,
+  identity: Identity,
+  input: { stackId: string; key: string; value: string },
+) {
   const a = requireAnnotation("annotation", input.key, input.value);
   return inTransaction(db, async (tx) => {
     const stack = await getManagedStack(tx, identity, input.stackId, "stackId");

@@ -23,11 +23,20 @@ const LIST = `query($f: StackFilter, $first: Int, $after: String) {
 
 describe("creating and updating stacks", () => {
   it("creates a stack with labels and annotations and reads it back", async () => {
-    const stack = await createStack(broker, gen.pak, { labels: ["b", "a"], annotations: [{ key: "team", value: "core" }], description: "demo" });
+    const stack = await createStack(broker, gen.pak, {
+      labels: ["b", "a"],
+      annotations: [{ key: "team", value: "core" }],
+      description: "demo",
+    });
     const data = ok(await broker.gql(STACK, { id: stack.id }, gen.pak));
     expect(data.stack).toMatchObject({
-      name: stack.name, description: "demo", deletedAt: null, generator: { id: gen.id },
-      labels: ["a", "b"], annotations: [{ key: "team", value: "core" }], latestDeploymentObject: null,
+      name: stack.name,
+      description: "demo",
+      deletedAt: null,
+      generator: { id: gen.id },
+      labels: ["a", "b"],
+      annotations: [{ key: "team", value: "core" }],
+      latestDeploymentObject: null,
     });
   });
 
@@ -39,23 +48,55 @@ describe("creating and updating stacks", () => {
   it("updates a stack's name and description", async () => {
     const stack = await createStack(broker, gen.pak);
     const name = unique("renamed");
-    const data = ok(await broker.gql(
-      `mutation($id: ID!, $n: String!) { updateStack(input: { id: $id, name: $n, description: "new" }) { stack { name description } } }`,
-      { id: stack.id, n: name }, gen.pak));
+    const data = ok(
+      await broker.gql(
+        `mutation($id: ID!, $n: String!) { updateStack(input: { id: $id, name: $n, description: "new" }) { stack { name description } } }`,
+        { id: stack.id, n: name },
+        gen.pak,
+      ),
+    );
     expect(data.updateStack.stack).toEqual({ name, description: "new" });
   });
 
   it("adds and removes labels, and sets, overwrites and removes annotations", async () => {
     const stack = await createStack(broker, gen.pak);
-    await broker.gql(`mutation($s: ID!) { addStackLabel(input: { stackId: $s, label: "x" }) { stack { id } } }`, { s: stack.id }, gen.pak);
-    await broker.gql(`mutation($s: ID!) { addStackLabel(input: { stackId: $s, label: "y" }) { stack { id } } }`, { s: stack.id }, gen.pak);
-    await broker.gql(`mutation($s: ID!) { removeStackLabel(input: { stackId: $s, label: "x" }) { stack { id } } }`, { s: stack.id }, gen.pak);
-    await broker.gql(`mutation($s: ID!) { setStackAnnotation(input: { stackId: $s, key: "k", value: "1" }) { stack { id } } }`, { s: stack.id }, gen.pak);
-    await broker.gql(`mutation($s: ID!) { setStackAnnotation(input: { stackId: $s, key: "k", value: "2" }) { stack { id } } }`, { s: stack.id }, gen.pak);
-    await broker.gql(`mutation($s: ID!) { setStackAnnotation(input: { stackId: $s, key: "gone", value: "1" }) { stack { id } } }`, { s: stack.id }, gen.pak);
-    const last = ok(await broker.gql(
-      `mutation($s: ID!) { removeStackAnnotation(input: { stackId: $s, key: "gone" }) { stack { labels annotations { key value } } } }`,
-      { s: stack.id }, gen.pak));
+    await broker.gql(
+      `mutation($s: ID!) { addStackLabel(input: { stackId: $s, label: "x" }) { stack { id } } }`,
+      { s: stack.id },
+      gen.pak,
+    );
+    await broker.gql(
+      `mutation($s: ID!) { addStackLabel(input: { stackId: $s, label: "y" }) { stack { id } } }`,
+      { s: stack.id },
+      gen.pak,
+    );
+    await broker.gql(
+      `mutation($s: ID!) { removeStackLabel(input: { stackId: $s, label: "x" }) { stack { id } } }`,
+      { s: stack.id },
+      gen.pak,
+    );
+    await broker.gql(
+      `mutation($s: ID!) { setStackAnnotation(input: { stackId: $s, key: "k", value: "1" }) { stack { id } } }`,
+      { s: stack.id },
+      gen.pak,
+    );
+    await broker.gql(
+      `mutation($s: ID!) { setStackAnnotation(input: { stackId: $s, key: "k", value: "2" }) { stack { id } } }`,
+      { s: stack.id },
+      gen.pak,
+    );
+    await broker.gql(
+      `mutation($s: ID!) { setStackAnnotation(input: { stackId: $s, key: "gone", value: "1" }) { stack { id } } }`,
+      { s: stack.id },
+      gen.pak,
+    );
+    const last = ok(
+      await broker.gql(
+        `mutation($s: ID!) { removeStackAnnotation(input: { stackId: $s, key: "gone" }) { stack { labels annotations { key value } } } }`,
+        { s: stack.id },
+        gen.pak,
+      ),
+    );
     expect(last.removeStackAnnotation.stack).toEqual({ labels: ["y"], annotations: [{ key: "k", value: "2" }] });
   });
 });
@@ -100,7 +141,9 @@ describe("listing stacks", () => {
     const key = unique("k");
     const match = await createStack(broker, gen.pak, { annotations: [{ key, value: "yes" }] });
     await createStack(broker, gen.pak, { annotations: [{ key, value: "no" }] });
-    expect(names(ok(await broker.gql(LIST, { f: { annotations: [{ key, value: "yes" }] } }, gen.pak)).stacks)).toEqual([match.name]);
+    expect(names(ok(await broker.gql(LIST, { f: { annotations: [{ key, value: "yes" }] } }, gen.pak)).stacks)).toEqual([
+      match.name,
+    ]);
   });
 });
 
@@ -114,9 +157,16 @@ describe("deleting stacks", () => {
     expect(result.deletionMarker).toMatchObject({ isDeletionMarker: true, yamlContent: "", yamlChecksum: sha256("") });
     const data = ok(await broker.gql(STACK, { id: stack.id }, gen.pak));
     expect(data.stack.deletedAt).not.toBeNull();
-    expect(data.stack.latestDeploymentObject).toEqual({ id: result.deletionMarker!.id, isDeletionMarker: true, yamlContent: "", yamlChecksum: sha256("") });
+    expect(data.stack.latestDeploymentObject).toEqual({
+      id: result.deletionMarker!.id,
+      isDeletionMarker: true,
+      yamlContent: "",
+      yamlChecksum: sha256(""),
+    });
     expect(ok(await broker.gql(LIST, { f: { labels: [label] } }, gen.pak)).stacks.edges).toEqual([]);
-    expect(names(ok(await broker.gql(LIST, { f: { labels: [label], includeDeleted: true } }, gen.pak)).stacks)).toEqual([stack.name]);
+    expect(names(ok(await broker.gql(LIST, { f: { labels: [label], includeDeleted: true } }, gen.pak)).stacks)).toEqual([
+      stack.name,
+    ]);
   });
 
   it("refuses to soft-delete a stack twice", async () => {
@@ -132,8 +182,12 @@ describe("deleting stacks", () => {
     const result = await deleteStack(broker, stack.id, { pak: gen.pak, hard: true });
     expect(result).toEqual({ deletedId: stack.id, deletionMarker: null });
     expect(errorCode(await broker.gql(STACK, { id: stack.id }))).toBe("NOT_FOUND");
-    expect(errorCode(await broker.gql(`query($id: ID!) { deploymentObject(id: $id) { id } }`, { id: object.id }))).toBe("NOT_FOUND");
-    const { rows } = await broker.db.sql.query("SELECT count(*)::int AS n FROM deployment_objects WHERE stack_id = $1", [stack.id]);
+    expect(errorCode(await broker.gql(`query($id: ID!) { deploymentObject(id: $id) { id } }`, { id: object.id }))).toBe(
+      "NOT_FOUND",
+    );
+    const { rows } = await broker.db.sql.query("SELECT count(*)::int AS n FROM deployment_objects WHERE stack_id = $1", [
+      stack.id,
+    ]);
     expect(rows[0].n).toBe(0);
   });
 });

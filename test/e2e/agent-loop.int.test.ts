@@ -23,7 +23,8 @@ afterAll(async () => {
 const configMap = (name: string, value: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  v: "${value}"\n`;
 
-const eventually = (check: () => boolean | Promise<boolean>, what: string, ms = 20_000) => waitUntil(check, () => `timed out waiting for ${what}`, ms);
+const eventually = (check: () => boolean | Promise<boolean>, what: string, ms = 20_000) =>
+  waitUntil(check, () => `timed out waiting for ${what}`, ms);
 
 async function launch(pak: string, transport: "websocket" | "rest" = "websocket") {
   const result = loadAgentConfig({
@@ -73,7 +74,12 @@ describe("broker + agent + fake Kubernetes API", () => {
     await createObject(broker, gen.pak, stack.id, configMap("e2e-untarget", "1"));
     await launch(agent.pak);
     await eventually(() => liveValue("e2e-untarget") === "1", "applied");
-    ok(await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, { a: agent.id, s: stack.id }));
+    ok(
+      await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, {
+        a: agent.id,
+        s: stack.id,
+      }),
+    );
     await eventually(() => liveValue("e2e-untarget") === undefined, "removed after untarget");
   });
 
@@ -87,7 +93,12 @@ describe("broker + agent + fake Kubernetes API", () => {
     await eventually(() => liveValue("e2e-offline-gone") === "1" && liveValue("e2e-offline-kept") === "1", "both stacks applied");
     await first.stop();
     running.splice(running.indexOf(first), 1);
-    ok(await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, { a: agent.id, s: stack.id }));
+    ok(
+      await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, {
+        a: agent.id,
+        s: stack.id,
+      }),
+    );
     await launch(agent.pak);
     await eventually(() => liveValue("e2e-offline-gone") === undefined, "the untargeted stack removed after restart");
     expect(liveValue("e2e-offline-kept")).toBe("1");
@@ -95,18 +106,28 @@ describe("broker + agent + fake Kubernetes API", () => {
 
   it("reports a crash-looping pod of a stack as degraded deployment health", async () => {
     const { gen, agent, stack } = await setup();
-    const pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: e2e-crashing\n  namespace: default\nspec:\n  containers:\n    - name: app\n      image: app:1\n";
+    const pod =
+      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: e2e-crashing\n  namespace: default\nspec:\n  containers:\n    - name: app\n      image: app:1\n";
     const object = await createObject(broker, gen.pak, stack.id, pod);
     const running = await launch(agent.pak);
     await eventually(async () => (await successEvents(object.id)).includes("SUCCESS"), "pod applied");
     const ref = { apiVersion: "v1", kind: "Pod", namespace: "default", name: "e2e-crashing" };
     expect(kube.get(ref)?.metadata.labels["k8s.brokkr.io/stack"]).toBe(stack.id);
-    kube.setStatus(ref, { containerStatuses: [{ name: "app", restartCount: 5, state: { waiting: { reason: "CrashLoopBackOff" } } }] });
+    kube.setStatus(ref, {
+      containerStatuses: [{ name: "app", restartCount: 5, state: { waiting: { reason: "CrashLoopBackOff" } } }],
+    });
     await running.reportHealth();
-    const { rows } = await broker.db.sql.query("SELECT status, summary, checked_at FROM deployment_health WHERE agent_id = $1 AND deployment_object_id = $2", [agent.id, object.id]);
+    const { rows } = await broker.db.sql.query(
+      "SELECT status, summary, checked_at FROM deployment_health WHERE agent_id = $1 AND deployment_object_id = $2",
+      [agent.id, object.id],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0].status).toBe("degraded");
-    expect(JSON.parse(rows[0].summary)).toEqual({ pods_total: 1, pods_unhealthy: 1, conditions: ["default/e2e-crashing app: CrashLoopBackOff"] });
+    expect(JSON.parse(rows[0].summary)).toEqual({
+      pods_total: 1,
+      pods_unhealthy: 1,
+      conditions: ["default/e2e-crashing app: CrashLoopBackOff"],
+    });
     expect(rows[0].checked_at).toBeInstanceOf(Date);
   });
 

@@ -20,11 +20,18 @@ afterAll(async () => {
   await kube.stop();
 });
 
-const configMap = (name: string, value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: "${value}"\n`;
+const configMap = (name: string, value: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: "${value}"\n`;
 const cm = (name: string) => kube.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "default", name });
 
 /** As Brokkr's agent leaves an object (reference §1.4): annotations only, applied as brokkr-controller with force. */
-async function appliedByBrokkr(agentId: string, stackId: string, object: { id: string; yamlChecksum: string }, name: string, value: string) {
+async function appliedByBrokkr(
+  agentId: string,
+  stackId: string,
+  object: { id: string; yamlChecksum: string },
+  name: string,
+  value: string,
+) {
   const kc = new KubeConfig();
   kc.loadFromFile(kube.kubeconfigPath);
   const annotations = {
@@ -34,15 +41,31 @@ async function appliedByBrokkr(agentId: string, stackId: string, object: { id: s
     "k8s.brokkr.io/last-config-applied": object.yamlChecksum,
     "brokkr.io/owner-id": agentId,
   };
-  const manifest = { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "default", annotations }, data: { v: value } };
-  await KubernetesObjectApi.makeApiClient(kc).patch(manifest as KubernetesObject, undefined, undefined, "brokkr-controller", true, PatchStrategy.ServerSideApply);
+  const manifest = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: "default", annotations },
+    data: { v: value },
+  };
+  await KubernetesObjectApi.makeApiClient(kc).patch(
+    manifest as KubernetesObject,
+    undefined,
+    undefined,
+    "brokkr-controller",
+    true,
+    PatchStrategy.ServerSideApply,
+  );
 }
 
 describe("our agent replacing Brokkr's agent in a cluster", () => {
   it("keeps the targeted stack in place, deletes the deleted one and removes the untargeted one", async () => {
     const gen = await createGenerator(broker);
     const row = await createAgent(broker, { activate: true });
-    const [kept, deleted, untargeted] = [await createStack(broker, gen.pak), await createStack(broker, gen.pak), await createStack(broker, gen.pak)];
+    const [kept, deleted, untargeted] = [
+      await createStack(broker, gen.pak),
+      await createStack(broker, gen.pak),
+      await createStack(broker, gen.pak),
+    ];
     for (const stack of [kept, deleted, untargeted]) await targetStack(broker, row.id, stack.id);
     const objects = [
       await createObject(broker, gen.pak, kept.id, configMap("takeover-kept", "1")),
@@ -55,7 +78,12 @@ describe("our agent replacing Brokkr's agent in a cluster", () => {
     const uid = cm("takeover-kept")?.metadata.uid;
     // Brokkr's agent is gone; meanwhile one stack is deleted and another untargeted.
     await deleteStack(broker, deleted.id);
-    ok(await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, { a: row.id, s: untargeted.id }));
+    ok(
+      await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, {
+        a: row.id,
+        s: untargeted.id,
+      }),
+    );
 
     const result = loadAgentConfig({
       BROKKR__AGENT__BROKER_URL: broker.url,
@@ -68,11 +96,18 @@ describe("our agent replacing Brokkr's agent in a cluster", () => {
     agent = createAgentRuntime(result.config, { logger: pino({ level: "silent" }) });
     await agent.start();
 
-    await vi.waitFor(() => expect([cm("takeover-deleted"), cm("takeover-untargeted")]).toEqual([undefined, undefined]), { timeout: 20_000 });
-    await vi.waitFor(async () => {
-      const { rows } = await broker.db.sql.query("SELECT status FROM agent_events WHERE deployment_object_id = $1", [objects[0]!.id]);
-      expect(rows.map((r) => r.status)).toContain("SUCCESS");
-    }, { timeout: 20_000 });
+    await vi.waitFor(() => expect([cm("takeover-deleted"), cm("takeover-untargeted")]).toEqual([undefined, undefined]), {
+      timeout: 20_000,
+    });
+    await vi.waitFor(
+      async () => {
+        const { rows } = await broker.db.sql.query("SELECT status FROM agent_events WHERE deployment_object_id = $1", [
+          objects[0]!.id,
+        ]);
+        expect(rows.map((r) => r.status)).toContain("SUCCESS");
+      },
+      { timeout: 20_000 },
+    );
     const live = cm("takeover-kept");
     expect(live?.metadata.uid).toBe(uid);
     expect(live?.metadata.labels["k8s.brokkr.io/stack"]).toBe(kept.id);

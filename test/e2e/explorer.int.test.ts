@@ -43,7 +43,9 @@ describe("the GraphQL explorer in a real browser", () => {
     const html = await fetch(`${broker.url}/graphql`, { headers: { accept: "text/html" } });
     expect(html.status).toBe(200);
     expect(await html.text()).toContain("/ui/assets/");
-    const api = await fetch(`${broker.url}/graphql?query=%7B__typename%7D`, { headers: { accept: "application/json", "apollo-require-preflight": "1" } });
+    const api = await fetch(`${broker.url}/graphql?query=%7B__typename%7D`, {
+      headers: { accept: "application/json", "apollo-require-preflight": "1" },
+    });
     expect(await api.json()).toEqual({ data: { __typename: "Query" } });
   });
 
@@ -69,7 +71,9 @@ describe("the GraphQL explorer in a real browser", () => {
     const generator = await createGenerator(broker);
     const stack = await createStack(broker, generator.pak);
     const first = await createObject(broker, generator.pak, stack.id, CONFIGMAP_YAML("first"));
-    const page = await openExplorer(`subscription { stackDeploymentObjects(stackId: "${stack.id}") { sequenceId yamlChecksum } }`);
+    const page = await openExplorer(
+      `subscription { stackDeploymentObjects(stackId: "${stack.id}") { sequenceId yamlChecksum } }`,
+    );
     await signIn(page, broker.adminPak);
     await page.locator(".graphiql-query-editor").waitFor();
     await run(page);

@@ -1,4 +1,11 @@
-import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FakeKube, startFakeKube } from "./index.ts";
 
@@ -24,7 +31,8 @@ async function statusOf(promise: Promise<unknown>): Promise<{ code: number; body
   try {
     await promise;
   } catch (err) {
-    if (err instanceof ApiException) return { code: err.code, body: typeof err.body === "string" ? JSON.parse(err.body) : err.body };
+    if (err instanceof ApiException)
+      return { code: err.code, body: typeof err.body === "string" ? JSON.parse(err.body) : err.body };
     throw err;
   }
   throw new Error("expected the request to fail");
@@ -51,7 +59,11 @@ describe("fake kube", () => {
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name: "web", namespace: "default", labels },
-      spec: { replicas, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "c", image: "nginx" }] } } },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: "web" } },
+        template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "c", image: "nginx" }] } },
+      },
     });
     await apply(dep(1, {}));
     const relabelled = await apply(dep(1, { x: "y" }));
@@ -89,15 +101,29 @@ describe("fake kube", () => {
   });
 
   it("serves a custom kind once its CRD is applied and marks the CRD Established", async () => {
-    const widget = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w1", namespace: "default" }, spec: { size: 3 } };
+    const widget = {
+      apiVersion: "example.com/v1",
+      kind: "Widget",
+      metadata: { name: "w1", namespace: "default" },
+      spec: { size: 3 },
+    };
     expect((await statusOf(apply(widget))).code).toBe(404);
     await apply({
       apiVersion: "apiextensions.k8s.io/v1",
       kind: "CustomResourceDefinition",
       metadata: { name: "widgets.example.com" },
-      spec: { group: "example.com", scope: "Namespaced", names: { kind: "Widget", plural: "widgets" }, versions: [{ name: "v1", served: true, storage: true }] },
+      spec: {
+        group: "example.com",
+        scope: "Namespaced",
+        names: { kind: "Widget", plural: "widgets" },
+        versions: [{ name: "v1", served: true, storage: true }],
+      },
     } as KubernetesObject);
-    const crd = kube.get({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", name: "widgets.example.com" });
+    const crd = kube.get({
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      name: "widgets.example.com",
+    });
     expect(crd?.status.conditions).toContainEqual(expect.objectContaining({ type: "Established", status: "True" }));
     const fresh = KubernetesObjectApi.makeApiClient(kc);
     await fresh.patch(widget, undefined, undefined, "test", true, PatchStrategy.ServerSideApply);

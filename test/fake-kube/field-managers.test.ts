@@ -15,10 +15,17 @@ afterEach(async () => kube.stop());
 
 const applyAs = (manager: string, obj: KubernetesObject, force = true) =>
   api.patch(obj, undefined, undefined, manager, force, PatchStrategy.ServerSideApply);
-const mergeAs = (manager: string, obj: KubernetesObject) => api.patch(obj, undefined, undefined, manager, undefined, PatchStrategy.MergePatch);
-const cm = (data: Record<string, string>) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "one", namespace: "default" }, data });
+const mergeAs = (manager: string, obj: KubernetesObject) =>
+  api.patch(obj, undefined, undefined, manager, undefined, PatchStrategy.MergePatch);
+const cm = (data: Record<string, string>) => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name: "one", namespace: "default" },
+  data,
+});
 const live = () => kube.get({ apiVersion: "v1", kind: "ConfigMap", name: "one" })!;
-const managers = () => live().metadata.managedFields.map((e: { manager: string; operation: string }) => `${e.manager}/${e.operation}`);
+const managers = () =>
+  live().metadata.managedFields.map((e: { manager: string; operation: string }) => `${e.manager}/${e.operation}`);
 
 async function codeOf(promise: Promise<unknown>): Promise<number> {
   try {
@@ -59,7 +66,11 @@ describe("fake kube field managers", () => {
     await applyAs("old", cm({ x: "1", y: "2" }));
     const { managedFields, resourceVersion } = live().metadata;
     const renamed = managedFields.map((e: object) => ({ ...e, manager: "new" }));
-    const patch = (rv: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "one", namespace: "default", resourceVersion: rv, managedFields: renamed } });
+    const patch = (rv: string) => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "one", namespace: "default", resourceVersion: rv, managedFields: renamed },
+    });
     expect(await codeOf(mergeAs("new", patch("1")))).toBe(409);
     await mergeAs("new", patch(resourceVersion));
     expect(managers()).toEqual(["new/Apply"]);
@@ -69,7 +80,11 @@ describe("fake kube field managers", () => {
 
   it("gives the fields a merge patch changes to its manager as an Update", async () => {
     await applyAs("a", cm({ x: "1" }));
-    await mergeAs("b", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "one", namespace: "default", labels: { l: "v" } } } as KubernetesObject);
+    await mergeAs("b", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "one", namespace: "default", labels: { l: "v" } },
+    } as KubernetesObject);
     expect(live().metadata.labels).toEqual({ l: "v" });
     expect(live().metadata.managedFields.find((e: { manager: string }) => e.manager === "b")).toMatchObject({
       operation: "Update",
@@ -81,7 +96,18 @@ describe("fake kube field managers", () => {
     for (const name of ["c", "a", "b"]) await applyAs("a", { ...cm({}), metadata: { name, namespace: "default" } });
     const first = await api.list("v1", "ConfigMap", "default", undefined, undefined, undefined, undefined, undefined, 2);
     expect(first.items.map((o) => o.metadata?.name)).toEqual(["a", "b"]);
-    const next = await api.list("v1", "ConfigMap", "default", undefined, undefined, undefined, undefined, undefined, 2, first.metadata?._continue);
+    const next = await api.list(
+      "v1",
+      "ConfigMap",
+      "default",
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      2,
+      first.metadata?._continue,
+    );
     expect(next.items.map((o) => o.metadata?.name)).toEqual(["c"]);
     expect(next.metadata?._continue).toBeUndefined();
   });

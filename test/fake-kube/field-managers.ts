@@ -32,7 +32,9 @@ export function applyFields(live: KubeObject | undefined, body: KubeObject, mana
   const applied = leafPaths(config);
   const others = entries.filter((e) => !(e.manager === manager && e.operation === "Apply"));
   const conflicts = others.flatMap((e) =>
-    [...applied].filter((p) => e.fields.has(p) && !isDeepStrictEqual(getAt(live ?? {}, p), getAt(config, p))).map((p) => ({ e, p })),
+    [...applied]
+      .filter((p) => e.fields.has(p) && !isDeepStrictEqual(getAt(live ?? {}, p), getAt(config, p)))
+      .map((p) => ({ e, p })),
   );
   if (conflicts.length > 0 && !force) {
     const list = conflicts.map(({ e, p }) => `conflict with "${e.manager}": .${JSON.parse(p).join(".")}`).join("; ");
@@ -54,7 +56,10 @@ export function applyFields(live: KubeObject | undefined, body: KubeObject, mana
  */
 export function updateFields(live: KubeObject | undefined, next: KubeObject, manager: string): Written {
   const requested = next.metadata?.managedFields;
-  const base = requested !== undefined && !isDeepStrictEqual(requested, live?.metadata?.managedFields) ? requested : live?.metadata?.managedFields;
+  const base =
+    requested !== undefined && !isDeepStrictEqual(requested, live?.metadata?.managedFields)
+      ? requested
+      : live?.metadata?.managedFields;
   const entries: FieldsEntry[] = decodeManagedFields(base);
   const changed = changedPaths(live ?? {}, next);
   for (const e of entries) for (const p of changed) e.fields.delete(p);

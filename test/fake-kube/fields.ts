@@ -109,11 +109,23 @@ export function decodeManagedFields(entries: unknown): FieldsEntry[] {
 export function encodeManagedFields(entries: FieldsEntry[]): KubeObject[] {
   return entries
     .filter((e) => e.fields.size > 0)
-    .map((e) => ({ manager: e.manager, operation: e.operation, apiVersion: e.apiVersion, time: e.time, fieldsType: "FieldsV1", fieldsV1: toFieldsV1(e.fields) }));
+    .map((e) => ({
+      manager: e.manager,
+      operation: e.operation,
+      apiVersion: e.apiVersion,
+      time: e.time,
+      fieldsType: "FieldsV1",
+      fieldsV1: toFieldsV1(e.fields),
+    }));
 }
 
 /** The entry of one manager and operation, created when missing. */
-export function entryFor(entries: FieldsEntry[], manager: string, operation: FieldsEntry["operation"], apiVersion: string): FieldsEntry {
+export function entryFor(
+  entries: FieldsEntry[],
+  manager: string,
+  operation: FieldsEntry["operation"],
+  apiVersion: string,
+): FieldsEntry {
   let entry = entries.find((e) => e.manager === manager && e.operation === operation);
   if (!entry) {
     entry = { manager, operation, apiVersion, time: "", fields: new Set() };

@@ -27,7 +27,10 @@ function splitTerms(selector: string): string[] {
 function parseTerm(term: string): Requirement {
   const set = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
   if (set) {
-    const values = set[3]!.split(",").map((v) => v.trim()).filter((v) => v !== "");
+    const values = set[3]!
+      .split(",")
+      .map((v) => v.trim())
+      .filter((v) => v !== "");
     return { op: set[2] as "in" | "notin", key: set[1]!, values };
   }
   const cmp = /^([^!=\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);

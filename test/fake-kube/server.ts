@@ -89,7 +89,11 @@ export class FakeKubeHandler {
     if (!contentType.startsWith(APPLY_CONTENT_TYPE)) {
       throw new StatusError(415, `the fake supports only server-side apply and JSON merge patches, not ${contentType}`);
     }
-    if (!manager) throw new StatusError(400, "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+    if (!manager)
+      throw new StatusError(
+        400,
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+      );
     const force = url.searchParams.get("force") === "true";
     const { object, created } = this.store.apply(route.type, route.namespace, route.name!, parseBody(body), manager, force);
     return [created ? 201 : 200, object];
@@ -110,7 +114,10 @@ export class FakeKubeHandler {
     return {
       kind: `${route.type.kind}List`,
       apiVersion: groupVersion(route.type),
-      metadata: { resourceVersion: this.store.resourceVersion(), ...(more ? { continue: Buffer.from(page.at(-1)!.key).toString("base64url") } : {}) },
+      metadata: {
+        resourceVersion: this.store.resourceVersion(),
+        ...(more ? { continue: Buffer.from(page.at(-1)!.key).toString("base64url") } : {}),
+      },
       // Like the real API server, typed lists of built-in kinds omit kind/apiVersion on items.
       items: page.map(({ o }) => (custom ? o : withoutTypeMeta(o))),
     };
@@ -139,7 +146,10 @@ export class FakeKubeHandler {
     if (!match) throw new StatusError(404, "the server could not find the requested resource");
     const group = match[2] ?? "";
     const version = match[1] ?? match[3]!;
-    const segments = match[4]!.split("/").filter((s) => s !== "").map(decodeURIComponent);
+    const segments = match[4]!
+      .split("/")
+      .filter((s) => s !== "")
+      .map(decodeURIComponent);
     const namespaced = segments[0] === "namespaces" && segments.length >= 3;
     const [plural, name, extra] = namespaced ? segments.slice(2) : segments;
     const type = this.catalog.find(group, version, plural ?? "");

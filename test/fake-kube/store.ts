@@ -61,7 +61,14 @@ export class ObjectStore {
   }
 
   /** Server-side apply (see field-managers.ts for the ownership rules). */
-  apply(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, manager: string, force = false): { object: KubeObject; created: boolean } {
+  apply(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: KubeObject,
+    manager: string,
+    force = false,
+  ): { object: KubeObject; created: boolean } {
     this.validate(type, namespace, name, body);
     const existing = this.objects.get(keyOf(type, namespace, name))?.object;
     return this.write(type, namespace, name, body, applyFields(existing, body, manager, force));
@@ -85,7 +92,10 @@ export class ObjectStore {
     const existing = this.get(type, namespace, name);
     const expected = patch?.metadata?.resourceVersion;
     if (expected !== undefined && expected !== existing.metadata.resourceVersion) {
-      throw new StatusError(409, `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      throw new StatusError(
+        409,
+        `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     const next = mergePatch(existing, patch) as KubeObject;
     this.validate(type, namespace, name, next);
@@ -118,9 +128,13 @@ export class ObjectStore {
   }
 
   private validate(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject): void {
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new StatusError(400, "the body must be an object");
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      throw new StatusError(400, "the body must be an object");
     if (body.apiVersion !== groupVersion(type) || body.kind !== type.kind) {
-      throw new StatusError(400, `the API version in the data (${body.apiVersion}) and kind (${body.kind}) do not match the request (${groupVersion(type)}, ${type.kind})`);
+      throw new StatusError(
+        400,
+        `the API version in the data (${body.apiVersion}) and kind (${body.kind}) do not match the request (${groupVersion(type)}, ${type.kind})`,
+      );
     }
     if (body.metadata?.name !== undefined && body.metadata.name !== name) {
       throw new StatusError(400, "the name of the object does not match the name on the URL");
@@ -135,13 +149,25 @@ export class ObjectStore {
   }
 
   /** Stores the written fields, keeping server-set metadata and status, and bumping versions on change. */
-  private write(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, written: Written): { object: KubeObject; created: boolean } {
+  private write(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: KubeObject,
+    written: Written,
+  ): { object: KubeObject; created: boolean } {
     const existing = this.objects.get(keyOf(type, namespace, name))?.object;
     const { metadata: userMeta = {}, ...spec } = written.fields;
-    const object: KubeObject = { apiVersion: body.apiVersion, kind: body.kind, ...spec, metadata: { name, ...(type.namespaced ? { namespace } : {}), ...userMeta } };
+    const object: KubeObject = {
+      apiVersion: body.apiVersion,
+      kind: body.kind,
+      ...spec,
+      metadata: { name, ...(type.namespaced ? { namespace } : {}), ...userMeta },
+    };
     const specChanged = !existing || !isDeepStrictEqual(specPart(existing), specPart(object));
     const metaChanged = !existing || !isDeepStrictEqual(userMetadata(existing.metadata), userMetadata(object.metadata));
-    const changed = specChanged || metaChanged || !isDeepStrictEqual(untimed(existing.metadata.managedFields), untimed(written.managedFields));
+    const changed =
+      specChanged || metaChanged || !isDeepStrictEqual(untimed(existing.metadata.managedFields), untimed(written.managedFields));
     object.metadata = {
       ...object.metadata,
       uid: existing?.metadata.uid ?? randomUUID(),

@@ -9,13 +9,26 @@ describe("the OpenAPI judge", () => {
   });
 
   it("accepts a body that matches the operation's schema", () => {
-    expect(() => assertConforms("POST", "/auth/pak", 200, { admin: true, agent: null, generator: null, readonly: false })).not.toThrow();
+    expect(() =>
+      assertConforms("POST", "/auth/pak", 200, { admin: true, agent: null, generator: null, readonly: false }),
+    ).not.toThrow();
   });
 
   it("refuses a body missing a required field, of a wrong type, or a bad format", () => {
     expect(() => assertConforms("POST", "/auth/pak", 200, { admin: true })).toThrow(/readonly/);
     expect(() => assertConforms("POST", "/auth/pak", 200, { admin: "yes", readonly: false })).toThrow(/boolean/);
-    const object = { id: "not-a-uuid", sequence_id: 1, stack_id: crypto.randomUUID(), yaml_content: "", yaml_checksum: "", submitted_at: new Date().toISOString(), is_deletion_marker: false, created_at: new Date().toISOString(), updated_at: new Date().toISOString(), deleted_at: null };
+    const object = {
+      id: "not-a-uuid",
+      sequence_id: 1,
+      stack_id: crypto.randomUUID(),
+      yaml_content: "",
+      yaml_checksum: "",
+      submitted_at: new Date().toISOString(),
+      is_deletion_marker: false,
+      created_at: new Date().toISOString(),
+      updated_at: new Date().toISOString(),
+      deleted_at: null,
+    };
     expect(() => assertConforms("GET", "/agents/{id}/target-state", 200, [object])).toThrow(/uuid/);
   });
 

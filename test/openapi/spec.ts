@@ -62,7 +62,10 @@ export function assertConforms(method: string, path: string, status: number, bod
     throw new Error(`${where}: the spec allows only ${allowed}`);
   }
   if (validate === null || !checkBody) return;
-  if (!validate(body)) throw new Error(`${where}: body does not match the spec: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 2000)}`);
+  if (!validate(body))
+    throw new Error(
+      `${where}: body does not match the spec: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 2000)}`,
+    );
 }
 
 /**
@@ -74,10 +77,17 @@ export function specClient(baseUrl: string, exercised: Set<string>, authorizatio
   const client = createClient<paths>({ baseUrl: `${baseUrl}/api/v1`, headers: authorization ? { authorization } : {} });
   const conform: Middleware = {
     async onResponse({ request, response, schemaPath }) {
-      const body = response.status === 204 || response.headers.get("content-length") === "0" ? undefined : await response.clone().text();
+      const body =
+        response.status === 204 || response.headers.get("content-length") === "0" ? undefined : await response.clone().text();
       const isJson = response.headers.get("content-type")?.includes("json") ?? false;
       // A non-JSON answer (raw YAML for `Accept: application/yaml`) is checked for its status only.
-      assertConforms(request.method, schemaPath, response.status, body && isJson ? JSON.parse(body) : body, isJson || body === undefined);
+      assertConforms(
+        request.method,
+        schemaPath,
+        response.status,
+        body && isJson ? JSON.parse(body) : body,
+        isJson || body === undefined,
+      );
       const op = SPEC.paths[schemaPath]?.[request.method.toLowerCase()];
       if (op) exercised.add(op.operationId);
     },

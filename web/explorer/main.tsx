@@ -38,7 +38,14 @@ function Explorer() {
       <form className="pak-bar" onSubmit={signIn}>
         <strong>Brokkr-TS</strong>
         <label htmlFor="pak">PAK</label>
-        <input id="pak" type="password" autoComplete="off" placeholder="brokkr_BR…" value={draft} onChange={(e) => setDraft(e.target.value)} />
+        <input
+          id="pak"
+          type="password"
+          autoComplete="off"
+          placeholder="brokkr_BR…"
+          value={draft}
+          onChange={(e) => setDraft(e.target.value)}
+        />
         <button type="submit">Use key</button>
         <span role="status">{pak ? "key set for this tab" : "no key: only public errors"}</span>
       </form>

@@ -19,14 +19,24 @@ export interface ApplyResult {
 }
 
 const STACK = "id name labels annotations { key value } latestDeploymentObject { id sequenceId yamlChecksum }";
-type StackNode = { id: string; name: string; labels: string[]; annotations: { key: string; value: string }[]; latestDeploymentObject: ApplyResult["deploymentObject"] | null };
+type StackNode = {
+  id: string;
+  name: string;
+  labels: string[];
+  annotations: { key: string; value: string }[];
+  latestDeploymentObject: ApplyResult["deploymentObject"] | null;
+};
 
 /** The YAML of a file, or of a folder's *.yaml / *.yml files in name order, as one multi-document stream. */
 export function readManifests(target: string): string {
   const stat = fs.statSync(target, { throwIfNoEntry: false });
   if (!stat) throw new CliError(`${target}: no such file or folder`);
   const files = stat.isDirectory()
-    ? fs.readdirSync(target, { recursive: true, encoding: "utf8" }).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(target, f))
+    ? fs
+        .readdirSync(target, { recursive: true, encoding: "utf8" })
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+        .map((f) => path.join(target, f))
     : [target];
   if (files.length === 0) throw new CliError(`${target}: no .yaml or .yml files`);
   const parts = files.map((file) => {
@@ -40,8 +50,16 @@ export function readManifests(target: string): string {
 }
 
 /** Brokkr SDK's apply: create the stack if needed, then a new object unless the content is unchanged. */
-export async function applyManifests(client: BrokerClient, stackName: string, yaml: string, opts: ApplyOptions): Promise<ApplyResult> {
-  const stacks = await client.all<StackNode>(`query($after: String) { stacks(first: 100, after: $after) { edges { node { ${STACK} } } pageInfo { hasNextPage endCursor } } }`, "stacks");
+export async function applyManifests(
+  client: BrokerClient,
+  stackName: string,
+  yaml: string,
+  opts: ApplyOptions,
+): Promise<ApplyResult> {
+  const stacks = await client.all<StackNode>(
+    `query($after: String) { stacks(first: 100, after: $after) { edges { node { ${STACK} } } pageInfo { hasNextPage endCursor } } }`,
+    "stacks",
+  );
   let stack = stacks.find((s) => s.name === stackName || s.id === stackName);
   let created = false;
   if (!stack) {
@@ -61,12 +79,18 @@ export async function applyManifests(client: BrokerClient, stackName: string, ya
     `mutation($input: CreateDeploymentObjectInput!) { createDeploymentObject(input: $input) { deploymentObject { id sequenceId yamlChecksum } } }`,
     { input: { stackId: stack.id, yamlContent: yaml } },
   );
-  return { stack, result: created || !latest ? "created" : "updated", deploymentObject: data.createDeploymentObject.deploymentObject };
+  return {
+    stack,
+    result: created || !latest ? "created" : "updated",
+    deploymentObject: data.createDeploymentObject.deploymentObject,
+  };
 }
 
 async function addMissingMetadata(client: BrokerClient, stack: StackNode, opts: ApplyOptions) {
   for (const label of opts.labels.filter((l) => !stack.labels.includes(l))) {
-    await client.query(`mutation($input: StackLabelInput!) { addStackLabel(input: $input) { stack { id } } }`, { input: { stackId: stack.id, label } });
+    await client.query(`mutation($input: StackLabelInput!) { addStackLabel(input: $input) { stack { id } } }`, {
+      input: { stackId: stack.id, label },
+    });
   }
   for (const a of opts.annotations.filter((a) => !stack.annotations.some((s) => s.key === a.key && s.value === a.value))) {
     await client.query(`mutation($input: SetStackAnnotationInput!) { setStackAnnotation(input: $input) { stack { id } } }`, {

@@ -97,10 +97,12 @@ describe("brokkr apply", () => {
     write("bundle/a.yml", configMap("a"));
     write("bundle/notes.txt", "not yaml");
     const applied = await cliJson("apply", "bundle-cli", path.join(dir, "bundle"));
-    const { deploymentObject } = (await broker.gql<{ deploymentObject: { yamlContent: string } }>(
-      "query($id: ID!) { deploymentObject(id: $id) { yamlContent } }",
-      { id: applied.id },
-    )).data!;
+    const { deploymentObject } = (
+      await broker.gql<{ deploymentObject: { yamlContent: string } }>(
+        "query($id: ID!) { deploymentObject(id: $id) { yamlContent } }",
+        { id: applied.id },
+      )
+    ).data!;
     expect(deploymentObject.yamlContent).toBe(`${configMap("a").trim()}\n---\n${configMap("b").trim()}\n`);
   });
 
@@ -130,7 +132,12 @@ describe("brokkr agents, as the admin through BROKKR_URL and BROKKR_PAK", () => 
 describe("npx brokkr", () => {
   it("runs from the package's bin and exits with the command's code", async () => {
     const run = promisify(execFile);
-    const env = { ...process.env, BROKKR_URL: broker.url, BROKKR_PAK: generator.pak, BROKKR_CLI_CONFIG: path.join(dir, "none.json") };
+    const env = {
+      ...process.env,
+      BROKKR_URL: broker.url,
+      BROKKR_PAK: generator.pak,
+      BROKKR_CLI_CONFIG: path.join(dir, "none.json"),
+    };
     const { stdout } = await run("node", ["bin/brokkr.mjs", "--json", "whoami"], { env });
     expect(JSON.parse(stdout)).toEqual({ role: "GENERATOR", id: generator.id });
     await expect(run("node", ["bin/brokkr.mjs", "agent", crypto.randomUUID()], { env })).rejects.toMatchObject({ code: 1 });

@@ -47,7 +47,11 @@ export class BrokerClient {
    * A graphql-ws subscription; `onData` returning true ends it. `connected` resolves once the
    * broker accepted the connection (the subscribe message goes out right after).
    */
-  subscribe<T>(query: string, variables: Record<string, unknown>, onData: (data: T) => boolean | void): { done: Promise<void>; connected: Promise<void>; stop(): void } {
+  subscribe<T>(
+    query: string,
+    variables: Record<string, unknown>,
+    onData: (data: T) => boolean | void,
+  ): { done: Promise<void>; connected: Promise<void>; stop(): void } {
     const client = createClient({
       url: `${this.session.url.replace(/^http/, "ws")}/graphql`,
       webSocketImpl: WebSocket,

@@ -16,7 +16,18 @@ export interface FleetNode {
   health: { healthy: number; degraded: number; failing: number; unknown: number };
 }
 
-export const FLEET_COLUMNS = ["name", "cluster", "status", "connection", "since", "heartbeat", "k8s", "pending", "lastEvent", "health"];
+export const FLEET_COLUMNS = [
+  "name",
+  "cluster",
+  "status",
+  "connection",
+  "since",
+  "heartbeat",
+  "k8s",
+  "pending",
+  "lastEvent",
+  "health",
+];
 
 export function fleetRow(n: FleetNode): Record<string, unknown> {
   const k8s = n.k8sReachable === null ? null : n.k8sReachable ? `up ${n.k8sApiLatencyMs ?? "?"} ms` : "unreachable";

@@ -37,9 +37,12 @@ export function buildProgram(): Command {
       printObject({ role: me.role, id: me.id, saved: file }, json());
     });
 
-  program.command("whoami").description("the identity behind the stored PAK").action(async () => {
-    printObject((await client().query<{ me: object }>("{ me { role id } }")).me, json());
-  });
+  program
+    .command("whoami")
+    .description("the identity behind the stored PAK")
+    .action(async () => {
+      printObject((await client().query<{ me: object }>("{ me { role id } }")).me, json());
+    });
 
   program
     .command("agents")
@@ -54,14 +57,17 @@ export function buildProgram(): Command {
       printRows(rows, ["id", "name", "clusterName", "status", "lastHeartbeat", "labels"], json());
     });
 
-  program.command("agent <id>").description("one agent: status, labels, targets, recent events").action(async (id: string) => {
-    const { agent } = await client().query<{ agent: object | null }>(
-      `query($id: ID!) { agent(id: $id) { ${AGENT_ROW} annotations { key value } k8sReachable targets { id name } events(first: 10) { edges { node { status eventType message createdAt deploymentObject { sequenceId } } } } } }`,
-      { id },
-    );
-    if (!agent) throw new CliError(`agent ${id} not found`);
-    printObject(agent, json());
-  });
+  program
+    .command("agent <id>")
+    .description("one agent: status, labels, targets, recent events")
+    .action(async (id: string) => {
+      const { agent } = await client().query<{ agent: object | null }>(
+        `query($id: ID!) { agent(id: $id) { ${AGENT_ROW} annotations { key value } k8sReachable targets { id name } events(first: 10) { edges { node { status eventType message createdAt deploymentObject { sequenceId } } } } } }`,
+        { id },
+      );
+      if (!agent) throw new CliError(`agent ${id} not found`);
+      printObject(agent, json());
+    });
 
   program
     .command("stacks")
@@ -73,17 +79,24 @@ export function buildProgram(): Command {
         "stacks",
         { labels: opts.label.length ? opts.label : null },
       );
-      printRows(rows.map((r) => ({ ...r, latest: r.latestDeploymentObject?.sequenceId ?? null })), ["id", "name", "labels", "latest"], json());
+      printRows(
+        rows.map((r) => ({ ...r, latest: r.latestDeploymentObject?.sequenceId ?? null })),
+        ["id", "name", "labels", "latest"],
+        json(),
+      );
     });
 
-  program.command("stack <id>").description("one stack and its latest objects").action(async (id: string) => {
-    const { stack } = await client().query<{ stack: object | null }>(
-      `query($id: ID!) { stack(id: $id) { id name description labels annotations { key value } targetedAgents { id name } deploymentObjects(first: 10) { edges { node { id sequenceId yamlChecksum isDeletionMarker submittedAt } } } } }`,
-      { id },
-    );
-    if (!stack) throw new CliError(`stack ${id} not found`);
-    printObject(stack, json());
-  });
+  program
+    .command("stack <id>")
+    .description("one stack and its latest objects")
+    .action(async (id: string) => {
+      const { stack } = await client().query<{ stack: object | null }>(
+        `query($id: ID!) { stack(id: $id) { id name description labels annotations { key value } targetedAgents { id name } deploymentObjects(first: 10) { edges { node { id sequenceId yamlChecksum isDeletionMarker submittedAt } } } } }`,
+        { id },
+      );
+      if (!stack) throw new CliError(`stack ${id} not found`);
+      printObject(stack, json());
+    });
 
   program
     .command("apply <stack> <path>")
@@ -91,18 +104,29 @@ export function buildProgram(): Command {
     .option("--label <label>", "stack label (repeatable)", collect, [])
     .option("--annotation <key=value>", "stack annotation (repeatable)", annotation, [])
     .option("--generator <id>", "owning generator (admin only)")
-    .action(async (stackName: string, target: string, opts: { label: string[]; annotation: { key: string; value: string }[]; generator?: string }) => {
-      const result = await applyManifests(client(), stackName, readManifests(target), {
-        labels: opts.label,
-        annotations: opts.annotation,
-        generatorId: opts.generator,
-      });
-      printObject({ result: result.result, stack: result.stack.name, stackId: result.stack.id, ...result.deploymentObject }, json());
-    });
+    .action(
+      async (
+        stackName: string,
+        target: string,
+        opts: { label: string[]; annotation: { key: string; value: string }[]; generator?: string },
+      ) => {
+        const result = await applyManifests(client(), stackName, readManifests(target), {
+          labels: opts.label,
+          annotations: opts.annotation,
+          generatorId: opts.generator,
+        });
+        printObject(
+          { result: result.result, stack: result.stack.name, stackId: result.stack.id, ...result.deploymentObject },
+          json(),
+        );
+      },
+    );
 
   program
     .command("wait <object-or-stack>")
-    .description("rollout gate: exit 0 once every receiving agent the stack reaches reported SUCCESS for the object (or a newer one), else 3")
+    .description(
+      "rollout gate: exit 0 once every receiving agent the stack reaches reported SUCCESS for the object (or a newer one), else 3",
+    )
     .option("--timeout <seconds>", "give up after this many seconds", "300")
     .option("--agents <label>", "only agents carrying this label")
     .option("--fail-fast", "exit 3 as soon as every agent answered and one failed")
@@ -110,15 +134,27 @@ export function buildProgram(): Command {
       const seconds = Number(opts.timeout);
       if (!Number.isFinite(seconds) || seconds < 0) throw new CliError(`--timeout ${opts.timeout}: expected seconds`, 2);
       const target = await resolveTarget(client(), ref);
-      const result = await waitForRollout(client(), target, { timeoutMs: seconds * 1000, agentLabel: opts.agents, failFast: opts.failFast });
+      const result = await waitForRollout(client(), target, {
+        timeoutMs: seconds * 1000,
+        agentLabel: opts.agents,
+        failFast: opts.failFast,
+      });
       const agents = result.rollout.verdicts();
-      const object = { id: target.objectId, sequenceId: String(target.sequenceId), stackId: target.stackId, stack: target.stackName };
+      const object = {
+        id: target.objectId,
+        sequenceId: String(target.sequenceId),
+        stackId: target.stackId,
+        stack: target.stackName,
+      };
       if (json()) printObject({ ok: result.ok, timedOut: result.timedOut, object, agents }, true);
       else printRows(agents, ["clusterName", "name", "result", "sequenceId", "message"], false);
       if (agents.length === 0) process.stderr.write(`brokkr: no receiving agent is reached by stack ${target.stackName}\n`);
       if (!result.ok) {
         const count = (r: string) => agents.filter((a) => a.result === r).length;
-        throw new CliError(`object ${target.sequenceId} of ${target.stackName} not applied everywhere: ${count("FAILED")} failed, ${count("NO ANSWER")} did not answer`, 3);
+        throw new CliError(
+          `object ${target.sequenceId} of ${target.stackName} not applied everywhere: ${count("FAILED")} failed, ${count("NO ANSWER")} did not answer`,
+          3,
+        );
       }
     });
 

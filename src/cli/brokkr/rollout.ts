@@ -64,7 +64,14 @@ export class Rollout {
       .map((a) => {
         const e = this.latest.get(a.id);
         const result: AgentResult = !e ? "NO ANSWER" : e.status === "SUCCESS" ? "SUCCESS" : "FAILED";
-        return { agentId: a.id, name: a.name, clusterName: a.clusterName, result, sequenceId: e?.deploymentObject.sequenceId ?? null, message: e?.message ?? null };
+        return {
+          agentId: a.id,
+          name: a.name,
+          clusterName: a.clusterName,
+          result,
+          sequenceId: e?.deploymentObject.sequenceId ?? null,
+          message: e?.message ?? null,
+        };
       })
       .sort((x, y) => x.clusterName.localeCompare(y.clusterName) || x.name.localeCompare(y.name));
   }

@@ -21,7 +21,8 @@ export function loadSession(env: NodeJS.ProcessEnv = process.env): Session {
   if (fs.existsSync(file)) stored = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<Session>;
   const url = env.BROKKR_URL || stored.url;
   const pak = env.BROKKR_PAK || stored.pak;
-  if (!url || !pak) throw new CliError("not logged in: run `brokkr login --url <broker url> --pak <PAK>` (or set BROKKR_URL and BROKKR_PAK)");
+  if (!url || !pak)
+    throw new CliError("not logged in: run `brokkr login --url <broker url> --pak <PAK>` (or set BROKKR_URL and BROKKR_PAK)");
   return { url: url.replace(/\/+$/, ""), pak };
 }
 

@@ -46,11 +46,13 @@ async function started(...args: string[]) {
 }
 
 async function report(agent: { pak: string }, objectId: string, status: "SUCCESS" | "FAILURE", message?: string) {
-  ok(await broker.gql(
-    `mutation($o: ID!, $s: AgentEventStatus!, $m: String) { reportAgentEvent(input: { deploymentObjectId: $o, status: $s, message: $m }) { event { id } } }`,
-    { o: objectId, s: status, m: message ?? null },
-    agent.pak,
-  ));
+  ok(
+    await broker.gql(
+      `mutation($o: ID!, $s: AgentEventStatus!, $m: String) { reportAgentEvent(input: { deploymentObjectId: $o, status: $s, message: $m }) { event { id } } }`,
+      { o: objectId, s: status, m: message ?? null },
+      agent.pak,
+    ),
+  );
 }
 
 /** A stack targeted at two active agents (one labelled `wait-only`) and an inactive one, with an object. */
@@ -74,7 +76,12 @@ describe("brokkr wait", () => {
     expect(result.code).toBe(0);
     const body = JSON.parse(result.stdout);
     expect(body).toMatchObject({ ok: true, timedOut: false, object: { id: object.id, stackId: stack.id } });
-    expect(body.agents.map((x: { agentId: string; result: string }) => [x.agentId, x.result]).sort()).toEqual([[a.id, "SUCCESS"], [b.id, "SUCCESS"]].sort());
+    expect(body.agents.map((x: { agentId: string; result: string }) => [x.agentId, x.result]).sort()).toEqual(
+      [
+        [a.id, "SUCCESS"],
+        [b.id, "SUCCESS"],
+      ].sort(),
+    );
   });
 
   it("exits 3 with a table naming the cluster that FAILED and its message", async () => {
@@ -98,10 +105,12 @@ describe("brokkr wait", () => {
     expect(result.code).toBe(3);
     const body = JSON.parse(result.stdout);
     expect(body).toMatchObject({ ok: false, timedOut: true });
-    expect(body.agents).toEqual(expect.arrayContaining([
-      expect.objectContaining({ agentId: a.id, result: "SUCCESS" }),
-      expect.objectContaining({ agentId: b.id, result: "NO ANSWER", sequenceId: null }),
-    ]));
+    expect(body.agents).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ agentId: a.id, result: "SUCCESS" }),
+        expect.objectContaining({ agentId: b.id, result: "NO ANSWER", sequenceId: null }),
+      ]),
+    );
     expect(result.stderr).toMatch(/0 failed, 1 did not answer/);
   });
 

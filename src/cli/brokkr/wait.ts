@@ -29,17 +29,29 @@ type EventNode = Omit<ReportedEvent, "agentId" | "deploymentObject"> & {
 const toEvent = (e: EventNode): ReportedEvent => ({
   ...e,
   agentId: e.agent.id,
-  deploymentObject: { id: e.deploymentObject.id, sequenceId: e.deploymentObject.sequenceId, stackId: e.deploymentObject.stack.id },
+  deploymentObject: {
+    id: e.deploymentObject.id,
+    sequenceId: e.deploymentObject.sequenceId,
+    stackId: e.deploymentObject.stack.id,
+  },
 });
 
 type ObjectNode = { id: string; sequenceId: string; stack: { id: string; name: string } };
 
 /** An object id, or a stack's id or name (then its latest object). */
 export async function resolveTarget(client: BrokerClient, ref: string): Promise<RolloutTarget> {
-  const toTarget = (o: ObjectNode) => ({ objectId: o.id, sequenceId: BigInt(o.sequenceId), stackId: o.stack.id, stackName: o.stack.name });
+  const toTarget = (o: ObjectNode) => ({
+    objectId: o.id,
+    sequenceId: BigInt(o.sequenceId),
+    stackId: o.stack.id,
+    stackName: o.stack.name,
+  });
   if (isUuid(ref)) {
     const { deploymentObject } = await client
-      .query<{ deploymentObject: ObjectNode | null }>("query($id: ID!) { deploymentObject(id: $id) { id sequenceId stack { id name } } }", { id: ref })
+      .query<{ deploymentObject: ObjectNode | null }>(
+        "query($id: ID!) { deploymentObject(id: $id) { id sequenceId stack { id name } } }",
+        { id: ref },
+      )
       .catch((err: unknown) => {
         // Not an object id: perhaps a stack's.
         if (err instanceof CliError && err.code === "NOT_FOUND") return { deploymentObject: null };
@@ -65,7 +77,11 @@ async function readState(client: BrokerClient, rollout: Rollout, label: string |
   const reached: ReachedNode[] = [];
   let after: string | null = null;
   for (;;) {
-    type Page = { stack: { reachedAgents: { edges: { node: ReachedNode }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } | null };
+    type Page = {
+      stack: {
+        reachedAgents: { edges: { node: ReachedNode }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+      } | null;
+    };
     const page: Page = await client.query<Page>(
       `query($id: ID!, $after: String) { stack(id: $id) { reachedAgents(first: 200, after: $after) {
          edges { node { agent { id name clusterName labels } receives lastEvent { ${EVENT} } } } pageInfo { hasNextPage endCursor } } } }`,
