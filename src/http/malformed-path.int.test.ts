@@ -19,7 +19,8 @@ describe("a request path with a malformed percent-escape", () => {
       expect({ path, status: res.status, body: await res.json() }).toEqual({
         path,
         status: 400,
-        body: { code: "BAD_USER_INPUT", message: "the request path is not validly percent-encoded" },
+        // The /api/v1 route table decodes its path parameters itself and names the field.
+        body: { code: "BAD_USER_INPUT", field: "path", details: { field: "path" }, message: "the path is not validly percent-encoded" },
       });
     }
   });
