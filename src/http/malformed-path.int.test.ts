@@ -20,7 +20,12 @@ describe("a request path with a malformed percent-escape", () => {
         path,
         status: 400,
         // The /api/v1 route table decodes its path parameters itself and names the field.
-        body: { code: "BAD_USER_INPUT", field: "path", details: { field: "path" }, message: "the path is not validly percent-encoded" },
+        body: {
+          code: "BAD_USER_INPUT",
+          field: "path",
+          details: { field: "path" },
+          message: "the path is not validly percent-encoded",
+        },
       });
     }
   });
