@@ -71,11 +71,13 @@ describe("the GraphQL explorer in a real browser", () => {
     const generator = await createGenerator(broker);
     const stack = await createStack(broker, generator.pak);
     const first = await createObject(broker, generator.pak, stack.id, CONFIGMAP_YAML("first"));
-    const page = await openExplorer(
-      `subscription { stackDeploymentObjects(stackId: "${stack.id}") { sequenceId yamlChecksum } }`,
-    );
+    // Sign in first, then open the link: the key is read from the tab's session at load, so the
+    // editor is not remounted under the click (a remount could swallow it on a loaded machine).
+    const page = await openExplorer();
     await signIn(page, broker.adminPak);
-    await page.locator(".graphiql-query-editor").waitFor();
+    const operation = `subscription { stackDeploymentObjects(stackId: "${stack.id}") { sequenceId yamlChecksum } }`;
+    await page.goto(`${broker.url}/graphql?query=${encodeURIComponent(operation)}`);
+    await page.locator(".graphiql-query-editor").getByText("stackDeploymentObjects").first().waitFor({ timeout: 20_000 });
     await run(page);
     // The replayed first object is the signal that the subscription is open; the second is live.
     await expect.poll(() => resultText(page), { timeout: 20_000 }).toContain(first.yamlChecksum);
