@@ -1,9 +1,9 @@
 import { insertCappedTag } from "../db/capped-tags.js";
 import type { Db } from "../db/client.js";
+import { carriesAllTags } from "../db/tag-filter.js";
 import { firstLinksPerParent } from "../db/first-per-parent.js";
 import type { Agent, Prisma } from "../generated/prisma/client.js";
 import { decodeNameIdCursor, type Page } from "../graphql/pagination.js";
-import { uniquePairs } from "../stacks/store.js";
 
 export type AgentRow = Agent;
 
@@ -32,8 +32,6 @@ export function findAgentsByIds(db: Db, ids: readonly string[]) {
 /** One statement whatever the filter: see listStacks for the shape of the label matching. */
 export async function listAgents(db: Db, filter: AgentListFilter, page: Page): Promise<AgentRow[]> {
   const [name, id] = page.after ? decodeNameIdCursor(page.after) : [null, null];
-  const labels = [...new Set(filter.labels ?? [])];
-  const pairs = uniquePairs(filter.annotations ?? []);
   const rows = await db.$queryRaw<RawAgent[]>`
     SELECT g.id, g.name, g.cluster_name, g.status, g.pak_hash, g.last_heartbeat, g.k8s_reachable, g.k8s_api_latency_ms,
            g.created_at, g.updated_at, g.deleted_at
@@ -43,13 +41,7 @@ export async function listAgents(db: Db, filter: AgentListFilter, page: Page): P
        AND (${filter.onlyId ?? null}::uuid IS NULL OR g.id = ${filter.onlyId ?? null}::uuid)
        AND (${filter.registeredWith ?? null}::uuid IS NULL OR EXISTS (SELECT 1 FROM agent_generator_registrations r
              WHERE r.agent_id = g.id AND r.generator_id = ${filter.registeredWith ?? null}::uuid))
-       AND (${labels.length} = 0 OR g.id IN (
-             SELECT l.agent_id FROM agent_labels l WHERE l.label = ANY(${labels}::text[])
-              GROUP BY l.agent_id HAVING count(*) = ${labels.length}))
-       AND (${pairs.keys.length} = 0 OR g.id IN (
-             SELECT a.agent_id FROM agent_annotations a
-               JOIN unnest(${pairs.keys}::text[], ${pairs.values}::text[]) AS f(key, value) ON f.key = a.key AND f.value = a.value
-              GROUP BY a.agent_id HAVING count(*) = ${pairs.keys.length}))
+       AND ${carriesAllTags("agent", "g.id", filter)}
        AND (${name}::text IS NULL OR (g.name, g.id) > (${name}::text, ${id}::uuid))
      ORDER BY g.name, g.id
      LIMIT ${page.first + 1}`;

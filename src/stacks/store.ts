@@ -1,5 +1,6 @@
 import { insertCappedTag } from "../db/capped-tags.js";
 import type { Db } from "../db/client.js";
+import { carriesAllTags } from "../db/tag-filter.js";
 import { firstLinksPerParent } from "../db/first-per-parent.js";
 import type { Stack } from "../generated/prisma/client.js";
 import { decodeNameIdCursor, type Page } from "../graphql/pagination.js";
@@ -34,21 +35,13 @@ export function findStacksByIds(db: Db, ids: readonly string[]) {
  */
 export async function listStacks(db: Db, filter: StackListFilter, page: Page): Promise<StackRow[]> {
   const [name, id] = page.after ? decodeNameIdCursor(page.after) : [null, null];
-  const labels = [...new Set(filter.labels ?? [])];
-  const pairs = uniquePairs(filter.annotations ?? []);
   const rows = await db.$queryRaw<RawStack[]>`
     SELECT s.id, s.generator_id, s.name, s.description, s.created_at, s.updated_at, s.deleted_at
       FROM stacks s
      WHERE (${filter.includeDeleted ?? false} OR s.deleted_at IS NULL)
        AND (${filter.generatorId ?? null}::uuid IS NULL OR s.generator_id = ${filter.generatorId ?? null}::uuid)
        AND (${filter.ids ?? null}::uuid[] IS NULL OR s.id = ANY(${filter.ids ?? null}::uuid[]))
-       AND (${labels.length} = 0 OR s.id IN (
-             SELECT l.stack_id FROM stack_labels l WHERE l.label = ANY(${labels}::text[])
-              GROUP BY l.stack_id HAVING count(*) = ${labels.length}))
-       AND (${pairs.keys.length} = 0 OR s.id IN (
-             SELECT a.stack_id FROM stack_annotations a
-               JOIN unnest(${pairs.keys}::text[], ${pairs.values}::text[]) AS f(key, value) ON f.key = a.key AND f.value = a.value
-              GROUP BY a.stack_id HAVING count(*) = ${pairs.keys.length}))
+       AND ${carriesAllTags("stack", "s.id", filter)}
        AND (${name}::text IS NULL OR (s.name, s.id) > (${name}::text, ${id}::uuid))
      ORDER BY s.name, s.id
      LIMIT ${page.first + 1}`;
@@ -80,11 +73,6 @@ function toStackRow(r: RawStack): StackRow {
 }
 
 /** Annotation filter pairs without repeats, as two parallel arrays for unnest. */
-export function uniquePairs(list: readonly { key: string; value: string }[]): { keys: string[]; values: string[] } {
-  const unique = new Map(list.map((a) => [JSON.stringify([a.key, a.value]), a]));
-  return { keys: [...unique.values()].map((a) => a.key), values: [...unique.values()].map((a) => a.value) };
-}
-
 export function updateStack(db: Db, id: string, data: { name?: string; description?: string | null }) {
   return db.stack.update({ where: { id }, data });
 }
