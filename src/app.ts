@@ -168,6 +168,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
           delivery,
           bodyLimitBytes: config.broker.bodyLimitBytes,
           limits: config.broker.input,
+          agentSockets,
         }),
       );
       app.use(

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
+import { connectBrokkrAgent } from "../../test/brokkr-agent.js";
 import {
   CONFIGMAP_YAML,
   createAgent,
@@ -72,6 +73,9 @@ const SERVED = [
   "get_deployment_object",
   "get_deployment_health",
   "get_stack_health",
+  "list_fleet",
+  "get_agent_fleet_status",
+  "list_ws_connections",
 ] as const;
 
 let broker: TestBroker;
@@ -255,6 +259,53 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
     expect((await admin.GET("/stacks/{id}/health", path(stackId))).data?.deployment_objects).toEqual([
       { id: objectId, status: "degraded", healthy_agents: 0, degraded_agents: 1, failing_agents: 0 },
     ]);
+  });
+
+  it("serves the fleet view and this broker's agent sockets to the admin only", async () => {
+    const admin = as(broker.adminPak);
+    const loner = await createAgent(broker);
+    const socket = await connectBrokkrAgent(broker, agent.pak);
+    await vi.waitFor(() => expect(broker.app.agentSockets.isStreaming(agent.id)).toBe(true));
+    const ws = await admin.GET("/admin/ws/connections");
+    expect(ws.data).toMatchObject({ connected_agents: 1, live_subscribers: 0 });
+    expect(ws.data?.connections.map((c) => c.agent_id)).toEqual([agent.id]);
+    const status = async () => (await admin.GET("/agents/{id}/fleet-status", path(agent.id))).data;
+    await vi.waitFor(async () => expect((await status())?.record.ws_connected).toBe(true));
+    const detail = await status();
+    // The agent's loop test above acknowledged the object, reported it degraded and sent a heartbeat.
+    expect(detail?.record).toMatchObject({
+      agent_id: agent.id,
+      status: "ACTIVE",
+      pending_object_count: 0,
+      pending_work_orders: 0,
+      claimed_work_orders: 0,
+      health_degraded: 1,
+      health_failing: 0,
+      k8s_reachable: true,
+      k8s_api_latency_ms: 12,
+    });
+    expect(detail?.record.connected_since).not.toBeNull();
+    expect(detail?.recent_events.map((e) => e.status)).toEqual(["SUCCESS"]);
+    expect(detail?.record.last_event_at).toBe(detail?.recent_events[0]?.created_at);
+    const fleet = (await admin.GET("/fleet")).data?.map((r) => r.agent_id);
+    expect(fleet).toEqual(expect.arrayContaining([agent.id, loner.id]));
+    const tenant = (await admin.GET("/fleet", { params: { query: { pak_id: generator.id } } })).data?.map((r) => r.agent_id);
+    expect(tenant).toContain(agent.id);
+    expect(tenant).not.toContain(loner.id);
+    expect((await admin.GET("/agents/{id}/fleet-status", path(loner.id))).data?.record).toMatchObject({
+      ws_connected: false,
+      connected_since: null,
+      last_heartbeat: null,
+      heartbeat_age_seconds: null,
+      last_event_at: null,
+    });
+    for (const pak of [agent.pak, generator.pak]) {
+      expect((await as(pak).GET("/fleet")).error).toMatchObject({ code: "forbidden" });
+      expect((await as(pak).GET("/agents/{id}/fleet-status", path(agent.id))).response.status).toBe(403);
+      expect((await as(pak).GET("/admin/ws/connections")).response.status).toBe(403);
+    }
+    await socket.close();
+    await vi.waitFor(async () => expect((await admin.GET("/admin/ws/connections")).data?.connections).toEqual([]));
   });
 
   it("manages stacks and their labels and annotations", async () => {

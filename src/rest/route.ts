@@ -2,6 +2,7 @@ import type { Request } from "express";
 import { z } from "zod";
 import type { AgentRow } from "../agents/store.js";
 import type { Identity } from "../auth/identity.js";
+import type { AgentSocketServer } from "../brokkr-ws/server.js";
 import type { Database } from "../db/client.js";
 import type { DeliveryHub } from "../delivery/hub.js";
 import { badInput } from "../errors.js";
@@ -12,6 +13,8 @@ export interface RestDeps {
   db: Database;
   delivery: DeliveryHub;
   limits: InputLimits;
+  /** Brokkr's agent websocket registry, for the admin connections view. */
+  agentSockets: Pick<AgentSocketServer, "connections">;
 }
 
 export interface Call<P, Q, B> {

@@ -7,6 +7,7 @@ import { httpErrorHandler } from "../http/errors.js";
 import { findUncleanText } from "../validation.js";
 import { agentRoutes } from "./agent-routes.js";
 import { sendRestError, restRefusal } from "./errors.js";
+import { fleetRoutes } from "./fleet-routes.js";
 import { generatorRoutes } from "./generator-routes.js";
 import { objectRoutes } from "./object-routes.js";
 import { pathMatcher, SPEC_OPERATIONS } from "./operations.js";
@@ -19,7 +20,7 @@ interface Deps extends RestDeps {
 }
 
 /** Every served operation; the rest of Brokkr's spec arrives with its features (README). */
-export const ROUTES: readonly Route[] = [...agentRoutes, ...generatorRoutes, ...stackRoutes, ...objectRoutes];
+export const ROUTES: readonly Route[] = [...agentRoutes, ...generatorRoutes, ...stackRoutes, ...objectRoutes, ...fleetRoutes];
 
 interface Compiled {
   method: string;
