@@ -19,6 +19,7 @@ import { earlyLimits, limitsPlugin } from "./graphql/http-limits.js";
 import { faultStatusPlugin } from "./graphql/format-error.js";
 import { buildSchema } from "./graphql/schema.js";
 import { startGraphQLWs } from "./graphql/ws.js";
+import { answerClientError } from "./http/client-error.js";
 import { httpErrorHandler } from "./http/errors.js";
 import { moduleLogger, setLogLevel } from "./logger.js";
 import { DeliveryHub } from "./delivery/hub.js";
@@ -69,6 +70,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
   const httpServer = http.createServer();
+  httpServer.on("clientError", answerClientError);
   const app = express();
   // noServer: attached to the HTTP server, ws would re-emit its errors (a taken port at start)
   // to graphql-ws, which prints a stack trace and closes every client; upgrades come from here.

@@ -30,3 +30,11 @@ describe("a request path with a malformed percent-escape", () => {
     }
   });
 });
+
+describe("a request Node refuses before routing", () => {
+  it("gets a coded JSON 431 for oversized headers", async () => {
+    const res = await fetch(`${broker.url}/healthz`, { headers: { "x-padding": "a".repeat(20_000) } });
+    expect(res.status).toBe(431);
+    expect(await res.json()).toEqual({ code: "REQUEST_HEADERS_TOO_LARGE", message: "request headers exceed the server's limit" });
+  });
+});
