@@ -63,7 +63,7 @@ function reconcilerFor(kube: FakeKube) {
   const reconciler = new Reconciler({ applier, reporter, logger });
   const deliver = (event: DeploymentEvent) =>
     new Promise<AgentEventReport>((resolve) => {
-      waiting.set(event.deploymentObject!.id, resolve);
+      waiting.set(event.deploymentObject?.id ?? event.stackId, resolve);
       reconciler.handle(event);
     });
   return { reconciler, deliver };

@@ -13,14 +13,15 @@ async function main(): Promise<number> {
     allowPositionals: true,
     options: { to: { type: "string" }, help: { type: "boolean" } },
   });
-  if (values.help || positionals.length !== 1) {
+  const [sourceUrl] = positionals;
+  if (values.help || positionals.length !== 1 || !sourceUrl) {
     console.error(USAGE);
     return values.help ? 0 : 2;
   }
   const config = loadConfig(values.to ? { ...process.env, BROKKR__DATABASE__URL: values.to } : process.env);
   const database = await provisionDatabase(config);
   try {
-    const summary = await importFromBrokkr(positionals[0]!, database.url);
+    const summary = await importFromBrokkr(sourceUrl, database.url);
     for (const t of summary.tables) {
       console.log(
         `${t.table.padEnd(30)} ${String(t.copied).padStart(7)} copied of ${t.read} (${t.read - t.copied} already here or skipped)`,

@@ -62,7 +62,7 @@ async function copyTable(
     const written = await target.query(write, [JSON.stringify(page.rows)]);
     summary.read += page.rows.length;
     summary.copied += written.rowCount ?? 0;
-    after = page.rows[page.rows.length - 1]!.page_key;
+    after = page.rows.at(-1)?.page_key ?? after;
   }
 }
 
