@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { onTestFinished } from "vitest";
-import { loadEmbeddedPostgres } from "../src/db/embedded.js";
+import { embeddedPostgresUrl, embeddedServerOptions, loadEmbeddedPostgres } from "../src/db/embedded.js";
 import { migrateDatabase } from "../src/db/migrate.js";
 import type { TestDatabase } from "./db.js";
 
@@ -70,24 +70,14 @@ export async function startFaultPostgres(postgresFlags: string[] = []): Promise<
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brokkr-fault-pg-"));
   const port = 40000 + Math.floor(Math.random() * 15000);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: "postgres",
-    password: "postgres",
-    persistent: true,
-    createPostgresUser: true,
-    postgresFlags,
-    onLog: () => {},
-    onError: () => {},
-  });
+  const server = new EmbeddedPostgres({ ...embeddedServerOptions(dir, port, () => {}), postgresFlags });
   const postmaster = () => (server as unknown as { process?: ChildProcess }).process;
   let running = false;
   await server.initialise();
   await server.start();
   running = true;
   await server.createDatabase("brokkr");
-  const url = `postgresql://postgres:postgres@127.0.0.1:${port}/brokkr`;
+  const url = embeddedPostgresUrl(port, "brokkr");
   await migrateDatabase(url);
   const handle: FaultPostgres = {
     url,

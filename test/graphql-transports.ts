@@ -1,4 +1,3 @@
-import pg from "pg";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import type { TestBroker } from "./broker.js";
@@ -62,28 +61,3 @@ export const transports = [
 ] as const;
 
 export const codeOf = (a: Answer) => a.errors?.[0]?.extensions?.code;
-
-/**
- * Counts the statements the broker's pool sends while `work` runs (Prisma's pg adapter ends in
- * Client#query; the broker's pool connects as application_name "brokkr-broker"), leaving out
- * the commit feed's once-a-second horizon read, which runs whatever the request does.
- */
-export async function brokerStatementsDuring<T>(work: () => Promise<T>): Promise<{ result: T; statements: number }> {
-  const original = pg.Client.prototype.query;
-  let statements = 0;
-  pg.Client.prototype.query = function (
-    this: pg.Client & { connectionParameters?: { application_name?: string } },
-    ...args: unknown[]
-  ) {
-    const text = typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string } | undefined)?.text ?? "");
-    if (this.connectionParameters?.application_name === "brokkr-broker" && !text.includes("brokkr_delivery_horizon"))
-      statements++;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    const result = await work();
-    return { result, statements };
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-}

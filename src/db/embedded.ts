@@ -30,6 +30,23 @@ export async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresCla
   return EmbeddedPostgres;
 }
 
+/** The one shape of an embedded server: superuser postgres/postgres, a data folder kept between runs. */
+export function embeddedServerOptions(databaseDir: string, port: number, onLog: (message: unknown) => void) {
+  return {
+    databaseDir,
+    port,
+    user: "postgres",
+    password: "postgres",
+    persistent: true,
+    createPostgresUser: true,
+    onLog,
+    onError: onLog,
+  };
+}
+
+export const embeddedPostgresUrl = (port: number, database: string) =>
+  `postgresql://postgres:postgres@127.0.0.1:${port}/${database}`;
+
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
@@ -105,16 +122,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
     lines.splice(0, Math.max(0, lines.length - 50));
     log.debug({ message: text }, "postgres");
   };
-  const server = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: "postgres",
-    password: "postgres",
-    persistent: true,
-    createPostgresUser: true,
-    onLog: keep,
-    onError: keep,
-  });
+  const server = new EmbeddedPostgres(embeddedServerOptions(dir, port, keep));
   if (fresh) {
     fs.mkdirSync(path.dirname(dir), { recursive: true });
     log.info({ dir }, "initialising embedded PostgreSQL data folder");
@@ -124,7 +132,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
   if (fresh && database !== "postgres") await server.createDatabase(database);
   log.info({ port, dir }, "embedded PostgreSQL started");
   return {
-    url: `postgresql://postgres:postgres@127.0.0.1:${port}/${database}`,
+    url: embeddedPostgresUrl(port, database),
     stop: () => server.stop(),
   };
 }

@@ -1,14 +1,9 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import WebSocket from "ws";
-import { afterAll, describe, expect, it } from "vitest";
-import { migrateDatabase } from "../db/migrate.js";
-import { loadEmbeddedPostgres } from "../db/embedded.js";
+import { describe, expect, it } from "vitest";
 import { startTestBroker } from "../../test/broker.js";
 import { createAgent, createGenerator, createObject, createStack, targetStack } from "../../test/factories.js";
+import { startFaultPostgres } from "../../test/fault-postgres.js";
 import { waitUntil, watchLive } from "../../test/subscriptions.js";
-import type { TestDatabase } from "../../test/db.js";
 
 const bigYaml = (i: number) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big-${i}\ndata:\n  p: "${"x".repeat(400_000)}"\n`;
@@ -87,33 +82,9 @@ describe("a flood of subscribe messages", () => {
 });
 
 describe("a PostgreSQL restart", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brokkr-restart-pg-"));
-  const port = 40000 + Math.floor(Math.random() * 10000);
-  let pg: InstanceType<Awaited<ReturnType<typeof loadEmbeddedPostgres>>>;
-  const options = {
-    databaseDir: dir,
-    port,
-    user: "postgres",
-    password: "postgres",
-    persistent: true,
-    createPostgresUser: true,
-    onLog: () => {},
-    onError: () => {},
-  };
-  afterAll(async () => {
-    await pg?.stop().catch(() => {});
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
   it("reconnects the listener and delivers what was committed after the restart", async () => {
-    pg = new (await loadEmbeddedPostgres())(options);
-    await pg.initialise();
-    await pg.start();
-    await pg.createDatabase("brokkr");
-    const url = `postgresql://postgres:postgres@127.0.0.1:${port}/brokkr`;
-    await migrateDatabase(url);
-    const db = { url, sql: null } as unknown as TestDatabase;
-    const broker = await startTestBroker({}, db);
+    const pg = await startFaultPostgres();
+    const broker = await startTestBroker({}, pg.db);
     const gen = await createGenerator(broker);
     const agent = await createAgent(broker, { activate: true });
     const stack = await createStack(broker, gen.pak);

@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createAgent, createGenerator, createObject, createStack, targetStack, unique } from "../../test/factories.js";
-import { brokerStatementsDuring } from "../../test/graphql-transports.js";
+import { countBrokerStatements } from "../../test/count-statements.js";
 
 let broker: TestBroker;
-/** Statements of the broker's pool for one request (test/graphql-transports.ts says which count). */
+/** Statements of the broker's pool for one request (test/count-statements.ts says which count). */
 async function statementsFor(query: string, variables: Record<string, unknown>) {
-  const { result, statements } = await brokerStatementsDuring(() => broker.gql(query, variables));
+  const { result, statements } = await countBrokerStatements(() => broker.gql(query, variables));
   return { data: ok(result), statements };
 }
 

@@ -2,7 +2,8 @@ import { getIntrospectionQuery } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createGenerator, createObject, createStack, unique } from "../../test/factories.js";
-import { brokerStatementsDuring, codeOf, overHttp, transports } from "../../test/graphql-transports.js";
+import { countBrokerStatements } from "../../test/count-statements.js";
+import { codeOf, overHttp, transports } from "../../test/graphql-transports.js";
 import { MAX_LIST_ARGUMENT } from "./limits.js";
 
 let broker: TestBroker;
@@ -29,14 +30,14 @@ describe.each(transports)("query limits over %s", (_name, send) => {
     expect(bomb.length).toBeLessThan(1024);
     // No key at all over HTTP; websockets need connection_init first, so the admin key there.
     const key = send === overHttp ? null : broker.adminPak;
-    const { result, statements } = await brokerStatementsDuring(() => send(broker, bomb, {}, key));
+    const { result, statements } = await countBrokerStatements(() => send(broker, bomb, {}, key));
     expect(codeOf(result)).toBe("TOO_MANY_FRAGMENTS");
     expect(statements).toBe(0);
   });
 
   it("counts each fragment once where more spreads are allowed, before any database work", async () => {
     const bomb = fragmentBomb(25);
-    const { result, statements } = await brokerStatementsDuring(() => send(tuned, bomb));
+    const { result, statements } = await countBrokerStatements(() => send(tuned, bomb));
     expect(codeOf(result)).toBe("TOO_MANY_SELECTIONS");
     // 2^26 + 2 expanded selections: only a memoised count reaches that number at all.
     expect(result.errors![0]!.message).toContain(String(2 ** 26 + 2));
@@ -75,7 +76,7 @@ describe.each(transports)("query limits over %s", (_name, send) => {
   it("refuses more aliases than the limit before any resolver runs", async () => {
     const aliases = Array.from({ length: 60 }, (_, i) => `a${i}: deploymentObject(id: $id) { yamlContent }`).join(" ");
     const query = `query($id: ID!) { ${aliases} }`;
-    const { result, statements } = await brokerStatementsDuring(() =>
+    const { result, statements } = await countBrokerStatements(() =>
       send(broker, query, { id: "00000000-0000-4000-8000-000000000000" }),
     );
     expect(codeOf(result)).toBe("TOO_MANY_ALIASES");
