@@ -67,7 +67,8 @@ export class KubeApplier {
 
   constructor(private readonly options: KubeApplierOptions) {
     this.retry = options.retry ?? DEFAULT_RETRY;
-    this.pruner = new StackPruner({
+    // The pruner and the take-over list and write the same cluster through the same queue.
+    const cluster = {
       objects: options.objects,
       agentId: options.agentId,
       queue: this.queue,
@@ -75,16 +76,9 @@ export class KubeApplier {
       retry: this.retry,
       logger: options.logger,
       pageSize: options.listPageSize,
-    });
-    this.takeover = new BrokkrTakeover({
-      objects: options.objects,
-      agentId: options.agentId,
-      queue: this.queue,
-      kinds: this.kinds,
-      retry: this.retry,
-      logger: options.logger,
-      pageSize: options.listPageSize,
-    });
+    };
+    this.pruner = new StackPruner(cluster);
+    this.takeover = new BrokkrTakeover(cluster);
   }
 
   async apply(obj: DeploymentObjectInput): Promise<ApplyOutcome> {
