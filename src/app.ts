@@ -29,6 +29,7 @@ import { createRestRouter } from "./rest/router.js";
 import { mountWebRoutes } from "./web/routes.js";
 import { AgentPresence } from "./fleet/presence.js";
 import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
+import { Scheduler } from "./scheduler/scheduler.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -45,6 +46,8 @@ export interface BrokerApp {
   readonly agentSockets: AgentSocketServer;
   /** Logs and counts recovered database and network errors (brokkr_recovered_errors_total). */
   readonly faults: FaultRecorder;
+  /** The broker's periodic work; domains register their tasks in createApp. */
+  readonly scheduler: Scheduler;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -69,6 +72,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const delivery = new DeliveryHub(prisma, listener, metrics, undefined, config.broker.maxSubscriptionsPerIdentity);
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
+  const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -153,6 +157,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     listener,
     faults,
     agentSockets,
+    scheduler,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -193,6 +198,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       });
       const { port } = httpServer.address() as AddressInfo;
       const host = config.broker.host === "0.0.0.0" ? "127.0.0.1" : config.broker.host;
+      scheduler.start();
       log.info({ port }, "broker listening");
       return { url: `http://${host}:${port}`, port, mintedAdminPak: admin.mintedPak };
     },
@@ -200,6 +206,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
       agentSockets.stop();
+      await scheduler.stop();
       delivery.stop();
       if (apolloStarted) await Promise.race([apollo.stop(), timeout]);
       await listener.stop();

@@ -5,7 +5,7 @@ import { moduleLogger } from "./logger.js";
 const log = moduleLogger("faults");
 
 /** Where a database or network error surfaced without a request waiting for it. */
-export type FaultSource = "pool" | "listener" | "http" | "websocket" | "process" | "presence";
+export type FaultSource = "pool" | "listener" | "http" | "websocket" | "process" | "presence" | "scheduler";
 
 export interface FaultRecorder {
   /** Logs and counts an error the broker recovered from (brokkr_recovered_errors_total{source}). */

@@ -1,0 +1,101 @@
+import { Registry } from "prom-client";
+import { describe, expect, it, vi } from "vitest";
+import { Scheduler } from "./scheduler.js";
+
+function counterValue(registry: Registry, task: string, outcome: string): Promise<number | undefined> {
+  return registry
+    .getSingleMetric("brokkr_background_task_runs_total")
+    ?.get()
+    .then((m) => m.values.find((v) => v.labels.task === task && v.labels.outcome === outcome)?.value) as Promise<
+    number | undefined
+  >;
+}
+
+describe("Scheduler", () => {
+  it("runs a registered task on its interval and counts each run", async () => {
+    const registry = new Registry();
+    const scheduler = new Scheduler(registry);
+    const run = vi.fn(async () => 2);
+    scheduler.register({ name: "tick", intervalMs: 5, run });
+    scheduler.start();
+    await vi.waitFor(() => expect(run.mock.calls.length).toBeGreaterThanOrEqual(2));
+    await scheduler.stop();
+    expect(await counterValue(registry, "tick", "ok")).toBeGreaterThanOrEqual(2);
+  });
+
+  it("joins a run in progress instead of overlapping it", async () => {
+    const scheduler = new Scheduler(new Registry());
+    let release: () => void = () => {};
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    scheduler.register({
+      name: "slow",
+      intervalMs: 60_000,
+      run: async () => {
+        concurrent++;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        await new Promise<void>((r) => (release = r));
+        concurrent--;
+        return 1;
+      },
+    });
+    const first = scheduler.runNow("slow");
+    const second = scheduler.runNow("slow");
+    release();
+    expect(await first).toEqual({ task: "slow", outcome: "ok", handled: 1 });
+    expect(await second).toEqual({ task: "slow", outcome: "ok", handled: 1 });
+    expect(maxConcurrent).toBe(1);
+  });
+
+  it("reports a failing run to the fault recorder, counts it, and keeps scheduling", async () => {
+    const registry = new Registry();
+    const faults: unknown[] = [];
+    const scheduler = new Scheduler(registry, (err) => faults.push(err));
+    let calls = 0;
+    scheduler.register({
+      name: "flaky",
+      intervalMs: 5,
+      run: async () => {
+        calls++;
+        if (calls === 1) throw new Error("database went away");
+        return 0;
+      },
+    });
+    scheduler.start();
+    await vi.waitFor(() => expect(calls).toBeGreaterThanOrEqual(2));
+    await scheduler.stop();
+    expect(faults).toHaveLength(1);
+    expect(await counterValue(registry, "flaky", "error")).toBe(1);
+  });
+
+  it("stops cleanly: aborts the signal and waits for the run in progress", async () => {
+    const scheduler = new Scheduler(new Registry());
+    let sawAbort = false;
+    let started: () => void = () => {};
+    const running = new Promise<void>((r) => (started = r));
+    scheduler.register({
+      name: "long",
+      intervalMs: 1,
+      run: (signal) =>
+        new Promise((resolve) => {
+          started();
+          signal.addEventListener("abort", () => {
+            sawAbort = true;
+            resolve(0);
+          });
+        }),
+    });
+    scheduler.start();
+    await running;
+    await scheduler.stop();
+    expect(sawAbort).toBe(true);
+  });
+
+  it("refuses a task registered twice, a bad interval, and an unknown name", async () => {
+    const scheduler = new Scheduler(new Registry());
+    scheduler.register({ name: "once", intervalMs: 10, run: async () => 0 });
+    expect(() => scheduler.register({ name: "once", intervalMs: 10, run: async () => 0 })).toThrow(/twice/);
+    expect(() => scheduler.register({ name: "zero", intervalMs: 0, run: async () => 0 })).toThrow(/positive/);
+    await expect(scheduler.runNow("nope")).rejects.toThrow(/no background task/);
+  });
+});
