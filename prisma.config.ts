@@ -18,8 +18,8 @@ process.env.BROKKR__DATABASE__URL ??= DEFAULT_URL;
  * The pg adapter splits scripts on every ';', which breaks dollar-quoted PL/pgSQL bodies.
  * Send each migration script whole, in one simple-protocol query, instead.
  */
-function wholeScriptAdapter(connectionString: string) {
-  const factory = new PrismaPg({ connectionString });
+function wholeScriptAdapter(connectionString: string, schema: string | undefined) {
+  const factory = new PrismaPg({ connectionString }, schema ? { schema } : {});
   const wrap = <T extends { executeScript(script: string): Promise<void> }>(
     adapter: T,
     run: (sql: string) => Promise<unknown>,
@@ -48,5 +48,7 @@ export default {
   engine: "js",
   schema: path.join("prisma", "schema.prisma"),
   migrations: { path: path.join("prisma", "migrations") },
-  adapter: async () => wholeScriptAdapter(process.env.BROKKR__DATABASE__URL ?? DEFAULT_URL),
+  // BROKKR__DATABASE__SCHEMA: the broker's own schema (src/db/schema-scope.ts); empty is public.
+  adapter: async () =>
+    wholeScriptAdapter(process.env.BROKKR__DATABASE__URL ?? DEFAULT_URL, process.env.BROKKR__DATABASE__SCHEMA || undefined),
 } satisfies PrismaConfig;

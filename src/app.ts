@@ -12,6 +12,7 @@ import { AgentSocketServer } from "./brokkr-ws/server.js";
 import { createIdentityResolver } from "./auth/identity.js";
 import type { BrokerConfig } from "./config.js";
 import { connectDatabase, type DatabaseHandle } from "./db/client.js";
+import { schemaScopedUrl } from "./db/schema-scope.js";
 import { clientErrorFormatter } from "./graphql/client-errors.js";
 import { createContextFactory, type GraphQLContext } from "./graphql/context.js";
 import { parseOptions } from "./graphql/limits.js";
@@ -30,6 +31,7 @@ import { mountWebRoutes } from "./web/routes.js";
 import { AgentPresence } from "./fleet/presence.js";
 import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 import { Scheduler } from "./scheduler/scheduler.js";
+import { LiveConfig } from "./live-config/live-config.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -48,17 +50,23 @@ export interface BrokerApp {
   readonly faults: FaultRecorder;
   /** The broker's periodic work; domains register their tasks in createApp. */
   readonly scheduler: Scheduler;
+  /** The configuration as it is now: hot-reloadable settings change on reload. */
+  readonly liveConfig: LiveConfig;
 }
 
 /** Builds the broker; importing this module binds nothing. */
-export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp {
+export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
+  const databaseUrl = schemaScopedUrl(serverUrl, config.database.schema);
   setLogLevel(config.log.level);
+  const liveConfig = new LiveConfig(config);
+  liveConfig.on("change", (current) => setLogLevel(current.log.level));
   const metrics = createMetrics();
   const faults = createFaultRecorder(metrics.registry);
   const { statementTimeoutMs, connectTimeoutMs } = config.database;
   const database = connectDatabase(databaseUrl, config.database.poolSize, {
     statementTimeoutMs,
     connectTimeoutMs,
+    schema: config.database.schema,
     onConnectionError: (err) => faults.record("pool", err),
   });
   const { prisma } = database;
@@ -98,7 +106,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     if (!wss.shouldHandle(req)) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
-  const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input });
+  const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input, liveConfig });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
   const wsServer = startGraphQLWs({ schema, wss, identities, contexts, config, delivery, formatError });
@@ -129,7 +137,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   });
 
   app.disable("x-powered-by");
-  app.use(cors({ origin: config.cors.allowedOrigins.includes("*") ? true : config.cors.allowedOrigins }));
+  // Options per request: CORS settings change on a configuration reload.
+  app.use(cors((_req, callback) => callback(null, corsOptions(liveConfig.current.cors))));
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -158,6 +167,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     faults,
     agentSockets,
     scheduler,
+    liveConfig,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -176,6 +186,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
           bodyLimitBytes: config.broker.bodyLimitBytes,
           limits: config.broker.input,
           agentSockets,
+          liveConfig,
         }),
       );
       app.use(
@@ -199,12 +210,14 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       const { port } = httpServer.address() as AddressInfo;
       const host = config.broker.host === "0.0.0.0" ? "127.0.0.1" : config.broker.host;
       scheduler.start();
+      liveConfig.watch();
       log.info({ port }, "broker listening");
       return { url: `http://${host}:${port}`, port, mintedAdminPak: admin.mintedPak };
     },
     async stop() {
       // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
+      liveConfig.stop();
       agentSockets.stop();
       await scheduler.stop();
       delivery.stop();
@@ -218,6 +231,16 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     },
   };
   return withCleanFailedStart(broker, config);
+}
+
+function corsOptions(settings: BrokerConfig["cors"]): cors.CorsOptions {
+  return {
+    origin: settings.allowedOrigins.includes("*") ? true : settings.allowedOrigins,
+    methods: settings.allowedMethods,
+    // Unset: the preflight's requested headers are reflected (the cors package's default).
+    allowedHeaders: settings.allowedHeaders.length > 0 ? settings.allowedHeaders : undefined,
+    maxAge: settings.maxAgeSeconds,
+  };
 }
 
 /** A failed start releases what it took (pool, LISTEN connection, timers) and says why in one line. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ConfigFileError, readConfigFile } from "./live-config/file.js";
 import type { InputLimits } from "./validation.js";
 
 const boolish = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -12,6 +13,12 @@ const envSchema = z.object({
   BROKKR__DATABASE__MIGRATE: boolish.default(true),
   BROKKR__DATABASE__STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   BROKKR__DATABASE__CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  // Several brokers (tenants, test instances) may share one PostgreSQL, each in its own schema.
+  BROKKR__DATABASE__SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63)")
+    .refine((s) => !s.startsWith("pg_"), "must not start with pg_ (reserved by PostgreSQL)")
+    .optional(),
   BROKKR__BROKER__HOST: z.string().min(1).default("0.0.0.0"),
   BROKKR__BROKER__PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   BROKKR__BROKER__PAK_HASH: z
@@ -71,6 +78,13 @@ const envSchema = z.object({
     .max(30 * 86_400)
     .default(86_400),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
+  BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
+  // Empty: answer a preflight with the headers it asks for.
+  BROKKR__CORS__ALLOWED_HEADERS: z.string().default(""),
+  BROKKR__CORS__MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(3600),
+  // Brokkr's name for the optional file layered between the defaults and the environment.
+  BROKKR_CONFIG_FILE: z.string().min(1).optional(),
+  BROKKR__CONFIG__RELOAD_DEBOUNCE_MS: z.coerce.number().int().min(10).max(600_000).default(5000),
   BROKKR__LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -83,6 +97,8 @@ export type BrokerConfig = Readonly<{
     migrate: boolean;
     statementTimeoutMs: number;
     connectTimeoutMs: number;
+    /** The PostgreSQL schema this broker's tables live in (created and migrated); public when unset. */
+    schema?: string;
   };
   broker: {
     host: string;
@@ -109,8 +125,10 @@ export type BrokerConfig = Readonly<{
     introspection: boolean;
     input: InputLimits;
   };
-  cors: { allowedOrigins: string[] };
+  cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
   log: { level: string };
+  /** Where this config came from, so a reload reads the same layers again (src/live-config). */
+  source: { file?: string; env: Readonly<Record<string, string | undefined>>; reloadDebounceMs: number };
 }>;
 
 export class ConfigError extends Error {
@@ -121,7 +139,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment; throws ConfigError listing one line per bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse(layered(env));
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }
@@ -135,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       migrate: e.BROKKR__DATABASE__MIGRATE,
       statementTimeoutMs: e.BROKKR__DATABASE__STATEMENT_TIMEOUT_MS,
       connectTimeoutMs: e.BROKKR__DATABASE__CONNECT_TIMEOUT_MS,
+      schema: e.BROKKR__DATABASE__SCHEMA,
     },
     broker: {
       host: e.BROKKR__BROKER__HOST,
@@ -169,12 +188,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       },
     },
     cors: {
-      allowedOrigins: e.BROKKR__CORS__ALLOWED_ORIGINS.split(",")
-        .map((o) => o.trim())
-        .filter(Boolean),
+      allowedOrigins: commaList(e.BROKKR__CORS__ALLOWED_ORIGINS),
+      allowedMethods: commaList(e.BROKKR__CORS__ALLOWED_METHODS).map((m) => m.toUpperCase()),
+      allowedHeaders: commaList(e.BROKKR__CORS__ALLOWED_HEADERS),
+      maxAgeSeconds: e.BROKKR__CORS__MAX_AGE_SECONDS,
     },
     log: { level: e.BROKKR__LOG__LEVEL },
+    source: Object.freeze({
+      file: e.BROKKR_CONFIG_FILE,
+      env: Object.freeze({ ...env }),
+      reloadDebounceMs: e.BROKKR__CONFIG__RELOAD_DEBOUNCE_MS,
+    }),
   });
+}
+
+function commaList(value: string): string[] {
+  return value
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
+}
+
+/** Defaults, then the optional BROKKR_CONFIG_FILE, then the environment (Brokkr's layering). */
+function layered(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const file = env.BROKKR_CONFIG_FILE;
+  if (!file) return env;
+  try {
+    const set = Object.entries(env).filter(([, value]) => value !== undefined);
+    return { ...readConfigFile(file), ...Object.fromEntries(set) };
+  } catch (err) {
+    if (err instanceof ConfigFileError) throw new ConfigError([`BROKKR_CONFIG_FILE: ${err.message}`]);
+    throw err;
+  }
 }
 
 /** A config for tests and embedding: defaults plus overrides, without reading process.env. */

@@ -25,7 +25,10 @@ export interface TestBroker {
 }
 
 /** A real broker on port 0 over this file's own database; stopped after the file. */
-export async function startTestBroker(env: Record<string, string> = {}, existingDb?: TestDatabase): Promise<TestBroker> {
+export async function startTestBroker(
+  env: Record<string, string | undefined> = {},
+  existingDb?: TestDatabase,
+): Promise<TestBroker> {
   const db = existingDb ?? (await createTestDatabase());
   const admin = mintPak();
   const config = configFrom({

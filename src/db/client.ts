@@ -19,6 +19,8 @@ export interface PoolLimits {
   connectTimeoutMs: number;
   /** Errors of idle or checked-out connections that no query is waiting for (server restart). */
   onConnectionError?: (err: Error) => void;
+  /** BROKKR__DATABASE__SCHEMA: Prisma qualifies its queries with it; `url` sets the search path. */
+  schema?: string;
 }
 
 const DEFAULT_LIMITS: PoolLimits = { statementTimeoutMs: 10_000, connectTimeoutMs: 5_000 };
@@ -55,7 +57,9 @@ export function connectDatabase(url: string, poolSize: number, limits: PoolLimit
   // Without a listener an idle client's error (server restart) would crash the process; the
   // pool has already discarded that client, and the next query opens a fresh one.
   pool.on("error", onError);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { onConnectionError: onError }) });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool, { onConnectionError: onError, ...(limits.schema ? { schema: limits.schema } : {}) }),
+  });
   return {
     prisma,
     pool,

@@ -52,7 +52,7 @@ const DONE = /All migrations have been successfully applied|No pending migration
  * ended once it has printed its result (migrations are committed and recorded by then, and
  * PostgreSQL releases the session's advisory lock when the connection closes).
  */
-export async function migrateDatabase(databaseUrl: string): Promise<void> {
+export async function migrateDatabase(databaseUrl: string, schema?: string): Promise<void> {
   const root = projectRoot();
   const pending = await pendingMigrations(databaseUrl, root);
   if (pending.length === 0) {
@@ -60,14 +60,20 @@ export async function migrateDatabase(databaseUrl: string): Promise<void> {
     return;
   }
   log.info({ pending }, "applying migrations");
-  await runMigrateDeploy(databaseUrl, root);
+  await runMigrateDeploy(databaseUrl, root, schema);
 }
 
-function runMigrateDeploy(databaseUrl: string, root: string): Promise<void> {
+function runMigrateDeploy(databaseUrl: string, root: string, schema: string | undefined): Promise<void> {
   const prismaBin = path.join(root, "node_modules", ".bin", "prisma");
   const child = spawn(prismaBin, ["migrate", "deploy"], {
     cwd: root,
-    env: { ...process.env, BROKKR__DATABASE__URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+    env: {
+      ...process.env,
+      BROKKR__DATABASE__URL: databaseUrl,
+      // prisma.config.ts hands it to the adapter, which records migrations in that schema.
+      BROKKR__DATABASE__SCHEMA: schema ?? "",
+      PRISMA_HIDE_UPDATE_MESSAGE: "1",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

@@ -2,6 +2,7 @@ import type { BrokerConfig } from "../config.js";
 import { moduleLogger } from "../logger.js";
 import { startEmbeddedPostgres } from "./embedded.js";
 import { migrateDatabase } from "./migrate.js";
+import { ensureSchema, schemaScopedUrl } from "./schema-scope.js";
 
 const log = moduleLogger("database");
 
@@ -23,7 +24,9 @@ export async function provisionDatabase(config: BrokerConfig): Promise<Provision
   if (config.database.migrate) {
     log.info("applying pending migrations");
     try {
-      await migrateDatabase(url);
+      const { schema } = config.database;
+      if (schema) await ensureSchema(url, schema);
+      await migrateDatabase(schemaScopedUrl(url, schema), schema);
     } catch (err) {
       await stop();
       throw err;

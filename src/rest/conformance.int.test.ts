@@ -76,6 +76,7 @@ const SERVED = [
   "list_fleet",
   "get_agent_fleet_status",
   "list_ws_connections",
+  "reload_config",
 ] as const;
 
 let broker: TestBroker;
@@ -372,5 +373,13 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
       parseAs: "text",
     });
     expect(text.data).toBe(yaml);
+  });
+
+  it("reloads the configuration for the admin only", async () => {
+    const reload = await as(broker.adminPak).POST("/admin/config/reload");
+    expect(reload.data).toMatchObject({ success: true, changes: [], message: "no settings changed" });
+    for (const pak of [agent.pak, generator.pak]) {
+      expect((await as(pak).POST("/admin/config/reload")).response.status).toBe(403);
+    }
   });
 });

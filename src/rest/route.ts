@@ -1,3 +1,4 @@
+import type { LiveConfig } from "../live-config/live-config.js";
 import type { Request } from "express";
 import { z } from "zod";
 import type { AgentRow } from "../agents/store.js";
@@ -15,6 +16,8 @@ export interface RestDeps {
   limits: InputLimits;
   /** Brokkr's agent websocket registry, for the admin connections view. */
   agentSockets: Pick<AgentSocketServer, "connections">;
+  /** The broker's hot-reloadable configuration (POST /admin/config/reload). */
+  liveConfig: LiveConfig;
 }
 
 export interface Call<P, Q, B> {

@@ -23,6 +23,18 @@ describe("Scheduler", () => {
     expect(await counterValue(registry, "tick", "ok")).toBeGreaterThanOrEqual(2);
   });
 
+  it("reads an interval given as a function before each wait, so a reload can change it", async () => {
+    const scheduler = new Scheduler(new Registry());
+    let runs = 0;
+    const interval = vi.fn(() => (runs < 2 ? 5 : 1));
+    scheduler.register({ name: "live", intervalMs: interval, run: async () => ++runs });
+    scheduler.start();
+    await vi.waitFor(() => expect(runs).toBeGreaterThanOrEqual(3));
+    await scheduler.stop();
+    // Once at registration, then before every wait: after each of the runs.
+    expect(interval.mock.calls.length).toBeGreaterThanOrEqual(runs);
+  });
+
   it("joins a run in progress instead of overlapping it", async () => {
     const scheduler = new Scheduler(new Registry());
     let release: () => void = () => {};

@@ -11,7 +11,8 @@ const log = moduleLogger("scheduler");
  */
 export interface BackgroundTask {
   name: string;
-  intervalMs: number;
+  /** A function when the interval is a hot-reloadable setting: read again before each wait. */
+  intervalMs: number | (() => number);
   run(signal: AbortSignal): Promise<number>;
 }
 
@@ -56,7 +57,7 @@ export class Scheduler {
 
   register(task: BackgroundTask): void {
     if (this.tasks.has(task.name)) throw new Error(`background task ${task.name} registered twice`);
-    if (!(task.intervalMs > 0)) throw new Error(`background task ${task.name} needs a positive interval`);
+    if (!(intervalOf(task) > 0)) throw new Error(`background task ${task.name} needs a positive interval`);
     this.tasks.set(task.name, task);
     if (this.started) this.schedule(task);
   }
@@ -94,7 +95,7 @@ export class Scheduler {
     const timer = setTimeout(async () => {
       await this.runOnce(task);
       this.schedule(task);
-    }, task.intervalMs);
+    }, intervalOf(task));
     timer.unref();
     this.timers.set(task.name, timer);
   }
@@ -122,4 +123,8 @@ export class Scheduler {
       end();
     }
   }
+}
+
+function intervalOf(task: BackgroundTask): number {
+  return typeof task.intervalMs === "function" ? task.intervalMs() : task.intervalMs;
 }

@@ -1,0 +1,153 @@
+import { EventEmitter } from "node:events";
+import fs from "node:fs";
+import path from "node:path";
+import { type BrokerConfig, ConfigError, loadConfig } from "../config.js";
+import { moduleLogger } from "../logger.js";
+
+const log = moduleLogger("live-config");
+
+/**
+ * Sections a running broker applies without a restart: their consumers read `current` each time
+ * (per request, per task run). Everything else (ports, pools, limits, the database) is read once
+ * at start; a reload reports it as changed but awaiting a restart.
+ */
+const DYNAMIC_SECTIONS = ["log", "cors"] as const satisfies readonly (keyof BrokerConfig)[];
+const isDynamic = (key: string) => (DYNAMIC_SECTIONS as readonly string[]).includes(key.split(".")[0] ?? "");
+
+/** Values never shown by a reload answer, only that they changed. */
+const SECRET_KEYS: ReadonlySet<string> = new Set(["database.url", "broker.adminPakHash"]);
+
+export interface ConfigChange {
+  key: string;
+  oldValue: string;
+  newValue: string;
+  /** Applied now; false: takes effect at the next restart. */
+  applied: boolean;
+}
+
+export interface ReloadResult {
+  reloadedAt: Date;
+  changes: ConfigChange[];
+  /** Keys that changed but need a restart. */
+  restartRequired: string[];
+}
+
+export interface LiveConfigEvents {
+  change: [config: BrokerConfig, changes: ConfigChange[]];
+}
+
+/**
+ * The broker's configuration as it is now: the start-up config with hot-reloadable settings
+ * replaced by each reload's values. Reloads come from `reload()` (the admin endpoint and
+ * mutation) and, when a file is configured, from a watcher on its folder with a debounce, because
+ * editors and Kubernetes ConfigMap updates write a file in several steps.
+ */
+export class LiveConfig extends EventEmitter<LiveConfigEvents> {
+  private config: BrokerConfig;
+  private watcher: fs.FSWatcher | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+
+  constructor(initial: BrokerConfig) {
+    super();
+    this.config = initial;
+  }
+
+  get current(): BrokerConfig {
+    return this.config;
+  }
+
+  isDynamic(key: string): boolean {
+    return isDynamic(key);
+  }
+
+  isSecret(key: string): boolean {
+    return SECRET_KEYS.has(key);
+  }
+
+  /** Re-reads the same layers (defaults, file, environment); throws ConfigError, keeping the old config. */
+  reload(): ReloadResult {
+    const next = loadConfig({ ...this.config.source.env });
+    const before = flattenConfig(this.config);
+    const after = flattenConfig(next);
+    const changes: ConfigChange[] = [];
+    for (const key of new Set([...before.keys(), ...after.keys()])) {
+      const oldValue = before.get(key) ?? "";
+      const newValue = after.get(key) ?? "";
+      if (oldValue === newValue) continue;
+      const secret = SECRET_KEYS.has(key);
+      changes.push({
+        key,
+        oldValue: secret ? "(hidden)" : oldValue,
+        newValue: secret ? "(hidden, changed)" : newValue,
+        applied: isDynamic(key),
+      });
+    }
+    const applied = changes.filter((c) => c.applied);
+    if (applied.length > 0) {
+      this.config = withDynamicFrom(this.config, next);
+      this.emit("change", this.config, applied);
+    }
+    const result = { reloadedAt: new Date(), changes, restartRequired: changes.filter((c) => !c.applied).map((c) => c.key) };
+    log.info({ changed: changes.map((c) => c.key), restartRequired: result.restartRequired }, "configuration reloaded");
+    return result;
+  }
+
+  /** Watches the configuration file's folder (a ConfigMap swaps a symlink, not the file). */
+  watch(): void {
+    const file = this.config.source.file;
+    if (!file || this.watcher) return;
+    const name = path.basename(file);
+    try {
+      this.watcher = fs.watch(path.dirname(path.resolve(file)), (_event, changed) => {
+        if (changed === null || changed === name || changed === "..data") this.scheduleReload();
+      });
+      this.watcher.on("error", (err) =>
+        log.warn({ err }, "configuration file watcher failed; reload by POST /api/v1/admin/config/reload"),
+      );
+    } catch (err) {
+      log.warn({ err }, "cannot watch the configuration file; reload by POST /api/v1/admin/config/reload");
+    }
+  }
+
+  stop(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = null;
+  }
+
+  private scheduleReload(): void {
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      try {
+        this.reload();
+      } catch (err) {
+        const problems = err instanceof ConfigError ? err.problems : [String(err)];
+        log.warn({ problems }, "configuration file change refused; the previous configuration stays");
+      }
+    }, this.config.source.reloadDebounceMs);
+    this.debounce.unref();
+  }
+}
+
+/** Dotted paths of every setting (not its source) with a string form of its value. */
+export function flattenConfig(config: BrokerConfig): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (value: unknown, prefix: string) => {
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) walk(v, prefix ? `${prefix}.${k}` : k);
+    } else {
+      out.set(prefix, Array.isArray(value) ? value.join(",") : value === undefined ? "" : String(value));
+    }
+  };
+  const { source: _source, ...settings } = config;
+  walk(settings, "");
+  return out;
+}
+
+/** `base` with each dynamic section taken from `next`. */
+function withDynamicFrom(base: BrokerConfig, next: BrokerConfig): BrokerConfig {
+  const dynamic = Object.fromEntries(DYNAMIC_SECTIONS.map((section) => [section, next[section]]));
+  return Object.freeze({ ...base, ...dynamic });
+}
