@@ -117,6 +117,10 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     // main.ts owns signals; Apollo would otherwise stop itself and re-raise the signal.
     stopOnTerminationSignals: false,
     introspection: config.broker.introspection,
+    // Apollo's CSRF rule: a GET or simple POST must carry a header a browser cannot send cross-site
+    // without a CORS preflight. The API takes no cookies, only this Authorization header, which is
+    // such a header: urql's GET queries with a PAK pass; a bare cross-site GET still does not.
+    csrfPrevention: { requestHeaders: ["x-apollo-operation-name", "apollo-require-preflight", "authorization"] },
     parseOptions: parseOptions(config.broker),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

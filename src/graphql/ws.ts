@@ -6,6 +6,7 @@ import {
   validate,
   type GraphQLSchema,
 } from "graphql";
+import { connectionKey, MISSING_KEY_REASON, UNKNOWN_KEY_REASON } from "./connection-key.js";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { WebSocket, WebSocketServer } from "ws";
@@ -90,10 +91,10 @@ export function startGraphQLWs(opts: {
       subscribe: createSharedSubscribe(),
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
-        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const raw = connectionKey(ctx.connectionParams);
         let key: Awaited<ReturnType<IdentityResolver["resolveKey"]>>;
         try {
-          key = await opts.identities.resolveKey(typeof raw === "string" ? raw : undefined);
+          key = await opts.identities.resolveKey(raw);
         } catch (err) {
           // graphql-ws would close with 4500 and the driver's message (host, port); 1013 "try
           // again later" says the server is at fault, and graphql-ws clients retry it.
@@ -107,7 +108,7 @@ export function startGraphQLWs(opts: {
           return false;
         }
         if (!key) {
-          ctx.extra.socket.close(CloseCode.Unauthorized, "Unauthorized");
+          ctx.extra.socket.close(CloseCode.Unauthorized, raw ? UNKNOWN_KEY_REASON : MISSING_KEY_REASON);
           return false;
         }
         const { extra } = ctx;
