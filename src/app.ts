@@ -30,6 +30,8 @@ import { mountWebRoutes } from "./web/routes.js";
 import { AgentPresence } from "./fleet/presence.js";
 import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 import { Scheduler } from "./scheduler/scheduler.js";
+import { registerDiagnostics } from "./diagnostics/tasks.js";
+import type { DiagnosticFeed } from "./diagnostics/feed.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -48,6 +50,8 @@ export interface BrokerApp {
   readonly faults: FaultRecorder;
   /** The broker's periodic work; domains register their tasks in createApp. */
   readonly scheduler: Scheduler;
+  /** Pushes diagnostic requests to agents (src/diagnostics). */
+  readonly diagnostics: DiagnosticFeed;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -73,6 +77,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
+  const diagnostics = registerDiagnostics({ scheduler, db: prisma, listener, ...config.broker.diagnostics });
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -98,7 +103,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     if (!wss.shouldHandle(req)) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
-  const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input });
+  const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input, diagnostics });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
   const wsServer = startGraphQLWs({ schema, wss, identities, contexts, config, delivery, formatError });
@@ -158,6 +163,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     faults,
     agentSockets,
     scheduler,
+    diagnostics,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -208,6 +214,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       agentSockets.stop();
       await scheduler.stop();
       delivery.stop();
+      diagnostics.stop();
       if (apolloStarted) await Promise.race([apollo.stop(), timeout]);
       await listener.stop();
       httpServer.closeAllConnections();

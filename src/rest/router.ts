@@ -6,6 +6,7 @@ import { badInput, unauthenticated } from "../errors.js";
 import { httpErrorHandler } from "../http/errors.js";
 import { findUncleanText } from "../validation.js";
 import { agentRoutes } from "./agent-routes.js";
+import { diagnosticRoutes } from "./diagnostic-routes.js";
 import { sendRestError, restRefusal } from "./errors.js";
 import { fleetRoutes } from "./fleet-routes.js";
 import { generatorRoutes } from "./generator-routes.js";
@@ -20,7 +21,14 @@ interface Deps extends RestDeps {
 }
 
 /** Every served operation; the rest of Brokkr's spec arrives with its features (README). */
-export const ROUTES: readonly Route[] = [...agentRoutes, ...generatorRoutes, ...stackRoutes, ...objectRoutes, ...fleetRoutes];
+export const ROUTES: readonly Route[] = [
+  ...agentRoutes,
+  ...generatorRoutes,
+  ...stackRoutes,
+  ...objectRoutes,
+  ...fleetRoutes,
+  ...diagnosticRoutes,
+];
 
 interface Compiled {
   method: string;
