@@ -31,10 +31,11 @@ export async function diagnosticWorld(broker: TestBroker) {
 /** The admin requests diagnostics; returns the request. */
 export async function requestFor(broker: TestBroker, objectId: string, agentId: string, retentionMinutes?: number) {
   const data = ok(
-    await broker.gql<{ requestDiagnostics: { diagnosticRequest: { id: string; status: string; expiresAt: string } } }>(
-      REQUEST,
-      { o: objectId, a: agentId, r: retentionMinutes ?? null },
-    ),
+    await broker.gql<{ requestDiagnostics: { diagnosticRequest: { id: string; status: string; expiresAt: string } } }>(REQUEST, {
+      o: objectId,
+      a: agentId,
+      r: retentionMinutes ?? null,
+    }),
   );
   return data.requestDiagnostics.diagnosticRequest;
 }

@@ -1,16 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createAgent, createObject, setAgentStatus, targetedAgent } from "../../test/factories.js";
-import {
-  CLAIM,
-  READ,
-  REQUEST,
-  SUBMIT,
-  diagnosticWorld,
-  expire,
-  requestFor,
-  sampleResult,
-} from "../../test/diagnostics.js";
+import { CLAIM, READ, REQUEST, SUBMIT, diagnosticWorld, expire, requestFor, sampleResult } from "../../test/diagnostics.js";
 
 let broker: TestBroker;
 let world: Awaited<ReturnType<typeof diagnosticWorld>>;

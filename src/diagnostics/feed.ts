@@ -90,7 +90,7 @@ export class DiagnosticFeed extends EventEmitter<{ opened: [agentId: string] }> 
     if (watchers.length === 0 || !requestId) return;
     try {
       const row = await findRequest(this.db, requestId);
-      if (!row || row.status !== "pending") return;
+      if (row?.status !== "pending") return;
       for (const w of watchers) this.push(w, row);
     } catch (err) {
       log.error({ err }, "loading a diagnostic request failed");

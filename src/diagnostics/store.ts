@@ -113,8 +113,7 @@ export async function listRequests(db: Db, filter: RequestListFilter, take: numb
   if (filter.agentId) where.push(Prisma.sql`agent_id = ${filter.agentId}::uuid`);
   if (filter.deploymentObjectId) where.push(Prisma.sql`deployment_object_id = ${filter.deploymentObjectId}::uuid`);
   if (filter.status) where.push(Prisma.sql`status = ${filter.status}`);
-  if (filter.before)
-    where.push(Prisma.sql`(micros, id) < (${filter.before[0]}::bigint, ${filter.before[1]}::uuid)`);
+  if (filter.before) where.push(Prisma.sql`(micros, id) < (${filter.before[0]}::bigint, ${filter.before[1]}::uuid)`);
   const rows = await db.$queryRaw<RawRequest[]>`
     SELECT * FROM (${SELECT}) q
      WHERE ${Prisma.join(where, " AND ")}

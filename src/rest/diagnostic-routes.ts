@@ -76,7 +76,8 @@ export const diagnosticRoutes = [
     op: "claim_diagnostic",
     roles: ["AGENT"],
     params: idParams,
-    handle: async ({ who, params, deps }) => ok(diagnosticRequestJson(await diagnostics.claimDiagnostic(deps.db, who, params.id))),
+    handle: async ({ who, params, deps }) =>
+      ok(diagnosticRequestJson(await diagnostics.claimDiagnostic(deps.db, who, params.id))),
   }),
   route({
     op: "submit_diagnostic_result",
