@@ -47,6 +47,7 @@ describe("configuration", () => {
         maxSubscriptionsPerIdentity: 200,
         agentWs: { maxFrameBytes: 1024 * 1024, maxSocketsPerAgent: 1 },
         input: { maxYamlBytes: 8 * 1024 * 1024, maxYamlDocuments: 1000, maxHealthEntries: 1000, idempotencyTtlSeconds: 86_400 },
+        diagnostics: { cleanupIntervalMs: 900_000 },
       },
       cors: { allowedOrigins: ["*"] },
       log: { level: "info" },
@@ -102,6 +103,16 @@ describe("configuration", () => {
     expect(loadConfig({ BROKKR__BROKER__PAK_HASH: hash }).broker.adminPakHash).toBe(hash);
     for (const bad of ["A".repeat(64), "a".repeat(63), "g".repeat(64), `${hash}0`]) {
       expect(problemsOf({ BROKKR__BROKER__PAK_HASH: bad })[0]).toMatch(/^BROKKR__BROKER__PAK_HASH: .*generate-pak/);
+    }
+  });
+
+  it("reads the diagnostic clean-up interval in seconds and refuses one outside 1..86400", () => {
+    const config = loadConfig({ BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS: "60" });
+    expect(config.broker.diagnostics.cleanupIntervalMs).toBe(60_000);
+    for (const bad of ["0", "86401", "soon"]) {
+      expect(problemsOf({ BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS: bad })[0]).toMatch(
+        /^BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS: /,
+      );
     }
   });
 });

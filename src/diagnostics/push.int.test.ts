@@ -1,14 +1,15 @@
 import { once } from "node:events";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
-import { diagnosticWorld, requestFor } from "../../test/diagnostics.js";
+import { diagnosticWorld, expire, requestFor } from "../../test/diagnostics.js";
 import { createAgent } from "../../test/factories.js";
 import { waitUntil, wsClient } from "../../test/subscriptions.js";
 
 let broker: TestBroker;
 
 beforeAll(async () => {
-  broker = await startTestBroker();
+  // A short clean-up interval, to see the scheduler run it on its own (nothing here expires otherwise).
+  broker = await startTestBroker({ BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS: "1" });
 });
 
 const SUBSCRIBE = `subscription { agentDiagnosticRequests { id agentId deploymentObjectId stackId status } }`;
@@ -87,5 +88,17 @@ describe("agentDiagnosticRequests", () => {
       expect(JSON.stringify(sub.errors())).toContain("FORBIDDEN");
       await sub.stop();
     }
+  });
+});
+
+describe("diagnostic-cleanup", () => {
+  it("runs on the interval BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS sets", async () => {
+    const world = await diagnosticWorld(broker);
+    const req = await requestFor(broker, world.object.id, world.agent.id);
+    await expire(broker, req.id);
+    await waitUntil(
+      async () => (await broker.db.sql.query("SELECT 1 FROM diagnostic_requests WHERE id = $1", [req.id])).rowCount === 0,
+      () => "the expired request is still there",
+    );
   });
 });
