@@ -29,6 +29,18 @@ describe("requestDiagnostics", () => {
     expect(fieldOf(res)).toBe("retentionMinutes");
   });
 
+  it("refuses ids that are not UUIDs and a requestedBy over 255 characters, naming the field", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ o: "nope", a: world.agent.id }, "deploymentObjectId"],
+      [{ o: world.object.id, a: "nope" }, "agentId"],
+      [{ o: world.object.id, a: world.agent.id, by: "x".repeat(256) }, "requestedBy"],
+    ];
+    for (const [vars, field] of cases) {
+      const res = await broker.gql(REQUEST, vars);
+      expect([errorCode(res), fieldOf(res)]).toEqual(["BAD_USER_INPUT", field]);
+    }
+  });
+
   it("accepts the bounds 1 and 1440", async () => {
     for (const r of [1, 1440]) expect((await requestFor(broker, world.object.id, world.agent.id, r)).status).toBe("PENDING");
   });
@@ -162,5 +174,9 @@ describe("diagnosticRequests", () => {
     const own = ok(await broker.gql(page, {}, agent.pak)).diagnosticRequests.edges;
     expect(own.map((e: { node: { id: string } }) => e.node.id)).toEqual([ids[2], ids[1]]);
     expect(errorCode(await broker.gql(page, { f: { agentId: world.agent.id } }, agent.pak))).toBe("FORBIDDEN");
+    const forged = await broker.gql(page, { after: "not-a-cursor" });
+    expect([errorCode(forged), fieldOf(forged)]).toEqual(["BAD_USER_INPUT", "after"]);
+    const badId = await broker.gql(page, { f: { agentId: "nope" } });
+    expect([errorCode(badId), fieldOf(badId)]).toEqual(["BAD_USER_INPUT", "filter.agentId"]);
   });
 });

@@ -150,7 +150,8 @@ function requireCollectedAt(value: Date | string): Date {
 /** claimed → completed with its one result, in one transaction; a second submission is CONFLICT. */
 export async function submitDiagnosticResult(db: Database, identity: Identity, id: string, input: SubmitResultInput) {
   const requestId = requireId("id", id);
-  if (identity.role !== "AGENT") throw forbidden("only an agent claims and answers diagnostics");
+  // Authorized (an ACTIVE agent) before up to 3 MiB of JSON is parsed.
+  const agentId = await assertActiveAgent(db, identity);
   const data = {
     requestId,
     podStatuses: requireJsonText("podStatuses", input.podStatuses, false) as string,
@@ -158,7 +159,6 @@ export async function submitDiagnosticResult(db: Database, identity: Identity, i
     logTails: requireJsonText("logTails", input.logTails, true),
     collectedAt: requireCollectedAt(input.collectedAt),
   };
-  const agentId = await assertActiveAgent(db, identity);
   try {
     return await inTransaction(db, async (tx) => {
       if (!(await store.completeRequest(tx, requestId, agentId)))

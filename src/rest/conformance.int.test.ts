@@ -449,6 +449,21 @@ describe("diagnostics (create_diagnostic_request … submit_diagnostic_result)",
     expect((await as(agent.pak).POST("/diagnostics/{id}/result", { ...path(id), body: result })).response.status).toBe(409);
   });
 
+  it("refuses a malformed request or result with 400 naming the field", async () => {
+    const admin = as(broker.adminPak);
+    const post = (body: unknown) =>
+      admin.POST("/deployment-objects/{id}/diagnostics", { ...path(objectId), body: body as never });
+    expect((await post({ agent_id: agent.id, retention_minutes: 1.5 })).error).toMatchObject({ field: "retention_minutes" });
+    expect((await post({ agent_id: "nope" })).error).toMatchObject({ field: "agent_id" });
+    const id = (await post({ agent_id: agent.id })).data?.id ?? "";
+    const self = as(agent.pak);
+    expect((await self.POST("/diagnostics/{id}/claim", path(id))).response.status).toBe(200);
+    const submit = (body: unknown) => self.POST("/diagnostics/{id}/result", { ...path(id), body: body as never });
+    expect((await submit({ ...result, collected_at: "yesterday" })).error).toMatchObject({ field: "collected_at" });
+    expect((await submit({ events: "[]", collected_at: result.collected_at })).error).toMatchObject({ field: "pod_statuses" });
+    expect((await submit({ ...result, pod_statuses: "{" })).error).toMatchObject({ field: "pod_statuses" });
+  });
+
   it("refuses a claim after expiry with 409 diagnostic_expired", async () => {
     const made = await as(broker.adminPak).POST("/deployment-objects/{id}/diagnostics", {
       ...path(objectId),
