@@ -158,6 +158,26 @@ describe("expiry", () => {
   });
 });
 
+describe("DiagnosticRequest", () => {
+  it("links its agent and object, and hides the object from an agent it no longer reaches", async () => {
+    const loner = await createAgent(broker, { activate: true });
+    const mine = await requestFor(broker, world.object.id, world.agent.id);
+    const theirs = await requestFor(broker, world.object.id, loner.id);
+    const LINKS = `query($id: ID!) { diagnosticRequest(id: $id) { agent { id } deploymentObject { id } } }`;
+    expect(ok(await broker.gql(LINKS, { id: mine.id })).diagnosticRequest).toEqual({
+      agent: { id: world.agent.id },
+      deploymentObject: { id: world.object.id },
+    });
+    expect(ok(await broker.gql(LINKS, { id: mine.id }, world.agent.pak)).diagnosticRequest.deploymentObject).toEqual({
+      id: world.object.id,
+    });
+    expect(ok(await broker.gql(LINKS, { id: theirs.id }, loner.pak)).diagnosticRequest).toEqual({
+      agent: { id: loner.id },
+      deploymentObject: null,
+    });
+  });
+});
+
 describe("diagnosticRequests", () => {
   it("pages newest first, filters by object, and shows an agent only its own", async () => {
     const { gen, stack, agent } = await targetedAgent(broker);

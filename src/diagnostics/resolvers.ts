@@ -1,9 +1,11 @@
 import DataLoader from "dataloader";
+import { canReadStack } from "../auth/agent-scope.js";
 import { requireIdentity } from "../auth/policy.js";
 import type { Db } from "../db/client.js";
 import { forbidden } from "../errors.js";
 import type { DiagnosticStatus as GqlStatus, Resolvers } from "../generated/graphql.js";
 import type { GraphQLContext } from "../graphql/context.js";
+import { referenced } from "../graphql/loaders.js";
 import { pageArgs } from "../graphql/pagination.js";
 import * as service from "./service.js";
 import { type DiagnosticRequestRow, type DiagnosticResultRow, type DiagnosticStatus, resultsOfRequests } from "./store.js";
@@ -69,6 +71,12 @@ export const diagnosticResolvers: Resolvers = {
   },
   DiagnosticRequest: {
     status: (row) => row.status.toUpperCase() as GqlStatus,
+    agent: (row, _, { loaders }) => referenced(loaders.agent, row.agentId),
+    deploymentObject: async (row, _, { db, identity, loaders }) => {
+      // What an agent reads of objects is what reaches it (auth/agent-scope), here as elsewhere.
+      if (identity?.role === "AGENT" && !(await canReadStack(db, identity.id, row.stackId))) return null;
+      return loaders.deploymentObject.load(row.deploymentObjectId);
+    },
     result: (row, _, ctx) => (row.status === "completed" ? resultLoader(ctx).load(row.id) : null),
   },
 };
