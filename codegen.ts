@@ -23,6 +23,8 @@ const config: CodegenConfig = {
           TargetStateEntry: "../delivery/types.js#TargetStateEntryModel",
           ReachedAgent: "../associations/service.js#StackReach",
           AgentFleetStatus: "../fleet/service.js#FleetStatus",
+          DiagnosticRequest: "../diagnostics/store.js#DiagnosticRequestRow",
+          DiagnosticResult: "../diagnostics/store.js#DiagnosticResultRow",
         },
       },
     },

@@ -5,6 +5,7 @@ import { RestTransport } from "./broker/rest-transport.ts";
 import type { BrokerTransport } from "./broker/types.ts";
 import { WebSocketTransport } from "./broker/websocket-transport.ts";
 import type { AgentConfig } from "./config.ts";
+import { type DiagnosticsRunner, startDiagnostics } from "./diagnostics/index.ts";
 import { reportDeploymentHealth } from "./health-report.ts";
 import { type HealthServer, startHealthServer } from "./health-server.ts";
 import { KubeApplier } from "./kube/applier.ts";
@@ -63,6 +64,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
   let reconciler: Reconciler | undefined;
   let running: Promise<void> | undefined;
   let health: HealthServer | undefined;
+  let diagnostics: DiagnosticsRunner | undefined;
 
   const status = (): AgentStatus => {
     const r = reconciler?.status();
@@ -140,6 +142,14 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
         retryBaseMs: deps.applyRetryBaseMs,
       });
       running = receive(reconciler).catch((err: unknown) => log.error({ err }, "broker link stopped"));
+      diagnostics = startDiagnostics({
+        http: { baseUrl: config.brokerUrl, pak: config.pak },
+        agentId,
+        kube,
+        logger,
+        pollIntervalMs: config.pollingIntervalMs,
+        push: config.transport === "websocket",
+      });
       timers.push(setInterval(() => void heartbeat(), config.heartbeatIntervalMs));
       const healthTick = () => reportHealth().catch((err: unknown) => log.warn({ err }, "reporting deployment health failed"));
       timers.push(setInterval(() => void healthTick(), config.healthReportIntervalMs));
@@ -149,6 +159,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
       stopping.abort();
       for (const t of timers) clearInterval(t);
       await running;
+      await diagnostics?.stop();
       await reconciler?.stop();
       connection = "stopped";
       await health?.close();

@@ -32,6 +32,8 @@ import { AgentPresence } from "./fleet/presence.js";
 import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 import { LiveConfig } from "./live-config/live-config.js";
+import { registerDiagnostics } from "./diagnostics/tasks.js";
+import type { DiagnosticFeed } from "./diagnostics/feed.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -52,6 +54,8 @@ export interface BrokerApp {
   readonly scheduler: Scheduler;
   /** The configuration as it is now: hot-reloadable settings change on reload. */
   readonly liveConfig: LiveConfig;
+  /** Pushes diagnostic requests to agents (src/diagnostics). */
+  readonly diagnostics: DiagnosticFeed;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -81,6 +85,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
+  const diagnostics = registerDiagnostics({ scheduler, db: prisma, listener, ...config.broker.diagnostics });
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -106,7 +111,14 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     if (!wss.shouldHandle(req)) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
-  const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input, liveConfig });
+  const contexts = createContextFactory({
+    db: prisma,
+    delivery,
+    identities,
+    limits: config.broker.input,
+    liveConfig,
+    diagnostics,
+  });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
   const wsServer = startGraphQLWs({ schema, wss, identities, contexts, config, delivery, formatError });
@@ -172,6 +184,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     agentSockets,
     scheduler,
     liveConfig,
+    diagnostics,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -225,6 +238,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
       agentSockets.stop();
       await scheduler.stop();
       delivery.stop();
+      diagnostics.stop();
       if (apolloStarted) await Promise.race([apollo.stop(), timeout]);
       await listener.stop();
       httpServer.closeAllConnections();

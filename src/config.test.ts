@@ -23,6 +23,7 @@ describe("configuration", () => {
         migrate: true,
         statementTimeoutMs: 10_000,
         connectTimeoutMs: 5_000,
+        schema: undefined,
       },
       broker: {
         host: "0.0.0.0",
@@ -47,9 +48,16 @@ describe("configuration", () => {
         maxSubscriptionsPerIdentity: 200,
         agentWs: { maxFrameBytes: 1024 * 1024, maxSocketsPerAgent: 1 },
         input: { maxYamlBytes: 8 * 1024 * 1024, maxYamlDocuments: 1000, maxHealthEntries: 1000, idempotencyTtlSeconds: 86_400 },
+        diagnostics: { cleanupIntervalMs: 900_000 },
       },
-      cors: { allowedOrigins: ["*"] },
+      cors: {
+        allowedOrigins: ["*"],
+        allowedMethods: ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"],
+        allowedHeaders: [],
+        maxAgeSeconds: 3600,
+      },
       log: { level: "info" },
+      source: { file: undefined, env: {}, reloadDebounceMs: 5000 },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -102,6 +110,16 @@ describe("configuration", () => {
     expect(loadConfig({ BROKKR__BROKER__PAK_HASH: hash }).broker.adminPakHash).toBe(hash);
     for (const bad of ["A".repeat(64), "a".repeat(63), "g".repeat(64), `${hash}0`]) {
       expect(problemsOf({ BROKKR__BROKER__PAK_HASH: bad })[0]).toMatch(/^BROKKR__BROKER__PAK_HASH: .*generate-pak/);
+    }
+  });
+
+  it("reads the diagnostic clean-up interval in seconds and refuses one outside 1..86400", () => {
+    const config = loadConfig({ BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS: "60" });
+    expect(config.broker.diagnostics.cleanupIntervalMs).toBe(60_000);
+    for (const bad of ["0", "86401", "soon"]) {
+      expect(problemsOf({ BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS: bad })[0]).toMatch(
+        /^BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS: /,
+      );
     }
   });
 });

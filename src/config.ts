@@ -77,6 +77,8 @@ const envSchema = z.object({
     .min(60)
     .max(30 * 86_400)
     .default(86_400),
+  // Diagnostics (src/diagnostics): how often expired requests and results are deleted (Brokkr: 900 s).
+  BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -124,6 +126,7 @@ export type BrokerConfig = Readonly<{
     shutdownTimeoutMs: number;
     introspection: boolean;
     input: InputLimits;
+    diagnostics: { cleanupIntervalMs: number };
   };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
   log: { level: string };
@@ -186,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         maxHealthEntries: e.BROKKR__BROKER__MAX_HEALTH_ENTRIES,
         idempotencyTtlSeconds: e.BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS,
       },
+      diagnostics: { cleanupIntervalMs: e.BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS * 1000 },
     },
     cors: {
       allowedOrigins: commaList(e.BROKKR__CORS__ALLOWED_ORIGINS),

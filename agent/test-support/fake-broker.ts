@@ -64,9 +64,16 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
       validate,
       execute,
       subscribe,
-      roots: { subscription: { agentDeployments: (args: { after?: string }) => stream(BigInt(args.after ?? "0")) } as never },
+      roots: {
+        subscription: {
+          agentDeployments: (args: { after?: string }) => stream(BigInt(args.after ?? "0")),
+          // Diagnostics (agent/diagnostics/) subscribe too; this broker never has a request for them.
+          agentDiagnosticRequests: () => idleStream(),
+        } as never,
+      },
       onConnect: (ctx) => ctx.connectionParams?.authorization === `Bearer ${options.pak}`,
       onSubscribe: (ctx, _id, payload) => {
+        if (!payload.query.includes("agentDeployments")) return;
         subscriptions.push({ after: String(payload.variables?.after), authorization: ctx.connectionParams?.authorization });
       },
     },
@@ -102,6 +109,7 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
       heartbeats.push({ k8sReachable: body.k8s_reachable, k8sApiLatencyMs: body.k8s_api_latency_ms });
       return send(204);
     }
+    if (url.pathname === `${agentPath}/diagnostics/pending`) return send(200, []);
     if (url.pathname === `${agentPath}/target-state`) return send(200, latest().map(snake));
     if (url.pathname === `${agentPath}/health-status` && req.method === "PATCH") {
       health.push(body.deployment_objects);
@@ -189,3 +197,19 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
 }
 
 export type FakeBroker = Awaited<ReturnType<typeof startFakeBroker>>;
+
+/** A subscription stream that yields nothing until the client ends it. */
+function idleStream(): AsyncIterableIterator<never> {
+  let end: ((r: IteratorResult<never>) => void) | undefined;
+  const done = { value: undefined, done: true } as const;
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => new Promise((resolve) => (end = resolve)),
+    return: () => {
+      end?.(done);
+      return Promise.resolve(done);
+    },
+  };
+}

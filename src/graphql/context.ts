@@ -6,6 +6,7 @@ import { createLoaders } from "./loaders.js";
 import { contextCreationError } from "./format-error.js";
 import type { DeliveryHub } from "../delivery/hub.js";
 import type { LiveConfig } from "../live-config/live-config.js";
+import type { DiagnosticFeed } from "../diagnostics/feed.js";
 
 export interface GraphQLContext {
   identity: Identity | null;
@@ -14,6 +15,8 @@ export interface GraphQLContext {
   delivery: DeliveryHub;
   limits: InputLimits;
   liveConfig: LiveConfig;
+  /** New diagnostic requests, pushed to agents (agentDiagnosticRequests). */
+  diagnostics: DiagnosticFeed;
   /** The HTTP request's Idempotency-Key header (GraphQL inputs may carry clientMutationId instead). */
   idempotencyKey?: string;
   /** Set on websocket operations. */
@@ -33,6 +36,7 @@ export function createContextFactory(deps: {
   identities: IdentityResolver;
   limits: InputLimits;
   liveConfig: LiveConfig;
+  diagnostics: DiagnosticFeed;
 }) {
   const build = (identity: Identity | null, cacheLoaders: boolean, extra: Partial<GraphQLContext> = {}): GraphQLContext => ({
     identity,
@@ -42,6 +46,7 @@ export function createContextFactory(deps: {
     delivery: deps.delivery,
     limits: deps.limits,
     liveConfig: deps.liveConfig,
+    diagnostics: deps.diagnostics,
     ...extra,
   });
   return {

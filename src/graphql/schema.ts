@@ -13,6 +13,7 @@ import { generatorResolvers } from "../generators/resolvers.js";
 import { stackResolvers } from "../stacks/resolvers.js";
 import { deliveryResolvers } from "../delivery/resolvers.js";
 import { liveConfigResolvers } from "../live-config/resolvers.js";
+import { diagnosticResolvers } from "../diagnostics/resolvers.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -41,6 +42,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       associationResolvers,
       fleetResolvers,
       liveConfigResolvers,
+      diagnosticResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,

@@ -77,6 +77,11 @@ const SERVED = [
   "get_agent_fleet_status",
   "list_ws_connections",
   "reload_config",
+  "create_diagnostic_request",
+  "get_diagnostic",
+  "claim_diagnostic",
+  "submit_diagnostic_result",
+  "get_pending_diagnostics",
 ] as const;
 
 let broker: TestBroker;
@@ -381,5 +386,105 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
     for (const pak of [agent.pak, generator.pak]) {
       expect((await as(pak).POST("/admin/config/reload")).response.status).toBe(403);
     }
+  });
+});
+
+describe("diagnostics (create_diagnostic_request … submit_diagnostic_result)", () => {
+  const result = {
+    pod_statuses: JSON.stringify([{ name: "web-1", phase: "Running" }]),
+    events: "[]",
+    log_tails: null,
+    collected_at: new Date().toISOString(),
+  };
+
+  it("runs a request from the admin's POST through the agent's poll, claim and result to the admin's GET", async () => {
+    const admin = as(broker.adminPak);
+    const self = as(agent.pak);
+    const made = await admin.POST("/deployment-objects/{id}/diagnostics", {
+      ...path(objectId),
+      body: { agent_id: agent.id, requested_by: "ops", retention_minutes: 30 },
+    });
+    expect(made.response.status).toBe(201);
+    expect(made.data).toMatchObject({ status: "pending", requested_by: "ops", deployment_object_id: objectId });
+    const id = made.data?.id ?? "";
+    expect((await self.GET("/agents/{id}/diagnostics/pending", path(agent.id))).data?.map((r) => r.id)).toContain(id);
+    expect((await self.POST("/diagnostics/{id}/claim", path(id))).data?.status).toBe("claimed");
+    expect((await self.POST("/diagnostics/{id}/claim", path(id))).response.status).toBe(409);
+    const submitted = await self.POST("/diagnostics/{id}/result", { ...path(id), body: result });
+    expect(submitted.response.status).toBe(201);
+    expect(submitted.data).toMatchObject({ request_id: id, events: "[]" });
+    expect((await self.POST("/diagnostics/{id}/result", { ...path(id), body: result })).response.status).toBe(409);
+    const read = await admin.GET("/diagnostics/{id}", path(id));
+    expect(read.data?.request.status).toBe("completed");
+    expect(read.data?.result?.pod_statuses).toBe(result.pod_statuses);
+    expect((await self.GET("/diagnostics/{id}", path(id))).data?.request.id).toBe(id);
+  });
+
+  it("refuses bad retention with 400 naming retention_minutes, and callers other than the admin with 403", async () => {
+    const admin = as(broker.adminPak);
+    for (const retention_minutes of [0, 1441]) {
+      const bad = await admin.POST("/deployment-objects/{id}/diagnostics", {
+        ...path(objectId),
+        body: { agent_id: agent.id, retention_minutes },
+      });
+      expect(bad.response.status).toBe(400);
+      expect(bad.error).toMatchObject({ field: "retention_minutes" });
+    }
+    for (const pak of [agent.pak, generator.pak]) {
+      const refused = await as(pak).POST("/deployment-objects/{id}/diagnostics", {
+        ...path(objectId),
+        body: { agent_id: agent.id },
+      });
+      expect(refused.response.status).toBe(403);
+    }
+    const unknown = "00000000-0000-4000-8000-000000000000";
+    expect(
+      (await admin.POST("/deployment-objects/{id}/diagnostics", { ...path(unknown), body: { agent_id: agent.id } })).response
+        .status,
+    ).toBe(404);
+    expect((await admin.GET("/diagnostics/{id}", path(unknown))).response.status).toBe(404);
+  });
+
+  it("shows pending requests to their own agent only, and refuses a result before the claim with 409", async () => {
+    const other = await createAgent(broker, { activate: true });
+    const made = await as(broker.adminPak).POST("/deployment-objects/{id}/diagnostics", {
+      ...path(objectId),
+      body: { agent_id: agent.id },
+    });
+    const id = made.data?.id ?? "";
+    for (const pak of [other.pak, broker.adminPak, generator.pak])
+      expect((await as(pak).GET("/agents/{id}/diagnostics/pending", path(agent.id))).response.status).toBe(403);
+    expect((await as(other.pak).POST("/diagnostics/{id}/claim", path(id))).response.status).toBe(403);
+    expect((await as(agent.pak).POST("/diagnostics/{id}/result", { ...path(id), body: result })).response.status).toBe(409);
+  });
+
+  it("refuses a malformed request or result with 400 naming the field", async () => {
+    const admin = as(broker.adminPak);
+    const post = (body: unknown) =>
+      admin.POST("/deployment-objects/{id}/diagnostics", { ...path(objectId), body: body as never });
+    expect((await post({ agent_id: agent.id, retention_minutes: 1.5 })).error).toMatchObject({ field: "retention_minutes" });
+    expect((await post({ agent_id: "nope" })).error).toMatchObject({ field: "agent_id" });
+    const id = (await post({ agent_id: agent.id })).data?.id ?? "";
+    const self = as(agent.pak);
+    expect((await self.POST("/diagnostics/{id}/claim", path(id))).response.status).toBe(200);
+    const submit = (body: unknown) => self.POST("/diagnostics/{id}/result", { ...path(id), body: body as never });
+    expect((await submit({ ...result, collected_at: "yesterday" })).error).toMatchObject({ field: "collected_at" });
+    expect((await submit({ events: "[]", collected_at: result.collected_at })).error).toMatchObject({ field: "pod_statuses" });
+    expect((await submit({ ...result, pod_statuses: "{" })).error).toMatchObject({ field: "pod_statuses" });
+  });
+
+  it("refuses a claim after expiry with 409 diagnostic_expired", async () => {
+    const made = await as(broker.adminPak).POST("/deployment-objects/{id}/diagnostics", {
+      ...path(objectId),
+      body: { agent_id: agent.id, retention_minutes: 1 },
+    });
+    const id = made.data?.id ?? "";
+    await broker.db.sql.query(
+      "UPDATE diagnostic_requests SET created_at = now() - interval '2 minutes', expires_at = now() - interval '1 second' WHERE id = $1",
+      [id],
+    );
+    const late = await as(agent.pak).POST("/diagnostics/{id}/claim", path(id));
+    expect([late.response.status, late.error?.code]).toEqual([409, "diagnostic_expired"]);
+    expect((await as(broker.adminPak).GET("/diagnostics/{id}", path(id))).data?.request.status).toBe("expired");
   });
 });

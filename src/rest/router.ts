@@ -7,6 +7,7 @@ import { httpErrorHandler } from "../http/errors.js";
 import { findUncleanText } from "../validation.js";
 import { agentRoutes } from "./agent-routes.js";
 import { configRoutes } from "./config-routes.js";
+import { diagnosticRoutes } from "./diagnostic-routes.js";
 import { sendRestError, restRefusal } from "./errors.js";
 import { fleetRoutes } from "./fleet-routes.js";
 import { generatorRoutes } from "./generator-routes.js";
@@ -28,6 +29,7 @@ export const ROUTES: readonly Route[] = [
   ...objectRoutes,
   ...fleetRoutes,
   ...configRoutes,
+  ...diagnosticRoutes,
 ];
 
 interface Compiled {

@@ -34,6 +34,10 @@ export interface FakeKube {
   list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string }): KubeObject[];
   /** The object, or undefined when it does not exist. */
   get(ref: ObjectRef): KubeObject | undefined;
+  /** Creates an object as a controller or kubelet would (a Pod, an Event; not counted as a request). */
+  create(object: KubeObject): KubeObject;
+  /** Sets the text `GET …/pods/{pod}/log?container=` serves (see pod-logs.ts). */
+  setPodLog(ref: { namespace: string; pod: string; container: string }, text: string): void;
   /** Writes a status as a controller or kubelet would (not counted as a request). */
   setStatus(ref: ObjectRef, status: KubeObject): void;
   /** Every request received, in order, including discovery and failed ones. */
@@ -92,6 +96,12 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         return undefined;
       }
     },
+    create: (object) => {
+      const type = typeOf(String(object.apiVersion), String(object.kind));
+      const namespace = type.namespaced ? (object.metadata?.namespace ?? "default") : undefined;
+      return store.create(type, namespace, { ...object, metadata: { ...object.metadata, namespace } }, "fake-controller");
+    },
+    setPodLog: (ref, text) => handler.podLogs.set(ref.namespace, ref.pod, ref.container, text),
     setStatus: (ref, status) => store.setStatus(typeOf(ref.apiVersion, ref.kind), nsOf(ref), ref.name, status),
     requests: () => [...handler.requests],
     writeCount: (method) =>

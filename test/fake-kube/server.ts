@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import { BUILTIN_TYPES, type Catalog, type ResourceType, groupVersion } from "./catalog.ts";
 import { parseLabelSelector } from "./label-selector.ts";
+import { PodLogs, sendText } from "./pod-logs.ts";
 import { StatusError, sendJson, sendStatus, statusBody } from "./status.ts";
 import type { KubeObject, ObjectStore } from "./store.ts";
 
@@ -29,6 +30,7 @@ const MERGE_CONTENT_TYPE = "application/merge-patch+json";
 export class FakeKubeHandler {
   readonly requests: RequestRecord[] = [];
   readonly faults: Fault[] = [];
+  readonly podLogs = new PodLogs();
   latencyMs = 0;
 
   constructor(
@@ -50,6 +52,8 @@ export class FakeKubeHandler {
     }
     try {
       const body = await readBody(req);
+      const log = method === "GET" ? this.podLog(url) : undefined;
+      if (log !== undefined) return sendText(res, log);
       const [status, payload] = this.dispatch(method, url, req.headers["content-type"] ?? "", body);
       record.status = status;
       sendJson(res, status, payload);
@@ -58,6 +62,15 @@ export class FakeKubeHandler {
       record.status = status.code;
       sendStatus(res, status);
     }
+  }
+
+  /** The text of `GET …/pods/{name}/log`, or undefined for any other path. */
+  private podLog(url: URL): string | undefined {
+    const match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
+    if (!match) return undefined;
+    const pods = this.catalog.findKind("v1", "Pod")!;
+    const pod = this.store.get(pods, decodeURIComponent(match[1]!), decodeURIComponent(match[2]!));
+    return this.podLogs.read(pod, url.searchParams);
   }
 
   private takeFault(method: string, path: string): Fault | undefined {
