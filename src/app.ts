@@ -30,6 +30,7 @@ import { mountWebRoutes } from "./web/routes.js";
 import { AgentPresence } from "./fleet/presence.js";
 import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 import { Scheduler } from "./scheduler/scheduler.js";
+import { createTelemetry, type Telemetry } from "./telemetry/wiring.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -48,6 +49,8 @@ export interface BrokerApp {
   readonly faults: FaultRecorder;
   /** The broker's periodic work; domains register their tasks in createApp. */
   readonly scheduler: Scheduler;
+  /** Cluster telemetry: its live feed and Brokkr's /api/v1/stacks/{id}/live tail. */
+  readonly telemetry: Telemetry;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -73,6 +76,17 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
+  const telemetry = createTelemetry({
+    db: prisma,
+    listener,
+    scheduler,
+    identities,
+    delivery,
+    limits: config.broker.telemetry,
+    maxBufferBytes: config.broker.maxSubscriberBufferBytes,
+    maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
+    onFault: (err) => faults.record("websocket", err),
+  });
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -88,6 +102,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     delivery,
     registry: metrics.registry,
     limits: config.broker.input,
+    telemetry: config.broker.telemetry,
     ...config.broker.agentWs,
     maxBufferBytes: config.broker.maxSubscriberBufferBytes,
     maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
@@ -95,10 +110,11 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   });
   httpServer.on("upgrade", (req, socket, head) => {
     if (agentSockets.handles(req)) return agentSockets.upgrade(req, socket, head);
+    if (telemetry.live.handles(req)) return telemetry.live.upgrade(req, socket, head);
     if (!wss.shouldHandle(req)) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
-  const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input });
+  const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input, telemetry });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
   const wsServer = startGraphQLWs({ schema, wss, identities, contexts, config, delivery, formatError });
@@ -158,6 +174,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     faults,
     agentSockets,
     scheduler,
+    telemetry,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -176,6 +193,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
           bodyLimitBytes: config.broker.bodyLimitBytes,
           limits: config.broker.input,
           agentSockets,
+          telemetry: config.broker.telemetry,
         }),
       );
       app.use(
@@ -206,6 +224,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
       agentSockets.stop();
+      telemetry.live.stop();
       await scheduler.stop();
       delivery.stop();
       if (apolloStarted) await Promise.race([apollo.stop(), timeout]);

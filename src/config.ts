@@ -70,9 +70,20 @@ const envSchema = z.object({
     .min(60)
     .max(30 * 86_400)
     .default(86_400),
+  // Cluster telemetry (src/telemetry): retention at most Brokkr's 6-hour ceiling; per batch, rows
+  // per stack beyond the cap become one gap record, and longer lines are truncated.
+  BROKKR__BROKER__TELEMETRY_RETENTION_HOURS: z.coerce.number().min(0.01).max(6).default(6),
+  BROKKR__BROKER__TELEMETRY_MAX_ROWS_PER_STACK: z.coerce.number().int().min(1).max(10_000).default(1000),
+  BROKKR__BROKER__TELEMETRY_MAX_LINE_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
+
+export interface TelemetryLimits {
+  retentionSeconds: number;
+  maxRowsPerStack: number;
+  maxLineBytes: number;
+}
 
 export type BrokerConfig = Readonly<{
   database: {
@@ -108,6 +119,8 @@ export type BrokerConfig = Readonly<{
     shutdownTimeoutMs: number;
     introspection: boolean;
     input: InputLimits;
+    /** Cluster telemetry (src/telemetry). */
+    telemetry: TelemetryLimits;
   };
   cors: { allowedOrigins: string[] };
   log: { level: string };
@@ -166,6 +179,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         maxYamlDocuments: e.BROKKR__BROKER__MAX_YAML_DOCUMENTS,
         maxHealthEntries: e.BROKKR__BROKER__MAX_HEALTH_ENTRIES,
         idempotencyTtlSeconds: e.BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS,
+      },
+      telemetry: {
+        retentionSeconds: Math.round(e.BROKKR__BROKER__TELEMETRY_RETENTION_HOURS * 3600),
+        maxRowsPerStack: e.BROKKR__BROKER__TELEMETRY_MAX_ROWS_PER_STACK,
+        maxLineBytes: e.BROKKR__BROKER__TELEMETRY_MAX_LINE_BYTES,
       },
     },
     cors: {

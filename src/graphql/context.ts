@@ -5,6 +5,7 @@ import type { Loaders } from "./loaders.js";
 import { createLoaders } from "./loaders.js";
 import { contextCreationError } from "./format-error.js";
 import type { DeliveryHub } from "../delivery/hub.js";
+import type { Telemetry } from "../telemetry/wiring.js";
 
 export interface GraphQLContext {
   identity: Identity | null;
@@ -16,6 +17,8 @@ export interface GraphQLContext {
   idempotencyKey?: string;
   /** Set on websocket operations. */
   connection?: SocketConnection;
+  /** Cluster telemetry: its bounds and the live feed (src/telemetry). */
+  telemetry: Telemetry;
 }
 
 export interface SocketConnection {
@@ -30,6 +33,7 @@ export function createContextFactory(deps: {
   delivery: DeliveryHub;
   identities: IdentityResolver;
   limits: InputLimits;
+  telemetry: Telemetry;
 }) {
   const build = (identity: Identity | null, cacheLoaders: boolean, extra: Partial<GraphQLContext> = {}): GraphQLContext => ({
     identity,
@@ -38,6 +42,7 @@ export function createContextFactory(deps: {
     loaders: createLoaders(deps.db, cacheLoaders),
     delivery: deps.delivery,
     limits: deps.limits,
+    telemetry: deps.telemetry,
     ...extra,
   });
   return {
