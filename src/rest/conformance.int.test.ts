@@ -76,6 +76,8 @@ const SERVED = [
   "list_fleet",
   "get_agent_fleet_status",
   "list_ws_connections",
+  "list_telemetry_events",
+  "list_telemetry_logs",
 ] as const;
 
 let broker: TestBroker;
@@ -372,5 +374,22 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
       parseAs: "text",
     });
     expect(text.data).toBe(yaml);
+  });
+
+  it("serves a stack's telemetry history with Brokkr's retention metadata", async () => {
+    const ts = new Date().toISOString();
+    const involvedObject = { apiVersion: "v1", kind: "Pod", namespace: "default", name: "web-0" };
+    const input = {
+      events: [{ stackId, observedAt: ts, reason: "Pulled", message: "pulled", eventType: "Normal", involvedObject }],
+      logs: [{ stackId, namespace: "default", pod: "web-0", container: "web", ts, line: "up" }],
+    };
+    await broker.gql(`mutation($input: ReportTelemetryInput!) { reportTelemetry(input: $input) { logs } }`, { input }, agent.pak);
+    const gen = as(generator.pak);
+    const events = await gen.GET("/stacks/{id}/events", { params: { path: { id: stackId }, query: { limit: 10 } } });
+    expect(events.data?.events.map((e) => e.reason)).toEqual(["Pulled"]);
+    expect(events.data?.retention).toMatchObject({ retention_ceiling_seconds: 21600, effective_retention_seconds: 21600 });
+    const logs = await gen.GET("/stacks/{id}/logs", { params: { path: { id: stackId }, query: { since: ts } } });
+    expect(logs.data?.lines.map((l) => l.line)).toEqual(["up"]);
+    expect(logs.data?.retention.long_term_sink_hint).toContain("Datadog");
   });
 });
