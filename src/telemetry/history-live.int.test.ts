@@ -102,7 +102,10 @@ function openTail(stackId: string, opts: { protocols?: string[]; authorization?:
 
 const refusal = (stackId: string, opts: { protocols?: string[]; authorization?: string }) =>
   openTail(stackId, opts).then(
-    ({ ws }) => (ws.close(), 0),
+    ({ ws }) => {
+      ws.close();
+      return 0;
+    },
     (err: { status?: number }) => err.status,
   );
 
