@@ -13,6 +13,7 @@ import { type KubeProbe, createKubeClients, loadKubeConfig, probeKube } from "./
 import { type Logger, createLogger } from "./logger.ts";
 import { type AgentMetrics, createAgentMetrics } from "./metrics.ts";
 import { Reconciler } from "./reconciler.ts";
+import { type TelemetryRuntime, startTelemetry } from "./telemetry/index.ts";
 
 export interface AgentRuntimeDeps {
   logger?: Logger;
@@ -46,6 +47,8 @@ export interface AgentRuntime {
   healthPort(): number | undefined;
   /** Checks pod health per stack and sends it to the broker now (it also runs on an interval). */
   reportHealth(): Promise<void>;
+  /** Collects cluster telemetry and sends it over the websocket now (it also runs on an interval). */
+  collectTelemetry(): Promise<void>;
   readonly metrics: AgentMetrics;
 }
 
@@ -65,6 +68,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
   let running: Promise<void> | undefined;
   let health: HealthServer | undefined;
   let diagnostics: DiagnosticsRunner | undefined;
+  let telemetry: TelemetryRuntime | undefined;
 
   const status = (): AgentStatus => {
     const r = reconciler?.status();
@@ -116,6 +120,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
     status,
     healthPort: () => health?.port,
     reportHealth,
+    collectTelemetry: async () => telemetry?.tick(),
     async start() {
       health = await startHealthServer(config.healthPort, {
         ready: () => connection === "connected" && probe.reachable,
@@ -154,10 +159,20 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
       const healthTick = () => reportHealth().catch((err: unknown) => log.warn({ err }, "reporting deployment health failed"));
       timers.push(setInterval(() => void healthTick(), config.healthReportIntervalMs));
       void heartbeat();
+      const r = reconciler;
+      telemetry = startTelemetry(config.telemetry, {
+        config: kube.config,
+        objects: kube.objects,
+        sink: link,
+        logger,
+        stacks: () => new Set([...r.appliedObjects().keys(), ...r.status().failingStacks]),
+        connected: () => connection === "connected" && link.active === "websocket",
+      });
     },
     async stop() {
       stopping.abort();
       for (const t of timers) clearInterval(t);
+      telemetry?.stop();
       await running;
       await diagnostics?.stop();
       await reconciler?.stop();

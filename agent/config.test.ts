@@ -22,6 +22,7 @@ describe("loadAgentConfig", () => {
         heartbeatIntervalMs: 30_000,
         healthReportIntervalMs: 60_000,
         logLevel: "info",
+        telemetry: { enabled: true, intervalMs: 5000, logLinesPerSecond: 100, maxContainers: 50 },
       },
     });
   });

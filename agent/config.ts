@@ -19,6 +19,11 @@ const schema = z.object({
     .default("default"),
   HEARTBEAT_INTERVAL: seconds(30),
   HEALTH_REPORT_INTERVAL: seconds(60),
+  // Cluster telemetry (agent/telemetry): Kubernetes events and pod logs of the stacks, sent over the websocket.
+  TELEMETRY__ENABLED: z.enum(["true", "false"]).default("true"),
+  TELEMETRY__INTERVAL: seconds(5),
+  TELEMETRY__LOG_LINES_PER_SECOND: z.coerce.number().positive().max(100_000).default(100),
+  TELEMETRY__MAX_CONTAINERS: z.coerce.number().int().min(1).max(10_000).default(50),
   LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -36,6 +41,16 @@ export interface AgentConfig {
   /** How often pod health per stack is checked and sent to the broker. */
   healthReportIntervalMs: number;
   logLevel: string;
+  telemetry: TelemetryConfig;
+}
+
+export interface TelemetryConfig {
+  enabled: boolean;
+  intervalMs: number;
+  /** Per container: lines past this rate are dropped and counted as a rate_limit gap. */
+  logLinesPerSecond: number;
+  /** Containers whose logs one tick reads, at most. */
+  maxContainers: number;
 }
 
 export type ConfigResult = { ok: true; config: AgentConfig } | { ok: false; problems: string[] };
@@ -71,6 +86,12 @@ export function loadAgentConfig(env: Record<string, string | undefined>): Config
     heartbeatIntervalMs: c.HEARTBEAT_INTERVAL * 1000,
     healthReportIntervalMs: c.HEALTH_REPORT_INTERVAL * 1000,
     logLevel: c.LOG__LEVEL,
+    telemetry: {
+      enabled: c.TELEMETRY__ENABLED === "true",
+      intervalMs: c.TELEMETRY__INTERVAL * 1000,
+      logLinesPerSecond: c.TELEMETRY__LOG_LINES_PER_SECOND,
+      maxContainers: c.TELEMETRY__MAX_CONTAINERS,
+    },
   };
   return { ok: true, config: Object.freeze(config) };
 }

@@ -34,6 +34,7 @@ import { Scheduler } from "./scheduler/scheduler.js";
 import { LiveConfig } from "./live-config/live-config.js";
 import { registerDiagnostics } from "./diagnostics/tasks.js";
 import type { DiagnosticFeed } from "./diagnostics/feed.js";
+import { createTelemetry, type Telemetry } from "./telemetry/wiring.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -56,6 +57,8 @@ export interface BrokerApp {
   readonly liveConfig: LiveConfig;
   /** Pushes diagnostic requests to agents (src/diagnostics). */
   readonly diagnostics: DiagnosticFeed;
+  /** Cluster telemetry: its live feed and Brokkr's /api/v1/stacks/{id}/live tail. */
+  readonly telemetry: Telemetry;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -86,6 +89,17 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   delivery.presence = presence;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
   const diagnostics = registerDiagnostics({ scheduler, db: prisma, listener, ...config.broker.diagnostics });
+  const telemetry = createTelemetry({
+    db: prisma,
+    listener,
+    scheduler,
+    identities,
+    delivery,
+    limits: config.broker.telemetry,
+    maxBufferBytes: config.broker.maxSubscriberBufferBytes,
+    maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
+    onFault: (err) => faults.record("websocket", err),
+  });
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -101,6 +115,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     delivery,
     registry: metrics.registry,
     limits: config.broker.input,
+    telemetry: config.broker.telemetry,
     ...config.broker.agentWs,
     maxBufferBytes: config.broker.maxSubscriberBufferBytes,
     maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
@@ -108,6 +123,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   });
   httpServer.on("upgrade", (req, socket, head) => {
     if (agentSockets.handles(req)) return agentSockets.upgrade(req, socket, head);
+    if (telemetry.live.handles(req)) return telemetry.live.upgrade(req, socket, head);
     if (!wss.shouldHandle(req)) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
@@ -118,6 +134,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     limits: config.broker.input,
     liveConfig,
     diagnostics,
+    telemetry,
   });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
@@ -185,6 +202,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     scheduler,
     liveConfig,
     diagnostics,
+    telemetry,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -204,6 +222,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
           limits: config.broker.input,
           agentSockets,
           liveConfig,
+          telemetry: config.broker.telemetry,
         }),
       );
       app.use(
@@ -236,6 +255,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
       liveConfig.stop();
       agentSockets.stop();
+      telemetry.live.stop();
       await scheduler.stop();
       delivery.stop();
       diagnostics.stop();

@@ -79,6 +79,11 @@ const envSchema = z.object({
     .default(86_400),
   // Diagnostics (src/diagnostics): how often expired requests and results are deleted (Brokkr: 900 s).
   BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  // Cluster telemetry (src/telemetry): retention at most Brokkr's 6-hour ceiling; per batch, rows
+  // per stack beyond the cap become one gap record, and longer lines are truncated.
+  BROKKR__BROKER__TELEMETRY_RETENTION_HOURS: z.coerce.number().min(0.01).max(6).default(6),
+  BROKKR__BROKER__TELEMETRY_MAX_ROWS_PER_STACK: z.coerce.number().int().min(1).max(10_000).default(1000),
+  BROKKR__BROKER__TELEMETRY_MAX_LINE_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -89,6 +94,12 @@ const envSchema = z.object({
   BROKKR__CONFIG__RELOAD_DEBOUNCE_MS: z.coerce.number().int().min(10).max(600_000).default(5000),
   BROKKR__LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
+
+export interface TelemetryLimits {
+  retentionSeconds: number;
+  maxRowsPerStack: number;
+  maxLineBytes: number;
+}
 
 export type BrokerConfig = Readonly<{
   database: {
@@ -127,6 +138,8 @@ export type BrokerConfig = Readonly<{
     introspection: boolean;
     input: InputLimits;
     diagnostics: { cleanupIntervalMs: number };
+    /** Cluster telemetry (src/telemetry). */
+    telemetry: TelemetryLimits;
   };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
   log: { level: string };
@@ -190,6 +203,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         idempotencyTtlSeconds: e.BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS,
       },
       diagnostics: { cleanupIntervalMs: e.BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS * 1000 },
+      telemetry: {
+        retentionSeconds: Math.round(e.BROKKR__BROKER__TELEMETRY_RETENTION_HOURS * 3600),
+        maxRowsPerStack: e.BROKKR__BROKER__TELEMETRY_MAX_ROWS_PER_STACK,
+        maxLineBytes: e.BROKKR__BROKER__TELEMETRY_MAX_LINE_BYTES,
+      },
     },
     cors: {
       allowedOrigins: commaList(e.BROKKR__CORS__ALLOWED_ORIGINS),

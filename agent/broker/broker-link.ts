@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { ReportTelemetryInput } from "../generated/operations.ts";
 import { jitteredDelay, sleep } from "./backoff.ts";
 import { BrokerHttpError } from "./http.ts";
 import type { AgentEventReport, BrokerTransport, DeploymentHealthEntry, HeartbeatReport, TransportHandlers } from "./types.ts";
@@ -54,6 +55,11 @@ export class BrokerLink {
 
   reportHealth(entries: DeploymentHealthEntry[]): Promise<void> {
     return this.current.reportHealth(entries);
+  }
+
+  /** Telemetry goes over the websocket only (as Brokkr's); false on REST. */
+  async reportTelemetry(input: ReportTelemetryInput): Promise<boolean> {
+    return this.current.reportTelemetry ? this.current.reportTelemetry(input) : false;
   }
 
   async run(handlers: TransportHandlers, signal: AbortSignal): Promise<void> {

@@ -1,4 +1,9 @@
-import type { AgentDeploymentsSubscription, AgentEventStatus, AppliedObjectFragment } from "../generated/operations.ts";
+import type {
+  AgentDeploymentsSubscription,
+  AgentEventStatus,
+  AppliedObjectFragment,
+  ReportTelemetryInput,
+} from "../generated/operations.ts";
 import type { HealthState } from "../kube/stack-health.ts";
 
 // Wire shapes come from the generated operation types (agent/broker/operations.graphql), so a
@@ -60,4 +65,6 @@ export interface BrokerTransport extends EventReporter {
   run(handlers: TransportHandlers, signal: AbortSignal): Promise<void>;
   heartbeat(report: HeartbeatReport): Promise<void>;
   reportHealth(entries: DeploymentHealthEntry[]): Promise<void>;
+  /** Cluster telemetry (agent/telemetry); only the websocket transport carries it. */
+  reportTelemetry?(input: ReportTelemetryInput): Promise<boolean>;
 }

@@ -10,7 +10,10 @@ import {
   AgentTargetStateDocument,
   HeartbeatDocument,
   ReportAgentEventDocument,
+  ReportTelemetryDocument,
+  type ReportTelemetryInput,
 } from "../generated/operations.ts";
+import { TelemetryRefusedError } from "../telemetry/index.ts";
 import { type BrokerHttp, graphqlRequest, sendHealthStatus } from "./http.ts";
 import { targetStateEvents } from "./target-state.ts";
 import type {
@@ -42,6 +45,8 @@ type SessionResult = { connected: boolean; reason: string };
 export class WebSocketTransport implements BrokerTransport {
   readonly name = "websocket" as const;
   private agentId?: string;
+  /** The session's client once the broker acknowledged it: telemetry rides on this socket. */
+  private live: Client | null = null;
 
   constructor(private readonly options: WebSocketTransportOptions) {}
 
@@ -72,6 +77,31 @@ export class WebSocketTransport implements BrokerTransport {
   /** The schema has no health mutation, so health goes over Brokkr's v1 REST path on either transport. */
   async reportHealth(entries: DeploymentHealthEntry[]): Promise<void> {
     await sendHealthStatus(this.options, this.agentId ?? (await this.verify()), entries);
+  }
+
+  /**
+   * One telemetry batch as a mutation over the session's socket (not HTTP: Brokkr's telemetry
+   * goes over its websocket only); false when no session is up.
+   */
+  async reportTelemetry(input: ReportTelemetryInput): Promise<boolean> {
+    const client = this.live;
+    if (!client) return false;
+    await new Promise<void>((resolve, reject) => {
+      client.subscribe(
+        { query: ReportTelemetryDocument.toString(), variables: { input } },
+        {
+          next: (result) => {
+            const error = result.errors?.[0];
+            const code = prop(error?.extensions, "code");
+            if (error)
+              reject(code === "INTERNAL_SERVER_ERROR" ? new Error(error.message) : new TelemetryRefusedError(error.message));
+          },
+          error: (err) => reject(new Error(describeClose(err))),
+          complete: resolve,
+        },
+      );
+    });
+    return true;
   }
 
   /**
@@ -109,6 +139,7 @@ export class WebSocketTransport implements BrokerTransport {
         if (done) return;
         done = true;
         signal.removeEventListener("abort", onAbort);
+        if (this.live === client) this.live = null;
         unsubscribe();
         void client.dispose();
         resolve({ connected: connected && handedOver, reason });
@@ -125,6 +156,7 @@ export class WebSocketTransport implements BrokerTransport {
       };
       const client = this.createClient(() => {
         connected = true;
+        this.live = client;
         handlers.onConnected();
         void handOverTargetState();
       });

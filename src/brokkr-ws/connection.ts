@@ -10,7 +10,9 @@ import type { InputLimits } from "../validation.js";
 import type { AgentWsMetrics } from "./metrics.js";
 import { isDeploymentEvent, type PushFrames } from "./push-frames.js";
 import { type AgentIdentity, applyControlFrame } from "./uplink.js";
+import { TelemetryLane } from "./telemetry-lane.js";
 import { type ControlFrame, decodeUplink, isControl } from "./wire.js";
+import type { TelemetryLimits } from "../config.js";
 
 const log = moduleLogger("brokkr-ws");
 
@@ -30,6 +32,7 @@ export interface SocketDeps {
   frames: PushFrames;
   metrics: AgentWsMetrics;
   limits: InputLimits;
+  telemetry: TelemetryLimits;
   maxBufferBytes: number;
 }
 
@@ -49,6 +52,7 @@ export class AgentSocket {
   private readonly identity: AgentIdentity;
   private readonly connection: Connection;
   private readonly control: ControlFrame[] = [];
+  private readonly telemetry: TelemetryLane;
   private draining = false;
   private paused = false;
   private closed = false;
@@ -63,6 +67,13 @@ export class AgentSocket {
   ) {
     this.identity = key.identity;
     this.connection = deps.delivery.connections.add(key, ws);
+    this.telemetry = new TelemetryLane({
+      db: deps.db,
+      identity: this.identity,
+      limits: deps.telemetry,
+      metrics: deps.metrics,
+      recheck: () => this.connection.recheck(),
+    });
     ws.on("message", (data, isBinary) => this.received(data, isBinary));
     ws.once("close", () => this.gone());
     ws.on("pong", () => (this.answeredPing = true));
@@ -157,8 +168,7 @@ export class AgentSocket {
     if (!frame) return this.deps.metrics.dropped("malformed");
     this.deps.metrics.message("in", frame.type);
     if (frame.body.agent_id !== this.agentId) return this.deps.metrics.dropped("agent_mismatch");
-    // Telemetry has no store or live tail here yet (the telemetry issue): counted, then dropped.
-    if (!isControl(frame)) return this.deps.metrics.dropped("telemetry_not_stored");
+    if (!isControl(frame)) return this.telemetry.push(frame);
     if (this.control.length >= CONTROL_LANE_HARD_CAP) return this.deps.metrics.dropped("control_lane_full");
     this.control.push(frame);
     if (this.control.length >= CONTROL_LANE_SLOTS && !this.paused) {
@@ -209,6 +219,7 @@ export class AgentSocket {
     this.closed = true;
     this.streaming = false;
     this.control.length = 0;
+    this.telemetry.close();
     this.connection.remove();
     this.stopStream?.();
     this.onGone(this);

@@ -34,7 +34,7 @@ export function createAgentWsMetrics(registry: Registry, connectedAgents: () => 
   return {
     message: (direction: "in" | "out", type: string) => messages.inc({ direction, type }),
     applied: (type: string) => applied.inc({ type }),
-    dropped: (reason: string) => dropped.inc({ reason }),
+    dropped: (reason: string, count = 1) => dropped.inc({ reason }, count),
   };
 }
 

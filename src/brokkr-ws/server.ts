@@ -8,6 +8,7 @@ import type { DeliveryHub } from "../delivery/hub.js";
 import { BrokkrError, fromDatabaseError, RETRY_AFTER_SECONDS } from "../errors.js";
 import { moduleLogger } from "../logger.js";
 import type { InputLimits } from "../validation.js";
+import type { TelemetryLimits } from "../config.js";
 import { AgentSocket } from "./connection.js";
 import { type AgentWsMetrics, createAgentWsMetrics } from "./metrics.js";
 import { PushFrames } from "./push-frames.js";
@@ -37,6 +38,7 @@ export interface AgentSocketOptions {
   /** Upgrades waiting on their key lookup; more are refused with 503. */
   maxPendingUpgrades: number;
   limits: InputLimits;
+  telemetry: TelemetryLimits;
   onFault: (err: unknown) => void;
 }
 
@@ -140,11 +142,11 @@ export class AgentSocketServer {
     this.byAgent.set(agentId, list);
     while (list.length >= this.opts.maxSocketsPerAgent)
       list.shift()?.closeAndCutOff(CLOSE_REPLACED, "Replaced by a newer connection of this agent");
-    const { db, delivery, limits, maxBufferBytes } = this.opts;
+    const { db, delivery, limits, telemetry, maxBufferBytes } = this.opts;
     const socket = new AgentSocket(
       ws,
       key,
-      { db, delivery, frames: this.frames, metrics: this.metrics, limits, maxBufferBytes },
+      { db, delivery, frames: this.frames, metrics: this.metrics, limits, telemetry, maxBufferBytes },
       (gone) => {
         const current = this.byAgent.get(agentId);
         const at = current?.indexOf(gone) ?? -1;

@@ -9,6 +9,7 @@ export const CHANNELS = [
   "brokkr_agent_events",
   "brokkr_identities",
   "brokkr_diagnostics",
+  "brokkr_telemetry",
 ] as const;
 export type Channel = (typeof CHANNELS)[number];
 

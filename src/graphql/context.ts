@@ -7,6 +7,7 @@ import { contextCreationError } from "./format-error.js";
 import type { DeliveryHub } from "../delivery/hub.js";
 import type { LiveConfig } from "../live-config/live-config.js";
 import type { DiagnosticFeed } from "../diagnostics/feed.js";
+import type { Telemetry } from "../telemetry/wiring.js";
 
 export interface GraphQLContext {
   identity: Identity | null;
@@ -21,6 +22,8 @@ export interface GraphQLContext {
   idempotencyKey?: string;
   /** Set on websocket operations. */
   connection?: SocketConnection;
+  /** Cluster telemetry: its bounds and the live feed (src/telemetry). */
+  telemetry: Telemetry;
 }
 
 export interface SocketConnection {
@@ -37,6 +40,7 @@ export function createContextFactory(deps: {
   limits: InputLimits;
   liveConfig: LiveConfig;
   diagnostics: DiagnosticFeed;
+  telemetry: Telemetry;
 }) {
   const build = (identity: Identity | null, cacheLoaders: boolean, extra: Partial<GraphQLContext> = {}): GraphQLContext => ({
     identity,
@@ -47,6 +51,7 @@ export function createContextFactory(deps: {
     limits: deps.limits,
     liveConfig: deps.liveConfig,
     diagnostics: deps.diagnostics,
+    telemetry: deps.telemetry,
     ...extra,
   });
   return {

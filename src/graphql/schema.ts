@@ -14,6 +14,7 @@ import { stackResolvers } from "../stacks/resolvers.js";
 import { deliveryResolvers } from "../delivery/resolvers.js";
 import { liveConfigResolvers } from "../live-config/resolvers.js";
 import { diagnosticResolvers } from "../diagnostics/resolvers.js";
+import { telemetryResolvers } from "../telemetry/resolvers.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -43,6 +44,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       fleetResolvers,
       liveConfigResolvers,
       diagnosticResolvers,
+      telemetryResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,

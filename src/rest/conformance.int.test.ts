@@ -82,6 +82,8 @@ const SERVED = [
   "claim_diagnostic",
   "submit_diagnostic_result",
   "get_pending_diagnostics",
+  "list_telemetry_events",
+  "list_telemetry_logs",
 ] as const;
 
 let broker: TestBroker;
@@ -380,6 +382,22 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
     expect(text.data).toBe(yaml);
   });
 
+  it("serves a stack's telemetry history with Brokkr's retention metadata", async () => {
+    const ts = new Date().toISOString();
+    const involvedObject = { apiVersion: "v1", kind: "Pod", namespace: "default", name: "web-0" };
+    const input = {
+      events: [{ stackId, observedAt: ts, reason: "Pulled", message: "pulled", eventType: "Normal", involvedObject }],
+      logs: [{ stackId, namespace: "default", pod: "web-0", container: "web", ts, line: "up" }],
+    };
+    await broker.gql(`mutation($input: ReportTelemetryInput!) { reportTelemetry(input: $input) { logs } }`, { input }, agent.pak);
+    const gen = as(generator.pak);
+    const events = await gen.GET("/stacks/{id}/events", { params: { path: { id: stackId }, query: { limit: 10 } } });
+    expect(events.data?.events.map((e) => e.reason)).toEqual(["Pulled"]);
+    expect(events.data?.retention).toMatchObject({ retention_ceiling_seconds: 21600, effective_retention_seconds: 21600 });
+    const logs = await gen.GET("/stacks/{id}/logs", { params: { path: { id: stackId }, query: { since: ts } } });
+    expect(logs.data?.lines.map((l) => l.line)).toEqual(["up"]);
+    expect(logs.data?.retention.long_term_sink_hint).toContain("Datadog");
+  });
   it("reloads the configuration for the admin only", async () => {
     const reload = await as(broker.adminPak).POST("/admin/config/reload");
     expect(reload.data).toMatchObject({ success: true, changes: [], message: "no settings changed" });

@@ -6,6 +6,7 @@ import type { Identity } from "../auth/identity.js";
 import type { AgentSocketServer } from "../brokkr-ws/server.js";
 import type { Database } from "../db/client.js";
 import type { DeliveryHub } from "../delivery/hub.js";
+import type { TelemetryLimits } from "../config.js";
 import { badInput } from "../errors.js";
 import { isUuid, type InputLimits } from "../validation.js";
 import { MAX_PAGE_SIZE, type Connection, type Page } from "../graphql/pagination.js";
@@ -18,6 +19,8 @@ export interface RestDeps {
   agentSockets: Pick<AgentSocketServer, "connections">;
   /** The broker's hot-reloadable configuration (POST /admin/config/reload). */
   liveConfig: LiveConfig;
+  /** Cluster telemetry's retention and bounds (src/telemetry). */
+  telemetry: TelemetryLimits;
 }
 
 export interface Call<P, Q, B> {

@@ -15,6 +15,7 @@ import { objectRoutes } from "./object-routes.js";
 import { pathMatcher, SPEC_OPERATIONS } from "./operations.js";
 import { parseWith, type RestDeps, type Route } from "./route.js";
 import { stackRoutes } from "./stack-routes.js";
+import { telemetryRoutes } from "./telemetry-routes.js";
 
 interface Deps extends RestDeps {
   identities: IdentityResolver;
@@ -30,6 +31,7 @@ export const ROUTES: readonly Route[] = [
   ...fleetRoutes,
   ...configRoutes,
   ...diagnosticRoutes,
+  ...telemetryRoutes,
 ];
 
 interface Compiled {

@@ -21,6 +21,7 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
   builtin("", "v1", "Pod", "pods", true),
   builtin("", "v1", "Event", "events", true),
   builtin("", "v1", "ServiceAccount", "serviceaccounts", true),
+  builtin("", "v1", "Event", "events", true),
   builtin("apps", "v1", "Deployment", "deployments", true),
   builtin("apps", "v1", "StatefulSet", "statefulsets", true),
   builtin("apps", "v1", "DaemonSet", "daemonsets", true),

@@ -6,11 +6,13 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { Catalog } from "./catalog.ts";
 import { parseLabelSelector } from "./label-selector.ts";
+import { type LogLine, PodLogs } from "./pod-logs.ts";
 import { type Fault, FakeKubeHandler, type RequestRecord } from "./server.ts";
 import { type KubeObject, ObjectStore } from "./store.ts";
 
 export type { KubeObject } from "./store.ts";
 export type { Fault, RequestRecord } from "./server.ts";
+export type { LogLine } from "./pod-logs.ts";
 
 export interface FakeKubeOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -38,6 +40,13 @@ export interface FakeKube {
   create(object: KubeObject): KubeObject;
   /** Sets the text `GET …/pods/{pod}/log?container=` serves (see pod-logs.ts). */
   setPodLog(ref: { namespace: string; pod: string; container: string }, text: string): void;
+  /**
+   * Records a core/v1 Event as a controller or kubelet would (not counted as a request); a
+   * missing name, namespace or times are filled in. Returns the stored Event.
+   */
+  recordEvent(event: Partial<KubeObject> & { involvedObject: KubeObject; reason: string; message?: string }): KubeObject;
+  /** Appends canned lines to a container's log, served by GET …/pods/{name}/log. */
+  appendPodLog(ref: { namespace?: string; pod: string; container: string }, lines: LogLine[]): void;
   /** Writes a status as a controller or kubelet would (not counted as a request). */
   setStatus(ref: ObjectRef, status: KubeObject): void;
   /** Every request received, in order, including discovery and failed ones. */
@@ -67,7 +76,9 @@ function kubeconfig(url: string, namespace: string | undefined): string {
 export async function startFakeKube(options: FakeKubeOptions = {}): Promise<FakeKube> {
   const catalog = new Catalog();
   const store = new ObjectStore(catalog);
-  const handler = new FakeKubeHandler(catalog, store);
+  const logs = new PodLogs();
+  const handler = new FakeKubeHandler(catalog, store, logs);
+  let events = 0;
   const server = createServer((req, res) => void handler.handle(req, res));
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -101,7 +112,24 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       const namespace = type.namespaced ? (object.metadata?.namespace ?? "default") : undefined;
       return store.create(type, namespace, { ...object, metadata: { ...object.metadata, namespace } }, "fake-controller");
     },
-    setPodLog: (ref, text) => handler.podLogs.set(ref.namespace, ref.pod, ref.container, text),
+    setPodLog: (ref, text) => logs.set(ref.namespace, ref.pod, ref.container, text),
+    recordEvent: (event) => {
+      const namespace = event.metadata?.namespace ?? event.involvedObject.namespace ?? "default";
+      const now = new Date().toISOString();
+      const body = {
+        type: "Normal",
+        count: 1,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        source: { component: "kubelet" },
+        ...event,
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { ...event.metadata, namespace, name: event.metadata?.name ?? `${event.involvedObject.name}.${++events}` },
+      } as KubeObject;
+      return store.create(typeOf("v1", "Event"), namespace, body, "kubelet");
+    },
+    appendPodLog: (ref, lines) => logs.append(ref.namespace ?? "default", ref.pod, ref.container, lines),
     setStatus: (ref, status) => store.setStatus(typeOf(ref.apiVersion, ref.kind), nsOf(ref), ref.name, status),
     requests: () => [...handler.requests],
     writeCount: (method) =>

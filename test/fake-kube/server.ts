@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import { BUILTIN_TYPES, type Catalog, type ResourceType, groupVersion } from "./catalog.ts";
 import { parseLabelSelector } from "./label-selector.ts";
-import { PodLogs, sendText } from "./pod-logs.ts";
+import { type PodLogs, sendText } from "./pod-logs.ts";
 import { StatusError, sendJson, sendStatus, statusBody } from "./status.ts";
 import type { KubeObject, ObjectStore } from "./store.ts";
 
@@ -30,12 +30,12 @@ const MERGE_CONTENT_TYPE = "application/merge-patch+json";
 export class FakeKubeHandler {
   readonly requests: RequestRecord[] = [];
   readonly faults: Fault[] = [];
-  readonly podLogs = new PodLogs();
   latencyMs = 0;
 
   constructor(
     private readonly catalog: Catalog,
     private readonly store: ObjectStore,
+    private readonly logs: PodLogs,
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -51,9 +51,12 @@ export class FakeKubeHandler {
       return;
     }
     try {
+      const log = this.podLog(method, url);
+      if (log !== undefined) {
+        sendText(res, log);
+        return;
+      }
       const body = await readBody(req);
-      const log = method === "GET" ? this.podLog(url) : undefined;
-      if (log !== undefined) return sendText(res, log);
       const [status, payload] = this.dispatch(method, url, req.headers["content-type"] ?? "", body);
       record.status = status;
       sendJson(res, status, payload);
@@ -62,15 +65,6 @@ export class FakeKubeHandler {
       record.status = status.code;
       sendStatus(res, status);
     }
-  }
-
-  /** The text of `GET …/pods/{name}/log`, or undefined for any other path. */
-  private podLog(url: URL): string | undefined {
-    const match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
-    if (!match) return undefined;
-    const pods = this.catalog.findKind("v1", "Pod")!;
-    const pod = this.store.get(pods, decodeURIComponent(match[1]!), decodeURIComponent(match[2]!));
-    return this.podLogs.read(pod, url.searchParams);
   }
 
   private takeFault(method: string, path: string): Fault | undefined {
@@ -92,6 +86,17 @@ export class FakeKubeHandler {
     }
     if (method === "DELETE" && route.name) return [200, this.store.delete(route.type, route.namespace, route.name)];
     throw new StatusError(405, `the server does not allow this method on the requested resource (${method} ${url.pathname})`);
+  }
+
+  /** `GET /api/v1/namespaces/{ns}/pods/{name}/log`, the one subresource served; undefined for other paths. */
+  private podLog(method: string, url: URL): string | undefined {
+    const match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
+    if (!match) return undefined;
+    if (method !== "GET") throw new StatusError(405, `the server does not allow this method on the requested resource`);
+    const type = this.catalog.findKind("v1", "Pod");
+    if (!type) throw new StatusError(500, "the fake serves no pods");
+    const pod = this.store.get(type, decodeURIComponent(match[1]!), decodeURIComponent(match[2]!));
+    return this.logs.read(pod, url.searchParams);
   }
 
   private patch(route: Route, url: URL, contentType: string, body: string): [number, unknown] {
