@@ -30,6 +30,8 @@ import { mountWebRoutes } from "./web/routes.js";
 import { AgentPresence } from "./fleet/presence.js";
 import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 import { Scheduler } from "./scheduler/scheduler.js";
+import type { WorkOrderFeed } from "./work-orders/feed.js";
+import { registerWorkOrders } from "./work-orders/tasks.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -48,6 +50,8 @@ export interface BrokerApp {
   readonly faults: FaultRecorder;
   /** The broker's periodic work; domains register their tasks in createApp. */
   readonly scheduler: Scheduler;
+  /** Work orders pushed to agentWorkOrders subscriptions. */
+  readonly workOrders: WorkOrderFeed;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -73,6 +77,12 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
+  const workOrders = registerWorkOrders({
+    db: prisma,
+    listener,
+    scheduler,
+    maintenanceIntervalSeconds: config.broker.workOrders.maintenanceIntervalSeconds,
+  });
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -98,7 +108,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     if (!wss.shouldHandle(req)) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
-  const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input });
+  const contexts = createContextFactory({ db: prisma, delivery, workOrders, identities, limits: config.broker.input });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
   const wsServer = startGraphQLWs({ schema, wss, identities, contexts, config, delivery, formatError });
@@ -158,6 +168,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     faults,
     agentSockets,
     scheduler,
+    workOrders,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -208,6 +219,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       agentSockets.stop();
       await scheduler.stop();
       delivery.stop();
+      workOrders.stop();
       if (apolloStarted) await Promise.race([apollo.stop(), timeout]);
       await listener.stop();
       httpServer.closeAllConnections();

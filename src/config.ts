@@ -70,6 +70,8 @@ const envSchema = z.object({
     .min(60)
     .max(30 * 86_400)
     .default(86_400),
+  // Work orders (src/work-orders): how often stale claims and due retries are requeued (Brokkr: 10 s).
+  BROKKR__BROKER__WORK_ORDER_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -108,6 +110,7 @@ export type BrokerConfig = Readonly<{
     shutdownTimeoutMs: number;
     introspection: boolean;
     input: InputLimits;
+    workOrders: { maintenanceIntervalSeconds: number };
   };
   cors: { allowedOrigins: string[] };
   log: { level: string };
@@ -167,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         maxHealthEntries: e.BROKKR__BROKER__MAX_HEALTH_ENTRIES,
         idempotencyTtlSeconds: e.BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS,
       },
+      workOrders: { maintenanceIntervalSeconds: e.BROKKR__BROKER__WORK_ORDER_MAINTENANCE_INTERVAL_SECONDS },
     },
     cors: {
       allowedOrigins: e.BROKKR__CORS__ALLOWED_ORIGINS.split(",")

@@ -5,12 +5,15 @@ import type { Loaders } from "./loaders.js";
 import { createLoaders } from "./loaders.js";
 import { contextCreationError } from "./format-error.js";
 import type { DeliveryHub } from "../delivery/hub.js";
+import type { WorkOrderFeed } from "../work-orders/feed.js";
 
 export interface GraphQLContext {
   identity: Identity | null;
   db: Database;
   loaders: Loaders;
   delivery: DeliveryHub;
+  /** Push of claimable work orders (agentWorkOrders). */
+  workOrders: WorkOrderFeed;
   limits: InputLimits;
   /** The HTTP request's Idempotency-Key header (GraphQL inputs may carry clientMutationId instead). */
   idempotencyKey?: string;
@@ -28,6 +31,7 @@ export interface SocketConnection {
 export function createContextFactory(deps: {
   db: Database;
   delivery: DeliveryHub;
+  workOrders: WorkOrderFeed;
   identities: IdentityResolver;
   limits: InputLimits;
 }) {
@@ -37,6 +41,7 @@ export function createContextFactory(deps: {
     // A websocket operation's context lives as long as its subscription: its loaders don't cache.
     loaders: createLoaders(deps.db, cacheLoaders),
     delivery: deps.delivery,
+    workOrders: deps.workOrders,
     limits: deps.limits,
     ...extra,
   });
