@@ -29,19 +29,21 @@ const QUEUE_LIMIT = 1_000;
  */
 export class WorkOrderFeed {
   private readonly subscribers = new Map<string, Set<BoundedQueue<AgentWorkOrderEventModel>>>();
+  /** Notifications are handled one after another, so pushes keep their commit order. */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
     listener: NotificationListener,
   ) {
     listener.on("notification", (channel, payload) => {
-      if (channel === WORK_ORDER_CHANNEL) void this.guarded(this.notified(payload));
+      if (channel === WORK_ORDER_CHANNEL) this.guarded(() => this.notified(payload));
       // Labels, annotations and status of an agent changed: what it may claim may have too.
       else if (channel === "brokkr_associations" && payload.startsWith("agent:"))
-        void this.guarded(this.replay(payload.slice(6)));
+        this.guarded(() => this.replay(payload.slice(6)));
     });
     // Notifications sent while the LISTEN connection was away are gone: re-read.
-    listener.on("resync", () => void this.guarded(this.replayAll()));
+    listener.on("resync", () => this.guarded(() => this.replayAll()));
   }
 
   /** Open agentWorkOrders streams of `agentId` on this broker (tests wait on it). */
@@ -116,11 +118,9 @@ export class WorkOrderFeed {
     for (const agentId of [...this.subscribers.keys()]) await this.replay(agentId);
   }
 
-  private async guarded(work: Promise<void>): Promise<void> {
-    try {
-      await work;
-    } catch (err) {
-      log.error({ err }, "pushing work orders failed; agents still find them by polling");
-    }
+  private guarded(work: () => Promise<void>): void {
+    this.chain = this.chain
+      .then(work)
+      .catch((err: unknown) => log.error({ err }, "pushing work orders failed; agents still find them by polling"));
   }
 }
