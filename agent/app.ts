@@ -12,6 +12,7 @@ import { type KubeProbe, createKubeClients, loadKubeConfig, probeKube } from "./
 import { type Logger, createLogger } from "./logger.ts";
 import { type AgentMetrics, createAgentMetrics } from "./metrics.ts";
 import { Reconciler } from "./reconciler.ts";
+import { runWorkOrders } from "./work-orders/index.ts";
 
 export interface AgentRuntimeDeps {
   logger?: Logger;
@@ -62,6 +63,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
   let probe: KubeProbe = { reachable: false, latencyMs: null };
   let reconciler: Reconciler | undefined;
   let running: Promise<void> | undefined;
+  let workOrders: Promise<void> | undefined;
   let health: HealthServer | undefined;
 
   const status = (): AgentStatus => {
@@ -140,6 +142,15 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
         retryBaseMs: deps.applyRetryBaseMs,
       });
       running = receive(reconciler).catch((err: unknown) => log.error({ err }, "broker link stopped"));
+      workOrders = runWorkOrders({
+        http: { baseUrl: config.brokerUrl, pak: config.pak },
+        agentId,
+        applier,
+        logger: logger.child({ module: "work-orders" }),
+        pollingIntervalMs: config.pollingIntervalMs,
+        push: config.transport === "websocket",
+        signal: stopping.signal,
+      });
       timers.push(setInterval(() => void heartbeat(), config.heartbeatIntervalMs));
       const healthTick = () => reportHealth().catch((err: unknown) => log.warn({ err }, "reporting deployment health failed"));
       timers.push(setInterval(() => void healthTick(), config.healthReportIntervalMs));
@@ -149,6 +160,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
       stopping.abort();
       for (const t of timers) clearInterval(t);
       await running;
+      await workOrders;
       await reconciler?.stop();
       connection = "stopped";
       await health?.close();

@@ -64,7 +64,19 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
       validate,
       execute,
       subscribe,
-      roots: { subscription: { agentDeployments: (args: { after?: string }) => stream(BigInt(args.after ?? "0")) } as never },
+      roots: {
+        subscription: {
+          agentDeployments: (args: { after?: string }) => stream(BigInt(args.after ?? "0")),
+          // The fake has no work orders to push (agent/work-orders): a stream that stays open, empty.
+          agentWorkOrders: () => ({
+            [Symbol.asyncIterator]() {
+              return this;
+            },
+            next: () => new Promise(() => {}),
+            return: async () => ({ done: true, value: undefined }),
+          }),
+        } as never,
+      },
       onConnect: (ctx) => ctx.connectionParams?.authorization === `Bearer ${options.pak}`,
       onSubscribe: (ctx, _id, payload) => {
         subscriptions.push({ after: String(payload.variables?.after), authorization: ctx.connectionParams?.authorization });
