@@ -2,6 +2,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgentRuntime, type AgentRuntime } from "../../agent/app.js";
 import { loadAgentConfig } from "../../agent/config.js";
+import type { WorkOrderResult } from "../../agent/work-orders/executor.js";
+import { WorkOrderWorker } from "../../agent/work-orders/worker.js";
 import { startTestBroker, type TestBroker } from "../broker.js";
 import { createAgent } from "../factories.js";
 import { startFakeKube, type FakeKube } from "../fake-kube/index.js";
@@ -133,5 +135,66 @@ describe("what the agent refuses", () => {
     await logged(mine.id);
     expect(await logEntry(notMine.id)).toBeUndefined();
     expect(live("wo-not-mine")).toBeUndefined();
+  });
+});
+
+describe("the agent's work-order worker against the real broker", () => {
+  const worker = (agent: { id: string; pak: string }, run: (id: string) => Promise<WorkOrderResult>) =>
+    new WorkOrderWorker({
+      baseUrl: broker.url,
+      pak: agent.pak,
+      agentId: agent.id,
+      executor: { run: (task) => run(task.id) },
+      logger: pino({ level: "silent" }),
+      pollingIntervalMs: 50,
+      push: true,
+      retryBaseMs: 10,
+    });
+
+  it("runs an order once however often it is announced (push, polls and offers)", async () => {
+    const agent = await createAgent(broker, { activate: true });
+    const runs: string[] = [];
+    const w = worker(agent, async (id) => {
+      runs.push(id);
+      return { success: true, message: "done", retryable: false };
+    });
+    const stop = new AbortController();
+    const loop = w.run(stop.signal);
+    const order = await createWorkOrder(broker, { targeting: { agentIds: [agent.id] } });
+    for (let i = 0; i < 5; i++) w.offer(order.id);
+    await logged(order.id);
+    // A second order is the sentinel: once it ran, every announcement of the first was handled.
+    const next = await createWorkOrder(broker, { targeting: { agentIds: [agent.id] } });
+    w.offer(order.id);
+    await logged(next.id);
+    stop.abort();
+    await loop;
+    expect(runs).toEqual([order.id, next.id]);
+  });
+
+  it("drops a report the broker refuses because the claim timed out, and runs the requeued order on its new claim", async () => {
+    const agent = await createAgent(broker, { activate: true });
+    let release!: () => void;
+    const firstRunHeld = new Promise<void>((resolve) => (release = resolve));
+    const runs: string[] = [];
+    const w = worker(agent, async (id) => {
+      runs.push(id);
+      if (runs.length === 1) await firstRunHeld;
+      return { success: true, message: `run ${runs.length}`, retryable: false };
+    });
+    const stop = new AbortController();
+    const loop = w.run(stop.signal);
+    const order = await createWorkOrder(broker, { targeting: { agentIds: [agent.id] } });
+    await waitUntil(
+      () => runs.length === 1,
+      () => "the first run did not start",
+    );
+    await broker.db.sql.query("UPDATE work_orders SET claimed_at = now() - interval '2 hours' WHERE id = $1", [order.id]);
+    await broker.app.scheduler.runNow("work-order-maintenance");
+    release();
+    expect(await logged(order.id)).toMatchObject({ success: true, result_message: "run 2" });
+    stop.abort();
+    await loop;
+    expect(runs).toEqual([order.id, order.id]);
   });
 });
