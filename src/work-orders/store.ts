@@ -127,16 +127,8 @@ export function findLogEntry(db: Db, id: string): Promise<WorkOrderLogRow | null
   return db.workOrderLog.findUnique({ where: { id } });
 }
 
-/**
- * Ids of the work orders the agent is targeted at: named, a shared label, or a shared annotation
- * key and value. The one definition of "targeted", used by the pending list, the claim and push.
- */
-const TARGETED_AT = (agentParam: string) => `(
-  SELECT work_order_id FROM work_order_targets WHERE agent_id = ${agentParam}
-  UNION SELECT l.work_order_id FROM work_order_labels l
-          JOIN agent_labels al ON al.label = l.label WHERE al.agent_id = ${agentParam}
-  UNION SELECT n.work_order_id FROM work_order_annotations n
-          JOIN agent_annotations aa ON aa.key = n.key AND aa.value = n.value WHERE aa.agent_id = ${agentParam})`;
+/** Ids of the orders targeted at the agent: migration 0011's brokkr_work_orders_targeting, the one definition. */
+const TARGETED_AT = (agentParam: string) => `(SELECT work_order_id FROM brokkr_work_orders_targeting(${agentParam}))`;
 
 export async function pendingForAgent(db: Db, agentId: string, workType: string | undefined, limit: number) {
   const keys = await db.$queryRawUnsafe<{ id: string }[]>(
@@ -246,14 +238,9 @@ export function requeueDue(db: Db, limit: number): Promise<{ id: string; was: st
  */
 export function claimablePairs(db: Db, workOrderIds: string[], agentIds: string[]) {
   return db.$queryRaw<{ work_order_id: string; agent_id: string }[]>`
-    SELECT p.work_order_id, p.agent_id FROM (
-      SELECT work_order_id, agent_id FROM work_order_targets
-       WHERE work_order_id = ANY(${workOrderIds}::uuid[]) AND agent_id = ANY(${agentIds}::uuid[])
-      UNION SELECT l.work_order_id, al.agent_id FROM work_order_labels l JOIN agent_labels al ON al.label = l.label
-       WHERE l.work_order_id = ANY(${workOrderIds}::uuid[]) AND al.agent_id = ANY(${agentIds}::uuid[])
-      UNION SELECT n.work_order_id, aa.agent_id FROM work_order_annotations n
-        JOIN agent_annotations aa ON aa.key = n.key AND aa.value = n.value
-       WHERE n.work_order_id = ANY(${workOrderIds}::uuid[]) AND aa.agent_id = ANY(${agentIds}::uuid[])) p
-    JOIN work_orders w ON w.id = p.work_order_id AND w.status = 'PENDING'
-    JOIN agents a ON a.id = p.agent_id AND a.status = 'ACTIVE' AND a.deleted_at IS NULL`;
+    SELECT t.work_order_id, a.id AS agent_id
+      FROM agents a CROSS JOIN LATERAL brokkr_work_orders_targeting(a.id) t
+      JOIN work_orders w ON w.id = t.work_order_id AND w.status = 'PENDING'
+     WHERE a.id = ANY(${agentIds}::uuid[]) AND a.status = 'ACTIVE' AND a.deleted_at IS NULL
+       AND t.work_order_id = ANY(${workOrderIds}::uuid[])`;
 }

@@ -210,6 +210,24 @@ describe("reading and deleting", () => {
     expect(errorCode(await page("not-a-cursor"))).toBe("BAD_USER_INPUT");
   });
 
+  it("counts an agent's pending and claimed orders in its fleet status", async () => {
+    const me = await createAgent(broker, { activate: true, labels: ["fleet-wo"] });
+    const first = await createWorkOrder(broker, { targeting: { labels: ["fleet-wo"] } });
+    await createWorkOrder(broker, { targeting: { agentIds: [me.id], labels: ["fleet-wo"] } });
+    ok(await claim(broker, me.pak, first.id));
+    const status = ok(
+      await broker.gql<{ agent: { fleetStatus: { pendingWorkOrders: number; claimedWorkOrders: number } } }>(
+        "query($id: ID!) { agent(id: $id) { fleetStatus { pendingWorkOrders claimedWorkOrders } } }",
+        { id: me.id },
+      ),
+    ).agent.fleetStatus;
+    expect(status).toEqual({ pendingWorkOrders: 1, claimedWorkOrders: 1 });
+    const rest = await fetch(`${broker.url}/api/v1/agents/${me.id}/fleet-status`, {
+      headers: { authorization: broker.adminPak },
+    });
+    expect((await rest.json()).record).toMatchObject({ pending_work_orders: 1, claimed_work_orders: 1 });
+  });
+
   it("deletes an order with its targets, labels and annotations", async () => {
     const order = await createWorkOrder(broker, {
       targeting: { agentIds: [agent.id], labels: ["gone"], annotations: [{ key: "k", value: "v" }] },

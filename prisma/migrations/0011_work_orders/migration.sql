@@ -66,6 +66,19 @@ CREATE TABLE work_order_annotations (
 );
 CREATE INDEX work_order_annotations_key_value_idx ON work_order_annotations (key, value);
 
+-- The one definition of "targeted at": the ids of the orders naming the agent, sharing a label
+-- with it, or sharing an annotation key and value with it. The pending list, the claim, push and
+-- the fleet counts all read it (a single SQL query, so the planner inlines it).
+CREATE FUNCTION brokkr_work_orders_targeting(agent UUID) RETURNS TABLE (work_order_id UUID)
+LANGUAGE sql STABLE AS $$
+    SELECT t.work_order_id FROM work_order_targets t WHERE t.agent_id = agent
+    UNION
+    SELECT l.work_order_id FROM work_order_labels l JOIN agent_labels al ON al.label = l.label WHERE al.agent_id = agent
+    UNION
+    SELECT n.work_order_id FROM work_order_annotations n
+      JOIN agent_annotations aa ON aa.key = n.key AND aa.value = n.value WHERE aa.agent_id = agent
+$$;
+
 -- Finished orders, under the order's own id; written once, in the transaction that deletes the
 -- order from the queue.
 CREATE TABLE work_order_log (
