@@ -27,6 +27,28 @@ export function workOrderJson(w: WorkOrderModel) {
   };
 }
 
+/** A finished order as Brokkr's GET /work-orders/{id} shows it: the log entry in a WorkOrder's shape. */
+function loggedWorkOrderJson(l: WorkOrderLogRow) {
+  return {
+    id: l.id,
+    work_type: l.workType,
+    yaml_content: l.yamlContent,
+    status: l.success ? "COMPLETED" : "FAILED",
+    claimed_by: l.claimedBy,
+    claimed_at: iso(l.claimedAt),
+    // Not kept in the log (Brokkr sends 0 too).
+    claim_timeout_seconds: 0,
+    max_retries: 0,
+    retry_count: l.retriesAttempted,
+    backoff_seconds: 0,
+    next_retry_after: null,
+    last_error: l.success ? null : l.resultMessage,
+    last_error_at: l.success ? null : iso(l.completedAt),
+    created_at: iso(l.createdAt),
+    updated_at: iso(l.completedAt),
+  };
+}
+
 export function workOrderLogJson(l: WorkOrderLogRow) {
   return {
     id: l.id,
@@ -106,7 +128,10 @@ export const workOrderRoutes = [
     op: "get_work_order",
     roles: ["ADMIN"],
     params: idParams,
-    handle: async ({ who, params, deps }) => ok(workOrderJson(await workOrders.getWorkOrder(deps.db, who, params.id))),
+    handle: async ({ who, params, deps }) => {
+      const found = await workOrders.findQueuedOrLogged(deps.db, who, params.id);
+      return ok("order" in found ? workOrderJson(found.order) : loggedWorkOrderJson(found.logged));
+    },
   }),
   route({
     op: "delete_work_order",

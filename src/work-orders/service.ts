@@ -122,6 +122,23 @@ function connectionOf<T extends { id: string }>(rows: { row: T; micros: string }
   return { ...conn, edges: conn.edges.map((e) => ({ node: e.node.row, cursor: e.cursor })) };
 }
 
+/**
+ * Brokkr's GET /work-orders/{id}: the queued order, else a finished one from the log (which
+ * Brokkr's REST shows as a WorkOrder with status COMPLETED or FAILED). Admin only.
+ */
+export async function findQueuedOrLogged(
+  db: Db,
+  identity: Identity,
+  id: string,
+): Promise<{ order: store.WorkOrderModel } | { logged: store.WorkOrderLogRow }> {
+  requireAdmin(identity);
+  const order = await store.findWorkOrder(db, requireId("id", id));
+  if (order) return { order };
+  const logged = await store.findLogEntry(db, id);
+  if (!logged) throw notFound();
+  return { logged };
+}
+
 export async function listWorkOrders(
   db: Db,
   identity: Identity,
@@ -150,22 +167,27 @@ export async function getLogEntry(db: Db, identity: Identity, id: string) {
   return entry;
 }
 
-/** The agent (itself, or named by the admin) when it may take work: live and ACTIVE. */
-async function workingAgent(db: Db, identity: Identity, agentId: string | null | undefined, field = "agentId") {
+/** The agent a caller acts for: itself, or the one the admin names. */
+function actingAgentId(identity: Identity, agentId: string | null | undefined, field: string): string {
   if (identity.role === "GENERATOR") throw forbidden();
   if (identity.role === "AGENT" && agentId && agentId !== identity.id)
     throw forbidden("agent PAK does not match the agent id", "agent_pak_mismatch");
   const id = identity.role === "AGENT" ? identity.id : agentId;
   if (!id) throw new BrokkrError("BAD_USER_INPUT", `${field} is required for the admin`, field, "missing_agent_id");
-  const agent = await findAgent(db, requireId(field, id));
+  return requireId(field, id);
+}
+
+async function workingAgent(db: Db, identity: Identity, agentId: string | null | undefined, field = "agentId") {
+  const agent = await findAgent(db, actingAgentId(identity, agentId, field));
   if (!agent) throw new BrokkrError("NOT_FOUND", "agent not found", field, "agent_not_found");
   return agent;
 }
 
 /** The pending orders the agent may claim, oldest first; none while it does not receive (INACTIVE). */
 export async function listPending(db: Db, identity: Identity, agentId: string, workType?: string | null, limit = PENDING_LIMIT) {
-  const agent = await workingAgent(db, identity, agentId);
-  if (!agentReceives(agent)) return [];
+  // An unknown agent has nothing pending (Brokkr's list answers 200 for any id).
+  const agent = await findAgent(db, actingAgentId(identity, agentId, "agentId"));
+  if (!agent || !agentReceives(agent)) return [];
   const type = workType ? requireText("workType", workType, WORK_TYPE_MAX) : undefined;
   return store.pendingForAgent(db, agent.id, type, limit);
 }
