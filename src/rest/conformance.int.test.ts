@@ -479,6 +479,13 @@ describe("Brokkr's work-order operations, validated against its OpenAPI spec", (
       body: { success: false, message: "flaky again" },
     });
     expect(failed.data).toMatchObject({ id, success: false, retries_attempted: 1, result_message: "flaky again" });
+    // As Brokkr, the admin still reads a finished order by its id, from the log.
+    expect((await admin.GET("/work-orders/{id}", path(id))).data).toMatchObject({
+      id,
+      status: "FAILED",
+      retry_count: 1,
+      last_error: "flaky again",
+    });
   });
 
   it("lists and reads the log with Brokkr's filters, admin only", async () => {
