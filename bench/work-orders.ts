@@ -11,10 +11,19 @@ const ROUNDS = 20;
 const CYCLES = 200;
 const YAML = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bench\n";
 
+type Agent = { id: string; pak: string };
+type Broker = Awaited<ReturnType<typeof startBenchBroker>>;
+
 async function main() {
   const broker = await startBenchBroker("work_orders");
-  const { url, adminPak } = broker;
-  const agents: { id: string; pak: string }[] = [];
+  const agents = await makeAgents(broker);
+  await pushAndRace(broker, agents);
+  await cycles(broker, agents[0] as Agent);
+  await broker.stop();
+}
+
+async function makeAgents({ url, adminPak }: Broker): Promise<Agent[]> {
+  const agents: Agent[] = [];
   for (let i = 0; i < AGENTS; i++) {
     const made = await gql(
       url,
@@ -26,28 +35,13 @@ async function main() {
     await gql(url, adminPak, `mutation($a: ID!) { updateAgent(input: { id: $a, status: ACTIVE }) { agent { id } } }`, { a: id });
     agents.push({ id, pak: made.createAgent.pak });
   }
+  return agents;
+}
 
-  // Push: every agent subscribed; one label-targeted order reaches all of them.
-  const seen = new Map<string, number[]>();
-  const clients = agents.map((a) => {
-    const client = createClient({
-      url: `${url.replace(/^http/, "ws")}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${a.pak}` },
-    });
-    client.subscribe<{ agentWorkOrders: { reason: string; workOrder: { id: string } } }>(
-      { query: "subscription { agentWorkOrders { reason workOrder { id } } }" },
-      {
-        next: (r) => {
-          const id = r.data?.agentWorkOrders.workOrder.id;
-          if (id) (seen.get(id) ?? seen.set(id, []).get(id))?.push(performance.now());
-        },
-        error: () => {},
-        complete: () => {},
-      },
-    );
-    return client;
-  });
+/** Push: every agent subscribed; one label-targeted order reaches all of them, then they race to claim it. */
+async function pushAndRace(broker: Broker, agents: Agent[]): Promise<void> {
+  const { url, adminPak } = broker;
+  const { seen, clients } = subscribeAll(url, agents);
   while (agents.some((a) => broker.app.workOrders.subscriberCount(a.id) === 0)) await new Promise((r) => setTimeout(r, 20));
   const latencies: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -82,10 +76,37 @@ async function main() {
   );
   console.log(`claim race, ${AGENTS} agents at once, ${ROUNDS} rounds: exactly 1 winner every round`);
   for (const c of clients) await c.dispose();
+}
 
-  // Whole cycles through the API (GraphQL over HTTP, one agent), beside plain SQL doing the same writes.
-  const agent = agents[0] as { id: string; pak: string };
-  let started = performance.now();
+/** One agentWorkOrders subscription per agent; `seen` records when each order reached each of them. */
+function subscribeAll(url: string, agents: Agent[]) {
+  const seen = new Map<string, number[]>();
+  const clients = agents.map((a) => {
+    const client = createClient({
+      url: `${url.replace(/^http/, "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${a.pak}` },
+    });
+    client.subscribe<{ agentWorkOrders: { reason: string; workOrder: { id: string } } }>(
+      { query: "subscription { agentWorkOrders { reason workOrder { id } } }" },
+      {
+        next: (r) => {
+          const id = r.data?.agentWorkOrders.workOrder.id;
+          if (id) (seen.get(id) ?? seen.set(id, []).get(id))?.push(performance.now());
+        },
+        error: () => {},
+        complete: () => {},
+      },
+    );
+    return client;
+  });
+  return { seen, clients };
+}
+
+/** Whole cycles through the API (GraphQL over HTTP, one agent), beside plain SQL doing the same writes. */
+async function cycles(broker: Broker, agent: Agent): Promise<void> {
+  const { url, adminPak } = broker;
+  const started = performance.now();
   for (let i = 0; i < CYCLES; i++) {
     const made = await gql(
       url,
@@ -98,18 +119,25 @@ async function main() {
     await gql(url, agent.pak, "mutation($id: ID!) { completeWorkOrder(input: { id: $id, success: true }) { outcome } }", { id });
   }
   const apiRate = CYCLES / ((performance.now() - started) / 1000);
-  const sql = new pg.Client({ connectionString: broker.databaseUrl });
+  const sqlRate = await plainSqlCycles(broker.databaseUrl, agent.id);
+  console.log(
+    `create→claim→complete, sequential: ${apiRate.toFixed(0)} cycles/s through GraphQL vs ${sqlRate.toFixed(0)}/s plain SQL (ratio ${(apiRate / sqlRate).toFixed(2)})`,
+  );
+}
+
+async function plainSqlCycles(databaseUrl: string, agentId: string): Promise<number> {
+  const sql = new pg.Client({ connectionString: databaseUrl });
   await sql.connect();
-  started = performance.now();
+  const started = performance.now();
   for (let i = 0; i < CYCLES; i++) {
     const { rows } = await sql.query("INSERT INTO work_orders (work_type, yaml_content) VALUES ('apply', $1) RETURNING id", [
       YAML,
     ]);
     const id = rows[0].id;
-    await sql.query("INSERT INTO work_order_targets (work_order_id, agent_id) VALUES ($1, $2)", [id, agent.id]);
+    await sql.query("INSERT INTO work_order_targets (work_order_id, agent_id) VALUES ($1, $2)", [id, agentId]);
     await sql.query(
       "UPDATE work_orders SET status = 'CLAIMED', claimed_by = $2, claimed_at = now() WHERE id = $1 AND status = 'PENDING'",
-      [id, agent.id],
+      [id, agentId],
     );
     await sql.query("BEGIN");
     await sql.query(
@@ -119,12 +147,9 @@ async function main() {
     await sql.query("DELETE FROM work_orders WHERE id = $1", [id]);
     await sql.query("COMMIT");
   }
-  const sqlRate = CYCLES / ((performance.now() - started) / 1000);
+  const rate = CYCLES / ((performance.now() - started) / 1000);
   await sql.end();
-  console.log(
-    `create→claim→complete, sequential: ${apiRate.toFixed(0)} cycles/s through GraphQL vs ${sqlRate.toFixed(0)}/s plain SQL (ratio ${(apiRate / sqlRate).toFixed(2)})`,
-  );
-  await broker.stop();
+  return rate;
 }
 
 main().catch((err) => {
