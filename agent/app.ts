@@ -14,6 +14,7 @@ import { type Logger, createLogger } from "./logger.ts";
 import { type AgentMetrics, createAgentMetrics } from "./metrics.ts";
 import { Reconciler } from "./reconciler.ts";
 import { type TelemetryRuntime, startTelemetry } from "./telemetry/index.ts";
+import { runWorkOrders } from "./work-orders/index.ts";
 
 export interface AgentRuntimeDeps {
   logger?: Logger;
@@ -66,6 +67,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
   let probe: KubeProbe = { reachable: false, latencyMs: null };
   let reconciler: Reconciler | undefined;
   let running: Promise<void> | undefined;
+  let workOrders: Promise<void> | undefined;
   let health: HealthServer | undefined;
   let diagnostics: DiagnosticsRunner | undefined;
   let telemetry: TelemetryRuntime | undefined;
@@ -155,6 +157,15 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
         pollIntervalMs: config.pollingIntervalMs,
         push: config.transport === "websocket",
       });
+      workOrders = runWorkOrders({
+        http: { baseUrl: config.brokerUrl, pak: config.pak },
+        agentId,
+        applier,
+        logger: logger.child({ module: "work-orders" }),
+        pollingIntervalMs: config.pollingIntervalMs,
+        push: config.transport === "websocket",
+        signal: stopping.signal,
+      });
       timers.push(setInterval(() => void heartbeat(), config.heartbeatIntervalMs));
       const healthTick = () => reportHealth().catch((err: unknown) => log.warn({ err }, "reporting deployment health failed"));
       timers.push(setInterval(() => void healthTick(), config.healthReportIntervalMs));
@@ -175,6 +186,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
       telemetry?.stop();
       await running;
       await diagnostics?.stop();
+      await workOrders;
       await reconciler?.stop();
       connection = "stopped";
       await health?.close();

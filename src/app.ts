@@ -35,6 +35,8 @@ import { LiveConfig } from "./live-config/live-config.js";
 import { registerDiagnostics } from "./diagnostics/tasks.js";
 import type { DiagnosticFeed } from "./diagnostics/feed.js";
 import { createTelemetry, type Telemetry } from "./telemetry/wiring.js";
+import type { WorkOrderFeed } from "./work-orders/feed.js";
+import { registerWorkOrders } from "./work-orders/tasks.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -59,6 +61,8 @@ export interface BrokerApp {
   readonly diagnostics: DiagnosticFeed;
   /** Cluster telemetry: its live feed and Brokkr's /api/v1/stacks/{id}/live tail. */
   readonly telemetry: Telemetry;
+  /** Work orders pushed to agentWorkOrders subscriptions. */
+  readonly workOrders: WorkOrderFeed;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -100,6 +104,12 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
     onFault: (err) => faults.record("websocket", err),
   });
+  const workOrders = registerWorkOrders({
+    db: prisma,
+    listener,
+    scheduler,
+    maintenanceIntervalSeconds: config.broker.workOrders.maintenanceIntervalSeconds,
+  });
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -130,6 +140,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   const contexts = createContextFactory({
     db: prisma,
     delivery,
+    workOrders,
     identities,
     limits: config.broker.input,
     liveConfig,
@@ -203,6 +214,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     liveConfig,
     diagnostics,
     telemetry,
+    workOrders,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -259,6 +271,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
       await scheduler.stop();
       delivery.stop();
       diagnostics.stop();
+      workOrders.stop();
       if (apolloStarted) await Promise.race([apollo.stop(), timeout]);
       await listener.stop();
       httpServer.closeAllConnections();

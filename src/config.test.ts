@@ -50,6 +50,7 @@ describe("configuration", () => {
         input: { maxYamlBytes: 8 * 1024 * 1024, maxYamlDocuments: 1000, maxHealthEntries: 1000, idempotencyTtlSeconds: 86_400 },
         diagnostics: { cleanupIntervalMs: 900_000 },
         telemetry: { retentionSeconds: 21_600, maxRowsPerStack: 1000, maxLineBytes: 16_384 },
+        workOrders: { maintenanceIntervalSeconds: 10 },
       },
       cors: {
         allowedOrigins: ["*"],

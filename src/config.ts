@@ -84,6 +84,8 @@ const envSchema = z.object({
   BROKKR__BROKER__TELEMETRY_RETENTION_HOURS: z.coerce.number().min(0.01).max(6).default(6),
   BROKKR__BROKER__TELEMETRY_MAX_ROWS_PER_STACK: z.coerce.number().int().min(1).max(10_000).default(1000),
   BROKKR__BROKER__TELEMETRY_MAX_LINE_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+  // Work orders (src/work-orders): how often stale claims and due retries are requeued (Brokkr: 10 s).
+  BROKKR__BROKER__WORK_ORDER_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -140,6 +142,7 @@ export type BrokerConfig = Readonly<{
     diagnostics: { cleanupIntervalMs: number };
     /** Cluster telemetry (src/telemetry). */
     telemetry: TelemetryLimits;
+    workOrders: { maintenanceIntervalSeconds: number };
   };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
   log: { level: string };
@@ -208,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         maxRowsPerStack: e.BROKKR__BROKER__TELEMETRY_MAX_ROWS_PER_STACK,
         maxLineBytes: e.BROKKR__BROKER__TELEMETRY_MAX_LINE_BYTES,
       },
+      workOrders: { maintenanceIntervalSeconds: e.BROKKR__BROKER__WORK_ORDER_MAINTENANCE_INTERVAL_SECONDS },
     },
     cors: {
       allowedOrigins: commaList(e.BROKKR__CORS__ALLOWED_ORIGINS),

@@ -4,10 +4,10 @@ import { z } from "zod";
 import type { AgentObjectApi } from "./client.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { type KindRef, KindRegistry } from "./kinds.ts";
-import { type Manifest, isCrd, objectKey, orderForApply, parseManifests } from "./manifest.ts";
+import { type Manifest, isCrd, objectKey, orderForApply, orderForDelete, parseManifests } from "./manifest.ts";
 import { FIELD_MANAGER, checksumOf, stampOwnership } from "./ownership.ts";
 import { StackPruner } from "./pruner.ts";
-import { DEFAULT_RETRY, type RetryOptions, withTransientRetry } from "./retry.ts";
+import { DEFAULT_RETRY, type RetryOptions, isNotFound, withTransientRetry } from "./retry.ts";
 import { BrokkrTakeover } from "./takeover.ts";
 
 /** A CustomResourceDefinition's conditions, as far as waiting for Established reads them. */
@@ -101,6 +101,37 @@ export class KubeApplier {
     }
     const pruned = await this.pruner.prune(obj.stackId, obj.yamlChecksum);
     return { status: "applied", applied: manifests.length, pruned };
+  }
+
+  /**
+   * Server-side applies manifests outside any stack (work orders, agent/work-orders): the same
+   * order, field manager, namespace default and transient retry as a deployment, no pruning.
+   */
+  async applyManifests(manifests: Manifest[]): Promise<number> {
+    for (const manifest of orderForApply(manifests)) {
+      const resolved = await this.resolve(manifest);
+      await this.serverSideApply(resolved);
+      if (isCrd(resolved)) await this.waitEstablished(resolved.metadata.name);
+    }
+    return manifests.length;
+  }
+
+  /** Deletes the named objects, dependents first; one already gone counts as deleted. Returns how many existed. */
+  async deleteManifests(manifests: Manifest[]): Promise<number> {
+    let existed = 0;
+    for (const manifest of orderForDelete(manifests)) {
+      const { apiVersion, kind, metadata } = await this.resolve(manifest);
+      const header = { apiVersion, kind, metadata: { name: metadata.name, namespace: metadata.namespace } };
+      await this.queue.run(objectKey(header), async () => {
+        try {
+          await withTransientRetry(() => this.options.objects.delete(header), this.retry);
+          existed++;
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      });
+    }
+    return existed;
   }
 
   /** Deletes every resource of the stack this agent owns (deletion marker, untargeted stack). */

@@ -69,6 +69,14 @@ export async function startFakeBroker(options: FakeBrokerOptions) {
           agentDeployments: (args: { after?: string }) => stream(BigInt(args.after ?? "0")),
           // Diagnostics (agent/diagnostics/) subscribe too; this broker never has a request for them.
           agentDiagnosticRequests: () => idleStream(),
+          // The fake has no work orders to push (agent/work-orders): a stream that stays open, empty.
+          agentWorkOrders: () => ({
+            [Symbol.asyncIterator]() {
+              return this;
+            },
+            next: () => new Promise(() => {}),
+            return: async () => ({ done: true, value: undefined }),
+          }),
         } as never,
       },
       onConnect: (ctx) => ctx.connectionParams?.authorization === `Bearer ${options.pak}`,

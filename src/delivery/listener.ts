@@ -10,6 +10,7 @@ export const CHANNELS = [
   "brokkr_identities",
   "brokkr_diagnostics",
   "brokkr_telemetry",
+  "brokkr_work_orders",
 ] as const;
 export type Channel = (typeof CHANNELS)[number];
 

@@ -22,6 +22,9 @@ export interface FleetStatus {
   k8sReachable: boolean | null;
   k8sApiLatencyMs: number | null;
   pendingObjects: number;
+  /** Pending work orders it may claim (none while it does not receive), and those it has claimed. */
+  pendingWorkOrders: number;
+  claimedWorkOrders: number;
   lastEvent: AgentEventRow | null;
   health: { healthy: number; degraded: number; failing: number; unknown: number };
 }
@@ -44,6 +47,8 @@ function toStatus(agent: AgentRow, row: store.FleetStatsRow | undefined, lastEve
     k8sApiLatencyMs: agent.k8sApiLatencyMs,
     // An agent that does not receive is sent nothing, so nothing is pending for it.
     pendingObjects: agentReceives(agent) ? (row?.pending ?? 0) : 0,
+    pendingWorkOrders: agentReceives(agent) ? (row?.pending_work_orders ?? 0) : 0,
+    claimedWorkOrders: row?.claimed_work_orders ?? 0,
     lastEvent,
     health: { healthy: row?.healthy ?? 0, degraded: row?.degraded ?? 0, failing: row?.failing ?? 0, unknown: row?.unknown ?? 0 },
   };

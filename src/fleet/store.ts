@@ -62,6 +62,8 @@ export interface FleetStatsRow {
   failing: number;
   unknown: number;
   last_event_id: string | null;
+  pending_work_orders: number;
+  claimed_work_orders: number;
 }
 
 /**
@@ -76,7 +78,11 @@ export async function fleetStats(db: Db, agentIds: string[]): Promise<FleetStats
            floor(extract(epoch FROM now() - a.last_heartbeat))::int AS heartbeat_age,
            COALESCE(t.pending, 0)::int AS pending, COALESCE(t.healthy, 0)::int AS healthy,
            COALESCE(t.degraded, 0)::int AS degraded, COALESCE(t.failing, 0)::int AS failing,
-           COALESCE(t.unknown, 0)::int AS unknown, last.id AS last_event_id
+           COALESCE(t.unknown, 0)::int AS unknown, last.id AS last_event_id,
+           -- Work orders (migration 0011): pending ones it may claim, and those it holds.
+           (SELECT count(*) FROM work_orders w WHERE w.status = 'PENDING'
+               AND w.id IN (SELECT work_order_id FROM brokkr_work_orders_targeting(a.id)))::int AS pending_work_orders,
+           (SELECT count(*) FROM work_orders w WHERE w.status = 'CLAIMED' AND w.claimed_by = a.id)::int AS claimed_work_orders
       FROM agents a
       LEFT JOIN LATERAL (
         SELECT c.broker_id, c.connected_at FROM agent_connections c JOIN broker_instances b ON b.id = c.broker_id

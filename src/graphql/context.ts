@@ -8,12 +8,15 @@ import type { DeliveryHub } from "../delivery/hub.js";
 import type { LiveConfig } from "../live-config/live-config.js";
 import type { DiagnosticFeed } from "../diagnostics/feed.js";
 import type { Telemetry } from "../telemetry/wiring.js";
+import type { WorkOrderFeed } from "../work-orders/feed.js";
 
 export interface GraphQLContext {
   identity: Identity | null;
   db: Database;
   loaders: Loaders;
   delivery: DeliveryHub;
+  /** Push of claimable work orders (agentWorkOrders). */
+  workOrders: WorkOrderFeed;
   limits: InputLimits;
   liveConfig: LiveConfig;
   /** New diagnostic requests, pushed to agents (agentDiagnosticRequests). */
@@ -36,6 +39,7 @@ export interface SocketConnection {
 export function createContextFactory(deps: {
   db: Database;
   delivery: DeliveryHub;
+  workOrders: WorkOrderFeed;
   identities: IdentityResolver;
   limits: InputLimits;
   liveConfig: LiveConfig;
@@ -48,6 +52,7 @@ export function createContextFactory(deps: {
     // A websocket operation's context lives as long as its subscription: its loaders don't cache.
     loaders: createLoaders(deps.db, cacheLoaders),
     delivery: deps.delivery,
+    workOrders: deps.workOrders,
     limits: deps.limits,
     liveConfig: deps.liveConfig,
     diagnostics: deps.diagnostics,

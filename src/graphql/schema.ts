@@ -15,6 +15,7 @@ import { deliveryResolvers } from "../delivery/resolvers.js";
 import { liveConfigResolvers } from "../live-config/resolvers.js";
 import { diagnosticResolvers } from "../diagnostics/resolvers.js";
 import { telemetryResolvers } from "../telemetry/resolvers.js";
+import { workOrderResolvers } from "../work-orders/resolvers.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -45,6 +46,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       liveConfigResolvers,
       diagnosticResolvers,
       telemetryResolvers,
+      workOrderResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,

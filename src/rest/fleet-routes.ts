@@ -24,9 +24,8 @@ function fleetRecordJson(s: FleetStatus) {
     last_heartbeat: s.lastHeartbeat?.toISOString() ?? null,
     heartbeat_age_seconds: s.heartbeatAgeSeconds === null ? null : Math.max(0, s.heartbeatAgeSeconds),
     pending_object_count: s.pendingObjects,
-    // Work orders are not built yet: none pending, none claimed (the spec's counts, so 0).
-    pending_work_orders: 0,
-    claimed_work_orders: 0,
+    pending_work_orders: s.pendingWorkOrders,
+    claimed_work_orders: s.claimedWorkOrders,
     last_event_at: lastEventAt?.toISOString() ?? null,
     seconds_since_last_event: lastEventAt ? secondsSince(lastEventAt) : null,
     health_failing: s.health.failing,

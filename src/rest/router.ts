@@ -16,6 +16,7 @@ import { pathMatcher, SPEC_OPERATIONS } from "./operations.js";
 import { parseWith, type RestDeps, type Route } from "./route.js";
 import { stackRoutes } from "./stack-routes.js";
 import { telemetryRoutes } from "./telemetry-routes.js";
+import { workOrderRoutes } from "./work-order-routes.js";
 
 interface Deps extends RestDeps {
   identities: IdentityResolver;
@@ -32,6 +33,7 @@ export const ROUTES: readonly Route[] = [
   ...configRoutes,
   ...diagnosticRoutes,
   ...telemetryRoutes,
+  ...workOrderRoutes,
 ];
 
 interface Compiled {
