@@ -10,7 +10,7 @@ const config: CodegenConfig = {
       config: {
         useIndexSignature: true,
         contextType: "../graphql/context.js#GraphQLContext",
-        scalars: { DateTime: "Date", BigInt: "bigint" },
+        scalars: { DateTime: "Date", BigInt: "bigint", JSON: "unknown" },
         enumsAsTypes: true,
         avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
         mappers: {
@@ -23,6 +23,8 @@ const config: CodegenConfig = {
           TargetStateEntry: "../delivery/types.js#TargetStateEntryModel",
           ReachedAgent: "../associations/service.js#StackReach",
           AgentFleetStatus: "../fleet/service.js#FleetStatus",
+          StackTemplate: "../templates/store.js#TemplateRow",
+          DeploymentObjectProvenance: "../templates/store.js#ProvenanceRow",
         },
       },
     },

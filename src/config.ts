@@ -70,6 +70,9 @@ const envSchema = z.object({
     .min(60)
     .max(30 * 86_400)
     .default(86_400),
+  // Stack templates: one render (parameter check included) may run this long in its worker.
+  BROKKR__TEMPLATES__RENDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  BROKKR__TEMPLATES__MAX_CONCURRENT_RENDERS: z.coerce.number().int().min(1).max(64).default(4),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -166,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         maxYamlDocuments: e.BROKKR__BROKER__MAX_YAML_DOCUMENTS,
         maxHealthEntries: e.BROKKR__BROKER__MAX_HEALTH_ENTRIES,
         idempotencyTtlSeconds: e.BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS,
+        templateRenderTimeoutMs: e.BROKKR__TEMPLATES__RENDER_TIMEOUT_MS,
+        maxConcurrentRenders: e.BROKKR__TEMPLATES__MAX_CONCURRENT_RENDERS,
       },
     },
     cors: {
