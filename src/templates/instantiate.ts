@@ -87,7 +87,7 @@ function assertManifest(output: string, limits: InputLimits): void {
     if (value === null || value === undefined) continue;
     for (const key of ["apiVersion", "kind"])
       if (typeof value[key] !== "string" || value[key] === "")
-        throw refuse(`document ${i + 1} has no '${key}' (line ${doc.range ? lineOf(output, doc.range[0]) : 1})`);
+        throw refuse(`document ${i + 1} (from line ${doc.range ? lineOf(output, doc.range[0]) : 1}) has no '${key}'`);
   }
 }
 
