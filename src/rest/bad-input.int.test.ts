@@ -31,7 +31,10 @@ describe("REST bad input", () => {
       status: 404,
       body: { code: "not_found", message: "no such endpoint" },
     });
-    expect(await call("GET", "/templates", broker.adminPak)).toMatchObject({ status: 404, body: { code: "not_found" } });
+    expect(await call("POST", "/admin/config/reload", broker.adminPak)).toMatchObject({
+      status: 404,
+      body: { code: "not_found" },
+    });
     const wrong = await call("PATCH", `/stacks/${crypto.randomUUID()}`, broker.adminPak, "{}");
     expect(wrong).toMatchObject({ status: 405, body: { code: "method_not_allowed" } });
     expect(wrong.allow?.split(", ").sort()).toEqual(["DELETE", "GET", "PUT"]);
