@@ -46,7 +46,14 @@ describe("configuration", () => {
         maxUnauthenticatedSockets: 1000,
         maxSubscriptionsPerIdentity: 200,
         agentWs: { maxFrameBytes: 1024 * 1024, maxSocketsPerAgent: 1 },
-        input: { maxYamlBytes: 8 * 1024 * 1024, maxYamlDocuments: 1000, maxHealthEntries: 1000, idempotencyTtlSeconds: 86_400 },
+        input: {
+          maxYamlBytes: 8 * 1024 * 1024,
+          maxYamlDocuments: 1000,
+          maxHealthEntries: 1000,
+          idempotencyTtlSeconds: 86_400,
+          templateRenderTimeoutMs: 2000,
+          maxConcurrentRenders: 4,
+        },
       },
       cors: { allowedOrigins: ["*"] },
       log: { level: "info" },
@@ -82,6 +89,8 @@ describe("configuration", () => {
     ["BROKKR__BROKER__MAX_QUERY_DEPTH", "1"],
     ["BROKKR__LOG__LEVEL", "loud"],
     ["BROKKR__BROKER__PAK_HASH", "abc"],
+    ["BROKKR__TEMPLATES__RENDER_TIMEOUT_MS", "5"],
+    ["BROKKR__TEMPLATES__MAX_CONCURRENT_RENDERS", "0"],
   ])("reports a bad %s (%s) by name", (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
