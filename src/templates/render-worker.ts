@@ -9,9 +9,10 @@
  * refuses every include, import and extends. The worker has an empty environment (no secrets),
  * a memory cap, and is terminated when it overruns its time (render.ts).
  *
- * In: workerData { modules, body, schema, parameters, maxOutputChars, maxRange }.
- * Out: "started" once loaded, then { kind: "invalid", errors } | { kind: "failed", message } |
- * { kind: "rendered", output }.
+ * workerData { modules, maxRange }. Posts "ready" once loaded, then takes one job message
+ * { body, schema, parameters, maxOutputChars }, posts "started" and one of { kind: "invalid",
+ * errors } | { kind: "failed", message } | { kind: "rendered", output }. One job per worker: no
+ * state outlives a render.
  */
 export const RENDER_WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require("node:worker_threads");
@@ -49,9 +50,11 @@ env.addGlobal("range", (start, stop, step) => {
 });
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats(ajv);
+parentPort.postMessage("ready");
+parentPort.once("message", (job) => {
 parentPort.postMessage("started");
-const validate = ajv.compile(JSON.parse(workerData.schema));
-if (!validate(workerData.parameters)) {
+const validate = ajv.compile(JSON.parse(job.schema));
+if (!validate(job.parameters)) {
   const errors = (validate.errors || []).slice(0, 10).map((e) => ({
     path: e.instancePath + (e.keyword === "required" ? "/" + e.params.missingProperty : ""),
     rule: e.keyword,
@@ -60,15 +63,16 @@ if (!validate(workerData.parameters)) {
   parentPort.postMessage({ kind: "invalid", errors });
 } else {
   try {
-    const params = workerData.parameters;
+    const params = job.parameters;
     const context = params && typeof params === "object" && !Array.isArray(params) ? params : { parameters: params };
-    const output = env.renderString(workerData.body, context);
-    if (output.length > workerData.maxOutputChars)
-      parentPort.postMessage({ kind: "failed", message: "the rendered output is over " + workerData.maxOutputChars + " characters" });
+    const output = env.renderString(job.body, context);
+    if (output.length > job.maxOutputChars)
+      parentPort.postMessage({ kind: "failed", message: "the rendered output is over " + job.maxOutputChars + " characters" });
     else parentPort.postMessage({ kind: "rendered", output });
   } catch (err) {
     const text = String((err && err.message) || err).replace(/^Error: /, "").replace(/^\(unknown path\)\s*/, "").replace(/\s+/g, " ").trim();
     parentPort.postMessage({ kind: "failed", message: text.slice(0, 500) });
   }
 }
+});
 `;

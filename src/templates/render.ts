@@ -25,43 +25,76 @@ const WORKER_HEAP_MB = 96;
 const STARTUP_TIMEOUT_MS = 30_000;
 
 let running = 0;
+/** One loaded worker kept ready, so a render does not wait for a thread to start and load nunjucks. */
+let spare: Promise<Worker> | null = null;
 
 /**
- * Checks the parameters and renders in a fresh worker thread, so neither a runaway template
+ * Checks the parameters and renders in a worker thread of its own, so neither a runaway template
  * nor a catastrophic schema `pattern` can block the event loop: the worker is terminated after
- * `timeoutMs` (counted from when its modules are loaded) or when it runs out of its heap.
- * Renders are few (one per instantiation), so a thread per render is cheaper than keeping a
- * pool warm; at most `maxConcurrent` run at once in this process, others get TOO_MANY_REQUESTS.
+ * `timeoutMs` (counted from when it is handed the job; its modules are loaded by then) or when
+ * it runs out of its heap. Each worker serves one render and is then terminated, and the next
+ * one is started in the background. At most `maxConcurrent` renders run at once in this
+ * process; others get TOO_MANY_REQUESTS.
  */
 export async function renderInWorker(job: RenderJob): Promise<RenderResult> {
   if (running >= job.maxConcurrent)
     throw new BrokkrError("TOO_MANY_REQUESTS", "too many templates are rendering; retry shortly", undefined, "too_many_renders");
   running++;
   try {
-    return await runWorker(job);
+    // Taken and replaced in one synchronous step, so two renders never share a worker.
+    const next = spare ?? startWorker();
+    const fresh = startWorker();
+    spare = fresh;
+    // A spare that failed to start is replaced on the next render.
+    fresh.catch(() => {
+      if (spare === fresh) spare = null;
+    });
+    // A spare that died while idle is replaced by a fresh worker for this render.
+    const worker = await next.catch(() => startWorker());
+    return await runJob(worker, job);
   } finally {
     running--;
   }
 }
 
-function runWorker(job: RenderJob): Promise<RenderResult> {
+/** A worker that has loaded its modules ("ready"); it keeps no process alive while idle. */
+function startWorker(): Promise<Worker> {
   const worker = new Worker(RENDER_WORKER_SOURCE, {
     eval: true,
     env: {},
     stdout: true,
     stderr: true,
     resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 16 },
-    workerData: {
-      modules: MODULE_PATHS,
-      body: job.body,
-      schema: job.schema,
-      parameters: job.parameters,
-      maxOutputChars: job.maxOutputChars,
-      maxRange: MAX_RANGE,
-    },
+    workerData: { modules: MODULE_PATHS, maxRange: MAX_RANGE },
   });
+  worker.unref();
+  return new Promise<Worker>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(renderRefusal(`the template renderer did not start within ${STARTUP_TIMEOUT_MS} ms`));
+    }, STARTUP_TIMEOUT_MS);
+    timer.unref();
+    const failed = (err?: Error) => {
+      clearTimeout(timer);
+      worker.off("exit", exited);
+      reject(renderRefusal(`the template renderer failed to start${err ? `: ${err.message.slice(0, 200)}` : ""}`));
+    };
+    const exited = () => failed();
+    worker.once("message", () => {
+      clearTimeout(timer);
+      worker.off("error", failed);
+      worker.off("exit", exited);
+      resolve(worker);
+    });
+    worker.once("error", failed);
+    worker.once("exit", exited);
+  });
+}
+
+function runJob(worker: Worker, job: RenderJob): Promise<RenderResult> {
   return new Promise<RenderResult>((resolve, reject) => {
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (outcome: RenderResult | BrokkrError) => {
       if (settled) return;
       settled = true;
@@ -70,12 +103,13 @@ function runWorker(job: RenderJob): Promise<RenderResult> {
       if (outcome instanceof BrokkrError) reject(outcome);
       else resolve(outcome);
     };
-    const overrun = (what: string) => () => finish(renderRefusal(`the template ${what}`));
-    let timer = setTimeout(overrun(`did not start within ${STARTUP_TIMEOUT_MS} ms`), STARTUP_TIMEOUT_MS);
+    // The worker has loaded its modules already, so the clock measures the job alone.
+    timer = setTimeout(
+      () => finish(renderRefusal(`the template did not finish rendering within ${job.timeoutMs} ms`)),
+      job.timeoutMs,
+    );
     worker.on("message", (message: "started" | RenderResult) => {
-      if (message !== "started") return finish(message);
-      clearTimeout(timer);
-      timer = setTimeout(overrun(`did not finish rendering within ${job.timeoutMs} ms`), job.timeoutMs);
+      if (message !== "started") finish(message);
     });
     worker.on("error", (err: Error & { code?: string }) =>
       finish(
@@ -87,6 +121,7 @@ function runWorker(job: RenderJob): Promise<RenderResult> {
       ),
     );
     worker.on("exit", () => finish(renderRefusal("the template could not be rendered")));
+    worker.postMessage({ body: job.body, schema: job.schema, parameters: job.parameters, maxOutputChars: job.maxOutputChars });
   });
 }
 
