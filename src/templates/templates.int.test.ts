@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
+import { countBrokerStatements } from "../../test/count-statements.js";
 import { createAgent, createGenerator, unique } from "../../test/factories.js";
 import { CREATE_TEMPLATE, createTemplate, NAME_SCHEMA, TEMPLATE_FIELDS } from "../../test/templates.js";
 
@@ -161,6 +162,25 @@ describe("who sees which templates", () => {
     expect(second.edges[0]?.node.id).toBe(own[1]?.node.id);
     expect(errorCode(await list(gen.pak, {}, 1, "bogus"))).toBe("BAD_USER_INPUT");
     expect(errorCode(await list(gen.pak, { generatorId: other.id }))).toBe("BAD_USER_INPUT");
+  });
+});
+
+describe("listing cost", () => {
+  it("reads a page of templates with labels and annotations in a constant number of statements", async () => {
+    const owner = await createGenerator(broker);
+    const page = (n: number) =>
+      countBrokerStatements(() =>
+        broker.gql(
+          `query($n: Int) { stackTemplates(first: $n) { edges { node { id labels annotations { key } } } } }`,
+          { n },
+          owner.pak,
+        ),
+      );
+    for (let i = 0; i < 6; i++)
+      await createTemplate(broker, owner.pak, { labels: ["a", "b"], annotations: [{ key: "k", value: "v" }] });
+    const two = await page(2);
+    const six = await page(6);
+    expect(six.statements).toBe(two.statements);
   });
 });
 
