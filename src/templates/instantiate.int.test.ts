@@ -60,6 +60,27 @@ describe("instantiating a template into a stack", () => {
     expect(state.targetState).toEqual([{ stackId: stack.id, deploymentObject: { id: object.id, provenance: null } }]);
   });
 
+  it("keeps provenance readable after the template row is hard-deleted (name and version remain)", async () => {
+    const t = await createTemplate(broker, gen.pak);
+    const object = ok(await instantiate(broker, gen.pak, stackId, t.id, { name: "kept" })).instantiateStackTemplate
+      .deploymentObject;
+    await broker.db.sql.query("DELETE FROM stack_templates WHERE id = $1", [t.id]);
+    const read = ok(
+      await broker.gql<{ deploymentObject: { provenance: unknown } }>(
+        `query($id: ID!) { deploymentObject(id: $id) { provenance { templateId templateName templateVersion parameters template { id } } } }`,
+        { id: object.id },
+        gen.pak,
+      ),
+    );
+    expect(read.deploymentObject.provenance).toEqual({
+      templateId: null,
+      templateName: t.name,
+      templateVersion: 1,
+      parameters: { name: "kept" },
+      template: null,
+    });
+  });
+
   it("keeps old versions usable by id after an update", async () => {
     const v1 = await createTemplate(broker, gen.pak);
     ok(

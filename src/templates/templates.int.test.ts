@@ -89,6 +89,10 @@ describe("creating stack templates", () => {
     expect((await createTemplate(broker, other.pak, { name: t.name })).version).toBe(1);
   });
 
+  it("refuses a malformed id naming the field", async () => {
+    expect((await get(gen.pak, "not-a-uuid")).errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
+  });
+
   it("refuses agents", async () => {
     const agent = await createAgent(broker);
     expect(errorCode(await create(agent.pak, { templateContent: "a: 1" }))).toBe("FORBIDDEN");
