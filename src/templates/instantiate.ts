@@ -8,7 +8,7 @@ import { BrokkrError } from "../errors.js";
 import type { Idempotency } from "../idempotency/service.js";
 import { getManagedStack } from "../stacks/service.js";
 import { DEFAULT_INPUT_LIMITS, findUncleanText, requireId, type InputLimits } from "../validation.js";
-import { renderInWorker, renderRefusal, type RenderResult } from "./render.js";
+import { renderInWorker, renderRefusal, type RenderResult } from "./rendering/render.js";
 import { assertMayUseTemplates, getReadableTemplate } from "./service.js";
 import { insertProvenance, tagsMissingFromStack } from "./store.js";
 

@@ -13,7 +13,7 @@ import {
   requireLabels,
   requireText,
 } from "../validation.js";
-import { checkParametersSchema, checkTemplateBody } from "./engine.js";
+import { checkParametersSchema, checkTemplateBody } from "./rendering/engine.js";
 import * as store from "./store.js";
 import type { TemplateRow } from "./store.js";
 

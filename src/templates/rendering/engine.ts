@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import nunjucks from "nunjucks";
 import type { ErrorObject } from "ajv";
-import { BrokkrError, badInput } from "../errors.js";
+import { BrokkrError, badInput } from "../../errors.js";
 
 /*
  * The template language (nunjucks, Jinja-style like Brokkr's Tera) and the parameter schemas

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { BrokkrError } from "../errors.js";
+import { BrokkrError } from "../../errors.js";
 import { MODULE_PATHS } from "./engine.js";
 import { RENDER_WORKER_SOURCE } from "./render-worker.js";
 
