@@ -51,7 +51,7 @@ describe("configuration", () => {
           maxYamlDocuments: 1000,
           maxHealthEntries: 1000,
           idempotencyTtlSeconds: 86_400,
-          templateRenderTimeoutMs: 2000,
+          templateRenderTimeoutMs: 5000,
           maxConcurrentRenders: 4,
         },
       },

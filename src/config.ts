@@ -71,7 +71,7 @@ const envSchema = z.object({
     .max(30 * 86_400)
     .default(86_400),
   // Stack templates: one render (parameter check included) may run this long in its worker.
-  BROKKR__TEMPLATES__RENDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  BROKKR__TEMPLATES__RENDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   BROKKR__TEMPLATES__MAX_CONCURRENT_RENDERS: z.coerce.number().int().min(1).max(64).default(4),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -119,7 +119,7 @@ export async function instantiateTemplate(
       schema: template.parametersSchema,
       parameters,
       maxOutputChars: limits.maxYamlBytes,
-      timeoutMs: limits.templateRenderTimeoutMs ?? 2000,
+      timeoutMs: limits.templateRenderTimeoutMs ?? 5000,
       maxConcurrent: limits.maxConcurrentRenders ?? 4,
     }),
   );

@@ -6,7 +6,7 @@ const job = (body: string, overrides: Partial<RenderJob> = {}): RenderJob => ({
   schema: "{}",
   parameters: { name: "web" },
   maxOutputChars: 1024 * 1024,
-  timeoutMs: 1000,
+  timeoutMs: 10_000,
   maxConcurrent: 4,
   ...overrides,
 });
@@ -21,7 +21,7 @@ describe("rendering in a worker", () => {
   });
 
   it("refuses a render beyond the concurrency cap while another runs", async () => {
-    const first = renderInWorker(job(RUNAWAY, { maxConcurrent: 1 }));
+    const first = renderInWorker(job(RUNAWAY, { maxConcurrent: 1, timeoutMs: 1000 }));
     await expect(renderInWorker(job("x", { maxConcurrent: 1 }))).rejects.toMatchObject({ code: "TOO_MANY_REQUESTS" });
     await expect(first).rejects.toMatchObject({ code: "BAD_USER_INPUT", message: expect.stringMatching(/within 1000 ms/) });
   });
