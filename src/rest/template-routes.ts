@@ -4,7 +4,8 @@ import { instantiateTemplate } from "../templates/instantiate.js";
 import * as templates from "../templates/service.js";
 import { annotationsOfTemplates, labelsOfTemplates, type TemplateRow } from "../templates/store.js";
 import { labelBody } from "./agent-link-routes.js";
-import { allPages, created, idParams, noContent, ok, route, uuid } from "./route.js";
+import { MAX_PAGE_SIZE } from "../graphql/pagination.js";
+import { created, idParams, noContent, ok, route, uuid } from "./route.js";
 import { objectJson } from "./shapes.js";
 
 // Brokkr v1 shapes of templates (snake_case).
@@ -54,8 +55,10 @@ export const templateRoutes = [
   route({
     op: "list_templates",
     roles: USERS,
+    // One page (MAX_PAGE_SIZE by name and version), not Brokkr's unbounded list: bodies are up to
+    // MAX_TEMPLATE_CHARS each, so this bounds the answer at about 64 MB. GraphQL pages further.
     handle: async ({ who, deps }) =>
-      ok((await allPages((page) => templates.listTemplates(deps.db, who, {}, page))).map(templateJson)),
+      ok((await templates.listTemplates(deps.db, who, {}, { first: MAX_PAGE_SIZE })).edges.map((e) => templateJson(e.node))),
   }),
   route({
     op: "create_template",

@@ -69,6 +69,14 @@ describe("creating stack templates", () => {
     }
   });
 
+  it("refuses a body over 128 KiB and a schema over 64 KiB", async () => {
+    const body = await create(gen.pak, { templateContent: "x".repeat(128 * 1024 + 1) });
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "templateContent" });
+    const schema = JSON.stringify({ type: "object", description: "x".repeat(64 * 1024) });
+    const big = await create(gen.pak, { templateContent: "a: 1", parametersSchema: schema });
+    expect(big.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "parametersSchema" });
+  });
+
   it("refuses an unknown filter at creation", async () => {
     const res = await create(gen.pak, { templateContent: "{{ name | shell }}" });
     expect(res.errors?.[0]?.message).toMatch(/unknown filter 'shell' at line 1/);

@@ -10,7 +10,7 @@ import { BrokkrError, badInput } from "../../errors.js";
  */
 
 /** Largest template body and parameter schema, in characters. */
-export const MAX_TEMPLATE_CHARS = 256 * 1024;
+export const MAX_TEMPLATE_CHARS = 128 * 1024;
 export const MAX_SCHEMA_CHARS = 64 * 1024;
 
 const require = createRequire(import.meta.url);
