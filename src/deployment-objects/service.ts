@@ -66,17 +66,18 @@ export async function createDeploymentObject(
     input: { stackId, checksum: data.yamlChecksum, ...(data.isDeletionMarker ? { marker: true } : {}) },
     idempotency: opts.idempotency,
   };
-  const object =
-    opts.idempotency?.key || opts.alongside
-      ? await inTransaction(db, (tx) =>
-          once(
-            tx,
-            request,
-            () => insert(tx),
-            async (id) => (await store.findObject(tx, id)) ?? Promise.reject(notFound("deployment object")),
-          ),
-        )
-      : await insert(db);
+  // Provenance (`alongside`) must commit with the object: then it is a transaction too.
+  const inOwnTransaction = Boolean(opts.idempotency?.key || opts.alongside);
+  const object = inOwnTransaction
+    ? await inTransaction(db, (tx) =>
+        once(
+          tx,
+          request,
+          () => insert(tx),
+          async (id) => (await store.findObject(tx, id)) ?? Promise.reject(notFound("deployment object")),
+        ),
+      )
+    : await insert(db);
   committed.objectsCommitted();
   return object;
 }
