@@ -10,7 +10,7 @@ const config: CodegenConfig = {
       config: {
         useIndexSignature: true,
         contextType: "../graphql/context.js#GraphQLContext",
-        scalars: { DateTime: "Date", BigInt: "bigint" },
+        scalars: { DateTime: "Date", BigInt: "bigint", JSON: "unknown" },
         enumsAsTypes: true,
         avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
         mappers: {
@@ -31,6 +31,8 @@ const config: CodegenConfig = {
           WorkOrder: "../work-orders/store.js#WorkOrderModel",
           WorkOrderLogEntry: "../work-orders/store.js#WorkOrderLogRow",
           AgentWorkOrderEvent: "../work-orders/feed.js#AgentWorkOrderEventModel",
+          StackTemplate: "../templates/store.js#TemplateRow",
+          DeploymentObjectProvenance: "../templates/store.js#ProvenanceRow",
         },
       },
     },

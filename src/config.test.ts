@@ -47,7 +47,14 @@ describe("configuration", () => {
         maxUnauthenticatedSockets: 1000,
         maxSubscriptionsPerIdentity: 200,
         agentWs: { maxFrameBytes: 1024 * 1024, maxSocketsPerAgent: 1 },
-        input: { maxYamlBytes: 8 * 1024 * 1024, maxYamlDocuments: 1000, maxHealthEntries: 1000, idempotencyTtlSeconds: 86_400 },
+        input: {
+          maxYamlBytes: 8 * 1024 * 1024,
+          maxYamlDocuments: 1000,
+          maxHealthEntries: 1000,
+          idempotencyTtlSeconds: 86_400,
+          templateRenderTimeoutMs: 5000,
+          maxConcurrentRenders: 4,
+        },
         diagnostics: { cleanupIntervalMs: 900_000 },
         telemetry: { retentionSeconds: 21_600, maxRowsPerStack: 1000, maxLineBytes: 16_384 },
         workOrders: { maintenanceIntervalSeconds: 10 },
@@ -92,6 +99,8 @@ describe("configuration", () => {
     ["BROKKR__BROKER__MAX_QUERY_DEPTH", "1"],
     ["BROKKR__LOG__LEVEL", "loud"],
     ["BROKKR__BROKER__PAK_HASH", "abc"],
+    ["BROKKR__TEMPLATES__RENDER_TIMEOUT_MS", "5"],
+    ["BROKKR__TEMPLATES__MAX_CONCURRENT_RENDERS", "0"],
   ])("reports a bad %s (%s) by name", (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

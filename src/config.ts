@@ -86,6 +86,9 @@ const envSchema = z.object({
   BROKKR__BROKER__TELEMETRY_MAX_LINE_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
   // Work orders (src/work-orders): how often stale claims and due retries are requeued (Brokkr: 10 s).
   BROKKR__BROKER__WORK_ORDER_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  // Stack templates: one render (parameter check included) may run this long in its worker.
+  BROKKR__TEMPLATES__RENDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  BROKKR__TEMPLATES__MAX_CONCURRENT_RENDERS: z.coerce.number().int().min(1).max(64).default(4),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -204,6 +207,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         maxYamlDocuments: e.BROKKR__BROKER__MAX_YAML_DOCUMENTS,
         maxHealthEntries: e.BROKKR__BROKER__MAX_HEALTH_ENTRIES,
         idempotencyTtlSeconds: e.BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS,
+        templateRenderTimeoutMs: e.BROKKR__TEMPLATES__RENDER_TIMEOUT_MS,
+        maxConcurrentRenders: e.BROKKR__TEMPLATES__MAX_CONCURRENT_RENDERS,
       },
       diagnostics: { cleanupIntervalMs: e.BROKKR__BROKER__DIAGNOSTIC_CLEANUP_INTERVAL_SECONDS * 1000 },
       telemetry: {

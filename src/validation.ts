@@ -10,6 +10,9 @@ export interface InputLimits {
   maxYamlDocuments: number;
   maxHealthEntries: number;
   idempotencyTtlSeconds: number;
+  /** Stack templates: time for one render in its worker, and renders at once per process. */
+  templateRenderTimeoutMs?: number;
+  maxConcurrentRenders?: number;
 }
 
 export const DEFAULT_INPUT_LIMITS: InputLimits = {

@@ -8,6 +8,8 @@ const TABLES = {
   stack_annotations: { owner: "stack_id", key: "key" },
   agent_labels: { owner: "agent_id", key: "label" },
   agent_annotations: { owner: "agent_id", key: "key" },
+  template_labels: { owner: "template_id", key: "label" },
+  template_annotations: { owner: "template_id", key: "key" },
 } as const;
 
 /**

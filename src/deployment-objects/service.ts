@@ -6,6 +6,7 @@ import { getManagedStack } from "../stacks/service.js";
 import { forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { DEFAULT_INPUT_LIMITS, requireId, type InputLimits } from "../validation.js";
 import * as store from "./store.js";
+import type { DeploymentObjectRow } from "./store.js";
 import { assertYamlWithinLimits, sha256Hex, validateManifestYaml } from "./yaml.js";
 
 const PRECHECK_BYTES = 64 * 1024;
@@ -23,7 +24,12 @@ export async function createDeploymentObject(
   identity: Identity,
   input: { stackId: string; yamlContent: string; isDeletionMarker?: boolean },
   committed: CommitHook,
-  opts: { limits?: InputLimits; idempotency?: Idempotency } = {},
+  opts: {
+    limits?: InputLimits;
+    idempotency?: Idempotency;
+    /** Writes that belong to the new object (a template's provenance), in its transaction. */
+    alongside?: (tx: Db, object: DeploymentObjectRow) => Promise<unknown>;
+  } = {},
 ) {
   if (identity.role === "AGENT") throw forbidden();
   const stackId = requireId("stackId", input.stackId);
@@ -45,7 +51,10 @@ export async function createDeploymentObject(
     const object = await store.insertObjectIntoLiveStack(tx, data).catch((err: unknown) => {
       throw fromDatabaseError(err);
     });
-    if (object) return object;
+    if (object) {
+      await opts.alongside?.(tx, object);
+      return object;
+    }
     // Nothing inserted: say why (NOT_FOUND or FORBIDDEN), as getManagedStack decides.
     await getManagedStack(tx, identity, stackId, "stackId");
     throw forbidden();
@@ -57,7 +66,9 @@ export async function createDeploymentObject(
     input: { stackId, checksum: data.yamlChecksum, ...(data.isDeletionMarker ? { marker: true } : {}) },
     idempotency: opts.idempotency,
   };
-  const object = opts.idempotency?.key
+  // Provenance (`alongside`) must commit with the object: then it is a transaction too.
+  const inOwnTransaction = Boolean(opts.idempotency?.key || opts.alongside);
+  const object = inOwnTransaction
     ? await inTransaction(db, (tx) =>
         once(
           tx,

@@ -16,6 +16,7 @@ import { liveConfigResolvers } from "../live-config/resolvers.js";
 import { diagnosticResolvers } from "../diagnostics/resolvers.js";
 import { telemetryResolvers } from "../telemetry/resolvers.js";
 import { workOrderResolvers } from "../work-orders/resolvers.js";
+import { templateResolvers } from "../templates/resolvers.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -47,6 +48,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       diagnosticResolvers,
       telemetryResolvers,
       workOrderResolvers,
+      templateResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,

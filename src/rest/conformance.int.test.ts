@@ -93,6 +93,18 @@ const SERVED = [
   "list_pending_for_agent",
   "list_work_order_log",
   "get_work_order_log",
+  "list_templates",
+  "create_template",
+  "get_template",
+  "update_template",
+  "delete_template",
+  "templates_list_labels",
+  "templates_add_label",
+  "templates_remove_label",
+  "templates_list_annotations",
+  "templates_add_annotation",
+  "templates_remove_annotation",
+  "instantiate_template",
 ] as const;
 
 let broker: TestBroker;
@@ -633,5 +645,86 @@ describe("Brokkr's work-order operations, validated against its OpenAPI spec", (
     expect(missing.error).toMatchObject({ code: "work_order_log_entry_not_found" });
     expect((await as(agent.pak).GET("/work-order-log")).response.status).toBe(403);
     expect((await as(generator.pak).GET("/work-order-log/{id}", path(first))).response.status).toBe(403);
+  });
+});
+
+describe("stack templates over Brokkr's REST API v1", () => {
+  const schema = JSON.stringify({ type: "object", properties: { name: { type: "string" } }, required: ["name"] });
+  const body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ name }}\n";
+
+  it("creates, lists, reads, versions and deletes templates", async () => {
+    const gen = as(generator.pak);
+    const made = await gen.POST("/templates", {
+      body: { name: unique("tpl"), template_content: body, parameters_schema: schema },
+    });
+    expect(made.response.status).toBe(201);
+    expect(made.data).toMatchObject({ generator_id: generator.id, version: 1, template_content: body });
+    const id = made.data?.id ?? "";
+    expect((await gen.GET("/templates")).data?.map((t) => t.id)).toContain(id);
+    expect((await gen.GET("/templates/{id}", path(id))).data?.checksum).toMatch(/^[0-9a-f]{64}$/);
+    const v2 = await gen.PUT("/templates/{id}", {
+      ...path(id),
+      body: { template_content: `${body}data: {}\n`, parameters_schema: schema },
+    });
+    expect(v2.response.status).toBe(200);
+    expect(v2.data).toMatchObject({ name: made.data?.name, version: 2 });
+    expect((await as(agent.pak).GET("/templates")).error).toMatchObject({ code: "templates_not_accessible" });
+    const bad = await gen.POST("/templates", {
+      body: { name: unique("tpl"), template_content: "{% if %}", parameters_schema: schema },
+    });
+    expect(bad.error).toMatchObject({ code: "invalid_template_syntax", field: "template_content" });
+    expect((await gen.DELETE("/templates/{id}", path(id))).response.status).toBe(204);
+    expect((await gen.GET("/templates/{id}", path(id))).response.status).toBe(404);
+  });
+
+  it("manages template labels and annotations", async () => {
+    const gen = as(generator.pak);
+    const made = await gen.POST("/templates", {
+      body: { name: unique("tpl"), template_content: body, parameters_schema: schema },
+    });
+    const id = made.data?.id ?? "";
+    expect((await gen.POST("/templates/{id}/labels", { ...path(id), body: "prod" })).data).toMatchObject({
+      template_id: id,
+      label: "prod",
+    });
+    expect((await gen.GET("/templates/{id}/labels", path(id))).data?.map((l) => l.label)).toEqual(["prod"]);
+    const removeLabel = { params: { path: { id, label: "prod" } } };
+    expect((await gen.DELETE("/templates/{id}/labels/{label}", removeLabel)).response.status).toBe(204);
+    expect((await gen.DELETE("/templates/{id}/labels/{label}", removeLabel)).response.status).toBe(404);
+    const note = await gen.POST("/templates/{id}/annotations", { ...path(id), body: { key: "team", value: "web" } });
+    expect(note.data).toMatchObject({ template_id: id, key: "team", value: "web" });
+    expect((await gen.GET("/templates/{id}/annotations", path(id))).data?.map((a) => a.key)).toEqual(["team"]);
+    const removeNote = { params: { path: { id, key: "team" } } };
+    expect((await gen.DELETE("/templates/{id}/annotations/{key}", removeNote)).response.status).toBe(204);
+  });
+
+  it("instantiates a template into a stack, refusing mismatched stacks and bad parameters", async () => {
+    const gen = as(generator.pak);
+    const made = await gen.POST("/templates", {
+      body: { name: unique("tpl"), template_content: body, parameters_schema: schema },
+    });
+    const templateId = made.data?.id ?? "";
+    await gen.POST("/templates/{id}/labels", { ...path(templateId), body: "prod" });
+    const at = (id: string) => ({ params: { path: { stack_id: id } } });
+    const plain = await createStack(broker, generator.pak);
+    const url = "/stacks/{stack_id}/deployment-objects/from-template";
+    const mismatch = await gen.POST(url, { ...at(plain.id), body: { template_id: templateId, parameters: { name: "web" } } });
+    expect(mismatch.response.status).toBe(422);
+    expect(mismatch.error).toMatchObject({ code: "template_stack_mismatch" });
+    const prod = await createStack(broker, generator.pak, { labels: ["prod"] });
+    const invalid = await gen.POST(url, { ...at(prod.id), body: { template_id: templateId, parameters: {} } });
+    expect(invalid.error).toMatchObject({ code: "invalid_parameters", field: "parameters.name" });
+    const object = await gen.POST(url, { ...at(prod.id), body: { template_id: templateId, parameters: { name: "web" } } });
+    expect(object.response.status).toBe(201);
+    expect(object.data).toMatchObject({
+      stack_id: prod.id,
+      yaml_content: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
+    });
+    const other = await createGenerator(broker);
+    const hidden = await as(other.pak).POST(url, {
+      ...at(prod.id),
+      body: { template_id: templateId, parameters: { name: "web" } },
+    });
+    expect(hidden.response.status).toBe(403);
   });
 });

@@ -17,6 +17,7 @@ import { parseWith, type RestDeps, type Route } from "./route.js";
 import { stackRoutes } from "./stack-routes.js";
 import { telemetryRoutes } from "./telemetry-routes.js";
 import { workOrderRoutes } from "./work-order-routes.js";
+import { templateRoutes } from "./template-routes.js";
 
 interface Deps extends RestDeps {
   identities: IdentityResolver;
@@ -34,6 +35,7 @@ export const ROUTES: readonly Route[] = [
   ...diagnosticRoutes,
   ...telemetryRoutes,
   ...workOrderRoutes,
+  ...templateRoutes,
 ];
 
 interface Compiled {
