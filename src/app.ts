@@ -30,6 +30,7 @@ import { mountWebRoutes } from "./web/routes.js";
 import { AgentPresence } from "./fleet/presence.js";
 import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 import { Scheduler } from "./scheduler/scheduler.js";
+import { createWebhooks } from "./webhooks/runtime.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -73,6 +74,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
+  const webhooks = createWebhooks(prisma, config.broker.webhooks, scheduler, listener);
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -98,7 +100,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     if (!wss.shouldHandle(req)) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
-  const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input });
+  const contexts = createContextFactory({ db: prisma, delivery, identities, limits: config.broker.input, webhooks });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
   const wsServer = startGraphQLWs({ schema, wss, identities, contexts, config, delivery, formatError });
@@ -176,6 +178,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
           bodyLimitBytes: config.broker.bodyLimitBytes,
           limits: config.broker.input,
           agentSockets,
+          webhooks,
         }),
       );
       app.use(

@@ -5,6 +5,7 @@ import type { Loaders } from "./loaders.js";
 import { createLoaders } from "./loaders.js";
 import { contextCreationError } from "./format-error.js";
 import type { DeliveryHub } from "../delivery/hub.js";
+import type { Webhooks } from "../webhooks/runtime.js";
 
 export interface GraphQLContext {
   identity: Identity | null;
@@ -12,6 +13,7 @@ export interface GraphQLContext {
   loaders: Loaders;
   delivery: DeliveryHub;
   limits: InputLimits;
+  webhooks: Webhooks;
   /** The HTTP request's Idempotency-Key header (GraphQL inputs may carry clientMutationId instead). */
   idempotencyKey?: string;
   /** Set on websocket operations. */
@@ -30,6 +32,7 @@ export function createContextFactory(deps: {
   delivery: DeliveryHub;
   identities: IdentityResolver;
   limits: InputLimits;
+  webhooks: Webhooks;
 }) {
   const build = (identity: Identity | null, cacheLoaders: boolean, extra: Partial<GraphQLContext> = {}): GraphQLContext => ({
     identity,
@@ -38,6 +41,7 @@ export function createContextFactory(deps: {
     loaders: createLoaders(deps.db, cacheLoaders),
     delivery: deps.delivery,
     limits: deps.limits,
+    webhooks: deps.webhooks,
     ...extra,
   });
   return {

@@ -5,6 +5,7 @@ import type { Identity } from "../auth/identity.js";
 import type { AgentSocketServer } from "../brokkr-ws/server.js";
 import type { Database } from "../db/client.js";
 import type { DeliveryHub } from "../delivery/hub.js";
+import type { Webhooks } from "../webhooks/runtime.js";
 import { badInput } from "../errors.js";
 import { isUuid, type InputLimits } from "../validation.js";
 import { MAX_PAGE_SIZE, type Connection, type Page } from "../graphql/pagination.js";
@@ -15,6 +16,7 @@ export interface RestDeps {
   limits: InputLimits;
   /** Brokkr's agent websocket registry, for the admin connections view. */
   agentSockets: Pick<AgentSocketServer, "connections">;
+  webhooks: Webhooks;
 }
 
 export interface Call<P, Q, B> {

@@ -13,6 +13,7 @@ import { objectRoutes } from "./object-routes.js";
 import { pathMatcher, SPEC_OPERATIONS } from "./operations.js";
 import { parseWith, type RestDeps, type Route } from "./route.js";
 import { stackRoutes } from "./stack-routes.js";
+import { webhookRoutes } from "./webhook-routes.js";
 
 interface Deps extends RestDeps {
   identities: IdentityResolver;
@@ -20,7 +21,7 @@ interface Deps extends RestDeps {
 }
 
 /** Every served operation; the rest of Brokkr's spec arrives with its features (README). */
-export const ROUTES: readonly Route[] = [...agentRoutes, ...generatorRoutes, ...stackRoutes, ...objectRoutes, ...fleetRoutes];
+export const ROUTES: readonly Route[] = [...agentRoutes, ...generatorRoutes, ...stackRoutes, ...objectRoutes, ...fleetRoutes, ...webhookRoutes];
 
 interface Compiled {
   method: string;
