@@ -3,7 +3,13 @@ import pg from "pg";
 import { moduleLogger } from "../logger.js";
 
 const log = moduleLogger("listener");
-export const CHANNELS = ["brokkr_objects", "brokkr_associations", "brokkr_agent_events", "brokkr_identities", "brokkr_webhook_deliveries"] as const;
+export const CHANNELS = [
+  "brokkr_objects",
+  "brokkr_associations",
+  "brokkr_agent_events",
+  "brokkr_identities",
+  "brokkr_webhook_deliveries",
+] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 export interface ListenerEvents {

@@ -21,7 +21,14 @@ interface Deps extends RestDeps {
 }
 
 /** Every served operation; the rest of Brokkr's spec arrives with its features (README). */
-export const ROUTES: readonly Route[] = [...agentRoutes, ...generatorRoutes, ...stackRoutes, ...objectRoutes, ...fleetRoutes, ...webhookRoutes];
+export const ROUTES: readonly Route[] = [
+  ...agentRoutes,
+  ...generatorRoutes,
+  ...stackRoutes,
+  ...objectRoutes,
+  ...fleetRoutes,
+  ...webhookRoutes,
+];
 
 interface Compiled {
   method: string;

@@ -18,13 +18,19 @@ const settings = {
   // Ours, not Brokkr's: a signing secret of the caller's choosing (else one is generated).
   secret: z.string().nullish(),
 };
-const createBody = z.object({ name: z.string(), url: z.string(), event_types: z.array(z.string()), validate: z.unknown(), ...settings });
+const createBody = z.object({
+  name: z.string(),
+  url: z.string(),
+  event_types: z.array(z.string()),
+  validate: z.unknown().optional(),
+  ...settings,
+});
 const updateBody = z.object({
   name: z.string().nullish(),
   url: z.string().nullish(),
   event_types: z.array(z.string()).nullish(),
   enabled: z.boolean().nullish(),
-  validate: z.unknown(),
+  validate: z.unknown().optional(),
   ...settings,
 });
 type Body = z.output<typeof updateBody>;
@@ -57,7 +63,8 @@ function inputOf(body: Body): SubscriptionInput {
     // An empty auth header removes it; an empty target_labels hands delivery back to the broker.
     authHeader: body.auth_header === "" ? null : (body.auth_header ?? undefined),
     secret: body.secret,
-    filters: body.filters === undefined ? undefined : body.filters && { agentId: body.filters.agent_id, stackId: body.filters.stack_id },
+    filters:
+      body.filters === undefined ? undefined : body.filters && { agentId: body.filters.agent_id, stackId: body.filters.stack_id },
     targetLabels: body.target_labels == null ? undefined : body.target_labels.length === 0 ? null : body.target_labels,
     enabled: body.enabled,
     maxRetries: body.max_retries,

@@ -45,12 +45,7 @@ export interface AttemptResult extends PostOutcome {
  * Makes the claimed attempt and records it. A subscription whose secrets do not decrypt (wrong
  * key) is never delivered to, least of all without its auth header: the delivery goes dead.
  */
-export async function attemptDelivery(
-  db: Db,
-  cipher: Cipher,
-  row: ClaimedDelivery,
-  retryBaseMs: number,
-): Promise<AttemptResult> {
+export async function attemptDelivery(db: Db, cipher: Cipher, row: ClaimedDelivery, retryBaseMs: number): Promise<AttemptResult> {
   let outcome: PostOutcome;
   let retryable = true;
   try {

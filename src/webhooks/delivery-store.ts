@@ -43,7 +43,8 @@ export const CLAIM_MARGIN_SECONDS = 30;
  * Fans up to `batch` undispatched events out into one delivery per matching enabled
  * subscription, and marks them dispatched, in one statement. SKIP LOCKED lets brokers run this
  * concurrently on disjoint events; (subscription_id, event_id) is unique, so nothing is doubled.
- * A filter on a field the event does not carry never matches (NULL = x is not true).
+ * A filter on a field the event does not carry never matches (NULL = x is not true); a
+ * subscription gets the events that happened since it was created, not the backlog before it.
  */
 export async function fanOut(db: Db, batch: number): Promise<{ events: number; deliveries: number }> {
   const rows = await db.$queryRaw<{ events: bigint; deliveries: bigint }[]>`
@@ -58,7 +59,7 @@ export async function fanOut(db: Db, batch: number): Promise<{ events: number; d
                                'data', ev.data)::text,
              s.target_labels
         FROM ev JOIN webhook_subscriptions s
-          ON s.enabled AND brokkr_event_type_matches(s.event_types, ev.event_type)
+          ON s.enabled AND ev.occurred_at >= s.created_at AND brokkr_event_type_matches(s.event_types, ev.event_type)
          AND (s.filter_agent_id IS NULL OR s.filter_agent_id = ev.agent_id)
          AND (s.filter_stack_id IS NULL OR s.filter_stack_id = ev.stack_id)
       ON CONFLICT (subscription_id, event_id) DO NOTHING

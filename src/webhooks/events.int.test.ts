@@ -20,7 +20,7 @@ interface Event {
 
 /** The events recorded while `fn` ran, oldest first. */
 async function eventsDuring(fn: () => Promise<unknown>): Promise<Event[]> {
-  const [{ max }] = await q<{ max: string }>("SELECT coalesce(max(seq), 0) AS max FROM domain_events");
+  const max = (await q<{ max: string }>("SELECT coalesce(max(seq), 0) AS max FROM domain_events"))[0]?.max;
   await fn();
   return q<Event>("SELECT event_type, agent_id, stack_id, data FROM domain_events WHERE seq > $1 ORDER BY seq", [max]);
 }
@@ -109,8 +109,11 @@ describe("domain event triggers", () => {
     const o = await object(s, g);
     const a = await agent();
     const events = await eventsDuring(() =>
-      q(`INSERT INTO agent_events (agent_id, deployment_object_id, status, message)
-         VALUES ($1, $2, 'SUCCESS', NULL), ($1, $2, 'FAILURE', 'boom')`, [a, o]),
+      q(
+        `INSERT INTO agent_events (agent_id, deployment_object_id, status, message)
+         VALUES ($1, $2, 'SUCCESS', NULL), ($1, $2, 'FAILURE', 'boom')`,
+        [a, o],
+      ),
     );
     expect(events.map((e) => [e.event_type, e.agent_id, e.stack_id, e.data.message]).sort()).toEqual([
       ["deployment.applied", a, s, null],

@@ -20,9 +20,7 @@ export function createKeyring(db: Db, configured: Buffer | undefined): () => Pro
   const load = async () => {
     if (configured) return createCipher(configured);
     const stored = await insertSettingIfAbsent(db, SETTING, randomBytes(32).toString("hex"));
-    log.warn(
-      "BROKKR__BROKER__WEBHOOK_ENCRYPTION_KEY is not set: webhook secrets are encrypted under a key kept in the database",
-    );
+    log.warn("BROKKR__BROKER__WEBHOOK_ENCRYPTION_KEY is not set: webhook secrets are encrypted under a key kept in the database");
     return createCipher(Buffer.from(stored, "hex"));
   };
   return () => {
