@@ -13,6 +13,7 @@ import {
 } from "../../test/factories.js";
 import { OPERATIONS, specClient } from "../../test/openapi/spec.js";
 import { ROUTES } from "./router.js";
+import { WEBHOOK_OPERATIONS, webhookConformance } from "./webhook-conformance.js";
 
 /*
  * Brokkr's REST API v1 as its SDKs and agents call it: each served operation through a client
@@ -76,6 +77,7 @@ const SERVED = [
   "list_fleet",
   "get_agent_fleet_status",
   "list_ws_connections",
+  ...WEBHOOK_OPERATIONS,
 ] as const;
 
 let broker: TestBroker;
@@ -374,3 +376,5 @@ describe("Brokkr's REST API v1, validated against its OpenAPI spec", () => {
     expect(text.data).toBe(yaml);
   });
 });
+
+webhookConformance(() => ({ broker, as, generator }));
