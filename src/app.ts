@@ -30,7 +30,7 @@ import { mountWebRoutes } from "./web/routes.js";
 import { AgentPresence } from "./fleet/presence.js";
 import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 import { Scheduler } from "./scheduler/scheduler.js";
-import { createWebhooks } from "./webhooks/runtime.js";
+import { createWebhooks, type Webhooks } from "./webhooks/runtime.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -49,6 +49,8 @@ export interface BrokerApp {
   readonly faults: FaultRecorder;
   /** The broker's periodic work; domains register their tasks in createApp. */
   readonly scheduler: Scheduler;
+  /** Webhook subscriptions, deliveries and their live outcomes (src/webhooks). */
+  readonly webhooks: Webhooks;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -160,6 +162,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     faults,
     agentSockets,
     scheduler,
+    webhooks,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;

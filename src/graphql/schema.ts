@@ -12,6 +12,7 @@ import { fleetResolvers } from "../fleet/resolvers.js";
 import { generatorResolvers } from "../generators/resolvers.js";
 import { stackResolvers } from "../stacks/resolvers.js";
 import { deliveryResolvers } from "../delivery/resolvers.js";
+import { webhookResolvers } from "../webhooks/resolvers.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -39,6 +40,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       deliveryResolvers,
       associationResolvers,
       fleetResolvers,
+      webhookResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,

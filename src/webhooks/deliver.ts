@@ -37,6 +37,7 @@ export function deliveryHeaders(row: ClaimedDelivery, secret: string, nowMs = Da
 }
 
 export interface AttemptResult extends PostOutcome {
+  deliveryId: string;
   success: boolean;
   status: "success" | "failed" | "dead";
 }
@@ -73,5 +74,5 @@ export async function attemptDelivery(db: Db, cipher: Cipher, row: ClaimedDelive
     durationMs: outcome.durationMs,
     next,
   });
-  return { ...outcome, success, status: next.status };
+  return { ...outcome, deliveryId: row.id, success, status: next.status };
 }

@@ -24,6 +24,11 @@ export class WebhookOutcomeFeed {
     });
   }
 
+  /** How many streams listen (tests wait on it as their "subscribed" signal). */
+  get listening(): number {
+    return this.listeners.size;
+  }
+
   listen(subscriptionId: string | null, fn: (row: DeliveryRow) => void): () => void {
     const entry = { subscriptionId, fn };
     this.listeners.add(entry);
