@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.js";
 import { moduleLogger } from "../logger.js";
 import { DecryptError, signatureHeaders, type Cipher } from "./crypto.js";
-import { recordAttempt, type ClaimedDelivery } from "./delivery-store.js";
+import { recordAttempts, type AttemptRecord, type ClaimedDelivery } from "./delivery-store.js";
 import { postJson, type PostOutcome } from "./http-post.js";
 import { isSuccess, nextAfter } from "./retry-policy.js";
 
@@ -43,10 +43,11 @@ export interface AttemptResult extends PostOutcome {
 }
 
 /**
- * Makes the claimed attempt and records it. A subscription whose secrets do not decrypt (wrong
- * key) is never delivered to, least of all without its auth header: the delivery goes dead.
+ * Makes the claimed attempt (recorded by the caller, a batch at a time: recordAttempts). A
+ * subscription whose secrets do not decrypt (wrong key) is never delivered to, least of all
+ * without its auth header: the delivery goes dead.
  */
-export async function attemptDelivery(db: Db, cipher: Cipher, row: ClaimedDelivery, retryBaseMs: number): Promise<AttemptResult> {
+export async function performAttempt(cipher: Cipher, row: ClaimedDelivery, retryBaseMs: number): Promise<AttemptRecord> {
   let outcome: PostOutcome;
   let retryable = true;
   try {
@@ -61,18 +62,23 @@ export async function attemptDelivery(db: Db, cipher: Cipher, row: ClaimedDelive
     retryable = false;
   }
   const success = isSuccess(outcome.statusCode);
-  const next = retryable
-    ? nextAfter(success, outcome.statusCode, row.attempts, row.max_retries, retryBaseMs)
-    : { status: "dead" as const, dueAt: new Date() };
-  await recordAttempt(db, {
+  return {
     deliveryId: row.id,
     attempt: row.attempts,
-    agentId: null,
     success,
     statusCode: outcome.statusCode,
     error: outcome.error,
     durationMs: outcome.durationMs,
-    next,
-  });
-  return { ...outcome, deliveryId: row.id, success, status: next.status };
+    next: retryable
+      ? nextAfter(success, outcome.statusCode, row.attempts, row.max_retries, retryBaseMs)
+      : { status: "dead", dueAt: new Date() },
+  };
+}
+
+/** One attempt made and recorded now (the test event). */
+export async function attemptDelivery(db: Db, cipher: Cipher, row: ClaimedDelivery, retryBaseMs: number): Promise<AttemptResult> {
+  const record = await performAttempt(cipher, row, retryBaseMs);
+  await recordAttempts(db, null, [record]);
+  const { deliveryId, success, statusCode, error, durationMs } = record;
+  return { deliveryId, success, statusCode, error, durationMs: durationMs ?? 0, status: record.next.status };
 }

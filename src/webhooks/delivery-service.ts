@@ -6,7 +6,7 @@ import { requireId } from "../validation.js";
 import { DecryptError } from "./crypto.js";
 import { attemptDelivery, deliveryHeaders, openClaim, type AttemptResult } from "./deliver.js";
 import { listDeliveries, type DeliveryFilter } from "./delivery-queries.js";
-import { claimDue, findAgentClaim, insertClaimed, recordAttempt, type DeliveryRow } from "./delivery-store.js";
+import { claimDue, findAgentClaim, insertClaimed, recordAttempts, type DeliveryRow } from "./delivery-store.js";
 import { TEST_EVENT_TYPE } from "./event-types.js";
 import { nextAfter } from "./retry-policy.js";
 import type { WebhookDeps } from "./service.js";
@@ -113,16 +113,18 @@ async function record(
   const next = retryable
     ? nextAfter(result.success, result.statusCode, attempt, maxRetries, deps.retryBaseMs)
     : { status: "dead" as const, dueAt: new Date() };
-  return recordAttempt(deps.db, {
-    deliveryId,
-    attempt,
-    agentId,
-    success: result.success,
-    statusCode: result.statusCode,
-    error: result.error?.slice(0, MAX_ERROR_CHARS) ?? (result.success ? null : "delivery failed"),
-    durationMs: result.durationMs ?? null,
-    next,
-  });
+  const recorded = await recordAttempts(deps.db, agentId, [
+    {
+      deliveryId,
+      attempt,
+      success: result.success,
+      statusCode: result.statusCode,
+      error: result.error?.slice(0, MAX_ERROR_CHARS) ?? (result.success ? null : "delivery failed"),
+      durationMs: result.durationMs ?? null,
+      next,
+    },
+  ]);
+  return recorded.length > 0;
 }
 
 /** An agent reports its attempt; only the agent holding the delivery's current claim may. */

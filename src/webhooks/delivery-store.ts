@@ -1,3 +1,4 @@
+import { Prisma } from "../generated/prisma/client.js";
 import type { Db } from "../db/client.js";
 
 export type DeliveryStatus = "pending" | "acquired" | "success" | "failed" | "dead";
@@ -36,6 +37,16 @@ export interface ClaimedDelivery {
   secret_encrypted: string;
 }
 
+/**
+ * Makes the statement's commit not wait for the WAL flush (synchronous_commit off for its
+ * transaction only). Used by the delivery task's own statements, where a commit lost in a crash
+ * is redone: lost fan-out leaves the events undispatched, a lost claim leaves the delivery due,
+ * a lost attempt record leaves its claim to expire and the attempt to be made again — the
+ * at-least-once that a crash mid-POST gives anyway (receivers dedupe by event id). Waiting cost
+ * a disk flush per statement: with it, the bench delivered 250/s against a 620/s bare loop.
+ */
+const LAZY_COMMIT = Prisma.sql`(SELECT set_config('synchronous_commit', 'off', true)) = 'off'`;
+
 /** A claim outlives the attempt's timeout by this much before another broker or agent may take it over. */
 export const CLAIM_MARGIN_SECONDS = 30;
 
@@ -50,7 +61,7 @@ export async function fanOut(db: Db, batch: number): Promise<{ events: number; d
   const rows = await db.$queryRaw<{ events: bigint; deliveries: bigint }[]>`
     WITH ev AS (
       SELECT id, event_type, agent_id, stack_id, data, occurred_at FROM domain_events
-       WHERE dispatched_at IS NULL ORDER BY seq LIMIT ${batch} FOR UPDATE SKIP LOCKED
+       WHERE dispatched_at IS NULL AND ${LAZY_COMMIT} ORDER BY seq LIMIT ${batch} FOR UPDATE SKIP LOCKED
     ), ins AS (
       INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, payload, target_labels)
       SELECT s.id, ev.id, ev.event_type,
@@ -93,6 +104,7 @@ export function claimDue(db: Db, limit: number, agentId: string | null): Promise
     WITH c AS (
       SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
        WHERE d.status IN ('pending', 'failed', 'acquired') AND d.due_at <= now() AND d.attempts < s.max_retries
+         AND ${LAZY_COMMIT}
          AND CASE WHEN ${agentId}::uuid IS NULL THEN coalesce(cardinality(d.target_labels), 0) = 0
                   ELSE cardinality(d.target_labels) > 0 AND d.target_labels <@ ARRAY(
                          SELECT label::text FROM agent_labels WHERE agent_id = ${agentId}::uuid) END
@@ -133,8 +145,6 @@ export async function insertClaimed(
 export interface AttemptRecord {
   deliveryId: string;
   attempt: number;
-  /** The claim holder: null for the broker, else the agent. */
-  agentId: string | null;
   success: boolean;
   statusCode: number | null;
   error: string | null;
@@ -143,27 +153,37 @@ export interface AttemptRecord {
 }
 
 /**
- * Records one attempt and moves the delivery on, only while the recorder still holds that
- * attempt's claim (status acquired, same attempt number and holder): a late result of a claim
- * that expired and was taken over is dropped. The attempt's primary key refuses a second record.
+ * Records attempts and moves their deliveries on, in one statement, each only while the
+ * recorder still holds that attempt's claim (status acquired, same attempt number and holder):
+ * a late result of a claim that expired and was taken over is dropped, and the attempt's
+ * primary key refuses a second record. Returns the ids recorded.
+ *
+ * Committed lazily (LAZY_COMMIT).
  */
-export async function recordAttempt(db: Db, r: AttemptRecord): Promise<boolean> {
+export async function recordAttempts(db: Db, agentId: string | null, records: readonly AttemptRecord[]): Promise<string[]> {
+  if (records.length === 0) return [];
+  const col = <T>(f: (r: AttemptRecord) => T) => records.map(f);
   const rows = await db.$queryRaw<{ delivery_id: string }[]>`
-    WITH d AS (
-      UPDATE webhook_deliveries
-         SET status = ${r.next.status}, due_at = ${r.next.dueAt}::timestamptz, last_attempt_at = now(),
-             last_status_code = ${r.statusCode}::int, last_error = ${r.error},
-             completed_at = CASE WHEN ${r.next.status} IN ('success', 'dead') THEN now() END
-       WHERE id = ${r.deliveryId}::uuid AND status = 'acquired' AND attempts = ${r.attempt}
-         AND acquired_by IS NOT DISTINCT FROM ${r.agentId}::uuid
-      RETURNING id
+    WITH r AS (
+      SELECT * FROM unnest(${col((r) => r.deliveryId)}::uuid[], ${col((r) => r.attempt)}::int[],
+                           ${col((r) => r.next.status)}::text[], ${col((r) => r.next.dueAt)}::timestamptz[],
+                           ${col((r) => r.statusCode)}::int[], ${col((r) => r.error)}::text[],
+                           ${col((r) => r.durationMs)}::int[], ${col((r) => r.success)}::boolean[])
+             AS r(delivery_id, attempt, status, due_at, status_code, error, duration_ms, success)
+       WHERE ${LAZY_COMMIT}
+    ), d AS (
+      UPDATE webhook_deliveries w
+         SET status = r.status, due_at = r.due_at, last_attempt_at = now(), last_status_code = r.status_code,
+             last_error = r.error, completed_at = CASE WHEN r.status IN ('success', 'dead') THEN now() END
+        FROM r
+       WHERE w.id = r.delivery_id AND w.status = 'acquired' AND w.attempts = r.attempt
+         AND w.acquired_by IS NOT DISTINCT FROM ${agentId}::uuid
+      RETURNING w.id, r.attempt, r.status_code, r.error, r.duration_ms, r.success
     )
     INSERT INTO webhook_delivery_attempts (delivery_id, attempt, delivered_by, status_code, error, duration_ms, success)
-    SELECT d.id, ${r.attempt}, coalesce(${r.agentId}::text, 'broker'), ${r.statusCode}::int, ${r.error},
-           ${r.durationMs}::int, ${r.success}
-      FROM d
+    SELECT d.id, d.attempt, coalesce(${agentId}::text, 'broker'), d.status_code, d.error, d.duration_ms, d.success FROM d
     RETURNING delivery_id`;
-  return rows.length > 0;
+  return rows.map((r) => r.delivery_id);
 }
 
 /** An agent's claimed delivery, with the subscription's limits, or null when it holds no such claim. */

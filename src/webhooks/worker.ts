@@ -1,7 +1,7 @@
 import type { WebhookConfig } from "../config.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
-import { attemptDelivery } from "./deliver.js";
-import { buryExhausted, claimDue, deleteOld, fanOut } from "./delivery-store.js";
+import { performAttempt } from "./deliver.js";
+import { buryExhausted, claimDue, deleteOld, fanOut, recordAttempts } from "./delivery-store.js";
 import type { WebhookDeps } from "./service.js";
 
 export const DELIVERY_TASK = "webhook-delivery";
@@ -12,7 +12,7 @@ const CLEANUP_BATCH = 10_000;
 /**
  * One delivery run: fan new events out into deliveries, bury claims that died on their last
  * attempt, then claim up to `batchSize` due broker-routed deliveries and attempt them all at
- * once. Every step is safe beside the same run on other brokers (SKIP LOCKED claims, unique
+ * once, then record the batch's attempts in one statement. Every step is safe beside the same run on other brokers (SKIP LOCKED claims, unique
  * deliveries, fenced attempt records).
  */
 export async function runDelivery(deps: WebhookDeps, batchSize: number, signal?: AbortSignal): Promise<number> {
@@ -22,7 +22,8 @@ export async function runDelivery(deps: WebhookDeps, batchSize: number, signal?:
   const claimed = await claimDue(deps.db, batchSize, null);
   if (claimed.length === 0) return 0;
   const cipher = await deps.cipher();
-  await Promise.all(claimed.map((row) => attemptDelivery(deps.db, cipher, row, deps.retryBaseMs)));
+  const records = await Promise.all(claimed.map((row) => performAttempt(cipher, row, deps.retryBaseMs)));
+  await recordAttempts(deps.db, null, records);
   return claimed.length;
 }
 
