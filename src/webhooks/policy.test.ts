@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { webhookKeyBytes } from "../config.js";
+import { type ConfigError, loadConfig, webhookKeyBytes } from "../config.js";
 import { isUsefulPattern, patternMatches } from "./event-types.js";
 import { requireWebhookUrl } from "./input.js";
 import { isRetryable, nextAfter, retryDelayMs } from "./retry-policy.js";
@@ -57,5 +57,19 @@ describe("BROKKR__BROKER__WEBHOOK_ENCRYPTION_KEY", () => {
     expect(webhookKeyBytes(Buffer.alloc(32, 7).toString("base64"))?.length).toBe(32);
     expect(webhookKeyBytes("ab".repeat(16))).toBeNull();
     expect(webhookKeyBytes("too short")).toBeNull();
+  });
+});
+
+describe("a bad BROKKR__BROKER__WEBHOOK_ENCRYPTION_KEY", () => {
+  it("stops start-up with a line naming the variable and not its value", () => {
+    let problems: string[] = [];
+    try {
+      loadConfig({ BROKKR__BROKER__WEBHOOK_ENCRYPTION_KEY: "my-short-secret-key" });
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^BROKKR__BROKER__WEBHOOK_ENCRYPTION_KEY: /);
+    expect(problems[0]).not.toContain("my-short-secret-key");
   });
 });
