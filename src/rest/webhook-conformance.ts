@@ -107,6 +107,7 @@ export function webhookConformance(setup: () => Setup): void {
       const label = unique("dmz").slice(0, 60);
       const edge = await createAgent(broker, { activate: true, labels: [label] });
       const outsider = await createAgent(broker, { activate: true });
+      const inactive = await createAgent(broker, { labels: [label] });
       const made = await admin.POST("/webhooks", {
         body: {
           name: unique("edge"),
@@ -121,6 +122,10 @@ export function webhookConformance(setup: () => Setup): void {
       const agentPath = (a: string) => ({ params: { path: { agent_id: a } } });
       expect((await as(outsider.pak).GET("/agents/{agent_id}/webhooks/pending", agentPath(outsider.id))).data).toEqual([]);
       expect((await as(outsider.pak).GET("/agents/{agent_id}/webhooks/pending", agentPath(edge.id))).response.status).toBe(403);
+      // An inactive agent carrying the labels gets nothing, least of all URLs and auth headers.
+      expect((await as(inactive.pak).GET("/agents/{agent_id}/webhooks/pending", agentPath(inactive.id))).response.status).toBe(
+        403,
+      );
       const pending = await as(edge.pak).GET("/agents/{agent_id}/webhooks/pending", agentPath(edge.id));
       expect(pending.data).toHaveLength(1);
       const delivery = pending.data?.[0];
