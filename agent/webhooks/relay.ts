@@ -40,7 +40,8 @@ async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
 /** One bounded POST, as the broker makes it: timeout for the whole exchange, no redirects, capped read. */
 async function post(d: PendingDelivery): Promise<Result> {
   const started = performance.now();
-  const headers: Record<string, string> = { "content-type": "application/json", ...d.headers };
+  // The broker's headers carry Content-Type already; a second spelling would be sent as a second value.
+  const headers: Record<string, string> = d.headers ? { ...d.headers } : { "Content-Type": "application/json" };
   if (d.auth_header) headers.authorization = d.auth_header;
   try {
     const res = await fetch(d.url, {

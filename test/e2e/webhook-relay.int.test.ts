@@ -50,6 +50,7 @@ describe("agent webhook relay", () => {
       `sha256=${createHmac("sha256", SECRET).update(`${ts}.${first?.body}`).digest("hex")}`,
     );
     expect(first?.headers.authorization).toBe("Bearer inside");
+    expect(first?.headers["content-type"]).toBe("application/json");
     const rows = async () =>
       (
         await broker.db.sql.query("SELECT status, attempts, acquired_by FROM webhook_deliveries WHERE subscription_id = $1", [

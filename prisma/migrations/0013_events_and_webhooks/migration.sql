@@ -29,8 +29,8 @@ CREATE TABLE domain_events (
 );
 -- The fan-out reads undispatched events in seq order; this index holds only those.
 CREATE INDEX domain_events_undispatched_idx ON domain_events (seq) WHERE dispatched_at IS NULL;
+-- For the retention clean-up. Nothing else is indexed: each index is paid on every insert.
 CREATE INDEX domain_events_occurred_at_idx ON domain_events (occurred_at);
-CREATE INDEX domain_events_type_seq_idx ON domain_events (event_type, seq);
 
 -- Inserts: one function per table, over the statement's new rows.
 CREATE FUNCTION brokkr_events_deployment_objects_insert() RETURNS trigger LANGUAGE plpgsql AS $$
