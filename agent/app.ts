@@ -15,6 +15,7 @@ import { type AgentMetrics, createAgentMetrics } from "./metrics.ts";
 import { Reconciler } from "./reconciler.ts";
 import { type TelemetryRuntime, startTelemetry } from "./telemetry/index.ts";
 import { runWorkOrders } from "./work-orders/index.ts";
+import { relayWebhooks, WEBHOOK_POLL_MS } from "./webhooks/relay.ts";
 
 export interface AgentRuntimeDeps {
   logger?: Logger;
@@ -24,6 +25,8 @@ export interface AgentRuntimeDeps {
   /** Websocket sessions failing in a row before falling back to REST (default 5). */
   websocketFailuresBeforeRest?: number;
   restDwellMs?: number;
+  /** How often webhook deliveries routed to this agent are polled (agent/webhooks). */
+  webhookPollMs?: number;
   /** Base of the backoff between retries of a failed object (default 1 s). */
   applyRetryBaseMs?: number;
 }
@@ -169,6 +172,11 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
       timers.push(setInterval(() => void heartbeat(), config.heartbeatIntervalMs));
       const healthTick = () => reportHealth().catch((err: unknown) => log.warn({ err }, "reporting deployment health failed"));
       timers.push(setInterval(() => void healthTick(), config.healthReportIntervalMs));
+      const relay = () =>
+        relayWebhooks({ baseUrl: config.brokerUrl, pak: config.pak }, String(agentId), log).catch((err: unknown) =>
+          log.warn({ err }, "relaying webhooks failed"),
+        );
+      timers.push(setInterval(() => void relay(), deps.webhookPollMs ?? WEBHOOK_POLL_MS));
       void heartbeat();
       const r = reconciler;
       telemetry = startTelemetry(config.telemetry, {

@@ -20,7 +20,7 @@ export interface BenchBroker {
  * A broker on a fresh database: on BROKKR__DATABASE__URL's server when set (a new database is
  * created there), else on a throw-away embedded PostgreSQL.
  */
-export async function startBenchBroker(label: string): Promise<BenchBroker> {
+export async function startBenchBroker(label: string, env: Record<string, string> = {}): Promise<BenchBroker> {
   let serverUrl = process.env.BROKKR__DATABASE__URL;
   let stopServer = async () => {};
   if (!serverUrl) {
@@ -50,6 +50,7 @@ export async function startBenchBroker(label: string): Promise<BenchBroker> {
       BROKKR__LOG__LEVEL: "warn",
       BROKKR__DATABASE__POOL_SIZE: "20",
       BROKKR__BROKER__MAX_QUERY_COST: "1000000",
+      ...env,
     }),
     databaseUrl,
   );

@@ -37,6 +37,7 @@ import type { DiagnosticFeed } from "./diagnostics/feed.js";
 import { createTelemetry, type Telemetry } from "./telemetry/wiring.js";
 import type { WorkOrderFeed } from "./work-orders/feed.js";
 import { registerWorkOrders } from "./work-orders/tasks.js";
+import { createWebhooks, type Webhooks } from "./webhooks/runtime.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -63,6 +64,8 @@ export interface BrokerApp {
   readonly telemetry: Telemetry;
   /** Work orders pushed to agentWorkOrders subscriptions. */
   readonly workOrders: WorkOrderFeed;
+  /** Webhook subscriptions, deliveries and their live outcomes (src/webhooks). */
+  readonly webhooks: Webhooks;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -110,6 +113,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     scheduler,
     maintenanceIntervalSeconds: config.broker.workOrders.maintenanceIntervalSeconds,
   });
+  const webhooks = createWebhooks(prisma, config.broker.webhooks, scheduler, listener);
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -146,6 +150,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     liveConfig,
     diagnostics,
     telemetry,
+    webhooks,
   });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
@@ -215,6 +220,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     diagnostics,
     telemetry,
     workOrders,
+    webhooks,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -235,6 +241,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
           agentSockets,
           liveConfig,
           telemetry: config.broker.telemetry,
+          webhooks,
         }),
       );
       app.use(

@@ -58,6 +58,14 @@ describe("configuration", () => {
         diagnostics: { cleanupIntervalMs: 900_000 },
         telemetry: { retentionSeconds: 21_600, maxRowsPerStack: 1000, maxLineBytes: 16_384 },
         workOrders: { maintenanceIntervalSeconds: 10 },
+        webhooks: {
+          encryptionKey: undefined,
+          deliveryIntervalMs: 5000,
+          batchSize: 50,
+          cleanupIntervalMs: 3_600_000,
+          retentionMs: 7 * 86_400_000,
+          retryBaseMs: 2000,
+        },
       },
       cors: {
         allowedOrigins: ["*"],

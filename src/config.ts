@@ -89,6 +89,16 @@ const envSchema = z.object({
   // Stack templates: one render (parameter check included) may run this long in its worker.
   BROKKR__TEMPLATES__RENDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   BROKKR__TEMPLATES__MAX_CONCURRENT_RENDERS: z.coerce.number().int().min(1).max(64).default(4),
+  // ---- webhooks (src/webhooks): Brokkr's defaults ----
+  BROKKR__BROKER__WEBHOOK_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => webhookKeyBytes(v) !== null, "must be 32 bytes, as 64 hex characters or base64")
+    .optional(),
+  BROKKR__BROKER__WEBHOOK_DELIVERY_INTERVAL_SECONDS: z.coerce.number().min(0.01).max(3600).default(5),
+  BROKKR__BROKER__WEBHOOK_DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
+  BROKKR__BROKER__WEBHOOK_CLEANUP_INTERVAL_SECONDS: z.coerce.number().min(1).max(86_400).default(3600),
+  BROKKR__BROKER__WEBHOOK_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(7),
+  BROKKR__BROKER__WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0).max(3600).default(2),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -146,12 +156,37 @@ export type BrokerConfig = Readonly<{
     /** Cluster telemetry (src/telemetry). */
     telemetry: TelemetryLimits;
     workOrders: { maintenanceIntervalSeconds: number };
+    webhooks: WebhookConfig;
   };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
   log: { level: string };
   /** Where this config came from, so a reload reads the same layers again (src/live-config). */
   source: { file?: string; env: Readonly<Record<string, string | undefined>>; reloadDebounceMs: number };
 }>;
+
+/** Webhook delivery settings (src/webhooks). */
+export interface WebhookConfig {
+  /** AES-256-GCM key for URLs, auth headers and signing secrets; generated and kept in the database when unset. */
+  encryptionKey?: Buffer;
+  deliveryIntervalMs: number;
+  batchSize: number;
+  cleanupIntervalMs: number;
+  /** Finished deliveries and dispatched events older than this are deleted. */
+  retentionMs: number;
+  /** First retry delay; each later one doubles (with jitter). */
+  retryBaseMs: number;
+}
+
+/** A 32-byte key given as 64 hex characters or as base64; null otherwise. */
+export function webhookKeyBytes(value: string): Buffer | null {
+  const text = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, "hex");
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) {
+    const bytes = Buffer.from(text, "base64");
+    if (bytes.length === 32) return bytes;
+  }
+  return null;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -217,6 +252,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         maxLineBytes: e.BROKKR__BROKER__TELEMETRY_MAX_LINE_BYTES,
       },
       workOrders: { maintenanceIntervalSeconds: e.BROKKR__BROKER__WORK_ORDER_MAINTENANCE_INTERVAL_SECONDS },
+      webhooks: {
+        encryptionKey: e.BROKKR__BROKER__WEBHOOK_ENCRYPTION_KEY
+          ? (webhookKeyBytes(e.BROKKR__BROKER__WEBHOOK_ENCRYPTION_KEY) ?? undefined)
+          : undefined,
+        deliveryIntervalMs: e.BROKKR__BROKER__WEBHOOK_DELIVERY_INTERVAL_SECONDS * 1000,
+        batchSize: e.BROKKR__BROKER__WEBHOOK_DELIVERY_BATCH_SIZE,
+        cleanupIntervalMs: e.BROKKR__BROKER__WEBHOOK_CLEANUP_INTERVAL_SECONDS * 1000,
+        retentionMs: e.BROKKR__BROKER__WEBHOOK_RETENTION_DAYS * 86_400_000,
+        retryBaseMs: e.BROKKR__BROKER__WEBHOOK_RETRY_BASE_SECONDS * 1000,
+      },
     },
     cors: {
       allowedOrigins: commaList(e.BROKKR__CORS__ALLOWED_ORIGINS),

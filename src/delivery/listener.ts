@@ -11,6 +11,7 @@ export const CHANNELS = [
   "brokkr_diagnostics",
   "brokkr_telemetry",
   "brokkr_work_orders",
+  "brokkr_webhook_deliveries",
 ] as const;
 export type Channel = (typeof CHANNELS)[number];
 

@@ -9,6 +9,7 @@ import type { LiveConfig } from "../live-config/live-config.js";
 import type { DiagnosticFeed } from "../diagnostics/feed.js";
 import type { Telemetry } from "../telemetry/wiring.js";
 import type { WorkOrderFeed } from "../work-orders/feed.js";
+import type { Webhooks } from "../webhooks/runtime.js";
 
 export interface GraphQLContext {
   identity: Identity | null;
@@ -21,6 +22,7 @@ export interface GraphQLContext {
   liveConfig: LiveConfig;
   /** New diagnostic requests, pushed to agents (agentDiagnosticRequests). */
   diagnostics: DiagnosticFeed;
+  webhooks: Webhooks;
   /** The HTTP request's Idempotency-Key header (GraphQL inputs may carry clientMutationId instead). */
   idempotencyKey?: string;
   /** Set on websocket operations. */
@@ -45,6 +47,7 @@ export function createContextFactory(deps: {
   liveConfig: LiveConfig;
   diagnostics: DiagnosticFeed;
   telemetry: Telemetry;
+  webhooks: Webhooks;
 }) {
   const build = (identity: Identity | null, cacheLoaders: boolean, extra: Partial<GraphQLContext> = {}): GraphQLContext => ({
     identity,
@@ -57,6 +60,7 @@ export function createContextFactory(deps: {
     liveConfig: deps.liveConfig,
     diagnostics: deps.diagnostics,
     telemetry: deps.telemetry,
+    webhooks: deps.webhooks,
     ...extra,
   });
   return {

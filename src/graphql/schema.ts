@@ -17,6 +17,7 @@ import { diagnosticResolvers } from "../diagnostics/resolvers.js";
 import { telemetryResolvers } from "../telemetry/resolvers.js";
 import { workOrderResolvers } from "../work-orders/resolvers.js";
 import { templateResolvers } from "../templates/resolvers.js";
+import { webhookResolvers } from "../webhooks/resolvers.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -49,6 +50,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       telemetryResolvers,
       workOrderResolvers,
       templateResolvers,
+      webhookResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,

@@ -12,11 +12,13 @@ const file = path.join(dir, "broker.toml");
 const writeConfig = (text: string) => fs.writeFileSync(file, text);
 writeConfig(`[log]\nlevel = "silent"\n[cors]\nallowed_origins = ["https://old.example"]\n`);
 
+const WEBHOOK_KEY = "ab".repeat(32);
 // No BROKKR__LOG__LEVEL in the environment, which would win over the file's.
 const broker = await startTestBroker({
   BROKKR_CONFIG_FILE: file,
   BROKKR__CONFIG__RELOAD_DEBOUNCE_MS: "50",
   BROKKR__LOG__LEVEL: undefined,
+  BROKKR__BROKER__WEBHOOK_ENCRYPTION_KEY: WEBHOOK_KEY,
 });
 const reload = (pak: string | null = broker.adminPak) =>
   fetch(`${broker.url}/api/v1/admin/config/reload`, {
@@ -108,6 +110,12 @@ describe("live configuration", () => {
     );
     const byKey = new Map(settings.data?.configuration.map((s) => [s.key, s]));
     expect(byKey.get("database.url")).toEqual({ key: "database.url", value: "(hidden)", dynamic: false });
+    expect(byKey.get("broker.webhooks.encryptionKey")).toEqual({
+      key: "broker.webhooks.encryptionKey",
+      value: "(hidden)",
+      dynamic: false,
+    });
+    expect(JSON.stringify(settings)).not.toMatch(/abab|171,171/);
     expect(byKey.get("log.level")).toEqual({ key: "log.level", value: "fatal", dynamic: true });
     writeConfig(`[log]\nlevel = "silent"\n`);
     await reload();

@@ -15,7 +15,7 @@ const DYNAMIC_SECTIONS = ["log", "cors"] as const satisfies readonly (keyof Brok
 const isDynamic = (key: string) => (DYNAMIC_SECTIONS as readonly string[]).includes(key.split(".")[0] ?? "");
 
 /** Values never shown by a reload answer, only that they changed. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(["database.url", "broker.adminPakHash"]);
+const SECRET_KEYS: ReadonlySet<string> = new Set(["database.url", "broker.adminPakHash", "broker.webhooks.encryptionKey"]);
 
 export interface ConfigChange {
   key: string;
@@ -135,6 +135,8 @@ export class LiveConfig extends EventEmitter<LiveConfigEvents> {
 export function flattenConfig(config: BrokerConfig): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (value: unknown, prefix: string) => {
+    // Key material (the webhook key) is a leaf: never walked into, never printed.
+    if (Buffer.isBuffer(value)) return void out.set(prefix, `(${value.length} bytes)`);
     if (value !== null && typeof value === "object" && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) walk(v, prefix ? `${prefix}.${k}` : k);
     } else {

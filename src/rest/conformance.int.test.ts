@@ -13,6 +13,7 @@ import {
 } from "../../test/factories.js";
 import { OPERATIONS, specClient } from "../../test/openapi/spec.js";
 import { ROUTES } from "./router.js";
+import { WEBHOOK_OPERATIONS, webhookConformance } from "./webhook-conformance.js";
 
 /*
  * Brokkr's REST API v1 as its SDKs and agents call it: each served operation through a client
@@ -105,6 +106,7 @@ const SERVED = [
   "templates_add_annotation",
   "templates_remove_annotation",
   "instantiate_template",
+  ...WEBHOOK_OPERATIONS,
 ] as const;
 
 let broker: TestBroker;
@@ -728,3 +730,5 @@ describe("stack templates over Brokkr's REST API v1", () => {
     expect(hidden.response.status).toBe(403);
   });
 });
+
+webhookConformance(() => ({ broker, as, generator }));

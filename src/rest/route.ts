@@ -7,6 +7,7 @@ import type { AgentSocketServer } from "../brokkr-ws/server.js";
 import type { Database } from "../db/client.js";
 import type { DeliveryHub } from "../delivery/hub.js";
 import type { TelemetryLimits } from "../config.js";
+import type { Webhooks } from "../webhooks/runtime.js";
 import { badInput } from "../errors.js";
 import { isUuid, type InputLimits } from "../validation.js";
 import { MAX_PAGE_SIZE, type Connection, type Page } from "../graphql/pagination.js";
@@ -21,6 +22,7 @@ export interface RestDeps {
   liveConfig: LiveConfig;
   /** Cluster telemetry's retention and bounds (src/telemetry). */
   telemetry: TelemetryLimits;
+  webhooks: Webhooks;
 }
 
 export interface Call<P, Q, B> {

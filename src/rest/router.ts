@@ -18,6 +18,7 @@ import { stackRoutes } from "./stack-routes.js";
 import { telemetryRoutes } from "./telemetry-routes.js";
 import { workOrderRoutes } from "./work-order-routes.js";
 import { templateRoutes } from "./template-routes.js";
+import { webhookRoutes } from "./webhook-routes.js";
 
 interface Deps extends RestDeps {
   identities: IdentityResolver;
@@ -36,6 +37,7 @@ export const ROUTES: readonly Route[] = [
   ...telemetryRoutes,
   ...workOrderRoutes,
   ...templateRoutes,
+  ...webhookRoutes,
 ];
 
 interface Compiled {
