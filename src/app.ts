@@ -7,6 +7,11 @@ import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express from "express";
 import { WebSocketServer } from "ws";
+import { auditMutations } from "./audit/capture/graphql.js";
+import { auditAuthFailures } from "./audit/capture/identity.js";
+import { originOf } from "./audit/capture/origin.js";
+import { registerAuditTasks } from "./audit/retention.js";
+import { AuditWriter, DEFAULT_WRITER_OPTIONS } from "./audit/writer.js";
 import { bootstrapAdminPak } from "./auth/admin-pak.js";
 import { AgentSocketServer } from "./brokkr-ws/server.js";
 import { createIdentityResolver } from "./auth/identity.js";
@@ -48,6 +53,8 @@ export interface BrokerApp {
   readonly faults: FaultRecorder;
   /** The broker's periodic work; domains register their tasks in createApp. */
   readonly scheduler: Scheduler;
+  /** The audit log's writer: every API layer records into it; stop() flushes it. */
+  readonly audit: AuditWriter;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -63,8 +70,17 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   });
   const { prisma } = database;
   let adminPakHash: string | undefined = config.broker.adminPakHash;
-  const identities = createIdentityResolver(prisma, () => adminPakHash);
-  const schema = buildSchema();
+  const auditConfig = config.broker.audit;
+  const audit = new AuditWriter(database.pool, metrics.registry, {
+    ...DEFAULT_WRITER_OPTIONS,
+    capacity: auditConfig.queueCapacity,
+  });
+  // Mutations (HTTP and graphql-ws) and auth failures are recorded here, for every feature.
+  const identities = auditAuthFailures(
+    createIdentityResolver(prisma, () => adminPakHash),
+    audit,
+  );
+  const schema = auditMutations(buildSchema(), audit);
   const listener = new NotificationListener(databaseUrl, { connectTimeoutMs, onFault: (err) => faults.record("listener", err) });
   listener.on("resync", () => {
     if (listener.reconnects > 0) metrics.listenerReconnects.inc();
@@ -73,6 +89,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
+  registerAuditTasks(scheduler, database.pool, auditConfig.retentionDays);
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -92,6 +109,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     maxBufferBytes: config.broker.maxSubscriberBufferBytes,
     maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
     onFault: (err) => faults.record("websocket", err),
+    audit,
+    trustForwardedFor: auditConfig.trustForwardedFor,
   });
   httpServer.on("upgrade", (req, socket, head) => {
     if (agentSockets.handles(req)) return agentSockets.upgrade(req, socket, head);
@@ -158,6 +177,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     faults,
     agentSockets,
     scheduler,
+    audit,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -176,6 +196,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
           bodyLimitBytes: config.broker.bodyLimitBytes,
           limits: config.broker.input,
           agentSockets,
+          audit,
+          trustForwardedFor: auditConfig.trustForwardedFor,
         }),
       );
       app.use(
@@ -183,7 +205,12 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
         express.json({ limit: config.broker.bodyLimitBytes }),
         earlyLimits(config.broker, formatError),
         expressMiddleware(apollo, {
-          context: ({ req }) => contexts.forRequest(req.headers.authorization, req.get("idempotency-key")),
+          context: ({ req }) =>
+            contexts.forRequest(
+              req.headers.authorization,
+              req.get("idempotency-key"),
+              originOf(req, "graphql", auditConfig.trustForwardedFor),
+            ),
         }),
       );
       app.use(httpErrorHandler);
@@ -213,6 +240,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
       await presence.stop();
+      // Requests have finished: what they recorded is written before the pool closes.
+      await audit.stop(config.broker.shutdownTimeoutMs);
       await database.close();
       log.info("broker stopped");
     },

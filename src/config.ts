@@ -70,6 +70,10 @@ const envSchema = z.object({
     .min(60)
     .max(30 * 86_400)
     .default(86_400),
+  // ---- audit log ----
+  BROKKR__BROKER__AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
+  BROKKR__BROKER__AUDIT_QUEUE_CAPACITY: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
+  BROKKR__BROKER__AUDIT_TRUST_FORWARDED_FOR: boolish.default(false),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__LOG__LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -108,6 +112,8 @@ export type BrokerConfig = Readonly<{
     shutdownTimeoutMs: number;
     introspection: boolean;
     input: InputLimits;
+    /** The audit log (src/audit): retention, the writer's queue, whose address to record. */
+    audit: { retentionDays: number; queueCapacity: number; trustForwardedFor: boolean };
   };
   cors: { allowedOrigins: string[] };
   log: { level: string };
@@ -166,6 +172,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         maxYamlDocuments: e.BROKKR__BROKER__MAX_YAML_DOCUMENTS,
         maxHealthEntries: e.BROKKR__BROKER__MAX_HEALTH_ENTRIES,
         idempotencyTtlSeconds: e.BROKKR__BROKER__IDEMPOTENCY_TTL_SECONDS,
+      },
+      audit: {
+        retentionDays: e.BROKKR__BROKER__AUDIT_RETENTION_DAYS,
+        queueCapacity: e.BROKKR__BROKER__AUDIT_QUEUE_CAPACITY,
+        trustForwardedFor: e.BROKKR__BROKER__AUDIT_TRUST_FORWARDED_FOR,
       },
     },
     cors: {
