@@ -26,7 +26,13 @@ function auditLogJson(r: ListedRow) {
 }
 
 const time = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
-const count = (max: number) => z.coerce.number().int().min(0).max(max);
+// Brokkr clamps limit and offset rather than refusing them (its spec has no 400 here).
+const clamped = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number()
+    .int()
+    .default(fallback)
+    .transform((n) => Math.min(max, Math.max(min, n)));
 
 const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
@@ -43,8 +49,8 @@ export const auditRoutes = [
       resource_id: uuid.optional(),
       from: time.optional(),
       to: time.optional(),
-      limit: count(1000).min(1).default(100),
-      offset: count(Number.MAX_SAFE_INTEGER).default(0),
+      limit: clamped(1, 1000, 100),
+      offset: clamped(0, Number.MAX_SAFE_INTEGER, 0),
     }),
     handle: async ({ who, query, deps }) => {
       const { limit, offset, actor_type, actor_id, resource_type, resource_id, ...rest } = query;
