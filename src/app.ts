@@ -11,7 +11,8 @@ import { auditMutations } from "./audit/capture/graphql.js";
 import { auditAuthFailures } from "./audit/capture/identity.js";
 import { originOf } from "./audit/capture/origin.js";
 import { registerAuditTasks } from "./audit/retention.js";
-import { AuditWriter, DEFAULT_WRITER_OPTIONS } from "./audit/writer.js";
+import { createAuditLog } from "./audit/setup.js";
+import type { AuditWriter } from "./audit/writer.js";
 import { bootstrapAdminPak } from "./auth/admin-pak.js";
 import { AgentSocketServer } from "./brokkr-ws/server.js";
 import { createIdentityResolver } from "./auth/identity.js";
@@ -71,10 +72,13 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const { prisma } = database;
   let adminPakHash: string | undefined = config.broker.adminPakHash;
   const auditConfig = config.broker.audit;
-  const audit = new AuditWriter(database.pool, metrics.registry, {
-    ...DEFAULT_WRITER_OPTIONS,
-    capacity: auditConfig.queueCapacity,
-  });
+  const auditLog = createAuditLog(
+    databaseUrl,
+    { statementTimeoutMs, connectTimeoutMs, onConnectionError: (err) => faults.record("pool", err) },
+    metrics.registry,
+    auditConfig,
+  );
+  const audit = auditLog.writer;
   // Mutations (HTTP and graphql-ws) and auth failures are recorded here, for every feature.
   const identities = auditAuthFailures(
     createIdentityResolver(prisma, () => adminPakHash),
@@ -89,7 +93,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
-  registerAuditTasks(scheduler, database.pool, auditConfig.retentionDays);
+  registerAuditTasks(scheduler, auditLog.pool, auditConfig.retentionDays);
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -241,7 +245,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
       await presence.stop();
       // Requests have finished: what they recorded is written before the pool closes.
-      await audit.stop(config.broker.shutdownTimeoutMs);
+      await auditLog.stop(config.broker.shutdownTimeoutMs);
       await database.close();
       log.info("broker stopped");
     },
