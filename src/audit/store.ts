@@ -48,40 +48,63 @@ export async function readChain(sql: Sql, lock: boolean): Promise<ChainState> {
   return chainOf(row);
 }
 
-export async function advanceHead(sql: Sql, seq: bigint, hash: string): Promise<void> {
-  await sql.query("UPDATE audit_log_chain SET head_seq = $1, head_hash = $2", [seq.toString(), hash]);
-}
-
 export async function moveBase(sql: Sql, seq: bigint, prevHash: string): Promise<void> {
   await sql.query("UPDATE audit_log_chain SET base_seq = $1, base_prev_hash = $2", [seq.toString(), prevHash]);
 }
 
-/** One statement for the whole batch: columns as arrays, unnested. */
-export async function insertRows(sql: Sql, rows: StoredRow[]): Promise<void> {
+const INSERT_COLUMNS = `seq, id, timestamp, created_at, actor_type, actor_id, actor_name, action, resource_type,
+                        resource_id, details, ip_address, user_agent, prev_hash, hash`;
+const UNNEST = `SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::uuid[],
+                                $7::text[], $8::text[], $9::text[], $10::uuid[], $11::jsonb[], $12::text[], $13::text[],
+                                $14::text[], $15::text[])`;
+
+function columnsOf(rows: StoredRow[]): unknown[] {
   const col = <T>(pick: (r: StoredRow) => T) => rows.map(pick);
+  return [
+    col((r) => r.seq.toString()),
+    col((r) => r.id),
+    col((r) => r.timestamp),
+    col((r) => r.createdAt),
+    col((r) => r.actorType),
+    col((r) => r.actorId),
+    col((r) => r.actorName),
+    col((r) => r.action),
+    col((r) => r.resourceType),
+    col((r) => r.resourceId),
+    col((r) => (r.details === null || r.details === undefined ? null : JSON.stringify(r.details))),
+    col((r) => r.ipAddress),
+    col((r) => r.userAgent),
+    col((r) => r.prevHash),
+    col((r) => r.hash),
+  ];
+}
+
+/** One statement for the whole batch: columns as arrays, unnested. (`table`: the bench's copy.) */
+export async function insertRows(sql: Sql, rows: StoredRow[], table: "audit_logs" | "audit_bench" = "audit_logs"): Promise<void> {
+  await sql.query(`INSERT INTO ${table} (${INSERT_COLUMNS}) ${UNNEST}`, columnsOf(rows));
+}
+
+/**
+ * Opens the writer's transaction and locks the chain row, in one round trip (a simple-protocol
+ * query of two statements): every broker's writer waits here for the one before it.
+ */
+export async function beginAndLockChain(sql: Sql): Promise<ChainState> {
+  const results = (await sql.query(
+    "BEGIN; SELECT head_seq, head_hash, base_seq, base_prev_hash FROM audit_log_chain FOR UPDATE",
+  )) as unknown as { rows: RawChain[] }[];
+  const row = results[1]?.rows[0];
+  if (!row) throw new Error("audit_log_chain has no row (migration 0014 not applied?)");
+  return chainOf(row);
+}
+
+/** Inserts the batch and moves the head to its last row, in one statement (a data-modifying WITH). */
+export async function appendRows(sql: Sql, rows: StoredRow[]): Promise<void> {
+  const last = rows.at(-1);
+  if (!last) return;
   await sql.query(
-    `INSERT INTO audit_logs (seq, id, timestamp, created_at, actor_type, actor_id, actor_name, action, resource_type,
-                             resource_id, details, ip_address, user_agent, prev_hash, hash)
-     SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::uuid[],
-                          $7::text[], $8::text[], $9::text[], $10::uuid[], $11::jsonb[], $12::text[], $13::text[],
-                          $14::text[], $15::text[])`,
-    [
-      col((r) => r.seq.toString()),
-      col((r) => r.id),
-      col((r) => r.timestamp),
-      col((r) => r.createdAt),
-      col((r) => r.actorType),
-      col((r) => r.actorId),
-      col((r) => r.actorName),
-      col((r) => r.action),
-      col((r) => r.resourceType),
-      col((r) => r.resourceId),
-      col((r) => (r.details === null || r.details === undefined ? null : JSON.stringify(r.details))),
-      col((r) => r.ipAddress),
-      col((r) => r.userAgent),
-      col((r) => r.prevHash),
-      col((r) => r.hash),
-    ],
+    `WITH inserted AS (INSERT INTO audit_logs (${INSERT_COLUMNS}) ${UNNEST})
+     UPDATE audit_log_chain SET head_seq = $16, head_hash = $17`,
+    [...columnsOf(rows), last.seq.toString(), last.hash],
   );
 }
 

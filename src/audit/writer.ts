@@ -3,9 +3,9 @@ import type pg from "pg";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { classifyFault } from "../errors.js";
 import { moduleLogger } from "../logger.js";
-import { rowHash } from "./chain.js";
+import { type ChainedRow, rowHash } from "./chain.js";
 import type { AuditEntry, AuditSink } from "./entry.js";
-import { actorNames, advanceHead, insertRows, readChain, type StoredRow } from "./store.js";
+import { actorNames, appendRows, beginAndLockChain } from "./store.js";
 
 const log = moduleLogger("audit");
 
@@ -188,18 +188,14 @@ export class AuditWriter implements AuditSink {
     }
   }
 
-  /** One transaction: lock the chain row, chain the batch from its head, insert, advance the head. */
+  /** One transaction, three round trips: lock the chain row; insert the batch chained from its head and advance it; commit. */
   private async write(batch: AuditEntry[]): Promise<void> {
     const names = await actorNames(this.pool, unnamedActors(batch));
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query("BEGIN");
-      const chain = await readChain(client, true);
-      const rows = chainRows(batch, names, chain.headSeq, chain.headHash);
-      await insertRows(client, rows);
-      const last = rows.at(-1) as StoredRow;
-      await advanceHead(client, last.seq, last.hash);
+      const chain = await beginAndLockChain(client);
+      await appendRows(client, chainRows(batch, names, chain.headSeq, chain.headHash));
       await client.query("COMMIT");
     } catch (err) {
       broken = err instanceof Error ? err : new Error(String(err));
@@ -220,7 +216,12 @@ function unnamedActors(batch: AuditEntry[]): string[] {
 const KNOWN_NAMES: Record<string, string> = { admin: "admin", system: "system" };
 
 /** The batch as rows chained from the head: seq and prev_hash follow on, each hash covers its row. */
-export function chainRows(batch: AuditEntry[], names: Map<string, string>, headSeq: bigint, headHash: string): StoredRow[] {
+export function chainRows(
+  batch: AuditEntry[],
+  names: Map<string, string>,
+  headSeq: bigint,
+  headHash: string,
+): (ChainedRow & { hash: string })[] {
   const createdAt = new Date();
   let seq = headSeq;
   let prevHash = headHash;
