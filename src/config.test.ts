@@ -47,6 +47,7 @@ describe("configuration", () => {
         maxSubscriptionsPerIdentity: 200,
         agentWs: { maxFrameBytes: 1024 * 1024, maxSocketsPerAgent: 1 },
         input: { maxYamlBytes: 8 * 1024 * 1024, maxYamlDocuments: 1000, maxHealthEntries: 1000, idempotencyTtlSeconds: 86_400 },
+        audit: { retentionDays: 90, queueCapacity: 10_000, trustForwardedFor: false },
       },
       cors: { allowedOrigins: ["*"] },
       log: { level: "info" },
