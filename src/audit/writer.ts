@@ -47,7 +47,8 @@ export class AuditWriter implements AuditSink {
   private draining: Promise<void> | null = null;
   private failures = 0;
   private stopped = false;
-  private droppedSinceLog = 0;
+  /** Drops by reason since the last log line. */
+  private droppedSinceLog = new Map<string, number>();
   private readonly written: Counter;
   private readonly dropped: Counter<"reason">;
   private readonly batches: Counter<"outcome">;
@@ -133,12 +134,12 @@ export class AuditWriter implements AuditSink {
   private drop(reason: string, n: number): void {
     this.dropped.inc({ reason }, n);
     // One log line per second of dropping, not one per entry.
-    if (this.droppedSinceLog === 0)
+    if (this.droppedSinceLog.size === 0)
       setTimeout(() => {
-        log.warn({ dropped: this.droppedSinceLog, reason }, "audit entries dropped");
-        this.droppedSinceLog = 0;
+        log.warn({ dropped: Object.fromEntries(this.droppedSinceLog) }, "audit entries dropped");
+        this.droppedSinceLog.clear();
       }, 1000).unref();
-    this.droppedSinceLog += n;
+    this.droppedSinceLog.set(reason, (this.droppedSinceLog.get(reason) ?? 0) + n);
   }
 
   private schedule(ms: number): void {
