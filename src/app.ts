@@ -7,6 +7,12 @@ import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express from "express";
 import { WebSocketServer } from "ws";
+import { auditMutations } from "./audit/capture/graphql.js";
+import { auditAuthFailures } from "./audit/capture/identity.js";
+import { originOf } from "./audit/capture/origin.js";
+import { registerAuditTasks } from "./audit/retention.js";
+import { createAuditLog } from "./audit/setup.js";
+import type { AuditWriter } from "./audit/writer.js";
 import { bootstrapAdminPak } from "./auth/admin-pak.js";
 import { AgentSocketServer } from "./brokkr-ws/server.js";
 import { createIdentityResolver } from "./auth/identity.js";
@@ -66,6 +72,8 @@ export interface BrokerApp {
   readonly workOrders: WorkOrderFeed;
   /** Webhook subscriptions, deliveries and their live outcomes (src/webhooks). */
   readonly webhooks: Webhooks;
+  /** The audit log's writer: every API layer records into it; stop() flushes it. */
+  readonly audit: AuditWriter;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -85,8 +93,20 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   });
   const { prisma } = database;
   let adminPakHash: string | undefined = config.broker.adminPakHash;
-  const identities = createIdentityResolver(prisma, () => adminPakHash);
-  const schema = buildSchema();
+  const auditConfig = config.broker.audit;
+  const auditLog = createAuditLog(
+    databaseUrl,
+    { statementTimeoutMs, connectTimeoutMs, onConnectionError: (err) => faults.record("pool", err) },
+    metrics.registry,
+    auditConfig,
+  );
+  const audit = auditLog.writer;
+  // Mutations (HTTP and graphql-ws) and auth failures are recorded here, for every feature.
+  const identities = auditAuthFailures(
+    createIdentityResolver(prisma, () => adminPakHash),
+    audit,
+  );
+  const schema = auditMutations(buildSchema(), audit);
   const listener = new NotificationListener(databaseUrl, { connectTimeoutMs, onFault: (err) => faults.record("listener", err) });
   listener.on("resync", () => {
     if (listener.reconnects > 0) metrics.listenerReconnects.inc();
@@ -114,6 +134,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     maintenanceIntervalSeconds: config.broker.workOrders.maintenanceIntervalSeconds,
   });
   const webhooks = createWebhooks(prisma, config.broker.webhooks, scheduler, listener);
+  registerAuditTasks(scheduler, auditLog.pool, auditConfig.retentionDays);
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -134,6 +155,8 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     maxBufferBytes: config.broker.maxSubscriberBufferBytes,
     maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
     onFault: (err) => faults.record("websocket", err),
+    audit,
+    trustForwardedFor: auditConfig.trustForwardedFor,
   });
   httpServer.on("upgrade", (req, socket, head) => {
     if (agentSockets.handles(req)) return agentSockets.upgrade(req, socket, head);
@@ -221,6 +244,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     telemetry,
     workOrders,
     webhooks,
+    audit,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -242,6 +266,8 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
           liveConfig,
           telemetry: config.broker.telemetry,
           webhooks,
+          audit,
+          trustForwardedFor: auditConfig.trustForwardedFor,
         }),
       );
       app.use(
@@ -249,7 +275,12 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
         express.json({ limit: config.broker.bodyLimitBytes }),
         earlyLimits(config.broker, formatError),
         expressMiddleware(apollo, {
-          context: ({ req }) => contexts.forRequest(req.headers.authorization, req.get("idempotency-key")),
+          context: ({ req }) =>
+            contexts.forRequest(
+              req.headers.authorization,
+              req.get("idempotency-key"),
+              originOf(req, "graphql", auditConfig.trustForwardedFor),
+            ),
         }),
       );
       app.use(httpErrorHandler);
@@ -284,6 +315,8 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
       await presence.stop();
+      // Requests have finished: what they recorded is written before the pool closes.
+      await auditLog.stop(config.broker.shutdownTimeoutMs);
       await database.close();
       log.info("broker stopped");
     },

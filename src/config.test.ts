@@ -66,6 +66,7 @@ describe("configuration", () => {
           retentionMs: 7 * 86_400_000,
           retryBaseMs: 2000,
         },
+        audit: { retentionDays: 90, queueCapacity: 10_000, trustForwardedFor: false },
       },
       cors: {
         allowedOrigins: ["*"],

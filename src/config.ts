@@ -99,6 +99,10 @@ const envSchema = z.object({
   BROKKR__BROKER__WEBHOOK_CLEANUP_INTERVAL_SECONDS: z.coerce.number().min(1).max(86_400).default(3600),
   BROKKR__BROKER__WEBHOOK_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(7),
   BROKKR__BROKER__WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0).max(3600).default(2),
+  // ---- audit log ----
+  BROKKR__BROKER__AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
+  BROKKR__BROKER__AUDIT_QUEUE_CAPACITY: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
+  BROKKR__BROKER__AUDIT_TRUST_FORWARDED_FOR: boolish.default(false),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -157,6 +161,8 @@ export type BrokerConfig = Readonly<{
     telemetry: TelemetryLimits;
     workOrders: { maintenanceIntervalSeconds: number };
     webhooks: WebhookConfig;
+    /** The audit log (src/audit): retention, the writer's queue, whose address to record. */
+    audit: { retentionDays: number; queueCapacity: number; trustForwardedFor: boolean };
   };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
   log: { level: string };
@@ -261,6 +267,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         cleanupIntervalMs: e.BROKKR__BROKER__WEBHOOK_CLEANUP_INTERVAL_SECONDS * 1000,
         retentionMs: e.BROKKR__BROKER__WEBHOOK_RETENTION_DAYS * 86_400_000,
         retryBaseMs: e.BROKKR__BROKER__WEBHOOK_RETRY_BASE_SECONDS * 1000,
+      },
+      audit: {
+        retentionDays: e.BROKKR__BROKER__AUDIT_RETENTION_DAYS,
+        queueCapacity: e.BROKKR__BROKER__AUDIT_QUEUE_CAPACITY,
+        trustForwardedFor: e.BROKKR__BROKER__AUDIT_TRUST_FORWARDED_FOR,
       },
     },
     cors: {

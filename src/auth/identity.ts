@@ -1,3 +1,4 @@
+import type { RequestOrigin } from "../audit/capture/origin.js";
 import type { Db } from "../db/client.js";
 import { hashesEqual, parsePak } from "./pak.js";
 import { findLiveIdentityByPakHash } from "./store.js";
@@ -13,10 +14,13 @@ export interface ResolvedKey {
 }
 
 export interface IdentityResolver {
-  /** The caller behind an Authorization value, or null when it is missing, malformed or unknown. */
-  resolve(authorization: string | undefined | null): Promise<Identity | null>;
+  /**
+   * The caller behind an Authorization value, or null when it is missing, malformed or unknown.
+   * `origin` names the client of a request (the audit log records its failures).
+   */
+  resolve(authorization: string | undefined | null, origin?: RequestOrigin): Promise<Identity | null>;
   /** As `resolve`, with the key's hash, for connections that re-check their key later. */
-  resolveKey(authorization: string | undefined | null): Promise<ResolvedKey | null>;
+  resolveKey(authorization: string | undefined | null, origin?: RequestOrigin): Promise<ResolvedKey | null>;
   /** Whether `hash` is the admin key (which is configured, so never revoked at run time). */
   isAdminHash(hash: string): boolean;
 }

@@ -1,4 +1,7 @@
 import type { RawData, WebSocket } from "ws";
+import { frameEntry } from "../audit/capture/agent-ws.js";
+import type { RequestOrigin } from "../audit/capture/origin.js";
+import type { AuditSink } from "../audit/entry.js";
 import type { ResolvedKey } from "../auth/identity.js";
 import type { Database } from "../db/client.js";
 import type { Connection } from "../delivery/connections.js";
@@ -34,6 +37,8 @@ export interface SocketDeps {
   limits: InputLimits;
   telemetry: TelemetryLimits;
   maxBufferBytes: number;
+  audit?: AuditSink;
+  origin?: RequestOrigin;
 }
 
 /**
@@ -200,8 +205,10 @@ export class AgentSocket {
       // revocation committed is refused even before this broker hears of it.
       if (!(await this.connection.recheck())) return;
       await applyControlFrame(this.deps.db, this.identity, frame, this.deps.limits);
+      this.deps.audit?.record(frameEntry(this.agentId, frame, this.deps.origin, undefined));
       this.deps.metrics.applied(frame.type);
     } catch (err) {
+      this.deps.audit?.record(frameEntry(this.agentId, frame, this.deps.origin, err));
       const coded = fromDatabaseError(err);
       if (coded instanceof BrokkrError) {
         // Brokkr drops a refused uplink frame; there is no error frame on its wire.

@@ -2,6 +2,8 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Registry } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
+import { originOf, type RequestOrigin } from "../audit/capture/origin.js";
+import type { AuditSink } from "../audit/entry.js";
 import type { IdentityResolver, ResolvedKey } from "../auth/identity.js";
 import type { Database } from "../db/client.js";
 import type { DeliveryHub } from "../delivery/hub.js";
@@ -40,6 +42,9 @@ export interface AgentSocketOptions {
   limits: InputLimits;
   telemetry: TelemetryLimits;
   onFault: (err: unknown) => void;
+  /** Control frames (they change state) are recorded here. */
+  audit?: AuditSink;
+  trustForwardedFor?: boolean;
 }
 
 /** The snapshot Brokkr's `GET /admin/ws/connections` reports (WsConnectionInfo). */
@@ -85,14 +90,15 @@ export class AgentSocketServer {
     socket.on("error", gone);
     if (this.pending >= this.opts.maxPendingUpgrades) return refuse(socket, 503);
     this.pending++;
-    this.opts.identities.resolveKey(req.headers.authorization).then(
+    const origin = originOf(req, "agent-ws", this.opts.trustForwardedFor ?? false);
+    this.opts.identities.resolveKey(req.headers.authorization, origin).then(
       (key) => {
         this.pending--;
         if (!key) return refuse(socket, 401);
         if (key.identity.role !== "AGENT") return refuse(socket, 403);
         const agentKey = { ...key, identity: key.identity };
         socket.off("error", gone);
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, agentKey));
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, agentKey, origin));
       },
       (err) => {
         this.pending--;
@@ -135,18 +141,18 @@ export class AgentSocketServer {
    * As Brokkr's registry, a newer socket of an agent replaces the oldest once it holds the
    * maximum: a reconnecting agent is never locked out by its own half-open socket.
    */
-  private accept(ws: WebSocket, key: ResolvedKey & { identity: AgentIdentity }): void {
+  private accept(ws: WebSocket, key: ResolvedKey & { identity: AgentIdentity }, origin: RequestOrigin): void {
     ws.on("error", this.opts.onFault);
     const agentId = key.identity.id;
     const list = this.byAgent.get(agentId) ?? [];
     this.byAgent.set(agentId, list);
     while (list.length >= this.opts.maxSocketsPerAgent)
       list.shift()?.closeAndCutOff(CLOSE_REPLACED, "Replaced by a newer connection of this agent");
-    const { db, delivery, limits, telemetry, maxBufferBytes } = this.opts;
+    const { db, delivery, limits, telemetry, maxBufferBytes, audit } = this.opts;
     const socket = new AgentSocket(
       ws,
       key,
-      { db, delivery, frames: this.frames, metrics: this.metrics, limits, telemetry, maxBufferBytes },
+      { db, delivery, frames: this.frames, metrics: this.metrics, limits, telemetry, maxBufferBytes, audit, origin },
       (gone) => {
         const current = this.byAgent.get(agentId);
         const at = current?.indexOf(gone) ?? -1;

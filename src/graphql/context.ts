@@ -1,3 +1,4 @@
+import type { RequestOrigin } from "../audit/capture/origin.js";
 import type { Identity, IdentityResolver } from "../auth/identity.js";
 import type { Database } from "../db/client.js";
 import type { InputLimits } from "../validation.js";
@@ -29,6 +30,8 @@ export interface GraphQLContext {
   connection?: SocketConnection;
   /** Cluster telemetry: its bounds and the live feed (src/telemetry). */
   telemetry: Telemetry;
+  /** The client (transport, address, user agent), for the audit log. */
+  origin?: RequestOrigin;
 }
 
 export interface SocketConnection {
@@ -64,18 +67,22 @@ export function createContextFactory(deps: {
     ...extra,
   });
   return {
-    async forRequest(authorization: string | undefined, idempotencyKey?: string): Promise<GraphQLContext> {
+    async forRequest(
+      authorization: string | undefined,
+      idempotencyKey?: string,
+      origin?: RequestOrigin,
+    ): Promise<GraphQLContext> {
       let identity: Identity | null;
       try {
-        identity = await deps.identities.resolve(authorization);
+        identity = await deps.identities.resolve(authorization, origin);
       } catch (err) {
         // A database fault while looking the key up is the server's (503), never the caller's.
         throw contextCreationError(err);
       }
-      return build(identity, true, idempotencyKey ? { idempotencyKey } : {});
+      return build(identity, true, { ...(idempotencyKey ? { idempotencyKey } : {}), origin });
     },
-    forSocket(identity: Identity | null, connection: SocketConnection): GraphQLContext {
-      return build(identity, false, { connection });
+    forSocket(identity: Identity | null, connection: SocketConnection, origin?: RequestOrigin): GraphQLContext {
+      return build(identity, false, { connection, origin });
     },
   };
 }

@@ -5,6 +5,7 @@ import { makeExecutableSchema } from "@graphql-tools/schema";
 import type { GraphQLSchema } from "graphql";
 import { agentResolvers } from "../agents/resolvers.js";
 import { associationResolvers } from "../associations/resolvers.js";
+import { auditResolvers } from "../audit/resolvers.js";
 import { requireIdentity } from "../auth/policy.js";
 import { deploymentObjectResolvers } from "../deployment-objects/resolvers.js";
 import type { Resolvers } from "../generated/graphql.js";
@@ -51,6 +52,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       workOrderResolvers,
       templateResolvers,
       webhookResolvers,
+      auditResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,

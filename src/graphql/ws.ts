@@ -10,6 +10,7 @@ import { connectionKey, MISSING_KEY_REASON, UNKNOWN_KEY_REASON } from "./connect
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { WebSocket, WebSocketServer } from "ws";
+import { originOf, type RequestOrigin } from "../audit/capture/origin.js";
 import type { Identity, IdentityResolver } from "../auth/identity.js";
 import type { Connection } from "../delivery/connections.js";
 import type { BrokerConfig } from "../config.js";
@@ -39,6 +40,8 @@ type ConnectionExtra = {
   identity?: Identity;
   /** Revocation: closes the socket when its key is rotated or deleted, or its agent deactivated. */
   connection?: Connection;
+  /** The client, kept from the upgrade request (which is dropped) for the audit log. */
+  origin?: RequestOrigin;
 };
 
 /**
@@ -93,8 +96,9 @@ export function startGraphQLWs(opts: {
       onConnect: async (ctx) => {
         const raw = connectionKey(ctx.connectionParams);
         let key: Awaited<ReturnType<IdentityResolver["resolveKey"]>>;
+        ctx.extra.origin = originOf(ctx.extra.request, "graphql-ws", broker.audit.trustForwardedFor);
         try {
-          key = await opts.identities.resolveKey(raw);
+          key = await opts.identities.resolveKey(raw, ctx.extra.origin);
         } catch (err) {
           // graphql-ws would close with 4500 and the driver's message (host, port); 1013 "try
           // again later" says the server is at fault, and graphql-ws clients retry it.
@@ -167,10 +171,14 @@ export function startGraphQLWs(opts: {
       onComplete: (ctx, id) => caps.release(ctx, id),
       onClose: (ctx) => caps.releaseAll(ctx),
       context: (ctx) =>
-        opts.contexts.forSocket(ctx.extra.identity ?? null, {
-          close: (code, reason) => ctx.extra.socket.close(code, reason),
-          backedUp: () => backedUp(ctx.extra.socket),
-        }),
+        opts.contexts.forSocket(
+          ctx.extra.identity ?? null,
+          {
+            close: (code, reason) => ctx.extra.socket.close(code, reason),
+            backedUp: () => backedUp(ctx.extra.socket),
+          },
+          ctx.extra.origin,
+        ),
       onError: (_ctx, _id, _payload, errors) => format(errors),
       onNext: (ctx, _id, _payload, _args, result) => {
         cutOffIfBackedUp(ctx.extra.socket);

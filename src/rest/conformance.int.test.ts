@@ -107,6 +107,7 @@ const SERVED = [
   "templates_remove_annotation",
   "instantiate_template",
   ...WEBHOOK_OPERATIONS,
+  "list_audit_logs",
 ] as const;
 
 let broker: TestBroker;
@@ -732,3 +733,22 @@ describe("stack templates over Brokkr's REST API v1", () => {
 });
 
 webhookConformance(() => ({ broker, as, generator }));
+
+describe("audit log (list_audit_logs)", () => {
+  it("lists the mutations made above, newest first, for the admin only", async () => {
+    await broker.app.audit.flush();
+    const admin = as(broker.adminPak);
+    const all = await admin.GET("/admin/audit-logs", { params: { query: { limit: 5 } } });
+    expect(all.data).toMatchObject({ count: 5, limit: 5, offset: 0 });
+    expect(all.data?.total).toBeGreaterThan(5);
+    const stacks = await admin.GET("/admin/audit-logs", {
+      params: { query: { action: "stack.*", actor_type: "generator", actor_id: generator.id, resource_id: stackId } },
+    });
+    expect(stacks.data?.logs.map((l) => l.action)).toContain("stack.created");
+    const page = await admin.GET("/admin/audit-logs", { params: { query: { from: "2000-01-01T00:00:00Z", offset: 1 } } });
+    expect(page.data?.offset).toBe(1);
+    expect((await admin.GET("/admin/audit-logs", { params: { query: { limit: 5000 } } })).data?.limit).toBe(1000);
+    for (const pak of [agent.pak, generator.pak])
+      expect((await as(pak).GET("/admin/audit-logs")).error).toMatchObject({ code: "forbidden" });
+  });
+});

@@ -1,4 +1,7 @@
 import express, { type Request, type Response } from "express";
+import { auditedRest, type RestTrail } from "../audit/capture/rest.js";
+import { originOf } from "../audit/capture/origin.js";
+import type { AuditSink } from "../audit/entry.js";
 import type { IdentityResolver } from "../auth/identity.js";
 import { getSelfAgent, getWritingAgent } from "../agents/service.js";
 import type { AgentRow } from "../agents/store.js";
@@ -8,6 +11,7 @@ import { findUncleanText } from "../validation.js";
 import { agentRoutes } from "./agent-routes.js";
 import { configRoutes } from "./config-routes.js";
 import { diagnosticRoutes } from "./diagnostic-routes.js";
+import { auditRoutes } from "./audit-routes.js";
 import { sendRestError, restRefusal } from "./errors.js";
 import { fleetRoutes } from "./fleet-routes.js";
 import { generatorRoutes } from "./generator-routes.js";
@@ -23,6 +27,9 @@ import { webhookRoutes } from "./webhook-routes.js";
 interface Deps extends RestDeps {
   identities: IdentityResolver;
   bodyLimitBytes: number;
+  /** Every non-GET operation is recorded here (src/audit/capture/rest.ts). */
+  audit: AuditSink;
+  trustForwardedFor: boolean;
 }
 
 /** Every served operation; the rest of Brokkr's spec arrives with its features (README). */
@@ -38,6 +45,7 @@ export const ROUTES: readonly Route[] = [
   ...workOrderRoutes,
   ...templateRoutes,
   ...webhookRoutes,
+  ...auditRoutes,
 ];
 
 interface Compiled {
@@ -107,9 +115,11 @@ export function createRestRouter(deps: Deps) {
     }
   }
 
-  async function dispatch(req: Request, res: Response, route: Route, pathParams: Record<string, string>) {
-    const who = await deps.identities.resolve(req.headers.authorization);
+  async function dispatch(req: Request, res: Response, route: Route, pathParams: Record<string, string>, trail: RestTrail) {
+    const { origin } = trail;
+    const who = await deps.identities.resolve(req.headers.authorization, origin);
     if (!who) throw unauthenticated();
+    trail.who = who;
     if (!route.roles.includes(who.role))
       throw restRefusal("FORBIDDEN", "forbidden", `not allowed for a ${who.role.toLowerCase()} key`);
     const params = parseWith(route.params, pathParams, "path") as Record<string, string>;
@@ -127,8 +137,10 @@ export function createRestRouter(deps: Deps) {
       const parsed = await bodyOf(req, res, route);
       assertCleanInput(parsed);
       body = parseWith(route.body, parsed, "body");
+      trail.body = body;
     }
     const reply = await route.handle({ who, params, query, body, agent: agent as AgentRow, req, deps });
+    trail.reply = reply;
     res.status(reply.status);
     if (reply.body === undefined) res.end();
     else if (reply.type) res.type(reply.type).send(reply.body);
@@ -144,7 +156,12 @@ export function createRestRouter(deps: Deps) {
         return params ? [{ ...c, params }] : [];
       });
       const hit = matches.find((m) => m.method === req.method);
-      if (hit) return await dispatch(req, res, hit.route, hit.params);
+      if (hit) {
+        const trail: RestTrail = { origin: originOf(req, "rest", deps.trustForwardedFor) };
+        return await auditedRest(deps.audit, req, hit.route.op, hit.params, trail, () =>
+          dispatch(req, res, hit.route, hit.params, trail),
+        );
+      }
       if (matches.length > 0) {
         res.setHeader("Allow", [...new Set(matches.map((m) => m.method))].join(", "));
         return void res.status(405).json({ code: "method_not_allowed", message: `${req.method} is not allowed on this path` });
