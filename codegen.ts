@@ -23,6 +23,7 @@ const config: CodegenConfig = {
           TargetStateEntry: "../delivery/types.js#TargetStateEntryModel",
           ReachedAgent: "../associations/service.js#StackReach",
           AgentFleetStatus: "../fleet/service.js#FleetStatus",
+          User: "../generated/prisma/client.js#User as UserRow",
         },
       },
     },

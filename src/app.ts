@@ -28,6 +28,8 @@ import { createMetrics } from "./delivery/metrics.js";
 import { createRestRouter } from "./rest/router.js";
 import { mountWebRoutes } from "./web/routes.js";
 import { AgentPresence } from "./fleet/presence.js";
+import { FleetFeed } from "./fleet/feed.js";
+import { FleetLiveServer } from "./fleet/live-ws.js";
 import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 
@@ -72,6 +74,10 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const delivery = new DeliveryHub(prisma, listener, metrics, undefined, config.broker.maxSubscriptionsPerIdentity);
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
+  // The live fleet (fleetChanges, /api/v1/fleet/live): one feed per broker, fed by notifications.
+  const fleetFeed = new FleetFeed(prisma);
+  listener.on("notification", (channel, payload) => fleetFeed.notified(channel, payload));
+  delivery.fleet = fleetFeed;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
@@ -93,8 +99,17 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
     onFault: (err) => faults.record("websocket", err),
   });
+  const fleetLive = new FleetLiveServer({
+    identities,
+    feed: fleetFeed,
+    connections: delivery.connections,
+    maxBufferBytes: config.broker.maxSubscriberBufferBytes,
+    maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
+    onFault: (err) => faults.record("websocket", err),
+  });
   httpServer.on("upgrade", (req, socket, head) => {
     if (agentSockets.handles(req)) return agentSockets.upgrade(req, socket, head);
+    if (fleetLive.handles(req)) return fleetLive.upgrade(req, socket, head);
     if (!wss.shouldHandle(req)) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
@@ -206,6 +221,8 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
       agentSockets.stop();
+      fleetLive.stop();
+      fleetFeed.stop();
       await scheduler.stop();
       delivery.stop();
       if (apolloStarted) await Promise.race([apollo.stop(), timeout]);

@@ -3,7 +3,14 @@ import pg from "pg";
 import { moduleLogger } from "../logger.js";
 
 const log = moduleLogger("listener");
-export const CHANNELS = ["brokkr_objects", "brokkr_associations", "brokkr_agent_events", "brokkr_identities"] as const;
+export const CHANNELS = [
+  "brokkr_objects",
+  "brokkr_associations",
+  "brokkr_agent_events",
+  "brokkr_identities",
+  // Fleet status changes (connections, heartbeats, health; migration 0016) for the live fleet.
+  "brokkr_fleet",
+] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 export interface ListenerEvents {

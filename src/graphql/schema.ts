@@ -12,6 +12,8 @@ import { fleetResolvers } from "../fleet/resolvers.js";
 import { generatorResolvers } from "../generators/resolvers.js";
 import { stackResolvers } from "../stacks/resolvers.js";
 import { deliveryResolvers } from "../delivery/resolvers.js";
+import { refuseMutationsByReadOnlyUsers } from "../auth/read-only.js";
+import { userResolvers } from "../users/resolvers.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -28,7 +30,7 @@ const rootResolvers: Resolvers = {
 };
 
 export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
-  return makeExecutableSchema({
+  const schema = makeExecutableSchema({
     typeDefs: fs.readFileSync(schemaPath, "utf8"),
     resolvers: [
       rootResolvers,
@@ -39,8 +41,10 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       deliveryResolvers,
       associationResolvers,
       fleetResolvers,
+      userResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,
   });
+  return refuseMutationsByReadOnlyUsers(schema);
 }

@@ -10,7 +10,7 @@ const RECENT_EVENTS = 20;
 const secondsSince = (d: Date) => Math.max(0, Math.floor((Date.now() - d.getTime()) / 1000));
 
 /** Brokkr's FleetAgentRecord: measured values only, no verdicts. */
-function fleetRecordJson(s: FleetStatus) {
+export function fleetRecordJson(s: FleetStatus) {
   const lastEventAt = s.lastEvent?.createdAt ?? null;
   const wsConnected = s.connection === "WEBSOCKET";
   return {

@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from "express";
 import type { IdentityResolver } from "../auth/identity.js";
+import { isReadOnly } from "../auth/policy.js";
 import { getSelfAgent, getWritingAgent } from "../agents/service.js";
 import type { AgentRow } from "../agents/store.js";
 import { badInput, unauthenticated } from "../errors.js";
@@ -21,6 +22,8 @@ interface Deps extends RestDeps {
 
 /** Every served operation; the rest of Brokkr's spec arrives with its features (README). */
 export const ROUTES: readonly Route[] = [...agentRoutes, ...generatorRoutes, ...stackRoutes, ...objectRoutes, ...fleetRoutes];
+
+const READ_METHODS = new Set(["GET", "HEAD"]);
 
 interface Compiled {
   method: string;
@@ -94,6 +97,9 @@ export function createRestRouter(deps: Deps) {
     if (!who) throw unauthenticated();
     if (!route.roles.includes(who.role))
       throw restRefusal("FORBIDDEN", "forbidden", `not allowed for a ${who.role.toLowerCase()} key`);
+    // A read-only user reads anything the admin reads; verify_pak (a POST) only reads too.
+    if (isReadOnly(who) && !READ_METHODS.has(req.method) && route.op !== "verify_pak")
+      throw restRefusal("FORBIDDEN", "forbidden", "read-only user: this key changes nothing");
     const params = parseWith(route.params, pathParams, "path") as Record<string, string>;
     let agent: AgentRow | undefined;
     if (route.agent)
