@@ -10,6 +10,7 @@ import {
   createStack,
   registerAgent,
   reportEvent,
+  setAgentStatus,
   targetStack,
   unique,
 } from "../factories.js";
@@ -71,6 +72,19 @@ describe("the console", () => {
     await row.getByText("WEBSOCKET").waitFor({ timeout: 20_000 });
     await watch.stop();
     await row.getByText("OFFLINE").waitFor({ timeout: 20_000 });
+    await page.close();
+  });
+
+  it("moves between pages by keyboard and adds an agent activated after the page loaded", async () => {
+    const page = await signedIn(broker.adminPak);
+    await page.getByRole("link", { name: "Fleet" }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: /Fleet/ }).waitFor();
+    await expect(page.getByRole("link", { name: "Fleet" }).getAttribute("aria-current")).resolves.toBe("page");
+    const agent = await createAgent(broker, { name: unique("late-agent") });
+    await page.getByLabel("Filter agents").fill(agent.name);
+    await setAgentStatus(broker, agent.id, "ACTIVE");
+    await fleetRow(page, agent.id).getByText("ACTIVE", { exact: true }).waitFor({ timeout: 20_000 });
     await page.close();
   });
 
