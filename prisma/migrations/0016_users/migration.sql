@@ -39,28 +39,22 @@ CREATE TRIGGER users_identity_notify_delete AFTER DELETE ON users
 -- The live fleet (subscription fleetChanges, websocket /api/v1/fleet/live) must hear what any
 -- broker, or plain SQL, changed: 'connection:<agent id>' when an agent's websocket opens or
 -- closes on some broker (agent_connections, written only on the 0 -> 1 and 1 -> 0 transitions),
--- 'heartbeat:<agent id>' per heartbeat, 'health:<agent id>' once per agent per health report.
--- Ids only; each broker coalesces them and reads the changed agents' status once per batch.
--- A heartbeat is already one small transaction of its own, so its NOTIFY adds the commit lock
--- to a path that does no bulk writing (objects, the bulk path, keep their batched notification).
-CREATE FUNCTION brokkr_notify_fleet_row() RETURNS trigger LANGUAGE plpgsql AS $$
+-- 'health:<agent id>' once per agent per health report. Ids only; each broker coalesces them and
+-- reads the changed agents' status once per batch. Heartbeats are NOT notified: a NOTIFY takes
+-- PostgreSQL's global commit lock, and measured here 8 writers fell from 2,486 to 736 heartbeats/s
+-- (and 1,371 to 339 in a second round) with a per-heartbeat trigger; the brokers read recent
+-- heartbeats by polling instead (src/fleet/feed.ts).
+CREATE FUNCTION brokkr_notify_fleet_connection() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     rec RECORD;
 BEGIN
     IF TG_OP = 'DELETE' THEN rec := OLD; ELSE rec := NEW; END IF;
-    IF TG_TABLE_NAME = 'agents' THEN
-        PERFORM pg_notify('brokkr_fleet', 'heartbeat:' || rec.id);
-    ELSE
-        PERFORM pg_notify('brokkr_fleet', 'connection:' || rec.agent_id);
-    END IF;
+    PERFORM pg_notify('brokkr_fleet', 'connection:' || rec.agent_id);
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER agents_fleet_heartbeat_notify AFTER UPDATE OF last_heartbeat ON agents
-    FOR EACH ROW WHEN (OLD.last_heartbeat IS DISTINCT FROM NEW.last_heartbeat)
-    EXECUTE FUNCTION brokkr_notify_fleet_row();
 CREATE TRIGGER agent_connections_fleet_notify AFTER INSERT OR UPDATE OR DELETE ON agent_connections
-    FOR EACH ROW EXECUTE FUNCTION brokkr_notify_fleet_row();
+    FOR EACH ROW EXECUTE FUNCTION brokkr_notify_fleet_connection();
 
 -- A health report writes many rows in one statement: one notification per agent, not per row.
 -- Transition tables allow one event per trigger, and an upsert fires both, hence two triggers.
