@@ -46,6 +46,11 @@ describe("users", () => {
     expect(errorCode(empty)).toBe("BAD_USER_INPUT");
     expect(empty.errors?.[0]?.extensions?.field).toBe("name");
     expect(errorCode(await broker.gql(CREATE, { i: { name: "x", role: "ROOT" } }))).toBe("BAD_USER_INPUT");
+    const long = await broker.gql(CREATE, { i: { name: "n".repeat(256), role: "VIEWER" } });
+    expect(long.errors?.[0]?.extensions?.field).toBe("name");
+    const cursor = await broker.gql(`{ users(after: "not-a-cursor") { edges { cursor } } }`);
+    expect(errorCode(cursor)).toBe("BAD_USER_INPUT");
+    expect(errorCode(await broker.gql(`{ users(first: 501) { edges { cursor } } }`))).toBe("BAD_USER_INPUT");
   });
 
   it("lets the admin key and ADMIN users manage users, and nobody else", async () => {
