@@ -191,6 +191,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
           bodyLimitBytes: config.broker.bodyLimitBytes,
           limits: config.broker.input,
           agentSockets,
+          liveSubscribers: () => fleetLive.size,
         }),
       );
       app.use(

@@ -187,6 +187,10 @@ describe("/api/v1/fleet/live", () => {
     expect(frame.type).toBe("fleet_update");
     assertConforms("GET", "/fleet", 200, [frame.body]);
     expect(frame.body).toMatchObject({ agent_id: agent.id, k8s_reachable: false, ws_connected: false });
+    const res = await fetch(`${broker.url}/api/v1/admin/ws/connections`, { headers: { authorization: broker.adminPak } });
+    const view = await res.json();
+    assertConforms("GET", "/admin/ws/connections", res.status, view);
+    expect(view.live_subscribers).toBe(1);
     live.ws.close();
   });
 

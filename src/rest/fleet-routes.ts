@@ -70,8 +70,8 @@ export const fleetRoutes = [
       return ok({
         connected_agents: new Set(connections.map((c) => c.agent_id)).size,
         connections,
-        // Consumer websockets (`/stacks/{id}/live`) are not built yet, so there are no live subscribers.
-        live_subscribers: 0,
+        // Consumer websockets: `/api/v1/fleet/live` (`/stacks/{id}/live` is not built yet).
+        live_subscribers: deps.liveSubscribers?.() ?? 0,
       });
     },
   }),

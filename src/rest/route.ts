@@ -15,6 +15,8 @@ export interface RestDeps {
   limits: InputLimits;
   /** Brokkr's agent websocket registry, for the admin connections view. */
   agentSockets: Pick<AgentSocketServer, "connections">;
+  /** Open consumer websockets on this broker (`/api/v1/fleet/live`), for the same view. */
+  liveSubscribers?: () => number;
 }
 
 export interface Call<P, Q, B> {
