@@ -36,6 +36,7 @@ const config: CodegenConfig = {
           WebhookSubscription: "../webhooks/service.js#SubscriptionView",
           WebhookDelivery: "../webhooks/delivery-store.js#DeliveryRow",
           WebhookDeliveryAttempt: "../webhooks/delivery-queries.js#AttemptRow",
+          User: "../generated/prisma/client.js#User as UserRow",
         },
       },
     },

@@ -24,7 +24,7 @@ data:
 `;
 
 const broker = await startBenchBroker("demo");
-console.log(`broker: ${broker.url}/graphql   admin PAK: ${broker.adminPak}`);
+console.log(`console: ${broker.url}/   GraphQL: ${broker.url}/graphql   admin PAK: ${broker.adminPak}`);
 const kube = await startFakeKube();
 console.log(`simulated Kubernetes cluster (fake API, not a real cluster): ${kube.url}`);
 const gen = await gql(

@@ -35,6 +35,8 @@ import { createMetrics } from "./delivery/metrics.js";
 import { createRestRouter } from "./rest/router.js";
 import { mountWebRoutes } from "./web/routes.js";
 import { AgentPresence } from "./fleet/presence.js";
+import { FleetFeed } from "./fleet/feed.js";
+import { FleetLiveServer } from "./fleet/live-ws.js";
 import { createFaultRecorder, describeStartFailure, type FaultRecorder } from "./faults.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 import { LiveConfig } from "./live-config/live-config.js";
@@ -114,6 +116,10 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   const delivery = new DeliveryHub(prisma, listener, metrics, undefined, config.broker.maxSubscriptionsPerIdentity);
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
+  // The live fleet (fleetChanges, /api/v1/fleet/live): one feed per broker, fed by notifications.
+  const fleetFeed = new FleetFeed(prisma);
+  listener.on("notification", (channel, payload) => fleetFeed.notified(channel, payload));
+  delivery.fleet = fleetFeed;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
   const diagnostics = registerDiagnostics({ scheduler, db: prisma, listener, ...config.broker.diagnostics });
   const telemetry = createTelemetry({
@@ -158,9 +164,18 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     audit,
     trustForwardedFor: auditConfig.trustForwardedFor,
   });
+  const fleetLive = new FleetLiveServer({
+    identities,
+    feed: fleetFeed,
+    connections: delivery.connections,
+    maxBufferBytes: config.broker.maxSubscriberBufferBytes,
+    maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
+    onFault: (err) => faults.record("websocket", err),
+  });
   httpServer.on("upgrade", (req, socket, head) => {
     if (agentSockets.handles(req)) return agentSockets.upgrade(req, socket, head);
     if (telemetry.live.handles(req)) return telemetry.live.upgrade(req, socket, head);
+    if (fleetLive.handles(req)) return fleetLive.upgrade(req, socket, head);
     if (!wss.shouldHandle(req)) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
@@ -268,6 +283,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
           webhooks,
           audit,
           trustForwardedFor: auditConfig.trustForwardedFor,
+          liveSubscribers: () => fleetLive.size,
         }),
       );
       app.use(
@@ -306,6 +322,8 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
       liveConfig.stop();
       agentSockets.stop();
       telemetry.live.stop();
+      fleetLive.stop();
+      fleetFeed.stop();
       await scheduler.stop();
       delivery.stop();
       diagnostics.stop();

@@ -63,7 +63,9 @@ async function main(): Promise<void> {
   if (broker.mintedAdminPak) {
     console.log(`\nAdmin PAK (shown once; store it safely): ${broker.mintedAdminPak}\nUse it as: Authorization: Bearer <PAK>\n`);
   }
-  console.log(`Brokkr broker ready: ${broker.url}/graphql${broker.embedded ? " (embedded PostgreSQL)" : ""}`);
+  console.log(
+    `Brokkr broker ready: ${broker.url}/ (the console; GraphQL at ${broker.url}/graphql)${broker.embedded ? " (embedded PostgreSQL)" : ""}`,
+  );
 }
 
 main().catch((err) => {

@@ -84,8 +84,8 @@ export async function waitUntil(
   );
 }
 
-/** What the broker has opened, by key: `agentDeployments:<agentId>`, `agentEventsAdded:<agentId or *>`, `longPoll:<agentId>`. */
-type OpenedKey = `${"agentDeployments" | "agentEventsAdded" | "longPoll"}:${string}`;
+/** What the broker has opened, by key: `agentDeployments:<agentId>`, `agentEventsAdded:<agentId or *>`, `longPoll:<agentId>`, `fleetChanges:*`. */
+type OpenedKey = `${"agentDeployments" | "agentEventsAdded" | "longPoll" | "fleetChanges"}:${string}`;
 const openedCounts = new WeakMap<TestBroker, Map<string, number>>();
 
 /**
@@ -118,6 +118,15 @@ function opened(broker: TestBroker): Map<string, number> {
     bump(`longPoll:${agentId}`);
     return waiting;
   };
+  const fleet = hub.fleet;
+  if (fleet) {
+    const listenFleet = fleet.listen.bind(fleet);
+    fleet.listen = (fn) => {
+      const off = listenFleet(fn);
+      bump("fleetChanges:*");
+      return off;
+    };
+  }
   counts = seen;
   openedCounts.set(broker, counts);
   return counts;

@@ -1,4 +1,5 @@
 import type { TestBroker } from "./broker.js";
+import { createUser } from "./users.js";
 import { createAgent, createGenerator, createObject, createStack, registerAgent, targetStack, unique } from "./factories.js";
 
 export type Caller = "admin" | "ownGen" | "otherGen" | "ownAgent" | "otherAgent" | "none";
@@ -17,6 +18,8 @@ export interface World {
   stack: { id: string; name: string };
   object: { id: string };
   label: string;
+  /** A VIEWER user (for the user mutations' rows; not one of the callers). */
+  user: { id: string; pak: string };
   pak(caller: Caller): string | null;
 }
 
@@ -32,6 +35,7 @@ export async function buildWorld(broker: TestBroker): Promise<World> {
   const stack = await createStack(broker, genA.pak, { labels: [label], annotations: [{ key: "team", value: "a" }] });
   const object = await createObject(broker, genA.pak, stack.id);
   await targetStack(broker, agentA.id, stack.id);
+  const user = await createUser(broker, "VIEWER");
   const paks: Record<Caller, string | null> = {
     admin: broker.adminPak,
     ownGen: genA.pak,
@@ -40,5 +44,5 @@ export async function buildWorld(broker: TestBroker): Promise<World> {
     otherAgent: agentB.pak,
     none: null,
   };
-  return { genA, genB, agentA, agentB, stack, object, label, pak: (c) => paks[c] };
+  return { genA, genB, agentA, agentB, stack, object, label, user, pak: (c) => paks[c] };
 }

@@ -16,6 +16,6 @@ export default defineConfig({
     outDir: here("../dist/web"),
     emptyOutDir: true,
     chunkSizeWarningLimit: 8000,
-    rollupOptions: { input: { explorer: here("explorer/index.html") } },
+    rollupOptions: { input: { explorer: here("explorer/index.html"), console: here("console/index.html") } },
   },
 });

@@ -3,6 +3,7 @@ import { errorCode, startTestBroker, type TestBroker } from "../../test/broker.j
 import { CONFIGMAP_YAML, unique } from "../../test/factories.js";
 import { expectNoLeaks } from "../../test/leaks.js";
 import { nextOpened, wsClient } from "../../test/subscriptions.js";
+import { createUser } from "../../test/users.js";
 import { buildWorld, CALLERS, type Caller, type World } from "../../test/world.js";
 
 type Outcome = "ok" | "FORBIDDEN" | "UNAUTHENTICATED";
@@ -34,6 +35,14 @@ const CALLER_NAME: Record<Caller, string> = {
 
 const queries: Row[] = [
   { name: "me", field: "me", doc: `{ me { role id } }`, vars: () => ({}), expect: ALL },
+  { name: "users", field: "users", doc: `{ users { edges { node { id } } } }`, vars: () => ({}), expect: ADMIN_ONLY },
+  {
+    name: "fleet",
+    field: "fleet",
+    doc: `{ fleet { edges { node { connection } } } }`,
+    vars: () => ({}),
+    expect: ADMIN_ONLY,
+  },
   {
     name: "generators",
     field: "generators",
@@ -265,6 +274,27 @@ const mutations: Row[] = [
     vars: () => ({ i: { k8sReachable: true } }),
     expect: [F, F, F, "ok", "ok"],
   },
+  {
+    name: "createUser",
+    field: "createUser",
+    doc: m("createUser", "CreateUserInput", "pak"),
+    vars: () => ({ i: { name: unique("u"), role: "VIEWER" } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "rotateUserPak",
+    field: "rotateUserPak",
+    doc: m("rotateUserPak", "RotateUserPakInput", "pak"),
+    vars: (w) => ({ i: { id: w.user.id } }),
+    expect: ADMIN_ONLY,
+  },
+  {
+    name: "deleteUser",
+    field: "deleteUser",
+    doc: m("deleteUser", "DeleteUserInput", "deletedId"),
+    vars: (w) => ({ i: { id: w.user.id } }),
+    expect: ADMIN_ONLY,
+  },
 ];
 
 let broker: TestBroker;
@@ -280,8 +310,11 @@ function outcomeOf(row: Row, caller: Caller): Outcome {
 }
 
 async function check(row: Row, caller: Caller, world: World) {
-  const expected = outcomeOf(row, caller);
-  const result = await broker.gql(row.doc, row.vars(world), world.pak(caller));
+  return checkWith(row, outcomeOf(row, caller), world.pak(caller), world);
+}
+
+async function checkWith(row: Row, expected: Outcome, pak: string | null, world: World) {
+  const result = await broker.gql(row.doc, row.vars(world), pak);
   expectNoLeaks(JSON.stringify(result));
   if (expected === "ok") {
     expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
@@ -311,7 +344,7 @@ describe.each(mutations)("mutation $name", (row) => {
 
 /** A subscription row: `live`, when set, makes the event an allowed caller must receive once subscribed (no replay to wait on). */
 interface SubscriptionRow extends Row {
-  live?: { opened: (w: World) => `agentEventsAdded:${string}`; trigger: (w: World) => Promise<unknown> };
+  live?: { opened: (w: World) => `${"agentEventsAdded" | "fleetChanges"}:${string}`; trigger: (w: World) => Promise<unknown> };
 }
 
 const subscriptions: SubscriptionRow[] = [
@@ -345,6 +378,17 @@ const subscriptions: SubscriptionRow[] = [
         ),
     },
   },
+  {
+    name: "fleetChanges",
+    field: "fleetChanges",
+    doc: `subscription { fleetChanges { kind agentId status { connection } } }`,
+    vars: () => ({}),
+    expect: ADMIN_ONLY,
+    live: {
+      opened: () => "fleetChanges:*",
+      trigger: (w) => broker.gql(`mutation { heartbeat { agent { id } } }`, {}, w.agentA.pak),
+    },
+  },
 ];
 
 type FirstMessage =
@@ -353,8 +397,11 @@ type FirstMessage =
 
 /** Checks the first thing a subscription gets: an event (the replay, or `live`'s trigger), its errors, or the socket's close code. */
 async function checkSubscription(row: SubscriptionRow, caller: Caller, world: World) {
-  const expected = outcomeOf(row, caller);
-  const client = wsClient(broker.url, world.pak(caller));
+  return checkSubscriptionWith(row, outcomeOf(row, caller), world.pak(caller), world);
+}
+
+async function checkSubscriptionWith(row: SubscriptionRow, expected: Outcome, pak: string | null, world: World) {
+  const client = wsClient(broker.url, pak);
   // Also when a refusal is expected: a subscription wrongly let through then receives the trigger and fails the test.
   const opened = row.live ? nextOpened(broker, row.live.opened(world)) : undefined;
   const first = new Promise<FirstMessage>((resolve) => {
@@ -391,4 +438,21 @@ describe.each(subscriptions)("subscription $name", (row) => {
   for (const caller of CALLERS) {
     it(sentence(row, caller), async () => checkSubscription(row, caller, shared));
   }
+});
+
+// ---- console: read-only users ----
+// A VIEWER (and, until approvals exist, an APPROVER) resolves with the admin's role: every query
+// and subscription answers as it does for the admin, and every mutation is FORBIDDEN.
+describe.each(["VIEWER", "APPROVER"] as const)("a read-only %s user", (role) => {
+  let pak: string;
+  beforeAll(async () => {
+    pak = (await createUser(broker, role)).pak;
+  });
+  const adminOutcome = (row: Row) => row.expect[0];
+  for (const row of queries)
+    it(`reads ${row.name} as the admin does`, async () => checkWith(row, adminOutcome(row), pak, shared));
+  for (const row of subscriptions)
+    it(`subscribes to ${row.name} as the admin does`, async () => checkSubscriptionWith(row, adminOutcome(row), pak, shared));
+  for (const row of mutations)
+    it(`is refused ${row.name} with FORBIDDEN`, async () => checkWith(row, "FORBIDDEN", pak, await buildWorld(broker)));
 });

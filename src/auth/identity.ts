@@ -3,7 +3,17 @@ import type { Db } from "../db/client.js";
 import { hashesEqual, parsePak } from "./pak.js";
 import { findLiveIdentityByPakHash } from "./store.js";
 
-export type Identity = { role: "ADMIN"; id: null } | { role: "GENERATOR"; id: string } | { role: "AGENT"; id: string };
+export type UserRole = "ADMIN" | "APPROVER" | "VIEWER";
+/** A person's key (migration 0016): acts as the admin; only an ADMIN user may change anything. */
+export interface UserIdentity {
+  id: string;
+  role: UserRole;
+}
+
+export type Identity =
+  | { role: "ADMIN"; id: null; user?: UserIdentity }
+  | { role: "GENERATOR"; id: string }
+  | { role: "AGENT"; id: string };
 
 /** An identity with the stored hash of the key it presented (never the key itself). */
 export interface ResolvedKey {
@@ -26,7 +36,7 @@ export interface IdentityResolver {
 }
 
 /**
- * Looks a PAK up by its hash among live generators and agents (partial indexes), and compares
+ * Looks a PAK up by its hash among live generators, agents and users (partial indexes), and compares
  * hashes in constant time. The admin PAK's hash comes from configuration or first start.
  */
 export function createIdentityResolver(db: Db, adminPakHash: () => string | undefined): IdentityResolver {
@@ -39,9 +49,12 @@ export function createIdentityResolver(db: Db, adminPakHash: () => string | unde
     if (!hash) return null;
     if (isAdminHash(hash)) return { identity: { role: "ADMIN", id: null }, pakHash: hash, active: true };
     const row = await findLiveIdentityByPakHash(db, hash);
-    if (row && hashesEqual(row.pak_hash, hash))
-      return { identity: { role: row.role, id: row.id }, pakHash: hash, active: row.active };
-    return null;
+    if (!row || !hashesEqual(row.pak_hash, hash)) return null;
+    if (row.role === "USER") {
+      // Users read what the admin reads; policy.ts refuses every change by a read-only one.
+      return { identity: { role: "ADMIN", id: null, user: { id: row.id, role: row.user_role } }, pakHash: hash, active: true };
+    }
+    return { identity: { role: row.role, id: row.id }, pakHash: hash, active: row.active };
   };
   return {
     resolveKey,

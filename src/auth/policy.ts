@@ -6,6 +6,16 @@ export function requireIdentity(identity: Identity | null): Identity {
   return identity;
 }
 
+/** A user whose role is not ADMIN (VIEWER, APPROVER): reads what the admin reads, changes nothing. */
+export function isReadOnly(identity: Identity | null): boolean {
+  return identity?.role === "ADMIN" && identity.user !== undefined && identity.user.role !== "ADMIN";
+}
+
+/** Refuses any change by a read-only user; every mutation and REST write passes here first. */
+export function refuseReadOnly(identity: Identity | null): void {
+  if (isReadOnly(identity)) throw forbidden("read-only user: this key changes nothing");
+}
+
 export function requireAdmin(identity: Identity | null): Identity {
   const who = requireIdentity(identity);
   if (who.role !== "ADMIN") throw forbidden("admin only");

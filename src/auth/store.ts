@@ -1,32 +1,48 @@
+import type { UserRole } from "./identity.js";
 import type { Db } from "../db/client.js";
 
-/** The live generator or agent holding a PAK hash: one round trip, a partial-index lookup per table. */
-export async function findLiveIdentityByPakHash(db: Db, hash: string) {
-  const rows = await db.$queryRaw<{ role: "GENERATOR" | "AGENT"; id: string; pak_hash: string; active: boolean }[]>`
-    SELECT 'GENERATOR' AS role, id, pak_hash, true AS active FROM generators WHERE pak_hash = ${hash} AND deleted_at IS NULL
+type KeyRow =
+  | { role: "GENERATOR" | "AGENT"; id: string; pak_hash: string; active: boolean; user_role: null }
+  | { role: "USER"; id: string; pak_hash: string; active: boolean; user_role: UserRole };
+
+/** The live generator, agent or user holding a PAK hash: one round trip, a partial-index lookup per table. */
+export async function findLiveIdentityByPakHash(db: Db, hash: string): Promise<KeyRow | undefined> {
+  const rows = await db.$queryRaw<KeyRow[]>`
+    SELECT 'GENERATOR' AS role, id, pak_hash, true AS active, NULL AS user_role FROM generators
+     WHERE pak_hash = ${hash} AND deleted_at IS NULL
     UNION ALL
-    SELECT 'AGENT' AS role, id, pak_hash, status = 'ACTIVE' AS active FROM agents WHERE pak_hash = ${hash} AND deleted_at IS NULL
+    SELECT 'AGENT' AS role, id, pak_hash, status = 'ACTIVE' AS active, NULL FROM agents WHERE pak_hash = ${hash} AND deleted_at IS NULL
+    UNION ALL
+    SELECT 'USER' AS role, id, pak_hash, true, role FROM users WHERE pak_hash = ${hash} AND deleted_at IS NULL
     LIMIT 1`;
   return rows[0];
 }
 
 export interface KeyState {
-  role: "GENERATOR" | "AGENT";
+  role: "GENERATOR" | "AGENT" | "USER";
   id: string;
   pakHash: string | null;
   /** Agents: status ACTIVE; generators: always true. */
   active: boolean;
 }
 
-/** The current key of live generators and agents by id (deleted or unknown ids are absent). */
-export async function liveKeyStates(db: Db, generatorIds: string[], agentIds: string[]): Promise<KeyState[]> {
-  if (generatorIds.length === 0 && agentIds.length === 0) return [];
-  const rows = await db.$queryRaw<{ role: "GENERATOR" | "AGENT"; id: string; pak_hash: string | null; active: boolean }[]>`
+/** The current key of live generators, agents and users by id (deleted or unknown ids are absent). */
+export async function liveKeyStates(
+  db: Db,
+  generatorIds: string[],
+  agentIds: string[],
+  userIds: string[] = [],
+): Promise<KeyState[]> {
+  if (generatorIds.length === 0 && agentIds.length === 0 && userIds.length === 0) return [];
+  const rows = await db.$queryRaw<{ role: KeyState["role"]; id: string; pak_hash: string | null; active: boolean }[]>`
     SELECT 'GENERATOR' AS role, id, pak_hash, true AS active FROM generators
      WHERE id = ANY(${generatorIds}::uuid[]) AND deleted_at IS NULL
     UNION ALL
     SELECT 'AGENT' AS role, id, pak_hash, status = 'ACTIVE' AS active FROM agents
-     WHERE id = ANY(${agentIds}::uuid[]) AND deleted_at IS NULL`;
+     WHERE id = ANY(${agentIds}::uuid[]) AND deleted_at IS NULL
+    UNION ALL
+    SELECT 'USER' AS role, id, pak_hash, true AS active FROM users
+     WHERE id = ANY(${userIds}::uuid[]) AND deleted_at IS NULL`;
   return rows.map((r) => ({ role: r.role, id: r.id, pakHash: r.pak_hash, active: r.active }));
 }
 

@@ -177,7 +177,7 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 /** An HTTP answer on the raw socket, bodyless as Brokkr's auth refusals. */
-function refuse(socket: Duplex, status: number): void {
+export function refuse(socket: Duplex, status: number): void {
   if (!socket.writable) return void socket.destroy();
   const retry = status === 503 ? `Retry-After: ${RETRY_AFTER_SECONDS}\r\n` : "";
   socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\n${retry}Content-Length: 0\r\n\r\n`, () =>

@@ -25,7 +25,16 @@ export interface Connection {
 }
 
 /** The identities whose keys can change at run time (not the configured admin key). */
-type TrackedIdentity = Exclude<ResolvedKey["identity"], { role: "ADMIN" }>;
+interface TrackedIdentity {
+  role: KeyState["role"];
+  id: string;
+}
+
+/** Users act with the admin's role but hold keys of their own, revocable like any other. */
+function tracked(identity: ResolvedKey["identity"]): TrackedIdentity | null {
+  if (identity.role !== "ADMIN") return { role: identity.role, id: identity.id };
+  return identity.user ? { role: "USER", id: identity.user.id } : null;
+}
 
 interface Entry {
   key: ResolvedKey;
@@ -49,9 +58,9 @@ export class ConnectionRegistry {
   constructor(private readonly db: Db) {}
 
   add(key: ResolvedKey, socket: Socket): Connection {
-    const { identity } = key;
+    const identity = tracked(key.identity);
     // The admin key is configuration: it cannot be rotated or deleted at run time.
-    if (identity.role === "ADMIN") return { recheck: async () => true, remove: () => {} };
+    if (!identity) return { recheck: async () => true, remove: () => {} };
     const entry: Entry = { key, identity, socket, closed: false };
     const k = identityKey(identity.role, identity.id);
     let set = this.byIdentity.get(k);
@@ -72,10 +81,10 @@ export class ConnectionRegistry {
     return n;
   }
 
-  /** An identity notification: `generator:<id>` or `agent:<id>`. */
+  /** An identity notification: `generator:<id>`, `agent:<id>` or `user:<id>`. */
   identityChanged(payload: string): void {
     const [kind, id] = payload.split(":");
-    if (!id || (kind !== "generator" && kind !== "agent")) return;
+    if (!id || (kind !== "generator" && kind !== "agent" && kind !== "user")) return;
     const entries = this.byIdentity.get(identityKey(kind.toUpperCase(), id));
     if (entries) this.verifyInBackground([...entries]);
   }
@@ -92,7 +101,7 @@ export class ConnectionRegistry {
 
   private async verify(entries: Entry[]): Promise<void> {
     const ids = (role: string) => [...new Set(entries.filter((e) => e.identity.role === role).map((e) => e.identity.id))];
-    const states = await liveKeyStates(this.db, ids("GENERATOR"), ids("AGENT"));
+    const states = await liveKeyStates(this.db, ids("GENERATOR"), ids("AGENT"), ids("USER"));
     const byKey = new Map(states.map((s) => [identityKey(s.role, s.id), s]));
     for (const entry of entries) this.apply(entry, byKey.get(identityKey(entry.identity.role, entry.identity.id)));
   }

@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.js";
+import type { FleetFeed } from "../fleet/feed.js";
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 import { AgentEventFeed } from "./agent-event-feed.js";
 import { AgentSubscription } from "./agent-subscription.js";
@@ -107,6 +108,9 @@ export class DeliveryHub implements CommitHook {
 
   /** Set once by the app: whom to tell of agents' own streams opening and closing. */
   presence: PresenceHook | undefined;
+
+  /** Set once by the app: the live fleet (fleetChanges, /api/v1/fleet/live). */
+  fleet: FleetFeed | undefined;
 
   /** Opens an agent's stream: replay since `after`, then live. `bySelf`: the agent's own PAK opened it. */
   async subscribeAgent(agentId: string, after: bigint, guard: SlowConsumerGuard, bySelf = false): Promise<AgentSubscription> {

@@ -12,6 +12,8 @@ export const CHANNELS = [
   "brokkr_telemetry",
   "brokkr_work_orders",
   "brokkr_webhook_deliveries",
+  // Fleet status changes (connections, heartbeats, health; migration 0016) for the live fleet.
+  "brokkr_fleet",
 ] as const;
 export type Channel = (typeof CHANNELS)[number];
 

@@ -14,7 +14,7 @@ import type { GraphQLContext } from "../graphql/context.js";
 export const SLOW_CONSUMER_CLOSE = 4413;
 
 /** Cuts off a subscriber that stops reading: bounded memory per connection, clear close code. */
-function slowConsumerGuard(ctx: GraphQLContext) {
+export function slowConsumerGuard(ctx: GraphQLContext) {
   const { connection } = ctx;
   return {
     onOverflow: () => {

@@ -5,6 +5,10 @@ import type { Resolvers } from "../generated/graphql.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { pageArgs } from "../graphql/pagination.js";
 import { requireAnnotations, requireLabels } from "../validation.js";
+import { BoundedQueue } from "../delivery/bounded-queue.js";
+import { slowConsumerGuard } from "../delivery/resolvers.js";
+import { BrokkrError } from "../errors.js";
+import type { FleetChange } from "./feed.js";
 import { type FleetStatus, fleetPage, fleetStatuses } from "./service.js";
 
 // Agent.fleetStatus over a list of agents batches into one fleetStatuses call per request: the
@@ -34,6 +38,22 @@ export const fleetResolvers: Resolvers = {
         },
         pageArgs(first, after),
       );
+    },
+  },
+  Subscription: {
+    fleetChanges: {
+      // The admin and read-only users (who resolve with the admin's role).
+      subscribe: (_, __, ctx) => {
+        requireAdmin(ctx.identity);
+        const feed = ctx.delivery.fleet;
+        if (!feed) throw new BrokkrError("SERVICE_UNAVAILABLE", "the live fleet is not running");
+        const queue = new BoundedQueue<FleetChange>({ limit: 10_000, ...slowConsumerGuard(ctx), onClose: () => off() });
+        const off = feed.listen((changes) => {
+          for (const change of changes) queue.push(change);
+        });
+        return queue;
+      },
+      resolve: (change: FleetChange) => change,
     },
   },
   Agent: {

@@ -113,3 +113,10 @@ export async function fleetStats(db: Db, agentIds: string[]): Promise<FleetStats
 export function eventsByIds(db: Db, ids: string[]) {
   return ids.length === 0 ? Promise.resolve([]) : db.agentEvent.findMany({ where: { id: { in: ids } } });
 }
+
+/** Agents whose last heartbeat is younger than `windowSeconds`, by the database's clock: one scan of agents. */
+export function recentHeartbeats(db: Db, windowSeconds: number) {
+  return db.$queryRaw<{ id: string; last_heartbeat: Date }[]>`
+    SELECT id, last_heartbeat FROM agents
+     WHERE last_heartbeat > now() - make_interval(secs => ${windowSeconds}) AND deleted_at IS NULL`;
+}

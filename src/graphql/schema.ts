@@ -19,6 +19,8 @@ import { telemetryResolvers } from "../telemetry/resolvers.js";
 import { workOrderResolvers } from "../work-orders/resolvers.js";
 import { templateResolvers } from "../templates/resolvers.js";
 import { webhookResolvers } from "../webhooks/resolvers.js";
+import { refuseMutationsByReadOnlyUsers } from "../auth/read-only.js";
+import { userResolvers } from "../users/resolvers.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -35,7 +37,7 @@ const rootResolvers: Resolvers = {
 };
 
 export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
-  return makeExecutableSchema({
+  const schema = makeExecutableSchema({
     typeDefs: fs.readFileSync(schemaPath, "utf8"),
     resolvers: [
       rootResolvers,
@@ -53,8 +55,10 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       templateResolvers,
       webhookResolvers,
       auditResolvers,
+      userResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,
   });
+  return refuseMutationsByReadOnlyUsers(schema);
 }

@@ -34,7 +34,7 @@ export class SocketCaps {
 
   /** Takes a subscription slot for `identity`; false when it holds the maximum already. */
   acquire(connection: object, id: string, identity: Identity): boolean {
-    const key = `${identity.role}:${identity.id ?? ""}`;
+    const key = capKey(identity);
     const count = this.perIdentity.get(key) ?? 0;
     if (count >= this.caps.maxSubscriptionsPerIdentity) return false;
     let entry = this.held.get(connection);
@@ -57,6 +57,10 @@ export class SocketCaps {
   }
 
   subscriptionsOf(identity: Identity): number {
-    return this.perIdentity.get(`${identity.role}:${identity.id ?? ""}`) ?? 0;
+    return this.perIdentity.get(capKey(identity)) ?? 0;
   }
 }
+
+/** Users hold keys of their own: each has its own quota, not the admin key's. */
+const capKey = (identity: Identity) =>
+  identity.role === "ADMIN" && identity.user ? `USER:${identity.user.id}` : `${identity.role}:${identity.id ?? ""}`;

@@ -1,3 +1,4 @@
+import { isReadOnly } from "../auth/policy.js";
 import { z } from "zod";
 import { eventsConnection, reportAgentEvent } from "../agent-events/service.js";
 import { findAgentEvent, recentEventsOfAgent } from "../agent-events/store.js";
@@ -55,7 +56,7 @@ export const agentRoutes = [
         admin: who.role === "ADMIN",
         agent: who.role === "AGENT" ? who.id : null,
         generator: who.role === "GENERATOR" ? who.id : null,
-        readonly: false,
+        readonly: isReadOnly(who),
       }),
   }),
   route({

@@ -10,7 +10,7 @@ const RECENT_EVENTS = 20;
 const secondsSince = (d: Date) => Math.max(0, Math.floor((Date.now() - d.getTime()) / 1000));
 
 /** Brokkr's FleetAgentRecord: measured values only, no verdicts. */
-function fleetRecordJson(s: FleetStatus) {
+export function fleetRecordJson(s: FleetStatus) {
   const lastEventAt = s.lastEvent?.createdAt ?? null;
   const wsConnected = s.connection === "WEBSOCKET";
   return {
@@ -69,8 +69,8 @@ export const fleetRoutes = [
       return ok({
         connected_agents: new Set(connections.map((c) => c.agent_id)).size,
         connections,
-        // Consumer websockets (`/stacks/{id}/live`) are not built yet, so there are no live subscribers.
-        live_subscribers: 0,
+        // Consumer websockets: `/api/v1/fleet/live` (`/stacks/{id}/live` is not built yet).
+        live_subscribers: deps.liveSubscribers?.() ?? 0,
       });
     },
   }),

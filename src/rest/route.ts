@@ -23,6 +23,8 @@ export interface RestDeps {
   /** Cluster telemetry's retention and bounds (src/telemetry). */
   telemetry: TelemetryLimits;
   webhooks: Webhooks;
+  /** Open consumer websockets on this broker (`/api/v1/fleet/live`), for the same view. */
+  liveSubscribers?: () => number;
 }
 
 export interface Call<P, Q, B> {

@@ -3,6 +3,7 @@ import { auditedRest, type RestTrail } from "../audit/capture/rest.js";
 import { originOf } from "../audit/capture/origin.js";
 import type { AuditSink } from "../audit/entry.js";
 import type { IdentityResolver } from "../auth/identity.js";
+import { isReadOnly } from "../auth/policy.js";
 import { getSelfAgent, getWritingAgent } from "../agents/service.js";
 import type { AgentRow } from "../agents/store.js";
 import { badInput, unauthenticated } from "../errors.js";
@@ -47,6 +48,8 @@ export const ROUTES: readonly Route[] = [
   ...webhookRoutes,
   ...auditRoutes,
 ];
+
+const READ_METHODS = new Set(["GET", "HEAD"]);
 
 interface Compiled {
   method: string;
@@ -122,6 +125,9 @@ export function createRestRouter(deps: Deps) {
     trail.who = who;
     if (!route.roles.includes(who.role))
       throw restRefusal("FORBIDDEN", "forbidden", `not allowed for a ${who.role.toLowerCase()} key`);
+    // A read-only user reads anything the admin reads; verify_pak (a POST) only reads too.
+    if (isReadOnly(who) && !READ_METHODS.has(req.method) && route.op !== "verify_pak")
+      throw restRefusal("FORBIDDEN", "forbidden", "read-only user: this key changes nothing");
     const params = parseWith(route.params, pathParams, "path") as Record<string, string>;
     let agent: AgentRow | undefined;
     if (route.agent)
