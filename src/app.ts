@@ -9,7 +9,7 @@ import express from "express";
 import { WebSocketServer } from "ws";
 import { bootstrapAdminPak } from "./auth/admin-pak.js";
 import { AgentSocketServer } from "./brokkr-ws/server.js";
-import { createIdentityResolver } from "./auth/identity.js";
+import { createIdentityResolver, type IdentityResolver } from "./auth/identity.js";
 import type { BrokerConfig } from "./config.js";
 import { connectDatabase, type DatabaseHandle } from "./db/client.js";
 import { clientErrorFormatter } from "./graphql/client-errors.js";
@@ -42,6 +42,8 @@ export interface BrokerApp {
   readonly database: DatabaseHandle;
   readonly delivery: DeliveryHub;
   readonly listener: NotificationListener;
+  /** Who a PAK belongs to, with the verified-key cache. */
+  readonly identities: IdentityResolver;
   /** Brokkr's agent websocket, /internal/ws/agent. */
   readonly agentSockets: AgentSocketServer;
   /** Logs and counts recovered database and network errors (brokkr_recovered_errors_total). */
@@ -66,7 +68,13 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
   const identities = createIdentityResolver(prisma, () => adminPakHash);
   const schema = buildSchema();
   const listener = new NotificationListener(databaseUrl, { connectTimeoutMs, onFault: (err) => faults.record("listener", err) });
+  // Verified keys are forgotten on every revocation a broker commits, and all of them after a
+  // reconnect (notifications were lost meanwhile): see auth/identity-cache.ts.
+  listener.on("notification", (channel, payload) => {
+    if (channel === "brokkr_identities") identities.cache.forgetPayload(payload);
+  });
   listener.on("resync", () => {
+    identities.cache.clear();
     if (listener.reconnects > 0) metrics.listenerReconnects.inc();
   });
   const delivery = new DeliveryHub(prisma, listener, metrics, undefined, config.broker.maxSubscriptionsPerIdentity);
@@ -155,6 +163,7 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
     database,
     delivery,
     listener,
+    identities,
     faults,
     agentSockets,
     scheduler,
@@ -190,7 +199,9 @@ export function createApp(config: BrokerConfig, databaseUrl: string): BrokerApp 
       httpServer.on("request", app);
       await new Promise<void>((resolve, reject) => {
         httpServer.once("error", reject);
-        httpServer.listen(config.broker.port, config.broker.host, () => {
+        // Node's default accept queue (511) overflowed when 5,000 agents reconnected at once
+        // (ECONNRESET); the kernel caps it at net.core.somaxconn anyway.
+        httpServer.listen({ port: config.broker.port, host: config.broker.host, backlog: 8192 }, () => {
           httpServer.off("error", reject);
           httpServer.on("error", (err) => faults.record("http", err));
           resolve();

@@ -1,6 +1,6 @@
-import type { Db } from "../db/client.js";
+import type { Database } from "../db/client.js";
+import { IdentityCache } from "./identity-cache.js";
 import { hashesEqual, parsePak } from "./pak.js";
-import { findLiveIdentityByPakHash } from "./store.js";
 
 export type Identity = { role: "ADMIN"; id: null } | { role: "GENERATOR"; id: string } | { role: "AGENT"; id: string };
 
@@ -19,13 +19,17 @@ export interface IdentityResolver {
   resolveKey(authorization: string | undefined | null): Promise<ResolvedKey | null>;
   /** Whether `hash` is the admin key (which is configured, so never revoked at run time). */
   isAdminHash(hash: string): boolean;
+  /** Verified keys (60 s), forgotten at once on a revocation (identity-cache.ts). */
+  readonly cache: IdentityCache;
 }
 
 /**
- * Looks a PAK up by its hash among live generators and agents (partial indexes), and compares
- * hashes in constant time. The admin PAK's hash comes from configuration or first start.
+ * Looks a PAK up by its hash among live generators and agents (partial indexes; verified keys
+ * cached, see identity-cache.ts), and compares hashes in constant time. The admin PAK's hash
+ * comes from configuration or first start.
  */
-export function createIdentityResolver(db: Db, adminPakHash: () => string | undefined): IdentityResolver {
+export function createIdentityResolver(db: Database, adminPakHash: () => string | undefined): IdentityResolver {
+  const cache = new IdentityCache(db);
   const isAdminHash = (hash: string) => {
     const admin = adminPakHash();
     return admin !== undefined && hashesEqual(admin, hash);
@@ -34,12 +38,13 @@ export function createIdentityResolver(db: Db, adminPakHash: () => string | unde
     const hash = parsePak(authorization);
     if (!hash) return null;
     if (isAdminHash(hash)) return { identity: { role: "ADMIN", id: null }, pakHash: hash, active: true };
-    const row = await findLiveIdentityByPakHash(db, hash);
+    const row = await cache.lookup(hash);
     if (row && hashesEqual(row.pak_hash, hash))
       return { identity: { role: row.role, id: row.id }, pakHash: hash, active: row.active };
     return null;
   };
   return {
+    cache,
     resolveKey,
     isAdminHash,
     async resolve(authorization) {

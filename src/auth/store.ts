@@ -1,5 +1,22 @@
 import type { Db } from "../db/client.js";
 
+export interface LiveIdentityRow {
+  role: "GENERATOR" | "AGENT";
+  id: string;
+  pak_hash: string;
+  active: boolean;
+}
+
+/** The live generators and agents holding these PAK hashes: one round trip for many keys. */
+export async function findLiveIdentitiesByPakHashes(db: Db, hashes: string[]): Promise<LiveIdentityRow[]> {
+  return db.$queryRaw<LiveIdentityRow[]>`
+    SELECT 'GENERATOR' AS role, id, pak_hash, true AS active FROM generators
+     WHERE pak_hash = ANY(${hashes}::text[]) AND deleted_at IS NULL
+    UNION ALL
+    SELECT 'AGENT' AS role, id, pak_hash, status = 'ACTIVE' AS active FROM agents
+     WHERE pak_hash = ANY(${hashes}::text[]) AND deleted_at IS NULL`;
+}
+
 /** The live generator or agent holding a PAK hash: one round trip, a partial-index lookup per table. */
 export async function findLiveIdentityByPakHash(db: Db, hash: string) {
   const rows = await db.$queryRaw<{ role: "GENERATOR" | "AGENT"; id: string; pak_hash: string; active: boolean }[]>`

@@ -7,14 +7,14 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import { CloseCode } from "graphql-ws";
-import { useServer } from "graphql-ws/use/ws";
 import type { WebSocket, WebSocketServer } from "ws";
 import type { Identity, IdentityResolver } from "../auth/identity.js";
 import type { Connection } from "../delivery/connections.js";
 import type { BrokerConfig } from "../config.js";
 import type { ErrorFormatter } from "./client-errors.js";
 import type { ContextFactory } from "./context.js";
-import { createSharedSubscribe } from "../delivery/shared-subscribe.js";
+import { SharedResult, createSharedSubscribe } from "../delivery/shared-subscribe.js";
+import { serveGraphQLWs } from "./ws-server.js";
 import { documentLimitErrors, limitError, parseWithinLimits, requestLimitErrors } from "./limits.js";
 import { jsonBytesOver, responseTooLarge } from "./response-size.js";
 import { SocketCaps } from "./socket-caps.js";
@@ -84,7 +84,7 @@ export function startGraphQLWs(opts: {
     return true;
   };
   const format = (errors: readonly GraphQLError[]) => errors.map((e) => opts.formatError(e.toJSON(), e));
-  return useServer<Record<string, unknown>, ConnectionExtra>(
+  return serveGraphQLWs<Record<string, unknown>, ConnectionExtra>(
     {
       schema: opts.schema,
       subscribe: createSharedSubscribe(),
@@ -173,6 +173,11 @@ export function startGraphQLWs(opts: {
       onError: (_ctx, _id, _payload, errors) => format(errors),
       onNext: (ctx, _id, _payload, _args, result) => {
         cutOffIfBackedUp(ctx.extra.socket);
+        // Shared across subscribers: measured and serialised once, spliced into the frame by ws-server.ts.
+        if (result instanceof SharedResult && !result.errors)
+          return result.json.length > broker.maxResponseBytes
+            ? { errors: format([responseTooLarge(broker.maxResponseBytes)]) }
+            : result;
         if (jsonBytesOver(result, broker.maxResponseBytes))
           return { errors: format([responseTooLarge(broker.maxResponseBytes)]) };
         return result.errors ? { ...result, errors: format(result.errors) } : result;
