@@ -1,4 +1,4 @@
-import DataLoader from "dataloader";
+import { Batcher } from "../db/batcher.js";
 import type { Database } from "../db/client.js";
 import { findLiveIdentitiesByPakHashes, type LiveIdentityRow } from "./store.js";
 
@@ -28,19 +28,16 @@ export class IdentityCache {
   private readonly byHash = new Map<string, Entry>();
   private readonly hashesOf = new Map<string, Set<string>>();
   private generation = 0;
-  private readonly misses: DataLoader<string, LiveIdentityRow | null>;
+  private readonly misses: Batcher<string, LiveIdentityRow | null>;
 
   constructor(
     db: Database,
     private readonly ttlMs = IDENTITY_CACHE_TTL_MS,
   ) {
-    this.misses = new DataLoader(
-      async (hashes) => {
-        const rows = new Map((await findLiveIdentitiesByPakHashes(db, [...hashes])).map((r) => [r.pak_hash, r]));
-        return hashes.map((h) => rows.get(h) ?? null);
-      },
-      { cache: false, maxBatchSize: 1000 },
-    );
+    this.misses = new Batcher(async (hashes) => {
+      const rows = new Map((await findLiveIdentitiesByPakHashes(db, hashes)).map((r) => [r.pak_hash, r]));
+      return hashes.map((h) => rows.get(h) ?? null);
+    });
     caches.set(db, [...(caches.get(db) ?? []).filter((r) => r.deref()), new WeakRef(this)]);
   }
 

@@ -17,16 +17,6 @@ export async function findLiveIdentitiesByPakHashes(db: Db, hashes: string[]): P
      WHERE pak_hash = ANY(${hashes}::text[]) AND deleted_at IS NULL`;
 }
 
-/** The live generator or agent holding a PAK hash: one round trip, a partial-index lookup per table. */
-export async function findLiveIdentityByPakHash(db: Db, hash: string) {
-  const rows = await db.$queryRaw<{ role: "GENERATOR" | "AGENT"; id: string; pak_hash: string; active: boolean }[]>`
-    SELECT 'GENERATOR' AS role, id, pak_hash, true AS active FROM generators WHERE pak_hash = ${hash} AND deleted_at IS NULL
-    UNION ALL
-    SELECT 'AGENT' AS role, id, pak_hash, status = 'ACTIVE' AS active FROM agents WHERE pak_hash = ${hash} AND deleted_at IS NULL
-    LIMIT 1`;
-  return rows[0];
-}
-
 export interface KeyState {
   role: "GENERATOR" | "AGENT";
   id: string;
