@@ -82,7 +82,10 @@ async function stormUntil(n: number, c: ReturnType<typeof clients>, start: numbe
 }
 
 async function activeSubscriptions(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  // A kept-alive connection the busy broker times out just as it is reused resets: ask again.
+  const text = await fetch(`${url}/metrics`)
+    .catch(() => sleep(100).then(() => fetch(`${url}/metrics`)))
+    .then((r) => r.text());
   return Number(/^brokkr_active_subscriptions (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
@@ -104,7 +107,31 @@ async function seedAgents(databaseUrl: string, stackId: string, n: number) {
   return { paks, agentIds: rows.map((r) => r.id) };
 }
 
-async function measureBroker(n: number): Promise<Figures> {
+/** One server under test with N subscribed clients: ours, or the bare-ws limit. */
+interface Side {
+  connected: number;
+  rssPerAgentKb: number;
+  /** Pushes object i; resolves with its id and the time it was committed (or pushed). */
+  publish(i: number): Promise<[string, number]>;
+  receipts(): Promise<[string, number][]>;
+  /** Drops every client, then reconnects all at once and times until each caught up. */
+  storm(): Promise<{ stormCaughtUp: number; stormSeconds: number }>;
+  stop(): Promise<void>;
+}
+
+async function storm(n: number, url: string, keys: string[], drained: () => Promise<boolean>, c: ReturnType<typeof clients>) {
+  await c.stop();
+  while (!(await drained())) await sleep(100);
+  const s = clients();
+  await s.next(); // the child is up (tsx loaded): time from here, the same for both sides
+  const start = Date.now();
+  await s.ask({ url, paks: keys });
+  const figures = await stormUntil(n, s, start);
+  await s.stop();
+  return figures;
+}
+
+async function startOurs(n: number): Promise<Side> {
   const broker = await startBenchBroker(`delivery${n}`);
   const gen = await gql(broker.url, broker.adminPak, `mutation { createGenerator(input: { name: "bench" }) { pak } }`);
   const genPak = gen.createGenerator.pak as string;
@@ -112,7 +139,6 @@ async function measureBroker(n: number): Promise<Figures> {
   const stackId = stack.createStack.stack.id as string;
   const { paks, agentIds } = await seedAgents(broker.databaseUrl, stackId, n);
   const keys = paks.map((p) => p.pak);
-
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
   const c = clients();
@@ -122,37 +148,25 @@ async function measureBroker(n: number): Promise<Figures> {
   if (connected < n) console.log(`N=${n}: only ${connected} broker subscriptions opened`);
   await sleep(500);
   global.gc?.();
-  const rssPerAgentKb = (process.memoryUsage().rss - rssBefore) / connected / 1024;
-
-  const committed = new Map<string, number>();
-  for (let i = 0; i < OBJECTS; i++) {
-    const o = await gql(broker.url, genPak, CREATE, { s: stackId, y: yaml2k(i) });
-    committed.set(o.createDeploymentObject.deploymentObject.id, Date.now());
-    await sleep(Math.max(200, n / 10));
-  }
-  await sleep(2000);
-  const { receipts } = await c.ask<{ receipts: [string, number][] }>({ type: "report" });
-  const lat = latencyFigures(committed, receipts, connected);
-  if (lat.delivered < connected * OBJECTS) console.log(`N=${n}: broker delivered ${lat.delivered}/${connected * OBJECTS}`);
-
-  // Reconnect storm: all N reconnect at once with a cursor and catch up on the latest object.
-  await c.stop();
-  while ((await activeSubscriptions(broker.url)) > 0) await sleep(100);
-  const storm = clients();
-  await storm.next(); // the child is up (tsx loaded): time from here, the same for the limit
-  const stormStart = Date.now();
-  await storm.ask({ url: broker.url, paks: keys });
-  const stormFigures = await stormUntil(connected, storm, stormStart);
-  await storm.stop();
-
-  const [firstAgent, firstPak] = [agentIds[0], paks[0]];
-  if (n === sizes[0] && firstAgent && firstPak) await restLatency(broker, genPak, stackId, firstAgent, firstPak.pak);
-  await broker.stop();
-  return { ...lat, rssPerAgentKb, ...stormFigures };
+  return {
+    connected,
+    rssPerAgentKb: (process.memoryUsage().rss - rssBefore) / connected / 1024,
+    async publish(i) {
+      const o = await gql(broker.url, genPak, CREATE, { s: stackId, y: yaml2k(i) });
+      return [o.createDeploymentObject.deploymentObject.id, Date.now()];
+    },
+    receipts: async () => (await c.ask<{ receipts: [string, number][] }>({ type: "report" })).receipts,
+    storm: () => storm(connected, broker.url, keys, async () => (await activeSubscriptions(broker.url)) === 0, c),
+    async stop() {
+      const [firstAgent, firstPak] = [agentIds[0], paks[0]];
+      if (n === sizes[0] && firstAgent && firstPak) await restLatency(broker, genPak, stackId, firstAgent, firstPak.pak);
+      await broker.stop();
+    },
+  };
 }
 
-/** The same clients and spacing against the bare ws server, pushing a payload of the same shape. */
-async function measureBare(n: number): Promise<Figures> {
+/** The same clients against the bare ws server, pushing a payload of the same shape and size. */
+async function startBare(n: number): Promise<Side> {
   const bare = child("./bare-ws-server.ts", ["--expose-gc", "--import", "tsx"]);
   const { port } = await bare.next<{ port: number }>();
   const url = `http://127.0.0.1:${port}`;
@@ -173,33 +187,55 @@ async function measureBare(n: number): Promise<Figures> {
         },
       },
     });
+  const count = async () => (await bare.ask<{ count: number }>({ type: "count" })).count;
   const { rss: rssBefore } = await bare.ask<{ rss: number }>({ type: "rss" });
   const c = clients();
   await c.next();
   await c.ask({ url, paks: keys });
-  const connected = await untilCount(n, async () => (await bare.ask<{ count: number }>({ type: "count" })).count);
+  const connected = await untilCount(n, count);
   await sleep(500);
   const { rss } = await bare.ask<{ rss: number }>({ type: "rss" });
-  const committed = new Map<string, number>();
+  return {
+    connected,
+    rssPerAgentKb: (rss - rssBefore) / connected / 1024,
+    async publish(i) {
+      const { t0 } = await bare.ask<{ t0: number }>({ type: "publish", payload: payload(i) });
+      return [`bare-${i}`, t0];
+    },
+    receipts: async () => (await c.ask<{ receipts: [string, number][] }>({ type: "report" })).receipts,
+    async storm() {
+      await bare.ask({ type: "onSubscribe", payload: payload(OBJECTS) });
+      return storm(connected, url, keys, async () => (await count()) === 0, c);
+    },
+    stop: () => bare.stop(),
+  };
+}
+
+/**
+ * Both sides hold their N subscriptions at the same time and objects go out alternately, so
+ * both meet the same load from the other processes on this machine; the storms run one after
+ * the other.
+ */
+async function measure(n: number): Promise<[Figures, Figures]> {
+  const sides = [await startOurs(n), await startBare(n)] as const;
+  const committed = sides.map(() => new Map<string, number>());
   for (let i = 0; i < OBJECTS; i++) {
-    const { t0 } = await bare.ask<{ t0: number }>({ type: "publish", payload: payload(i) });
-    committed.set(`bare-${i}`, t0);
-    await sleep(Math.max(200, n / 10));
+    for (const [k, side] of sides.entries()) {
+      const [id, t0] = await side.publish(i);
+      committed[k]?.set(id, t0);
+      await sleep(Math.max(200, n / 10));
+    }
   }
   await sleep(2000);
-  const { receipts } = await c.ask<{ receipts: [string, number][] }>({ type: "report" });
-  const lat = latencyFigures(committed, receipts, connected);
-  await c.stop();
-  while ((await bare.ask<{ count: number }>({ type: "count" })).count > 0) await sleep(100);
-  await bare.ask({ type: "onSubscribe", payload: payload(OBJECTS) });
-  const storm = clients();
-  await storm.next();
-  const stormStart = Date.now();
-  await storm.ask({ url, paks: keys });
-  const stormFigures = await stormUntil(connected, storm, stormStart);
-  await storm.stop();
-  await bare.stop();
-  return { ...lat, rssPerAgentKb: (rss - rssBefore) / connected / 1024, ...stormFigures };
+  const figures: Figures[] = [];
+  for (const [k, side] of sides.entries()) {
+    const lat = latencyFigures(committed[k] ?? new Map(), await side.receipts(), side.connected);
+    if (lat.delivered < side.connected * OBJECTS)
+      console.log(`N=${n}: side ${k} delivered ${lat.delivered}/${side.connected * OBJECTS}`);
+    figures.push({ ...lat, rssPerAgentKb: side.rssPerAgentKb, ...(await side.storm()) });
+  }
+  for (const side of sides) await side.stop();
+  return [figures[0] as Figures, figures[1] as Figures];
 }
 
 function report(n: number, ours: Figures, limit: Figures) {
@@ -236,9 +272,5 @@ async function restLatency(broker: { url: string }, genPak: string, stackId: str
   );
 }
 
-for (const n of sizes) {
-  const ours = await measureBroker(n);
-  const limit = await measureBare(n);
-  report(n, ours, limit);
-}
+for (const n of sizes) report(n, ...(await measure(n)));
 process.exit(0);
