@@ -1,6 +1,8 @@
 // npm run bench:api — prints SQL statements per request and latency for a 100-stack page, and
-// createDeploymentObject throughput. A script that prints figures, never a test.
+// createDeploymentObject throughput beside plain SQL INSERTs of the same rows (the limit, same run).
+// A script that prints figures, never a test. BENCH_WRITES_ONLY=1 skips the page figures.
 import pg from "pg";
+import { sha256Hex } from "../src/deployment-objects/yaml.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 
 const PAGE_QUERY = `query($first: Int) { stacks(first: $first) { edges { node {
@@ -43,6 +45,27 @@ async function main() {
     });
   }
 
+  if (!process.env.BENCH_WRITES_ONLY) await pageFigures(url, adminPak);
+
+  const stacks = await gql(url, adminPak, `{ stacks(first: 100) { edges { node { id } } } }`);
+  const ids: string[] = stacks.stacks.edges.map((e: { node: { id: string } }) => e.node.id);
+  const ours = await throughput(async (w, i) => {
+    await gql(
+      url,
+      genPak,
+      `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`,
+      { s: ids[(w * 7 + i) % ids.length], y: yaml2k(w * 100000 + i) },
+    );
+  });
+  const limit = await plainInserts(broker.databaseUrl, gen.createGenerator.generator.id, ids);
+  console.log(
+    `createDeploymentObject/s (2 KB YAML, ${CONCURRENCY} concurrent clients, live fan-out on): ours ${ours.toFixed(0)}/s | ` +
+      `plain SQL INSERT of the same rows over ${CONCURRENCY} connections, same database, triggers on: ${limit.toFixed(0)}/s | ratio ${(ours / limit).toFixed(2)}×`,
+  );
+  await broker.stop();
+}
+
+async function pageFigures(url: string, adminPak: string) {
   // Count statements on every pooled connection the broker uses.
   let statements = 0;
   const original = pg.Client.prototype.query;
@@ -68,32 +91,47 @@ async function main() {
   console.log(
     `100-stack page latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms (200 requests)`,
   );
+}
 
-  const stacks = await gql(url, adminPak, `{ stacks(first: 100) { edges { node { id } } } }`);
-  const ids: string[] = stacks.stacks.edges.map((e: { node: { id: string } }) => e.node.id);
-  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
-  const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+
+/** Operations per second of CONCURRENCY workers each running `op` in a loop for SECONDS. */
+async function throughput(op: (worker: number, i: number) => Promise<void>): Promise<number> {
   let done = 0;
-  const deadline = Date.now() + seconds * 1000;
+  const deadline = Date.now() + SECONDS * 1000;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
       for (let i = 0; Date.now() < deadline; i++) {
-        await gql(
-          url,
-          genPak,
-          `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`,
-          { s: ids[(w * 7 + i) % ids.length], y: yaml2k(w * 100000 + i) },
-        );
+        await op(w, i);
         done++;
       }
     }),
   );
-  const elapsed = (performance.now() - started) / 1000;
-  console.log(
-    `createDeploymentObject (2 KB YAML, ${concurrency} concurrent clients): ${(done / elapsed).toFixed(0)} mutations/s over ${elapsed.toFixed(1)} s`,
+  return done / ((performance.now() - started) / 1000);
+}
+
+/** The limit: the same rows by plain single-row INSERTs (each its own commit) over as many connections. */
+async function plainInserts(databaseUrl: string, generatorId: string, stackIds: string[]): Promise<number> {
+  const clients = await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      const c = new pg.Client({ connectionString: databaseUrl });
+      await c.connect();
+      return c;
+    }),
   );
-  await broker.stop();
+  const rate = await throughput(async (w, i) => {
+    const yaml = yaml2k(w * 100000 + i + 50000);
+    const client = clients[w];
+    if (!client) throw new Error("one client per worker");
+    await client.query(
+      "INSERT INTO deployment_objects (stack_id, generator_id, yaml_content, yaml_checksum) VALUES ($1, $2, $3, $4)",
+      [stackIds[(w * 7 + i) % stackIds.length], generatorId, yaml, sha256Hex(yaml)],
+    );
+  });
+  await Promise.all(clients.map((c) => c.end()));
+  return rate;
 }
 
 main().then(

@@ -14,6 +14,7 @@ process.on("unhandledRejection", () => {});
 const send = process.send?.bind(process);
 if (!send) throw new Error("bench/delivery-clients.ts runs as a forked child of bench/delivery.ts");
 
+send({ type: "loaded" });
 process.once("message", (msg: Start) => {
   const receipts: [string, number][] = [];
   const clients = msg.paks.map((pak) => {
@@ -25,7 +26,11 @@ process.once("message", (msg: Start) => {
       retryWait: async (n) => new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** Math.min(n, 5)) * Math.random())),
     });
     client.subscribe<{ agentDeployments: { deploymentObject: { id: string } | null } }>(
-      { query: 'subscription { agentDeployments(after: "0") { type deploymentObject { id } } }' },
+      // The shipped agent's selection (agent/broker/operations.graphql): a 2 KB object goes out whole.
+      {
+        query:
+          'subscription { agentDeployments(after: "0") { type stackId deploymentObject { id sequenceId yamlContent yamlChecksum isDeletionMarker } } }',
+      },
       {
         next: (r) => {
           const id = r.data?.agentDeployments.deploymentObject?.id;

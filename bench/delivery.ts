@@ -1,32 +1,97 @@
-// npm run bench:delivery — commit→receipt latency for N subscribed agents (clients in a separate
-// process), deliveries/s, broker memory per agent, and the REST long-poll and 10 s polling
-// latency. Prints figures; never a test. BENCH_AGENTS=100,1000 picks N.
-import { fork } from "node:child_process";
+// npm run bench:delivery — for N subscribed agents (clients in a separate process): commit→receipt
+// latency, deliveries/s, broker memory per idle agent and a reconnect storm, each beside the same
+// figure for a bare `ws` server (bench/bare-ws-server.ts) driven by the same clients in the same
+// run, with the ratio; then the REST long-poll latency. Prints figures; never a test.
+// BENCH_AGENTS=1000,5000 picks N.
+import { fork, type ChildProcess } from "node:child_process";
 import pg from "pg";
 import { mintPak } from "../src/auth/pak.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 
 const sizes = (process.env.BENCH_AGENTS ?? "100,1000").split(",").map(Number);
 const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 20);
+const STORM_TIMEOUT_MS = 300_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const CREATE = `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`;
+
+interface Figures {
+  p50: number;
+  p99: number;
+  perSecond: number;
+  rssPerAgentKb: number;
+  stormSeconds: number;
+  stormCaughtUp: number;
+}
+
+/** A forked child answering each message with one message, in order. */
+function child(file: string, execArgv: string[]) {
+  const proc: ChildProcess = fork(new URL(file, import.meta.url).pathname, [], { execArgv });
+  const waiting: ((m: unknown) => void)[] = [];
+  proc.on("message", (m) => waiting.shift()?.(m));
+  return {
+    next: <T>() => new Promise<T>((r) => waiting.push(r as (m: unknown) => void)),
+    ask: <T>(msg: object) => {
+      const answer = new Promise<T>((r) => waiting.push(r as (m: unknown) => void));
+      proc.send(msg);
+      return answer;
+    },
+    stop: async () => {
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.send({ type: "stop" });
+      await exited;
+    },
+  };
+}
+const clients = () => child("./delivery-clients.ts", ["--import", "tsx"]);
+
+/** Waits until `count()` reaches n, or stops growing for 30 s. */
+async function untilCount(n: number, count: () => Promise<number>): Promise<number> {
+  let connected = 0;
+  for (let last = -1, stalledSince = Date.now(); connected < n; await sleep(250)) {
+    connected = await count();
+    if (connected !== last) [last, stalledSince] = [connected, Date.now()];
+    else if (Date.now() - stalledSince > 30_000) break;
+  }
+  return connected;
+}
+
+function latencyFigures(committed: Map<string, number>, receipts: [string, number][], connected: number) {
+  const latencies = receipts.flatMap(([id, t]) => {
+    const t0 = committed.get(id);
+    return t0 === undefined ? [] : [t - t0];
+  });
+  const byId = new Map<string, number>();
+  for (const [id, t] of receipts) byId.set(id, Math.max(byId.get(id) ?? 0, t));
+  const spans = [...committed.entries()].map(([id, t0]) => ((byId.get(id) ?? NaN) - t0) / 1000);
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    perSecond: connected / percentile(spans, 50),
+    delivered: latencies.length,
+  };
+}
+
+/** Counts receipts from a storm of clients until `n` arrived or the timeout. */
+async function stormUntil(n: number, c: ReturnType<typeof clients>, start: number) {
+  let caughtUp = 0;
+  while (caughtUp < n && Date.now() - start < STORM_TIMEOUT_MS) {
+    await sleep(100);
+    caughtUp += (await c.ask<{ receipts: unknown[] }>({ type: "report" })).receipts.length;
+  }
+  return { stormCaughtUp: caughtUp, stormSeconds: (Date.now() - start) / 1000 };
+}
 
 async function activeSubscriptions(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  // A kept-alive connection the busy broker times out just as it is reused resets: ask again.
+  const text = await fetch(`${url}/metrics`)
+    .catch(() => sleep(100).then(() => fetch(`${url}/metrics`)))
+    .then((r) => r.text());
   return Number(/^brokkr_active_subscriptions (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
-async function run(n: number) {
-  const broker = await startBenchBroker(`delivery${n}`);
-  const sql = new pg.Client({ connectionString: broker.databaseUrl });
+async function seedAgents(databaseUrl: string, stackId: string, n: number) {
+  const sql = new pg.Client({ connectionString: databaseUrl });
   await sql.connect();
-  const gen = await gql(
-    broker.url,
-    broker.adminPak,
-    `mutation { createGenerator(input: { name: "bench" }) { generator { id } pak } }`,
-  );
-  const genPak = gen.createGenerator.pak as string;
-  const stack = await gql(broker.url, genPak, `mutation { createStack(input: { name: "fanout" }) { stack { id } } }`);
-  const stackId = stack.createStack.stack.id as string;
   const paks = Array.from({ length: n }, () => mintPak());
   // Agents in bulk by SQL: creating thousands through the API is not what is measured here.
   const { rows } = await sql.query<{ id: string }>(
@@ -38,121 +103,174 @@ async function run(n: number) {
     rows.map((r) => r.id),
     stackId,
   ]);
+  await sql.end();
+  return { paks, agentIds: rows.map((r) => r.id) };
+}
 
+/** One server under test with N subscribed clients: ours, or the bare-ws limit. */
+interface Side {
+  connected: number;
+  rssPerAgentKb: number;
+  /** Pushes object i; resolves with its id and the time it was committed (or pushed). */
+  publish(i: number): Promise<[string, number]>;
+  receipts(): Promise<[string, number][]>;
+  /** Drops every client, then reconnects all at once and times until each caught up. */
+  storm(): Promise<{ stormCaughtUp: number; stormSeconds: number }>;
+  stop(): Promise<void>;
+}
+
+async function storm(n: number, url: string, keys: string[], drained: () => Promise<boolean>, c: ReturnType<typeof clients>) {
+  await c.stop();
+  while (!(await drained())) await sleep(100);
+  const s = clients();
+  await s.next(); // the child is up (tsx loaded): time from here, the same for both sides
+  const start = Date.now();
+  await s.ask({ url, paks: keys });
+  const figures = await stormUntil(n, s, start);
+  await s.stop();
+  return figures;
+}
+
+async function startOurs(n: number): Promise<Side> {
+  const broker = await startBenchBroker(`delivery${n}`);
+  const gen = await gql(broker.url, broker.adminPak, `mutation { createGenerator(input: { name: "bench" }) { pak } }`);
+  const genPak = gen.createGenerator.pak as string;
+  const stack = await gql(broker.url, genPak, `mutation { createStack(input: { name: "fanout" }) { stack { id } } }`);
+  const stackId = stack.createStack.stack.id as string;
+  const { paks, agentIds } = await seedAgents(broker.databaseUrl, stackId, n);
+  const keys = paks.map((p) => p.pak);
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
-  const heapBefore = process.memoryUsage().heapUsed;
-  const child = fork(new URL("./delivery-clients.ts", import.meta.url).pathname, [], { execArgv: ["--import", "tsx"] });
-  const messages: ((m: unknown) => void)[] = [];
-  child.on("message", (m) => messages.shift()?.(m));
-  const next = () => new Promise<unknown>((r) => messages.push(r));
-  child.send({ url: broker.url, paks: paks.map((p) => p.pak) });
-  await next();
-  const connectStart = Date.now();
-  // Wait until all are subscribed, or the count stops growing for 30 s (then report how many).
-  let connected = 0;
-  for (let last = -1, stalledSince = Date.now(); connected < n; await sleep(250)) {
-    connected = await activeSubscriptions(broker.url);
-    if (connected !== last) [last, stalledSince] = [connected, Date.now()];
-    else if (Date.now() - stalledSince > 30_000) break;
-  }
-  const connectSeconds = (Date.now() - connectStart) / 1000;
-  if (connected < n) console.log(`N=${n}: only ${connected} subscriptions opened`);
+  const c = clients();
+  await c.next();
+  await c.ask({ url: broker.url, paks: keys });
+  const connected = await untilCount(n, () => activeSubscriptions(broker.url));
+  if (connected < n) console.log(`N=${n}: only ${connected} broker subscriptions opened`);
   await sleep(500);
   global.gc?.();
-  const rssPerAgent = (process.memoryUsage().rss - rssBefore) / connected;
-  const heapPerAgent = (process.memoryUsage().heapUsed - heapBefore) / connected;
+  return {
+    connected,
+    rssPerAgentKb: (process.memoryUsage().rss - rssBefore) / connected / 1024,
+    async publish(i) {
+      const o = await gql(broker.url, genPak, CREATE, { s: stackId, y: yaml2k(i) });
+      return [o.createDeploymentObject.deploymentObject.id, Date.now()];
+    },
+    receipts: async () => (await c.ask<{ receipts: [string, number][] }>({ type: "report" })).receipts,
+    storm: () => storm(connected, broker.url, keys, async () => (await activeSubscriptions(broker.url)) === 0, c),
+    async stop() {
+      const [firstAgent, firstPak] = [agentIds[0], paks[0]];
+      if (n === sizes[0] && firstAgent && firstPak) await restLatency(broker, genPak, stackId, firstAgent, firstPak.pak);
+      await broker.stop();
+    },
+  };
+}
 
-  const committed = new Map<string, number>();
+/** The same clients against the bare ws server, pushing a payload of the same shape and size. */
+async function startBare(n: number): Promise<Side> {
+  const bare = child("./bare-ws-server.ts", ["--expose-gc", "--import", "tsx"]);
+  const { port } = await bare.next<{ port: number }>();
+  const url = `http://127.0.0.1:${port}`;
+  const keys = Array.from({ length: n }, () => mintPak().pak);
+  const payload = (i: number) =>
+    JSON.stringify({
+      data: {
+        agentDeployments: {
+          type: "DEPLOY",
+          stackId: "00000000-0000-4000-8000-000000000000",
+          deploymentObject: {
+            id: `bare-${i}`,
+            sequenceId: String(i + 1),
+            yamlContent: yaml2k(i),
+            yamlChecksum: "0".repeat(64),
+            isDeletionMarker: false,
+          },
+        },
+      },
+    });
+  const count = async () => (await bare.ask<{ count: number }>({ type: "count" })).count;
+  const { rss: rssBefore } = await bare.ask<{ rss: number }>({ type: "rss" });
+  const c = clients();
+  await c.next();
+  await c.ask({ url, paks: keys });
+  const connected = await untilCount(n, count);
+  await sleep(500);
+  const { rss } = await bare.ask<{ rss: number }>({ type: "rss" });
+  return {
+    connected,
+    rssPerAgentKb: (rss - rssBefore) / connected / 1024,
+    async publish(i) {
+      const { t0 } = await bare.ask<{ t0: number }>({ type: "publish", payload: payload(i) });
+      return [`bare-${i}`, t0];
+    },
+    receipts: async () => (await c.ask<{ receipts: [string, number][] }>({ type: "report" })).receipts,
+    async storm() {
+      await bare.ask({ type: "onSubscribe", payload: payload(OBJECTS) });
+      return storm(connected, url, keys, async () => (await count()) === 0, c);
+    },
+    stop: () => bare.stop(),
+  };
+}
+
+/**
+ * Both sides hold their N subscriptions at the same time and objects go out alternately, so
+ * both meet the same load from the other processes on this machine; the storms run one after
+ * the other.
+ */
+async function measure(n: number): Promise<[Figures, Figures]> {
+  const sides = [await startOurs(n), await startBare(n)] as const;
+  const committed = sides.map(() => new Map<string, number>());
   for (let i = 0; i < OBJECTS; i++) {
-    const o = await gql(
-      broker.url,
-      genPak,
-      `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`,
-      { s: stackId, y: yaml2k(i) },
-    );
-    committed.set(o.createDeploymentObject.deploymentObject.id, Date.now());
-    await sleep(Math.max(200, n / 10));
+    for (const [k, side] of sides.entries()) {
+      const [id, t0] = await side.publish(i);
+      committed[k]?.set(id, t0);
+      await sleep(Math.max(200, n / 10));
+    }
   }
   await sleep(2000);
-  child.send({ type: "report" });
-  const { receipts } = (await next()) as { receipts: [string, number][] };
-  const latencies = receipts.flatMap(([id, t]) => {
-    const sentAt = committed.get(id);
-    return sentAt === undefined ? [] : [t - sentAt];
-  });
-  const perObjectSpan = [...committed.entries()].map(([id, t0]) => {
-    const times = receipts.filter(([r]) => r === id).map(([, t]) => t);
-    return times.length ? (Math.max(...times) - t0) / 1000 : NaN;
-  });
-  const deliveriesPerSecond = connected / percentile(perObjectSpan, 50);
-  console.log(
-    `N=${n}: connect ${connectSeconds.toFixed(1)} s; deliveries ${latencies.length}/${connected * OBJECTS}; commit→receipt p50 ${percentile(latencies, 50)} ms, ` +
-      `p99 ${percentile(latencies, 99)} ms, max ${Math.max(...latencies)} ms; one object to all agents: ${deliveriesPerSecond.toFixed(0)} deliveries/s; ` +
-      `broker per idle subscribed agent: RSS +${(rssPerAgent / 1024).toFixed(1)} KB, JS heap +${(heapPerAgent / 1024).toFixed(1)} KB`,
-  );
-
-  // Reconnect storm: all N reconnect at once with cursor 0.
-  child.send({ type: "stop" });
-  await new Promise((r) => child.once("exit", r));
-  while ((await activeSubscriptions(broker.url)) > 0) await sleep(100);
-  const storm = fork(new URL("./delivery-clients.ts", import.meta.url).pathname, [], { execArgv: ["--import", "tsx"] });
-  const stormMessages: ((m: unknown) => void)[] = [];
-  storm.on("message", (m) => stormMessages.shift()?.(m));
-  const stormStart = Date.now();
-  storm.send({ url: broker.url, paks: paks.map((p) => p.pak) });
-  await new Promise((r) => stormMessages.push(r));
-  let caughtUp = 0;
-  while (caughtUp < connected && Date.now() - stormStart < 300_000) {
-    await sleep(250);
-    storm.send({ type: "report" });
-    const { receipts: got } = (await new Promise<unknown>((r) => stormMessages.push(r))) as { receipts: unknown[] };
-    caughtUp += got.length;
+  const figures: Figures[] = [];
+  for (const [k, side] of sides.entries()) {
+    const lat = latencyFigures(committed[k] ?? new Map(), await side.receipts(), side.connected);
+    if (lat.delivered < side.connected * OBJECTS)
+      console.log(`N=${n}: side ${k} delivered ${lat.delivered}/${side.connected * OBJECTS}`);
+    figures.push({ ...lat, rssPerAgentKb: side.rssPerAgentKb, ...(await side.storm()) });
   }
-  console.log(
-    `N=${n}: reconnect storm, ${caughtUp} of ${n} agents resubscribed with a cursor and caught up in ${((Date.now() - stormStart) / 1000).toFixed(1)} s`,
-  );
-  storm.send({ type: "stop" });
-  await new Promise((r) => storm.once("exit", r));
+  for (const side of sides) await side.stop();
+  return [figures[0] as Figures, figures[1] as Figures];
+}
 
-  const [firstAgent, firstPak] = [rows[0], paks[0]];
-  if (n === sizes[0] && firstAgent && firstPak) await restLatency(broker, genPak, stackId, firstAgent.id, firstPak.pak);
-  await sql.end();
-  await broker.stop();
+function report(n: number, ours: Figures, limit: Figures) {
+  const row = (name: string, a: number, b: number, unit: string, digits = 0) =>
+    console.log(
+      `N=${n} | ${name.padEnd(34)} | ours ${a.toFixed(digits).padStart(8)} ${unit} | bare-ws limit ${b.toFixed(digits).padStart(8)} ${unit} | ratio ${(a / b).toFixed(2)}×`,
+    );
+  row("commit→receipt p50", ours.p50, limit.p50, "ms");
+  row("commit→receipt p99", ours.p99, limit.p99, "ms");
+  row("deliveries/s (one object to all)", ours.perSecond, limit.perSecond, "/s");
+  row("RSS per idle subscribed agent", ours.rssPerAgentKb, limit.rssPerAgentKb, "KB", 1);
+  row(`reconnect storm (${ours.stormCaughtUp}/${limit.stormCaughtUp} caught up)`, ours.stormSeconds, limit.stormSeconds, "s", 2);
 }
 
 async function restLatency(broker: { url: string }, genPak: string, stackId: string, agentId: string, pak: string) {
   const latencies: number[] = [];
-  let cursor = (
-    await (
-      await fetch(`${broker.url}/api/v1/agents/${agentId}/deployment-objects?after=0&wait=0`, {
-        headers: { authorization: `Bearer ${pak}` },
-      })
-    ).json()
-  ).cursor;
-  for (let i = 0; i < 10; i++) {
-    const poll = fetch(`${broker.url}/api/v1/agents/${agentId}/deployment-objects?after=${cursor}&wait=30`, {
+  const poll = (cursor: string, wait: number) =>
+    fetch(`${broker.url}/api/v1/agents/${agentId}/deployment-objects?after=${cursor}&wait=${wait}`, {
       headers: { authorization: `Bearer ${pak}` },
     });
+  let cursor = (await (await poll("0", 0)).json()).cursor;
+  for (let i = 0; i < 10; i++) {
+    const waiting = poll(cursor, 30);
     await sleep(100);
-    await gql(
-      broker.url,
-      genPak,
-      `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`,
-      { s: stackId, y: yaml2k(1000 + i) },
-    );
+    await gql(broker.url, genPak, CREATE, { s: stackId, y: yaml2k(1000 + i) });
     const t0 = Date.now();
-    const body = await (await poll).json();
+    const body = await (await waiting).json();
     latencies.push(Date.now() - t0);
     cursor = body.cursor;
   }
   console.log(
-    `REST long-poll: commit→answer p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (10 objects)`,
-  );
-  console.log(
-    `REST polling every 10 s (Brokkr's default): expected commit→receipt ≈ 5000 ms mean, up to 10000 ms (half and whole interval)`,
+    `REST long-poll: commit→answer p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (10 objects); ` +
+      `Brokkr's 10 s polling: ≈ 5000 ms mean, up to 10000 ms`,
   );
 }
 
-for (const n of sizes) await run(n);
+for (const n of sizes) report(n, ...(await measure(n)));
 process.exit(0);

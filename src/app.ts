@@ -15,7 +15,7 @@ import { createAuditLog } from "./audit/setup.js";
 import type { AuditWriter } from "./audit/writer.js";
 import { bootstrapAdminPak } from "./auth/admin-pak.js";
 import { AgentSocketServer } from "./brokkr-ws/server.js";
-import { createIdentityResolver } from "./auth/identity.js";
+import { createIdentityResolver, type IdentityResolver } from "./auth/identity.js";
 import type { BrokerConfig } from "./config.js";
 import { connectDatabase, type DatabaseHandle } from "./db/client.js";
 import { schemaScopedUrl } from "./db/schema-scope.js";
@@ -58,6 +58,8 @@ export interface BrokerApp {
   readonly database: DatabaseHandle;
   readonly delivery: DeliveryHub;
   readonly listener: NotificationListener;
+  /** Who a PAK belongs to, with the verified-key cache. */
+  readonly identities: IdentityResolver;
   /** Brokkr's agent websocket, /internal/ws/agent. */
   readonly agentSockets: AgentSocketServer;
   /** Logs and counts recovered database and network errors (brokkr_recovered_errors_total). */
@@ -110,7 +112,13 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   );
   const schema = auditMutations(buildSchema(), audit);
   const listener = new NotificationListener(databaseUrl, { connectTimeoutMs, onFault: (err) => faults.record("listener", err) });
+  // Verified keys are forgotten on every revocation a broker commits, and all of them after a
+  // reconnect (notifications were lost meanwhile): see auth/identity-cache.ts.
+  listener.on("notification", (channel, payload) => {
+    if (channel === "brokkr_identities") identities.cache.forgetPayload(payload);
+  });
   listener.on("resync", () => {
+    identities.cache.clear();
     if (listener.reconnects > 0) metrics.listenerReconnects.inc();
   });
   const delivery = new DeliveryHub(prisma, listener, metrics, undefined, config.broker.maxSubscriptionsPerIdentity);
@@ -251,6 +259,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     database,
     delivery,
     listener,
+    identities,
     faults,
     agentSockets,
     scheduler,
@@ -303,7 +312,9 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
       httpServer.on("request", app);
       await new Promise<void>((resolve, reject) => {
         httpServer.once("error", reject);
-        httpServer.listen(config.broker.port, config.broker.host, () => {
+        // Node's default accept queue (511) overflowed when 5,000 agents reconnected at once
+        // (ECONNRESET); the kernel caps it at net.core.somaxconn anyway.
+        httpServer.listen({ port: config.broker.port, host: config.broker.host, backlog: 8192 }, () => {
           httpServer.off("error", reject);
           httpServer.on("error", (err) => faults.record("http", err));
           resolve();

@@ -1,3 +1,4 @@
+import { forgetIdentity } from "../auth/identity-cache.js";
 import { agentReceives } from "../associations/service.js";
 import type { Identity } from "../auth/identity.js";
 import { mintPak } from "../auth/pak.js";
@@ -122,10 +123,12 @@ export async function updateAgent(
   if (input.clusterName != null) data.clusterName = requireText("clusterName", input.clusterName, LIMITS.name);
   if (input.status) data.status = input.status;
   try {
-    return await inTransaction(db, async (tx) => {
+    const updated = await inTransaction(db, async (tx) => {
       const agent = await getWritingAgent(tx, identity, input.id);
       return store.updateAgent(tx, agent.id, data);
     });
+    if (data.status) forgetIdentity(db, "AGENT", updated.id);
+    return updated;
   } catch (err) {
     throw fromDatabaseError(err, "an agent with this name already exists in that cluster");
   }
@@ -134,12 +137,15 @@ export async function updateAgent(
 export async function rotateAgentPak(db: Database, identity: Identity, id: string) {
   const agent = await getWritingAgent(db, identity, id);
   const { pak, hash } = mintPak();
-  return { agent: await store.updateAgent(db, agent.id, { pakHash: hash }), pak };
+  const rotated = await store.updateAgent(db, agent.id, { pakHash: hash });
+  forgetIdentity(db, "AGENT", agent.id);
+  return { agent: rotated, pak };
 }
 
 export async function deleteAgent(db: Database, input: { id: string; hard?: boolean | null }) {
   const id = requireId("id", input.id);
   const { count } = input.hard ? await store.hardDeleteAgent(db, id) : await store.softDeleteAgent(db, id);
+  forgetIdentity(db, "AGENT", id);
   if (count === 0) throw notFound("agent");
   return { deletedId: id };
 }

@@ -1,7 +1,7 @@
 import type { RequestOrigin } from "../audit/capture/origin.js";
-import type { Db } from "../db/client.js";
+import type { Database } from "../db/client.js";
+import { IdentityCache } from "./identity-cache.js";
 import { hashesEqual, parsePak } from "./pak.js";
-import { findLiveIdentityByPakHash } from "./store.js";
 
 export type UserRole = "ADMIN" | "APPROVER" | "VIEWER";
 /** A person's key (migration 0016): acts as the admin; only an ADMIN user may change anything. */
@@ -33,13 +33,17 @@ export interface IdentityResolver {
   resolveKey(authorization: string | undefined | null, origin?: RequestOrigin): Promise<ResolvedKey | null>;
   /** Whether `hash` is the admin key (which is configured, so never revoked at run time). */
   isAdminHash(hash: string): boolean;
+  /** Verified keys (60 s), forgotten at once on a revocation (identity-cache.ts). */
+  readonly cache: IdentityCache;
 }
 
 /**
- * Looks a PAK up by its hash among live generators, agents and users (partial indexes), and compares
- * hashes in constant time. The admin PAK's hash comes from configuration or first start.
+ * Looks a PAK up by its hash among live generators, agents and users (partial indexes; verified
+ * keys cached, see identity-cache.ts), and compares hashes in constant time. The admin PAK's hash
+ * comes from configuration or first start.
  */
-export function createIdentityResolver(db: Db, adminPakHash: () => string | undefined): IdentityResolver {
+export function createIdentityResolver(db: Database, adminPakHash: () => string | undefined): IdentityResolver {
+  const cache = new IdentityCache(db);
   const isAdminHash = (hash: string) => {
     const admin = adminPakHash();
     return admin !== undefined && hashesEqual(admin, hash);
@@ -48,7 +52,7 @@ export function createIdentityResolver(db: Db, adminPakHash: () => string | unde
     const hash = parsePak(authorization);
     if (!hash) return null;
     if (isAdminHash(hash)) return { identity: { role: "ADMIN", id: null }, pakHash: hash, active: true };
-    const row = await findLiveIdentityByPakHash(db, hash);
+    const row = await cache.lookup(hash);
     if (!row || !hashesEqual(row.pak_hash, hash)) return null;
     if (row.role === "USER") {
       // Users read what the admin reads; policy.ts refuses every change by a read-only one.
@@ -57,6 +61,7 @@ export function createIdentityResolver(db: Db, adminPakHash: () => string | unde
     return { identity: { role: row.role, id: row.id }, pakHash: hash, active: row.active };
   };
   return {
+    cache,
     resolveKey,
     isAdminHash,
     async resolve(authorization) {

@@ -1,21 +1,21 @@
 import type { UserRole } from "./identity.js";
 import type { Db } from "../db/client.js";
 
-type KeyRow =
+export type LiveIdentityRow =
   | { role: "GENERATOR" | "AGENT"; id: string; pak_hash: string; active: boolean; user_role: null }
   | { role: "USER"; id: string; pak_hash: string; active: boolean; user_role: UserRole };
 
-/** The live generator, agent or user holding a PAK hash: one round trip, a partial-index lookup per table. */
-export async function findLiveIdentityByPakHash(db: Db, hash: string): Promise<KeyRow | undefined> {
-  const rows = await db.$queryRaw<KeyRow[]>`
+/** The live generators, agents and users holding these PAK hashes: one round trip for many keys. */
+export async function findLiveIdentitiesByPakHashes(db: Db, hashes: string[]): Promise<LiveIdentityRow[]> {
+  return db.$queryRaw<LiveIdentityRow[]>`
     SELECT 'GENERATOR' AS role, id, pak_hash, true AS active, NULL AS user_role FROM generators
-     WHERE pak_hash = ${hash} AND deleted_at IS NULL
+     WHERE pak_hash = ANY(${hashes}::text[]) AND deleted_at IS NULL
     UNION ALL
-    SELECT 'AGENT' AS role, id, pak_hash, status = 'ACTIVE' AS active, NULL FROM agents WHERE pak_hash = ${hash} AND deleted_at IS NULL
+    SELECT 'AGENT' AS role, id, pak_hash, status = 'ACTIVE' AS active, NULL FROM agents
+     WHERE pak_hash = ANY(${hashes}::text[]) AND deleted_at IS NULL
     UNION ALL
-    SELECT 'USER' AS role, id, pak_hash, true, role FROM users WHERE pak_hash = ${hash} AND deleted_at IS NULL
-    LIMIT 1`;
-  return rows[0];
+    SELECT 'USER' AS role, id, pak_hash, true, role FROM users
+     WHERE pak_hash = ANY(${hashes}::text[]) AND deleted_at IS NULL`;
 }
 
 export interface KeyState {

@@ -1,5 +1,6 @@
 import { receivingAgents } from "../associations/service.js";
 import * as associations from "../associations/store.js";
+import { Batcher } from "../db/batcher.js";
 import type { Db } from "../db/client.js";
 import { moduleLogger } from "../logger.js";
 import type { AgentSubscription } from "./agent-subscription.js";
@@ -23,23 +24,41 @@ export class AssociationSync {
     private readonly horizon: () => bigint,
   ) {}
 
-  /** A new subscription: its associations, then the replay of what it missed since its cursor. */
+  /**
+   * A new subscription: its associations, then the replay of what it missed since its cursor.
+   * Subscriptions opening together (a reconnect storm) share the statements (initialiseAll).
+   */
   async initialise(sub: AgentSubscription): Promise<void> {
-    do {
-      sub.takeAssociationsDirty();
+    await this.initialising.load(sub);
+  }
+
+  private readonly initialising = new Batcher<AgentSubscription, undefined>((subs) => this.initialiseAll(subs));
+
+  private async initialiseAll(subs: AgentSubscription[]): Promise<undefined[]> {
+    // Read again for any subscription whose associations changed while the read ran.
+    for (let pending = subs; pending.length > 0; pending = pending.filter((s) => s.takeAssociationsDirty())) {
+      for (const sub of pending) sub.takeAssociationsDirty();
+      const ids = [...new Set(pending.map((s) => s.agentId))];
       const [pairs, receiving] = await Promise.all([
-        associations.associationsOfAgents(this.db, [sub.agentId]),
-        receivingAgents(this.db, [sub.agentId]),
+        associations.associationsOfAgents(this.db, ids),
+        receivingAgents(this.db, ids),
       ]);
-      this.index.install(sub, new Set(pairs.map((p) => p.stack_id)), receiving.get(sub.agentId) ?? false);
-    } while (sub.takeAssociationsDirty());
-    sub.markInitialised();
-    // Everything above this horizon reaches the subscription live (its stacks are indexed now).
+      const stacksOf = new Map<string, string[]>();
+      for (const p of pairs) stacksOf.set(p.agent_id, [...(stacksOf.get(p.agent_id) ?? []), p.stack_id]);
+      for (const sub of pending) this.index.install(sub, new Set(stacksOf.get(sub.agentId)), receiving.get(sub.agentId) ?? false);
+    }
+    for (const sub of subs) sub.markInitialised();
+    // Everything above this horizon reaches the subscriptions live (their stacks are indexed now).
     const upTo = this.horizon();
-    const latest = sub.active ? await store.latestObjectsUpTo(this.db, [...sub.stacks], upTo) : [];
-    latest.sort((a, b) => (a.sequenceId < b.sequenceId ? -1 : 1));
-    for (const object of latest) sub.replay(object);
-    sub.finishReplay();
+    const wanted = [...new Set(subs.filter((s) => s.active).flatMap((s) => [...s.stacks]))];
+    const latest = new Map((await store.latestObjectsUpTo(this.db, wanted, upTo)).map((o) => [o.stackId, o]));
+    for (const sub of subs) {
+      const mine = sub.active ? [...sub.stacks].flatMap((id) => latest.get(id) ?? []) : [];
+      mine.sort((a, b) => (a.sequenceId < b.sequenceId ? -1 : 1));
+      for (const object of mine) sub.replay(object);
+      sub.finishReplay();
+    }
+    return subs.map(() => undefined);
   }
 
   /** An association notification: `agent:<id>` or `stack:<id>`. */

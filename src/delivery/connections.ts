@@ -1,6 +1,7 @@
 import type { ResolvedKey } from "../auth/identity.js";
 import { hashesEqual } from "../auth/pak.js";
 import { liveKeyStates, type KeyState } from "../auth/store.js";
+import { Batcher } from "../db/batcher.js";
 import type { Db } from "../db/client.js";
 import { moduleLogger } from "../logger.js";
 
@@ -54,6 +55,11 @@ const identityKey = (role: string, id: string) => `${role}:${id}`;
  */
 export class ConnectionRegistry {
   private readonly byIdentity = new Map<string, Set<Entry>>();
+  /** Per-operation re-checks arriving together (a reconnect storm) share one statement. */
+  private readonly rechecks = new Batcher<Entry, undefined>(async (entries) => {
+    await this.verify(entries);
+    return entries.map(() => undefined);
+  });
 
   constructor(private readonly db: Db) {}
 
@@ -68,7 +74,7 @@ export class ConnectionRegistry {
     set.add(entry);
     return {
       recheck: async () => {
-        await this.verify([entry]);
+        await this.rechecks.load(entry);
         return !entry.closed;
       },
       remove: () => this.remove(k, entry),

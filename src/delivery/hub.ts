@@ -1,5 +1,7 @@
+import { Batcher } from "../db/batcher.js";
 import type { Db } from "../db/client.js";
 import type { FleetFeed } from "../fleet/feed.js";
+import { badInput, notFound } from "../errors.js";
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 import { AgentEventFeed } from "./agent-event-feed.js";
 import { AgentSubscription } from "./agent-subscription.js";
@@ -12,6 +14,7 @@ import type { NotificationListener } from "./listener.js";
 import type { DeliveryMetrics } from "./metrics.js";
 import { StackWatchers } from "./stack-watchers.js";
 import { SubscriptionIndex } from "./subscription-index.js";
+import * as store from "./store.js";
 
 export type { SlowConsumerGuard } from "./bounded-queue.js";
 
@@ -39,7 +42,7 @@ export class DeliveryHub implements CommitHook {
   readonly connections: ConnectionRegistry;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly listener: NotificationListener,
     private readonly metrics: DeliveryMetrics,
     private readonly queueLimit = 10_000,
@@ -111,6 +114,23 @@ export class DeliveryHub implements CommitHook {
 
   /** Set once by the app: the live fleet (fleetChanges, /api/v1/fleet/live). */
   fleet: FleetFeed | undefined;
+  /**
+   * Before an agent's stream opens: the agent is live (NOT_FOUND otherwise) and `after` is a
+   * sequence id already issued (BAD_USER_INPUT otherwise). It reads the sequence, not the
+   * delivery horizon (which takes the insert lock a storm of subscribes must not take), and
+   * subscribes arriving together share the statement.
+   */
+  async checkAgentStream(agentId: string, after: bigint): Promise<void> {
+    if (after < 0n) throw badInput("after", "after must not be negative");
+    const { live, newest } = await this.streamChecks.load(agentId);
+    if (!live) throw notFound("agent");
+    if (after > newest) throw badInput("after", "after is not a sequence id this broker has issued");
+  }
+
+  private readonly streamChecks = new Batcher<string, { live: boolean; newest: bigint }>(async (agentIds) => {
+    const { live, newest } = await store.liveAgentsAndNewest(this.db, [...new Set(agentIds)]);
+    return agentIds.map((id) => ({ live: live.has(id), newest }));
+  });
 
   /** Opens an agent's stream: replay since `after`, then live. `bySelf`: the agent's own PAK opened it. */
   async subscribeAgent(agentId: string, after: bigint, guard: SlowConsumerGuard, bySelf = false): Promise<AgentSubscription> {

@@ -48,9 +48,8 @@ export const deliveryResolvers: Resolvers = {
         } else {
           throw forbidden();
         }
-        await getAgent(ctx.db, id, "agentId");
         const cursor = after ?? 0n;
-        await checkCursor(ctx, cursor);
+        await ctx.delivery.checkAgentStream(id, cursor);
         const sub = await ctx.delivery.subscribeAgent(id, cursor, slowConsumerGuard(ctx), who.role === "AGENT");
         return sub.stream;
       },

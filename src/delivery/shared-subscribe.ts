@@ -60,13 +60,36 @@ function eventKey(event: AgentDeploymentEventModel): string {
 const MAX_CACHED = 2048;
 
 /**
+ * One agentDeployments result handed to every subscriber that asked the same question, with its
+ * JSON serialised once (graphql/ws-server.ts splices it into each subscriber's `next` frame
+ * instead of stringifying it per subscriber). Built only from documents `isShareable` accepts.
+ */
+export class SharedResult implements ExecutionResult {
+  readonly data: ExecutionResult["data"];
+  readonly errors: ExecutionResult["errors"];
+  // An ES private field: not an own enumerable property, so never spread into a payload.
+  #json: string | undefined;
+
+  constructor(result: ExecutionResult) {
+    this.data = result.data;
+    this.errors = result.errors;
+  }
+
+  /** `{"data":…}` as graphql-ws would write it for a result without errors. */
+  get json(): string {
+    this.#json ??= JSON.stringify({ data: this.data });
+    return this.#json;
+  }
+}
+
+/**
  * graphql-ws `subscribe` that executes an agentDeployments payload once per (operation text,
  * event) and hands the same result to every agent that asked the same question: with 10,000
  * agents on one stack, one new object is executed once, not 10,000 times. Operations selecting
  * any field off SHAREABLE_FIELDS execute per subscriber.
  */
 export function createSharedSubscribe() {
-  const results = new Map<string, ExecutionResult | Promise<ExecutionResult>>();
+  const results = new Map<string, SharedResult | Promise<SharedResult>>();
   const textOf = new WeakMap<DocumentNode, { text: string; shareable: boolean }>();
 
   return async function sharedSubscribe(args: ExecutionArgs) {
@@ -84,7 +107,8 @@ export function createSharedSubscribe() {
       const key = `${operationKey}\u0000${eventKey(event)}`;
       let result = results.get(key);
       if (!result) {
-        result = execute({ ...args, rootValue: event });
+        const executed = execute({ ...args, rootValue: event });
+        result = executed instanceof Promise ? executed.then((r) => new SharedResult(r)) : new SharedResult(executed);
         if (results.size >= MAX_CACHED) {
           const oldest = results.keys().next();
           if (!oldest.done) results.delete(oldest.value);

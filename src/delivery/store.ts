@@ -27,6 +27,15 @@ export async function newestSequenceId(db: Db): Promise<bigint> {
   return BigInt(single(rows).n);
 }
 
+/** Which of these agents are live, and the newest sequence id drawn: one statement for many subscribers. */
+export async function liveAgentsAndNewest(db: Db, agentIds: string[]): Promise<{ live: Set<string>; newest: bigint }> {
+  const rows = await db.$queryRaw<{ newest: bigint; live: string[] }[]>`
+    SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM deployment_objects_sequence_id_seq) AS newest,
+           ARRAY(SELECT id::text FROM agents WHERE id = ANY(${agentIds}::uuid[]) AND deleted_at IS NULL) AS live`;
+  const row = single(rows);
+  return { live: new Set(row.live), newest: BigInt(row.newest) };
+}
+
 /** Live objects committed in (from, to], in sequence order. */
 export async function objectsInRange(db: Db, from: bigint, to: bigint): Promise<DeploymentObjectRow[]> {
   const rows = await db.$queryRaw<RawObject[]>`

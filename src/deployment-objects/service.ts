@@ -5,6 +5,7 @@ import { once, type Idempotency } from "../idempotency/service.js";
 import { getManagedStack } from "../stacks/service.js";
 import { forbidden, fromDatabaseError, notFound } from "../errors.js";
 import { DEFAULT_INPUT_LIMITS, requireId, type InputLimits } from "../validation.js";
+import { insertObjectGrouped } from "./group-insert.js";
 import * as store from "./store.js";
 import type { DeploymentObjectRow } from "./store.js";
 import { assertYamlWithinLimits, sha256Hex, validateManifestYaml } from "./yaml.js";
@@ -46,9 +47,11 @@ export async function createDeploymentObject(
     yamlContent: input.yamlContent,
     yamlChecksum: sha256Hex(input.yamlContent),
   };
-  const insert = async (tx: Db) => {
+  // Without an idempotency key, concurrent creates share one statement and commit (group-insert.ts).
+  const insert = async (tx: Db, grouped = false) => {
     // The stack may be deleted between this statement's read and its lock (migration 0005): NOT_FOUND.
-    const object = await store.insertObjectIntoLiveStack(tx, data).catch((err: unknown) => {
+    const inserting = grouped && tx === db ? insertObjectGrouped(db, data) : store.insertObjectIntoLiveStack(tx, data);
+    const object = await inserting.catch((err: unknown) => {
       throw fromDatabaseError(err);
     });
     if (object) {
@@ -77,7 +80,7 @@ export async function createDeploymentObject(
           async (id) => (await store.findObject(tx, id)) ?? Promise.reject(notFound("deployment object")),
         ),
       )
-    : await insert(db);
+    : await insert(db, input.yamlContent.length <= PRECHECK_BYTES);
   committed.objectsCommitted();
   return object;
 }

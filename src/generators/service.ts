@@ -1,3 +1,4 @@
+import { forgetIdentity } from "../auth/identity-cache.js";
 import { mintPak } from "../auth/pak.js";
 import { inTransaction, type Database, type Db } from "../db/client.js";
 import type { Identity } from "../auth/identity.js";
@@ -47,12 +48,14 @@ export async function rotateGeneratorPak(db: Database, id: string) {
   await getGenerator(db, id);
   const { pak, hash } = mintPak();
   const generator = await store.setGeneratorPakHash(db, id, hash);
+  forgetIdentity(db, "GENERATOR", generator.id);
   return { generator, pak };
 }
 
 /** Soft delete; the trigger cascades to its stacks (and their objects, with deletion markers). */
 export async function deleteGenerator(db: Database, id: string) {
   const { count } = await store.softDeleteGenerator(db, requireId("id", id));
+  forgetIdentity(db, "GENERATOR", id);
   if (count === 0) throw notFound("generator");
   return { deletedId: id };
 }

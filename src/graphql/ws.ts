@@ -8,7 +8,6 @@ import {
 } from "graphql";
 import { connectionKey, MISSING_KEY_REASON, UNKNOWN_KEY_REASON } from "./connection-key.js";
 import { CloseCode } from "graphql-ws";
-import { useServer } from "graphql-ws/use/ws";
 import type { WebSocket, WebSocketServer } from "ws";
 import { originOf, type RequestOrigin } from "../audit/capture/origin.js";
 import type { Identity, IdentityResolver } from "../auth/identity.js";
@@ -16,7 +15,8 @@ import type { Connection } from "../delivery/connections.js";
 import type { BrokerConfig } from "../config.js";
 import type { ErrorFormatter } from "./client-errors.js";
 import type { ContextFactory } from "./context.js";
-import { createSharedSubscribe } from "../delivery/shared-subscribe.js";
+import { SharedResult, createSharedSubscribe } from "../delivery/shared-subscribe.js";
+import { serveGraphQLWs } from "./ws-server.js";
 import { documentLimitErrors, limitError, parseWithinLimits, requestLimitErrors } from "./limits.js";
 import { jsonBytesOver, responseTooLarge } from "./response-size.js";
 import { SocketCaps } from "./socket-caps.js";
@@ -88,7 +88,7 @@ export function startGraphQLWs(opts: {
     return true;
   };
   const format = (errors: readonly GraphQLError[]) => errors.map((e) => opts.formatError(e.toJSON(), e));
-  return useServer<Record<string, unknown>, ConnectionExtra>(
+  return serveGraphQLWs<Record<string, unknown>, ConnectionExtra>(
     {
       schema: opts.schema,
       subscribe: createSharedSubscribe(),
@@ -182,6 +182,11 @@ export function startGraphQLWs(opts: {
       onError: (_ctx, _id, _payload, errors) => format(errors),
       onNext: (ctx, _id, _payload, _args, result) => {
         cutOffIfBackedUp(ctx.extra.socket);
+        // Shared across subscribers: measured and serialised once, spliced into the frame by ws-server.ts.
+        if (result instanceof SharedResult && !result.errors)
+          return result.json.length > broker.maxResponseBytes
+            ? { errors: format([responseTooLarge(broker.maxResponseBytes)]) }
+            : result;
         if (jsonBytesOver(result, broker.maxResponseBytes))
           return { errors: format([responseTooLarge(broker.maxResponseBytes)]) };
         return result.errors ? { ...result, errors: format(result.errors) } : result;

@@ -144,6 +144,8 @@ describe("agent paths of another agent's id", () => {
       ["POST", "heartbeat", {}],
       ["PATCH", "health-status", { deployment_objects: [] }],
     ] as const) {
+      // Uncached, the caller's key lookup is the one statement allowed (auth/identity-cache.ts).
+      broker.app.identities.cache.clear();
       const known = await countBrokerStatements(() => rest(method, `/agents/${other.id}/${path}`, agent.pak, body));
       const unknown = await rest(method, `/agents/${UNKNOWN}/${path}`, agent.pak, body);
       expect(known.result).toEqual(unknown);

@@ -25,6 +25,8 @@ describe("label and annotation filters", () => {
       [STACKS, { annotations: tooMany.map((k) => ({ key: k, value: "v" })) }, "$f.annotations"],
       [AGENTS, { labels: tooMany }, "$f.labels"],
     ] as const) {
+      // Uncached, the caller's key lookup is the one statement allowed (auth/identity-cache.ts).
+      broker.app.identities.cache.clear();
       const { result, statements } = await countBrokerStatements(() => broker.gql(doc, { f }, gen.pak));
       // The GraphQL layer refuses the list (the same MAX_LIST_ARGUMENT the service checks for REST).
       expect(errorCode(result)).toBe("LIST_TOO_LONG");
@@ -38,6 +40,7 @@ describe("label and annotation filters", () => {
     const annotations = labels.map((l) => ({ key: l, value: "v" }));
     const all = await createStack(broker, gen.pak, { labels, annotations });
     await createStack(broker, gen.pak, { labels: labels.slice(1), annotations });
+    broker.app.identities.cache.clear(); // the key lookup, then the one filtered statement
     const { result, statements } = await countBrokerStatements(() => broker.gql(STACKS, { f: { labels, annotations } }, gen.pak));
     expect(ids(ok(result).stacks)).toEqual([all.id]);
     expect(statements).toBe(2);

@@ -1,3 +1,4 @@
+import { forgetIdentity } from "../auth/identity-cache.js";
 import type { Identity, UserRole } from "../auth/identity.js";
 import { mintPak } from "../auth/pak.js";
 import { refuseReadOnly, requireAdmin } from "../auth/policy.js";
@@ -37,12 +38,15 @@ export async function rotateUserPak(db: Database, identity: Identity | null, id:
   const user = await store.findLiveUser(db, requireId("id", id));
   if (!user) throw notFound("user");
   const { pak, hash } = mintPak();
-  return { user: await store.setUserPakHash(db, user.id, hash), pak };
+  const rotated = await store.setUserPakHash(db, user.id, hash);
+  forgetIdentity(db, "USER", user.id);
+  return { user: rotated, pak };
 }
 
 export async function deleteUser(db: Database, identity: Identity | null, id: string) {
   requireUserAdmin(identity);
   const { count } = await store.softDeleteUser(db, requireId("id", id));
+  forgetIdentity(db, "USER", id);
   if (count === 0) throw notFound("user");
   return { deletedId: id };
 }

@@ -17,6 +17,7 @@ export function auditAuthFailures(inner: IdentityResolver, audit: AuditSink): Id
     return key;
   };
   return {
+    cache: inner.cache,
     isAdminHash: (hash) => inner.isAdminHash(hash),
     resolveKey,
     async resolve(authorization, origin) {
