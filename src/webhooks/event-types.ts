@@ -1,7 +1,7 @@
 /*
  * Every event type the broker publishes (Brokkr's, reference §1.6, plus the changes Brokkr does
- * not tell of). Triggers in migration 0013 write all but the work-order and diagnostic ones;
- * those tables add their own triggers writing these names into domain_events.
+ * not tell of). Triggers write them into domain_events: migration 0013 for the core tables, 0017
+ * for work orders and diagnostics.
  */
 export const EVENT_TYPES = [
   "agent.registered",
