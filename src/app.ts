@@ -129,7 +129,14 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   listener.on("notification", (channel, payload) => fleetFeed.notified(channel, payload));
   delivery.fleet = fleetFeed;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));
-  const diagnostics = registerDiagnostics({ scheduler, db: prisma, listener, ...config.broker.diagnostics });
+  // Task settings are read from the live configuration at each run (src/live-config).
+  const live = () => liveConfig.current.broker;
+  const diagnostics = registerDiagnostics({
+    scheduler,
+    db: prisma,
+    listener,
+    cleanupIntervalMs: () => live().diagnostics.cleanupIntervalMs,
+  });
   const telemetry = createTelemetry({
     db: prisma,
     listener,
@@ -145,10 +152,10 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     db: prisma,
     listener,
     scheduler,
-    maintenanceIntervalSeconds: config.broker.workOrders.maintenanceIntervalSeconds,
+    maintenanceIntervalSeconds: () => live().workOrders.maintenanceIntervalSeconds,
   });
-  const webhooks = createWebhooks(prisma, config.broker.webhooks, scheduler, listener);
-  registerAuditTasks(scheduler, auditLog.pool, auditConfig.retentionDays);
+  const webhooks = createWebhooks(prisma, () => live().webhooks, scheduler, listener);
+  registerAuditTasks(scheduler, auditLog.pool, () => live().audit.retentionDays);
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();

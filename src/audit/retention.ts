@@ -52,10 +52,11 @@ export async function cleanUpAuditLog(pool: pg.Pool, days: number, signal?: Abor
 export const AUDIT_RETENTION_TASK = "audit-retention";
 
 /** Brokkr's clean-up runs daily; hourly keeps each run (and the time writers wait) small. */
-export function registerAuditTasks(scheduler: Scheduler, pool: pg.Pool, retentionDays: number): void {
+/** `retentionDays` is read at each run, so a configuration reload changes it. */
+export function registerAuditTasks(scheduler: Scheduler, pool: pg.Pool, retentionDays: () => number): void {
   scheduler.register({
     name: AUDIT_RETENTION_TASK,
     intervalMs: HOURLY,
-    run: (signal) => cleanUpAuditLog(pool, retentionDays, signal),
+    run: (signal) => cleanUpAuditLog(pool, retentionDays(), signal),
   });
 }

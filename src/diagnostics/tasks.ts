@@ -29,7 +29,8 @@ export function registerDiagnostics(deps: {
   scheduler: Scheduler;
   db: Db;
   listener: NotificationListener;
-  cleanupIntervalMs: number;
+  /** A function: read before each wait, so a configuration reload changes it. */
+  cleanupIntervalMs: () => number;
 }): DiagnosticFeed {
   deps.scheduler.register({
     name: DIAGNOSTIC_CLEANUP_TASK,

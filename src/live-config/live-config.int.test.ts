@@ -79,6 +79,27 @@ describe("live configuration", () => {
     expect(await allowedOrigin("https://new.example")).toBe("https://new.example");
   });
 
+  it("applies background-task settings live: webhook interval and batch size, clean-ups, audit retention", async () => {
+    writeConfig(
+      `[log]\nlevel = "silent"\n[cors]\nallowed_origins = ["https://new.example"]\n` +
+        `[broker]\nwebhook_delivery_interval_seconds = 7\nwebhook_delivery_batch_size = 9\n` +
+        `audit_retention_days = 30\nwork_order_maintenance_interval_seconds = 20\n`,
+    );
+    const body = await (await reload()).json();
+    const applied = Object.fromEntries(body.changes.map((c: { key: string; applied: boolean }) => [c.key, c.applied]));
+    expect(applied).toMatchObject({
+      "broker.webhooks.deliveryIntervalMs": true,
+      "broker.webhooks.batchSize": true,
+      "broker.audit.retentionDays": true,
+      "broker.workOrders.maintenanceIntervalSeconds": true,
+    });
+    const { broker: settings } = broker.app.liveConfig.current;
+    expect([settings.webhooks.deliveryIntervalMs, settings.webhooks.batchSize]).toEqual([7000, 9]);
+    expect([settings.audit.retentionDays, settings.workOrders.maintenanceIntervalSeconds]).toEqual([30, 20]);
+    // The key material beside them is carried over untouched.
+    expect(settings.webhooks.encryptionKey?.toString("hex")).toBe(WEBHOOK_KEY);
+  });
+
   it("is for the admin only", async () => {
     const gen = await createGenerator(broker);
     expect((await reload(gen.pak)).status).toBe(403);

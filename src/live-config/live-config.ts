@@ -7,12 +7,23 @@ import { moduleLogger } from "../logger.js";
 const log = moduleLogger("live-config");
 
 /**
- * Sections a running broker applies without a restart: their consumers read `current` each time
- * (per request, per task run). Everything else (ports, pools, limits, the database) is read once
- * at start; a reload reports it as changed but awaiting a restart.
+ * Settings a running broker applies without a restart, as dotted paths (a section or one
+ * setting): their consumers read `current` each time (per request, per task run). Everything
+ * else (ports, pools, limits, the database) is read once at start; a reload reports it as changed
+ * but awaiting a restart.
  */
-const DYNAMIC_SECTIONS = ["log", "cors"] as const satisfies readonly (keyof BrokerConfig)[];
-const isDynamic = (key: string) => (DYNAMIC_SECTIONS as readonly string[]).includes(key.split(".")[0] ?? "");
+const DYNAMIC_PATHS = [
+  "log",
+  "cors",
+  "broker.webhooks.deliveryIntervalMs",
+  "broker.webhooks.batchSize",
+  "broker.webhooks.cleanupIntervalMs",
+  "broker.webhooks.retentionMs",
+  "broker.diagnostics.cleanupIntervalMs",
+  "broker.workOrders.maintenanceIntervalSeconds",
+  "broker.audit.retentionDays",
+] as const;
+const isDynamic = (key: string) => DYNAMIC_PATHS.some((path) => key === path || key.startsWith(`${path}.`));
 
 /** Values never shown by a reload answer, only that they changed. */
 const SECRET_KEYS: ReadonlySet<string> = new Set(["database.url", "broker.adminPakHash", "broker.webhooks.encryptionKey"]);
@@ -148,8 +159,22 @@ export function flattenConfig(config: BrokerConfig): Map<string, string> {
   return out;
 }
 
-/** `base` with each dynamic section taken from `next`. */
+/** `base` with each dynamic setting taken from `next` (copies along each path, frozen). */
 function withDynamicFrom(base: BrokerConfig, next: BrokerConfig): BrokerConfig {
-  const dynamic = Object.fromEntries(DYNAMIC_SECTIONS.map((section) => [section, next[section]]));
-  return Object.freeze({ ...base, ...dynamic });
+  // The config is a tree of plain frozen objects; walked here by path, hence the record view.
+  let merged = base as unknown as Tree;
+  for (const path of DYNAMIC_PATHS)
+    merged = withValueAt(merged, path.split("."), valueAt(next as unknown as Tree, path.split(".")));
+  return merged as unknown as BrokerConfig;
+}
+
+type Tree = { readonly [key: string]: unknown };
+
+function valueAt(tree: Tree, path: string[]): unknown {
+  return path.reduce<unknown>((node, key) => (node as Tree | undefined)?.[key], tree);
+}
+
+function withValueAt(tree: Tree, [head = "", ...rest]: string[], value: unknown): Tree {
+  const child = rest.length > 0 ? withValueAt((tree[head] as Tree | undefined) ?? {}, rest, value) : value;
+  return Object.freeze({ ...tree, [head]: child });
 }

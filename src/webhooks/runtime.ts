@@ -14,14 +14,15 @@ export interface Webhooks extends WebhookDeps {
 
 export function createWebhooks(
   db: Database,
-  config: WebhookConfig,
+  /** Read again by the tasks at each run (live configuration); the key and retry base at start. */
+  config: () => WebhookConfig,
   scheduler: Scheduler,
   listener: NotificationListener,
 ): Webhooks {
   const webhooks: Webhooks = {
     db,
-    cipher: createKeyring(db, config.encryptionKey),
-    retryBaseMs: config.retryBaseMs,
+    cipher: createKeyring(db, config().encryptionKey),
+    retryBaseMs: config().retryBaseMs,
     outcomes: new WebhookOutcomeFeed(db, listener),
   };
   registerWebhookTasks(scheduler, webhooks, config);

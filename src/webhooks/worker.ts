@@ -27,15 +27,16 @@ export async function runDelivery(deps: WebhookDeps, batchSize: number, signal?:
   return claimed.length;
 }
 
-export function registerWebhookTasks(scheduler: Scheduler, deps: WebhookDeps, config: WebhookConfig): void {
+/** `config` is read at each run: interval, batch size and retention change on a configuration reload. */
+export function registerWebhookTasks(scheduler: Scheduler, deps: WebhookDeps, config: () => WebhookConfig): void {
   scheduler.register({
     name: DELIVERY_TASK,
-    intervalMs: config.deliveryIntervalMs,
-    run: (signal) => runDelivery(deps, config.batchSize, signal),
+    intervalMs: () => config().deliveryIntervalMs,
+    run: (signal) => runDelivery(deps, config().batchSize, signal),
   });
   scheduler.register({
     name: CLEANUP_TASK,
-    intervalMs: config.cleanupIntervalMs,
-    run: () => deleteOld(deps.db, new Date(Date.now() - config.retentionMs), CLEANUP_BATCH),
+    intervalMs: () => config().cleanupIntervalMs,
+    run: () => deleteOld(deps.db, new Date(Date.now() - config().retentionMs), CLEANUP_BATCH),
   });
 }

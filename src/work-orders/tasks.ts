@@ -16,11 +16,12 @@ export function registerWorkOrders(deps: {
   db: Db;
   listener: NotificationListener;
   scheduler: Scheduler;
-  maintenanceIntervalSeconds: number;
+  /** A function: read before each wait, so a configuration reload changes it. */
+  maintenanceIntervalSeconds: () => number;
 }): WorkOrderFeed {
   deps.scheduler.register({
     name: WORK_ORDER_MAINTENANCE,
-    intervalMs: deps.maintenanceIntervalSeconds * 1000,
+    intervalMs: () => deps.maintenanceIntervalSeconds() * 1000,
     run: () => requeueDue(deps.db),
   });
   return new WorkOrderFeed(deps.db, deps.listener);
