@@ -1,24 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgentRuntime as startAgent, type AgentRuntime as Agent } from "../../agent/app.js";
-import { loadAgentConfig } from "../../agent/config.js";
-import { pino } from "pino";
-import { ok, startTestBroker, type TestBroker } from "../broker.js";
+import { describe, expect, it } from "vitest";
+import { ok, startTestBroker } from "../broker.js";
 import { createAgent, createGenerator, createObject, createStack, targetedAgent, targetStack } from "../factories.js";
-import { startFakeKube, type FakeKube } from "../fake-kube/index.js";
 import { waitUntil } from "../subscriptions.js";
+import { agentWorld } from "../agent-world.js";
 
-let broker: TestBroker;
-let kube: FakeKube;
-const running: Agent[] = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-  kube = await startFakeKube();
-});
-afterAll(async () => {
-  for (const a of running) await a.stop();
-  await kube.stop();
-});
+const { broker, kube, launch: launchAgent } = await agentWorld();
 
 const configMap = (name: string, value: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  v: "${value}"\n`;
@@ -26,21 +12,7 @@ const configMap = (name: string, value: string) =>
 const eventually = (check: () => boolean | Promise<boolean>, what: string, ms = 20_000) =>
   waitUntil(check, () => `timed out waiting for ${what}`, ms);
 
-async function launch(pak: string, transport: "websocket" | "rest" = "websocket") {
-  const result = loadAgentConfig({
-    BROKKR__AGENT__BROKER_URL: broker.url,
-    BROKKR__AGENT__PAK: pak,
-    BROKKR__AGENT__KUBECONFIG_PATH: kube.kubeconfigPath,
-    BROKKR__AGENT__HEALTH_PORT: "0",
-    BROKKR__AGENT__TRANSPORT: transport,
-    BROKKR__AGENT__LOG__LEVEL: "silent",
-  });
-  if (!result.ok) throw new Error(result.problems.join("; "));
-  const agent = startAgent(result.config, { logger: pino({ level: "silent" }), applyRetryBaseMs: 50 });
-  running.push(agent);
-  await agent.start();
-  return agent;
-}
+const launch = (pak: string, transport: "websocket" | "rest" = "websocket") => launchAgent(pak, { TRANSPORT: transport });
 
 const setup = () => targetedAgent(broker);
 
@@ -92,7 +64,6 @@ describe("broker + agent + fake Kubernetes API", () => {
     const first = await launch(agent.pak);
     await eventually(() => liveValue("e2e-offline-gone") === "1" && liveValue("e2e-offline-kept") === "1", "both stacks applied");
     await first.stop();
-    running.splice(running.indexOf(first), 1);
     ok(
       await broker.gql(`mutation($a: ID!, $s: ID!) { untargetStack(input: { agentId: $a, stackId: $s }) { agent { id } } }`, {
         a: agent.id,
@@ -149,17 +120,7 @@ describe("broker + agent + fake Kubernetes API", () => {
     await targetStack(broker, agentRow.id, stack.id);
     await createObject(broker, gen.pak, stack.id, configMap("e2e-restart", "1"));
     const port = new URL(own.url).port;
-    const result = loadAgentConfig({
-      BROKKR__AGENT__BROKER_URL: own.url,
-      BROKKR__AGENT__PAK: agentRow.pak,
-      BROKKR__AGENT__KUBECONFIG_PATH: kube.kubeconfigPath,
-      BROKKR__AGENT__HEALTH_PORT: "0",
-      BROKKR__AGENT__LOG__LEVEL: "silent",
-    });
-    if (!result.ok) throw new Error(result.problems.join("; "));
-    const agent = startAgent(result.config, { logger: pino({ level: "silent" }) });
-    running.push(agent);
-    await agent.start();
+    await launchAgent(agentRow.pak, { BROKER_URL: own.url });
     await eventually(() => liveValue("e2e-restart") === "1", "applied before restart");
     await own.stop();
     await createObject(broker, gen.pak, stack.id, configMap("e2e-restart", "2"));

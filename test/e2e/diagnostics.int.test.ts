@@ -1,43 +1,16 @@
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgentRuntime, type AgentRuntime } from "../../agent/app.js";
-import { loadAgentConfig } from "../../agent/config.js";
+import { describe, expect, it } from "vitest";
 import { DIAGNOSTIC_LIMITS } from "../../agent/diagnostics/limits.js";
-import { ok, startTestBroker, type TestBroker } from "../broker.js";
+import { ok } from "../broker.js";
 import { READ, requestFor } from "../diagnostics.js";
 import { createObject, targetedAgent } from "../factories.js";
-import { type FakeKube, startFakeKube } from "../fake-kube/index.js";
 import { waitUntil } from "../subscriptions.js";
+import { agentWorld } from "../agent-world.js";
 
-let broker: TestBroker;
-let kube: FakeKube;
-const running: AgentRuntime[] = [];
+const { broker, kube, launch: launchAgent } = await agentWorld();
 
-beforeAll(async () => {
-  broker = await startTestBroker();
-  kube = await startFakeKube();
-});
-afterAll(async () => {
-  for (const a of running) await a.stop();
-  await kube.stop();
-});
-
-async function launch(pak: string, transport: "websocket" | "rest") {
-  const result = loadAgentConfig({
-    BROKKR__AGENT__BROKER_URL: broker.url,
-    BROKKR__AGENT__PAK: pak,
-    BROKKR__AGENT__KUBECONFIG_PATH: kube.kubeconfigPath,
-    BROKKR__AGENT__HEALTH_PORT: "0",
-    BROKKR__AGENT__TRANSPORT: transport,
-    // Over the websocket only the push can bring the request in time; over REST the poll must.
-    BROKKR__AGENT__POLLING_INTERVAL: transport === "websocket" ? "600" : "1",
-  });
-  if (!result.ok) throw new Error(result.problems.join("; "));
-  const agent = createAgentRuntime(result.config, { logger: pino({ level: "silent" }) });
-  running.push(agent);
-  await agent.start();
-  return agent;
-}
+// Over the websocket only the push can bring the request in time; over REST the poll must.
+const launch = (pak: string, transport: "websocket" | "rest") =>
+  launchAgent(pak, { TRANSPORT: transport, POLLING_INTERVAL: transport === "websocket" ? "600" : "1" });
 
 const deployment = (name: string) => `apiVersion: apps/v1
 kind: Deployment

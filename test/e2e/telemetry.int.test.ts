@@ -1,47 +1,18 @@
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { type AgentRuntime, createAgentRuntime } from "../../agent/app.js";
-import { loadAgentConfig } from "../../agent/config.js";
-import { ok, startTestBroker, type TestBroker } from "../broker.js";
+import { ok } from "../broker.js";
 import { createObject, targetedAgent } from "../factories.js";
-import { type FakeKube, startFakeKube } from "../fake-kube/index.js";
 import { wsClient } from "../subscriptions.js";
+import { agentWorld } from "../agent-world.js";
 
-let broker: TestBroker;
-let kube: FakeKube;
-const running: AgentRuntime[] = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-  kube = await startFakeKube();
-});
-afterAll(async () => {
-  for (const a of running) await a.stop();
-  await kube.stop();
-});
+const { broker, kube, launch: launchAgent } = await agentWorld();
 
 let pods = 0;
 const podYaml = (name: string) =>
   `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: default\nspec:\n  containers:\n    - name: app\n      image: app:1\n`;
 
 /** A real agent (websocket unless told) whose telemetry runs only when the test calls collectTelemetry. */
-async function launch(pak: string, env: Record<string, string> = {}) {
-  const result = loadAgentConfig({
-    BROKKR__AGENT__BROKER_URL: broker.url,
-    BROKKR__AGENT__PAK: pak,
-    BROKKR__AGENT__KUBECONFIG_PATH: kube.kubeconfigPath,
-    BROKKR__AGENT__HEALTH_PORT: "0",
-    BROKKR__AGENT__TELEMETRY__INTERVAL: "3600",
-    BROKKR__AGENT__LOG__LEVEL: "silent",
-    ...env,
-  });
-  if (!result.ok) throw new Error(result.problems.join("; "));
-  const agent = createAgentRuntime(result.config, { logger: pino({ level: "silent" }), applyRetryBaseMs: 50 });
-  running.push(agent);
-  await agent.start();
-  return agent;
-}
+const launch = (pak: string, env: Record<string, string> = {}) => launchAgent(pak, { TELEMETRY__INTERVAL: "3600", ...env });
 
 /** A stack with one applied pod, its agent connected: ready for the pod's logs and events. */
 async function podRunning(env: Record<string, string> = {}) {
@@ -122,7 +93,7 @@ describe("telemetry from a real agent through the broker to its readers", () => 
   });
 
   it("drops lines over the per-container rate and reports them as one rate_limit gap", async () => {
-    const { gen, stack, pod, runtime } = await podRunning({ BROKKR__AGENT__TELEMETRY__LOG_LINES_PER_SECOND: "5" });
+    const { gen, stack, pod, runtime } = await podRunning({ TELEMETRY__LOG_LINES_PER_SECOND: "5" });
     const at = Date.now();
     kube.appendPodLog(
       { pod, container: "app" },
@@ -142,7 +113,7 @@ describe("telemetry from a real agent through the broker to its readers", () => 
   });
 
   it("sends nothing from an agent on REST, as Brokkr's telemetry has no REST path", async () => {
-    const { gen, stack, pod, runtime } = await podRunning({ BROKKR__AGENT__TRANSPORT: "rest" });
+    const { gen, stack, pod, runtime } = await podRunning({ TRANSPORT: "rest" });
     kube.appendPodLog({ pod, container: "app" }, [{ text: "over rest" }]);
     await runtime.collectTelemetry();
     expect((await history(gen.pak, stack.id, "logs")).lines).toEqual([]);

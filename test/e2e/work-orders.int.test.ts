@@ -1,50 +1,22 @@
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgentRuntime, type AgentRuntime } from "../../agent/app.js";
-import { loadAgentConfig } from "../../agent/config.js";
+import { describe, expect, it } from "vitest";
 import type { WorkOrderResult } from "../../agent/work-orders/executor.js";
 import { WorkOrderWorker } from "../../agent/work-orders/worker.js";
-import { startTestBroker, type TestBroker } from "../broker.js";
 import { createAgent } from "../factories.js";
-import { startFakeKube, type FakeKube } from "../fake-kube/index.js";
 import { waitUntil } from "../subscriptions.js";
 import { createWorkOrder } from "../work-orders.js";
+import { agentWorld } from "../agent-world.js";
 
 /*
  * Work orders end to end: a real broker, the real agent and the fake Kubernetes API. The agent
  * learns of orders by its agentWorkOrders subscription (websocket transport) or by polling
  * (REST transport), claims them, runs them and reports; the broker's log says what happened.
  */
-let broker: TestBroker;
-let kube: FakeKube;
-const running: AgentRuntime[] = [];
+const { broker, kube, launch: launchAgent } = await agentWorld();
 
-beforeAll(async () => {
-  broker = await startTestBroker();
-  kube = await startFakeKube();
-});
-afterAll(async () => {
-  for (const a of running) await a.stop();
-  await kube.stop();
-});
-
-async function launch(pak: string, transport: "websocket" | "rest") {
-  const result = loadAgentConfig({
-    BROKKR__AGENT__BROKER_URL: broker.url,
-    BROKKR__AGENT__PAK: pak,
-    BROKKR__AGENT__KUBECONFIG_PATH: kube.kubeconfigPath,
-    BROKKR__AGENT__HEALTH_PORT: "0",
-    BROKKR__AGENT__TRANSPORT: transport,
-    // The REST agent's poll of pending work orders; short so the test need not wait 10 s.
-    BROKKR__AGENT__POLLING_INTERVAL: "0.2",
-    BROKKR__AGENT__LOG__LEVEL: "silent",
-  });
-  if (!result.ok) throw new Error(result.problems.join("; "));
-  const agent = createAgentRuntime(result.config, { logger: pino({ level: "silent" }) });
-  running.push(agent);
-  await agent.start();
-  return agent;
-}
+// The REST agent's poll of pending work orders is short, so the test need not wait 10 s.
+const launch = (pak: string, transport: "websocket" | "rest") =>
+  launchAgent(pak, { TRANSPORT: transport, POLLING_INTERVAL: "0.2" });
 
 const configMap = (name: string, value: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  v: "${value}"\n`;
