@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/db.js";
+import { type DomainEvent, outboxProbe } from "../../test/domain-events.js";
 import { EVENT_TYPES } from "./event-types.js";
 
 /*
@@ -8,23 +9,11 @@ import { EVENT_TYPES } from "./event-types.js";
  * records nothing, a batched insert records one event per row.
  */
 let db: TestDatabase;
-const q = async <T = any>(sql: string, params: unknown[] = []) => (await db.sql.query(sql, params)).rows as T[];
-const one = async (sql: string, params: unknown[] = []) => ((await q<{ id: string }>(sql, params))[0] as { id: string }).id;
-
-interface Event {
-  event_type: string;
-  agent_id: string | null;
-  stack_id: string | null;
-  data: Record<string, unknown>;
-}
-
-/** The events recorded while `fn` ran, oldest first. */
-async function eventsDuring(fn: () => Promise<unknown>): Promise<Event[]> {
-  const max = (await q<{ max: string }>("SELECT coalesce(max(seq), 0) AS max FROM domain_events"))[0]?.max;
-  await fn();
-  return q<Event>("SELECT event_type, agent_id, stack_id, data FROM domain_events WHERE seq > $1 ORDER BY seq", [max]);
-}
-const types = (events: Event[]) => events.map((e) => e.event_type);
+let probe: ReturnType<typeof outboxProbe>;
+const q: ReturnType<typeof outboxProbe>["q"] = (text, params) => probe.q(text, params);
+const one = (text: string, params?: unknown[]) => probe.one(text, params);
+const eventsDuring = (fn: () => Promise<unknown>) => probe.eventsDuring(fn);
+const types = (events: DomainEvent[]) => events.map((e) => e.event_type);
 
 const generator = () => one("INSERT INTO generators (name) VALUES ($1) RETURNING id", [`g-${Math.random()}`]);
 const stack = (g: string) =>
@@ -39,6 +28,7 @@ const object = (s: string, g: string) =>
 
 beforeAll(async () => {
   db = await createTestDatabase();
+  probe = outboxProbe(db.sql);
 });
 
 describe("domain event triggers", () => {
