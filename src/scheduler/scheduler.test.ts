@@ -35,27 +35,33 @@ describe("Scheduler", () => {
     expect(interval.mock.calls.length).toBeGreaterThanOrEqual(runs);
   });
 
-  it("joins a run in progress instead of overlapping it", async () => {
+  it("runs again after a run in progress instead of overlapping it or reusing its result", async () => {
     const scheduler = new Scheduler(new Registry());
-    let release: () => void = () => {};
+    const releases: (() => void)[] = [];
     let concurrent = 0;
     let maxConcurrent = 0;
+    let runs = 0;
     scheduler.register({
       name: "slow",
       intervalMs: 60_000,
       run: async () => {
         concurrent++;
         maxConcurrent = Math.max(maxConcurrent, concurrent);
-        await new Promise<void>((r) => (release = r));
+        const run = ++runs;
+        await new Promise<void>((r) => releases.push(r));
         concurrent--;
-        return 1;
+        return run;
       },
     });
     const first = scheduler.runNow("slow");
+    await vi.waitFor(() => expect(releases).toHaveLength(1));
     const second = scheduler.runNow("slow");
-    release();
+    releases[0]?.();
     expect(await first).toEqual({ task: "slow", outcome: "ok", handled: 1 });
-    expect(await second).toEqual({ task: "slow", outcome: "ok", handled: 1 });
+    await vi.waitFor(() => expect(releases).toHaveLength(2));
+    releases[1]?.();
+    // The second call got a run of its own, begun after the first had finished.
+    expect(await second).toEqual({ task: "slow", outcome: "ok", handled: 2 });
     expect(maxConcurrent).toBe(1);
   });
 

@@ -73,12 +73,14 @@ export class Scheduler {
   }
 
   /**
-   * Runs a task now (or joins the run in progress) and resolves with its outcome; tests and admin
-   * endpoints use it instead of waiting for the interval.
+   * Runs a task now and resolves with its outcome; tests and admin endpoints use it instead of
+   * waiting for the interval. The run starts after this call, so it sees every write committed
+   * before it: a run already in progress (which may have read too early) is waited for first.
    */
-  runNow(name: string): Promise<TaskRunOutcome> {
+  async runNow(name: string): Promise<TaskRunOutcome> {
     const task = this.tasks.get(name);
-    if (!task) return Promise.reject(new Error(`no background task named ${name}`));
+    if (!task) throw new Error(`no background task named ${name}`);
+    await this.running.get(task.name)?.catch(() => undefined);
     return this.runOnce(task);
   }
 
