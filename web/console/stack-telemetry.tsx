@@ -14,7 +14,7 @@ function LogLine({ row, index }: { row: LogRow; index: number }) {
         <Table.Td>{when(row.sinceTs)}</Table.Td>
         <Table.Td>—</Table.Td>
         <Table.Td>
-          {row.droppedCount} lines dropped ({row.reason.toLowerCase().replace("_", " ")})
+          {row.droppedCount} lines dropped ({row.gapReason.toLowerCase().replace("_", " ")})
         </Table.Td>
       </Table.Tr>
     );

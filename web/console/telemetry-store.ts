@@ -1,13 +1,14 @@
 import { useEffect, useMemo, useState } from "react";
 import { useQuery, useSubscription } from "urql";
 
-const RECORD = `... on PodLogLine { id ts namespace pod container line }
-  ... on KubeEvent { id observedAt reason message eventType involvedObject { kind name } }
-  ... on LogGap { id sinceTs droppedCount reason }`;
+const LINE = "id ts namespace pod container line";
+const EVENT = "id observedAt reason message eventType involvedObject { kind name }";
+const GAP = "id sinceTs droppedCount gapReason: reason";
 const HISTORY = `query($id: ID!, $since: DateTime) { stack(id: $id) {
-  logs(first: 500, since: $since) { edges { node { __typename ${RECORD} } } pageInfo { hasNextPage } }
-  logGaps(first: 100, since: $since) { edges { node { __typename ${RECORD} } } }
-  telemetryEvents(first: 200, since: $since) { edges { node { __typename ${RECORD} } } pageInfo { hasNextPage } } } }`;
+  logs(first: 500, since: $since) { edges { node { __typename ${LINE} } } pageInfo { hasNextPage } }
+  logGaps(first: 100, since: $since) { edges { node { __typename ${GAP} } } }
+  telemetryEvents(first: 200, since: $since) { edges { node { __typename ${EVENT} } } pageInfo { hasNextPage } } } }`;
+const RECORD = `... on PodLogLine { ${LINE} } ... on KubeEvent { ${EVENT} } ... on LogGap { ${GAP} }`;
 const LIVE = `subscription($id: ID!) { stackTelemetry(stackId: $id) { __typename ${RECORD} } }`;
 
 // What the tab reads back on opening, and how much it keeps as records keep arriving.
@@ -17,7 +18,7 @@ const MAX_EVENTS = 500;
 
 export type LogRow =
   | { __typename: "PodLogLine"; id: string; ts: string; namespace: string; pod: string; container: string; line: string }
-  | { __typename: "LogGap"; id: string; sinceTs: string; droppedCount: number; reason: string };
+  | { __typename: "LogGap"; id: string; sinceTs: string; droppedCount: number; gapReason: string };
 export interface EventRow {
   __typename: "KubeEvent";
   id: string;
