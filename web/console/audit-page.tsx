@@ -31,7 +31,7 @@ interface Filter {
 const summary = (details: unknown) => {
   if (details == null) return "";
   const text = JSON.stringify(details);
-  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
 };
 
 /** Filters apply on submit (Enter or the button), so typing does not query on every key. */
@@ -105,14 +105,14 @@ export function AuditPage() {
               <Table.Td>{when(e.timestamp)}</Table.Td>
               <Table.Td title={e.ipAddress ?? undefined}>
                 {e.actorType}
-                {e.actorName ? ` ${e.actorName}` : e.actorId ? ` ${e.actorId.slice(0, 8)}` : ""}
+                {e.actorName && e.actorName !== e.actorType ? ` ${e.actorName}` : e.actorId ? ` ${e.actorId.slice(0, 8)}` : ""}
               </Table.Td>
               <Table.Td>{e.action}</Table.Td>
               <Table.Td>
                 {e.resourceType}
                 {e.resourceId ? ` ${e.resourceId}` : ""}
               </Table.Td>
-              <Table.Td title={e.details == null ? undefined : JSON.stringify(e.details)}>
+              <Table.Td className="audit-details" title={e.details == null ? undefined : JSON.stringify(e.details)}>
                 <Code>{summary(e.details)}</Code>
               </Table.Td>
             </Table.Tr>

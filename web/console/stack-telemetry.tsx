@@ -5,7 +5,12 @@ import { ErrorText, when } from "./paged.js";
 import { type LogRow, useTelemetry } from "./telemetry-store.js";
 
 const ROW_HEIGHT = 28;
-const LOG_COLUMNS = ["Time", "Pod / container", "Line"];
+// Fixed layout: the line gets what the time and the pod leave.
+const LOG_COLUMNS = [
+  { name: "Time", width: 200 },
+  { name: "Pod / container", width: 240 },
+  { name: "Line", width: undefined },
+];
 
 function LogLine({ row, index }: { row: LogRow; index: number }) {
   if (row.__typename === "LogGap")
@@ -48,7 +53,9 @@ function Logs({ rows }: { rows: LogRow[] }) {
         <Table.Thead>
           <Table.Tr aria-rowindex={1}>
             {LOG_COLUMNS.map((c) => (
-              <Table.Th key={c}>{c}</Table.Th>
+              <Table.Th key={c.name} w={c.width}>
+                {c.name}
+              </Table.Th>
             ))}
           </Table.Tr>
         </Table.Thead>
