@@ -7,6 +7,7 @@ import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { launchBrowser } from "../test/browser.js";
 import { type BenchBroker, gql, startBenchBroker } from "./harness.js";
+import { seedFeatures, shootFeatures } from "./screenshots-features.js";
 
 const OUT = new URL("../docs/screenshots/", import.meta.url);
 const yaml = (replicas: number, image: string) => `apiVersion: apps/v1
@@ -129,6 +130,7 @@ const browser = await launchBrowser();
 try {
   const seeded = await seed(broker);
   const stopSockets = await animate(broker, seeded);
+  await seedFeatures(seeded);
   fs.mkdirSync(OUT, { recursive: true });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(`${broker.url}/`);
@@ -146,7 +148,7 @@ try {
   await page.locator("tr[data-agent-id]").first().waitFor();
   await shot("fleet");
   await page.getByRole("link", { name: "Stacks" }).click();
-  await page.getByRole("link", { name: "web" }).click();
+  await page.getByRole("link", { name: "web", exact: true }).click();
   await page.getByLabel("Differences between the two versions").waitFor();
   await shot("stack", true);
   // The agent whose apply failed (see animate).
@@ -154,6 +156,7 @@ try {
   await page.getByRole("link", { name: failed }).first().click();
   await page.getByRole("table", { name: "Events" }).waitFor();
   await shot("agent");
+  await shootFeatures(page, shot);
   const many = Number(process.env.CONSOLE_AGENTS ?? 0);
   if (many > 0) {
     await addAgentsBySql(broker, many);

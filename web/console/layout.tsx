@@ -2,17 +2,25 @@ import { AppShell, Badge, Button, Group, NavLink, Text, Title } from "@mantine/c
 import { useEffect, useRef } from "react";
 import type { Me } from "./api.js";
 import { AgentPage } from "./agent-page.js";
+import { AuditPage } from "./audit-page.js";
 import type { FleetStore } from "./fleet-store.js";
 import { FleetPage } from "./fleet-page.js";
 import { OverviewPage } from "./overview-page.js";
 import { href, type Route, useRoute } from "./route.js";
 import { StackPage } from "./stack-page.js";
 import { StacksPage } from "./stacks-page.js";
+import { TemplatesPage } from "./templates-page.js";
+import { WebhooksPage } from "./webhooks-page.js";
+import { WorkOrdersPage } from "./work-orders-page.js";
 
 const NAV = [
   { label: "Overview", href: href.overview, pages: ["overview"] },
   { label: "Fleet", href: href.fleet, pages: ["fleet", "agent"] },
   { label: "Stacks", href: href.stacks, pages: ["stacks", "stack"] },
+  { label: "Templates", href: href.templates, pages: ["templates"] },
+  { label: "Work orders", href: href.workOrders, pages: ["work-orders"] },
+  { label: "Webhooks", href: href.webhooks, pages: ["webhooks"] },
+  { label: "Audit log", href: href.audit, pages: ["audit"] },
 ];
 
 function Page({ route, fleet }: { route: Route; fleet: FleetStore }) {
@@ -25,6 +33,14 @@ function Page({ route, fleet }: { route: Route; fleet: FleetStore }) {
       return <StackPage id={route.id} />;
     case "agent":
       return <AgentPage id={route.id} />;
+    case "templates":
+      return <TemplatesPage />;
+    case "work-orders":
+      return <WorkOrdersPage />;
+    case "webhooks":
+      return <WebhooksPage />;
+    case "audit":
+      return <AuditPage />;
     default:
       return <OverviewPage fleet={fleet} />;
   }

@@ -6,11 +6,19 @@ export type Route =
   | { page: "fleet" }
   | { page: "stacks" }
   | { page: "stack"; id: string }
-  | { page: "agent"; id: string };
+  | { page: "agent"; id: string }
+  | { page: "work-orders" }
+  | { page: "webhooks" }
+  | { page: "audit" }
+  | { page: "templates" };
+
+const PLAIN = ["work-orders", "webhooks", "audit", "templates"] as const;
 
 export function parseRoute(hash: string): Route {
   const [, page, id] = hash.replace(/^#/, "").split("/");
   if (page === "fleet") return { page: "fleet" };
+  const plain = PLAIN.find((p) => p === page);
+  if (plain) return { page: plain };
   if (page === "stacks" && id) return { page: "stack", id: decodeURIComponent(id) };
   if (page === "stacks") return { page: "stacks" };
   if (page === "agents" && id) return { page: "agent", id: decodeURIComponent(id) };
@@ -23,6 +31,10 @@ export const href = {
   stacks: "#/stacks",
   stack: (id: string) => `#/stacks/${encodeURIComponent(id)}`,
   agent: (id: string) => `#/agents/${encodeURIComponent(id)}`,
+  workOrders: "#/work-orders",
+  webhooks: "#/webhooks",
+  audit: "#/audit",
+  templates: "#/templates",
 };
 
 export function useRoute(): Route {

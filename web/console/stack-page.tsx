@@ -1,9 +1,10 @@
-import { Anchor, Badge, Group, Loader, NativeSelect, Stack, Table, Text, Title } from "@mantine/core";
+import { Anchor, Badge, Group, Loader, NativeSelect, Stack, Table, Tabs, Text, Title } from "@mantine/core";
 import { useEffect, useState } from "react";
 import { useQuery, useSubscription } from "urql";
 import { ResultBadge } from "./badges.js";
 import { DiffView } from "./diff-view.js";
 import { href } from "./route.js";
+import { StackTelemetry } from "./stack-telemetry.js";
 
 const STACK = `query($id: ID!) { stack(id: $id) {
   id name description labels annotations { key value } generator { name }
@@ -99,40 +100,53 @@ export function StackPage({ id }: { id: string }) {
           </Badge>
         ))}
       </Group>
-      <section aria-label="Reaches">
-        <Title order={3} size="h4">
-          Reaches {reached.length} agents
-        </Title>
-        <Table aria-label="Agents this stack reaches" striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Agent</Table.Th>
-              <Table.Th>Cluster</Table.Th>
-              <Table.Th>Why</Table.Th>
-              <Table.Th>Receives</Table.Th>
-              <Table.Th>Last applied</Table.Th>
-              <Table.Th>Result</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {reached.map((r) => (
-              <Table.Tr key={r.agent.id} data-agent-id={r.agent.id}>
-                <Table.Td>
-                  <Anchor href={href.agent(r.agent.id)}>{r.agent.name}</Anchor>
-                </Table.Td>
-                <Table.Td>{r.agent.clusterName}</Table.Td>
-                <Table.Td>{r.reasons.join(", ")}</Table.Td>
-                <Table.Td>{r.receives ? "yes" : "no (inactive)"}</Table.Td>
-                <Table.Td>{r.lastEvent ? `#${r.lastEvent.deploymentObject.sequenceId}` : "—"}</Table.Td>
-                <Table.Td title={r.lastEvent?.message ?? undefined}>
-                  <ResultBadge status={r.lastEvent?.status} />
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </section>
-      <History objects={objects} />
+      <Tabs defaultValue="delivery" keepMounted={false}>
+        <Tabs.List aria-label="Stack views">
+          <Tabs.Tab value="delivery">Delivery</Tabs.Tab>
+          <Tabs.Tab value="telemetry">Telemetry</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="delivery" pt="sm">
+          <Stack>
+            <section aria-label="Reaches">
+              <Title order={3} size="h4">
+                Reaches {reached.length} agents
+              </Title>
+              <Table aria-label="Agents this stack reaches" striped>
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Agent</Table.Th>
+                    <Table.Th>Cluster</Table.Th>
+                    <Table.Th>Why</Table.Th>
+                    <Table.Th>Receives</Table.Th>
+                    <Table.Th>Last applied</Table.Th>
+                    <Table.Th>Result</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {reached.map((r) => (
+                    <Table.Tr key={r.agent.id} data-agent-id={r.agent.id}>
+                      <Table.Td>
+                        <Anchor href={href.agent(r.agent.id)}>{r.agent.name}</Anchor>
+                      </Table.Td>
+                      <Table.Td>{r.agent.clusterName}</Table.Td>
+                      <Table.Td>{r.reasons.join(", ")}</Table.Td>
+                      <Table.Td>{r.receives ? "yes" : "no (inactive)"}</Table.Td>
+                      <Table.Td>{r.lastEvent ? `#${r.lastEvent.deploymentObject.sequenceId}` : "—"}</Table.Td>
+                      <Table.Td title={r.lastEvent?.message ?? undefined}>
+                        <ResultBadge status={r.lastEvent?.status} />
+                      </Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </section>
+            <History objects={objects} />
+          </Stack>
+        </Tabs.Panel>
+        <Tabs.Panel value="telemetry" pt="sm">
+          <StackTelemetry stackId={stack.id} />
+        </Tabs.Panel>
+      </Tabs>
     </Stack>
   );
 }
