@@ -75,6 +75,18 @@ afterEach(async () => {
 });
 
 describe("webhook delivery", () => {
+  it("fans out an outbox backlog far larger than the batch size in one run; the batch bounds attempts", async () => {
+    const sub = await subscribe({ event_types: ["stack.created"] });
+    await q("INSERT INTO stacks (generator_id, name) SELECT $1, 'backlog-' || g || '-' || $2 FROM generate_series(1, 120) g", [
+      generator.id,
+      randomBytes(4).toString("hex"),
+    ]);
+    await deliver();
+    expect(await deliveriesOf(sub.id)).toHaveLength(120);
+    // BATCH_SIZE 10: one run attempted ten of them.
+    expect(receiver.received).toHaveLength(10);
+  });
+
   it("POSTs each event once with a signature over timestamp and body that the receiver can recompute", async () => {
     const sub = await subscribe({ event_types: ["stack.created"] });
     const stack = await createStack(broker, generator.pak);

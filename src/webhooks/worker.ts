@@ -8,15 +8,24 @@ export const DELIVERY_TASK = "webhook-delivery";
 export const CLEANUP_TASK = "webhook-cleanup";
 /** Rows the clean-up deletes per table per run: a long backlog drains over several runs, in short statements. */
 const CLEANUP_BATCH = 10_000;
+/**
+ * Events fanned out per statement, and statements per run while the outbox is full: the batch
+ * size (Brokkr's 50) bounds delivery attempts, not how fast events are read, or a busy broker's
+ * outbox (every change is an event) would outgrow 50 events per interval.
+ */
+const FANOUT_BATCH = 1000;
+const MAX_FANOUT_ROUNDS = 10;
 
 /**
- * One delivery run: fan new events out into deliveries, bury claims that died on their last
+ * One delivery run: fan new events out into deliveries (up to MAX_FANOUT_ROUNDS × FANOUT_BATCH), bury claims that died on their last
  * attempt, then claim up to `batchSize` due broker-routed deliveries and attempt them all at
  * once, then record the batch's attempts in one statement. Every step is safe beside the same run on other brokers (SKIP LOCKED claims, unique
  * deliveries, fenced attempt records).
  */
 export async function runDelivery(deps: WebhookDeps, batchSize: number, signal?: AbortSignal): Promise<number> {
-  await fanOut(deps.db, batchSize);
+  for (let round = 0; round < MAX_FANOUT_ROUNDS && !signal?.aborted; round++) {
+    if ((await fanOut(deps.db, FANOUT_BATCH)).events < FANOUT_BATCH) break;
+  }
   await buryExhausted(deps.db);
   if (signal?.aborted) return 0;
   const claimed = await claimDue(deps.db, batchSize, null);
