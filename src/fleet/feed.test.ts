@@ -9,6 +9,7 @@ describe("rawChange", () => {
     expect(rawChange("brokkr_fleet", `health:${ID}`)).toEqual({ kind: "HEALTH", agentId: ID });
     expect(rawChange("brokkr_agent_events", `${ID}:e1`)).toEqual({ kind: "EVENT", agentId: ID });
     expect(rawChange("brokkr_identities", `agent:${ID}`)).toEqual({ kind: "UPDATED", agentId: ID });
+    expect(rawChange("brokkr_fleet", `agent:${ID}`)).toEqual({ kind: "UPDATED", agentId: ID });
   });
 
   it("ignores other identities, other channels and malformed payloads", () => {

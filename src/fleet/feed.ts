@@ -29,7 +29,7 @@ const MAX_BATCH = 500;
 const HEARTBEAT_POLL_MS = 1000;
 const HEARTBEAT_WINDOW_SECONDS = 10;
 
-/** The notification channels and payloads that say an agent's fleet status changed (migration 0016). */
+/** The notification channels and payloads that say an agent's fleet status changed (migrations 0016, 0018). */
 export function rawChange(channel: Channel, payload: string): { kind: RawKind; agentId: string } | null {
   const [head, id] = payload.split(":");
   if (!head || !id) return null;
@@ -38,6 +38,8 @@ export function rawChange(channel: Channel, payload: string): { kind: RawKind; a
   if (channel !== "brokkr_fleet") return null;
   if (head === "connection") return { kind: "CONNECTION", agentId: id };
   if (head === "health") return { kind: "HEALTH", agentId: id };
+  // A new agent (migration 0018): it appears before anyone activates it.
+  if (head === "agent") return { kind: "UPDATED", agentId: id };
   return null;
 }
 

@@ -81,6 +81,14 @@ describe("fleetChanges", () => {
     await fleet.stop();
   });
 
+  it("tells a viewer of an agent created on another broker at once, before anyone activates it", async () => {
+    const watch = await watchFleet(broker, broker.adminPak);
+    const agent = await createAgent(other);
+    const change = await watch.until(agent.id, "UPDATED");
+    expect(change.status.connection).toBe("OFFLINE");
+    watch.stop();
+  });
+
   it("carries heartbeats, reported events and health reports with the agent's status after each", async () => {
     const { agent, object } = await targeted();
     const fleet = await watchFleet(broker, broker.adminPak);
@@ -148,8 +156,9 @@ describe("fleet notification triggers (migration 0016)", () => {
     await pool.query("SELECT pg_notify('brokkr_fleet', $1)", [sentinel]);
     await vi.waitFor(() => expect(heard).toContain(sentinel), { timeout: 15_000 });
     const mine = heard.filter((p) => p.endsWith(agent.id));
-    // Heartbeats take no commit lock for a NOTIFY (migration 0016); the report is one notification.
-    expect(mine).toEqual([`health:${agent.id}`]);
+    // Heartbeats take no commit lock for a NOTIFY (migration 0016); the report is one notification,
+    // after the one that told of the agent's creation (migration 0018).
+    expect(mine).toEqual([`agent:${agent.id}`, `health:${agent.id}`]);
   });
 });
 
