@@ -2,7 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { launchBrowser } from "../browser.js";
 import { ok, startTestBroker, type TestBroker } from "../broker.js";
-import { createGenerator, targetedAgent, unique } from "../factories.js";
+import { createGenerator, createObject, targetedAgent, unique } from "../factories.js";
 import { createUser } from "../users.js";
 import { startReceiver } from "../webhook-receiver.js";
 import { createWorkOrder } from "../work-orders.js";
@@ -64,6 +64,33 @@ describe("the console's feature pages", () => {
     await row.waitFor({ state: "detached" });
     await page.getByLabel("Status").selectOption("PENDING");
     await row.getByText("custom").waitFor();
+    await page.close();
+  });
+
+  it("lists a diagnostic request with its agent, then as claimed once the agent claims it", async () => {
+    const { gen, agent, stack } = await targetedAgent(broker);
+    const object = await createObject(broker, gen.pak, stack.id);
+    const made = ok(
+      await broker.gql<{ requestDiagnostics: { diagnosticRequest: { id: string } } }>(
+        `mutation($input: RequestDiagnosticsInput!) { requestDiagnostics(input: $input) { diagnosticRequest { id } } }`,
+        { input: { deploymentObjectId: object.id, agentId: agent.id, retentionMinutes: 30 } },
+      ),
+    ).requestDiagnostics.diagnosticRequest;
+    const viewer = await createUser(broker, "VIEWER");
+    const page = await signedIn(viewer.pak);
+    await open(page, "Diagnostics", "Diagnostics");
+    const row = page.getByRole("table", { name: "Diagnostic requests" }).locator(`tr[data-diagnostic-id="${made.id}"]`);
+    await row.getByText("PENDING").waitFor({ timeout: 20_000 });
+    await row.getByRole("link", { name: agent.name }).waitFor();
+    ok(
+      await broker.gql(
+        `mutation($id: ID!) { claimDiagnosticRequest(input: { id: $id }) { diagnosticRequest { id } } }`,
+        { id: made.id },
+        agent.pak,
+      ),
+    );
+    await page.getByLabel("Status").selectOption("CLAIMED");
+    await row.getByText("CLAIMED").waitFor({ timeout: 20_000 });
     await page.close();
   });
 

@@ -3,6 +3,7 @@ import { useEffect, useRef } from "react";
 import type { Me } from "./api.js";
 import { AgentPage } from "./agent-page.js";
 import { AuditPage } from "./audit-page.js";
+import { DiagnosticsPage } from "./diagnostics-page.js";
 import type { FleetStore } from "./fleet-store.js";
 import { FleetPage } from "./fleet-page.js";
 import { OverviewPage } from "./overview-page.js";
@@ -19,6 +20,7 @@ const NAV = [
   { label: "Stacks", href: href.stacks, pages: ["stacks", "stack"] },
   { label: "Templates", href: href.templates, pages: ["templates"] },
   { label: "Work orders", href: href.workOrders, pages: ["work-orders"] },
+  { label: "Diagnostics", href: href.diagnostics, pages: ["diagnostics"] },
   { label: "Webhooks", href: href.webhooks, pages: ["webhooks"] },
   { label: "Audit log", href: href.audit, pages: ["audit"] },
 ];
@@ -41,6 +43,8 @@ function Page({ route, fleet }: { route: Route; fleet: FleetStore }) {
       return <WebhooksPage />;
     case "audit":
       return <AuditPage />;
+    case "diagnostics":
+      return <DiagnosticsPage />;
     default:
       return <OverviewPage fleet={fleet} />;
   }

@@ -10,9 +10,10 @@ export type Route =
   | { page: "work-orders" }
   | { page: "webhooks" }
   | { page: "audit" }
-  | { page: "templates" };
+  | { page: "templates" }
+  | { page: "diagnostics" };
 
-const PLAIN = ["work-orders", "webhooks", "audit", "templates"] as const;
+const PLAIN = ["work-orders", "webhooks", "audit", "templates", "diagnostics"] as const;
 
 export function parseRoute(hash: string): Route {
   const [, page, id] = hash.replace(/^#/, "").split("/");
@@ -35,6 +36,7 @@ export const href = {
   webhooks: "#/webhooks",
   audit: "#/audit",
   templates: "#/templates",
+  diagnostics: "#/diagnostics",
 };
 
 export function useRoute(): Route {
