@@ -1,3 +1,4 @@
+import { refuseUpgrade } from "../http/upgrade.js";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Registry } from "prom-client";
@@ -88,14 +89,14 @@ export class AgentSocketServer {
     // A client gone while its key is looked up must not raise; after the upgrade ws owns errors.
     const gone = () => socket.destroy();
     socket.on("error", gone);
-    if (this.pending >= this.opts.maxPendingUpgrades) return refuse(socket, 503);
+    if (this.pending >= this.opts.maxPendingUpgrades) return refuseUpgrade(socket, 503);
     this.pending++;
     const origin = originOf(req, "agent-ws", this.opts.trustForwardedFor ?? false);
     this.opts.identities.resolveKey(req.headers.authorization, origin).then(
       (key) => {
         this.pending--;
-        if (!key) return refuse(socket, 401);
-        if (key.identity.role !== "AGENT") return refuse(socket, 403);
+        if (!key) return refuseUpgrade(socket, 401);
+        if (key.identity.role !== "AGENT") return refuseUpgrade(socket, 403);
         const agentKey = { ...key, identity: key.identity };
         socket.off("error", gone);
         this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, agentKey, origin));
@@ -103,9 +104,9 @@ export class AgentSocketServer {
       (err) => {
         this.pending--;
         const coded = fromDatabaseError(err);
-        if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") return refuse(socket, 503);
+        if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") return refuseUpgrade(socket, 503);
         log.error({ err }, "resolving an agent websocket key failed");
-        refuse(socket, 500);
+        refuseUpgrade(socket, 500);
       },
     );
   }
@@ -167,20 +168,4 @@ export class AgentSocketServer {
   private ping(): void {
     for (const socket of [...this.byAgent.values()].flat()) socket.ping();
   }
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  401: "Unauthorized",
-  403: "Forbidden",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
-
-/** An HTTP answer on the raw socket, bodyless as Brokkr's auth refusals. */
-export function refuse(socket: Duplex, status: number): void {
-  if (!socket.writable) return void socket.destroy();
-  const retry = status === 503 ? `Retry-After: ${RETRY_AFTER_SECONDS}\r\n` : "";
-  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\n${retry}Content-Length: 0\r\n\r\n`, () =>
-    socket.destroy(),
-  );
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { IdentityResolver, ResolvedKey } from "../auth/identity.js";
-import { refuse } from "../brokkr-ws/server.js";
+import { pickBrokkrSubprotocol, refuseUpgrade, upgradeKey } from "../http/upgrade.js";
 import type { ConnectionRegistry } from "../delivery/connections.js";
 import { BrokkrError, fromDatabaseError } from "../errors.js";
 import { moduleLogger } from "../logger.js";
@@ -12,9 +12,6 @@ import type { FleetChange, FleetFeed } from "./feed.js";
 const log = moduleLogger("fleet-live");
 
 export const FLEET_LIVE_PATH = "/api/v1/fleet/live";
-/** Brokkr's browser handshake (reference §2.6): `Sec-WebSocket-Protocol: brokkr.pak.<PAK>, brokkr.v1`. */
-const PROTOCOL = "brokkr.v1";
-const PAK_PROTOCOL = "brokkr.pak.";
 
 export interface FleetLiveOptions {
   identities: IdentityResolver;
@@ -24,13 +21,6 @@ export interface FleetLiveOptions {
   maxBufferBytes: number;
   maxPendingUpgrades: number;
   onFault: (err: unknown) => void;
-}
-
-/** The key: the Authorization header, else the subprotocol Brokkr's console uses (browsers set no headers). */
-function keyOf(req: IncomingMessage): string | undefined {
-  if (req.headers.authorization) return req.headers.authorization;
-  const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
-  return offered.find((p) => p.startsWith(PAK_PROTOCOL))?.slice(PAK_PROTOCOL.length);
 }
 
 /**
@@ -49,7 +39,7 @@ export class FleetLiveServer {
       noServer: true,
       clientTracking: false,
       maxPayload: 4096,
-      handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
+      handleProtocols: pickBrokkrSubprotocol,
     });
     this.wss.on("error", opts.onFault);
   }
@@ -65,22 +55,22 @@ export class FleetLiveServer {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const gone = () => socket.destroy();
     socket.on("error", gone);
-    if (this.pending >= this.opts.maxPendingUpgrades) return refuse(socket, 503);
+    if (this.pending >= this.opts.maxPendingUpgrades) return refuseUpgrade(socket, 503);
     this.pending++;
-    this.opts.identities.resolveKey(keyOf(req)).then(
+    this.opts.identities.resolveKey(upgradeKey(req)).then(
       (key) => {
         this.pending--;
-        if (!key) return refuse(socket, 401);
-        if (key.identity.role !== "ADMIN") return refuse(socket, 403);
+        if (!key) return refuseUpgrade(socket, 401);
+        if (key.identity.role !== "ADMIN") return refuseUpgrade(socket, 403);
         socket.off("error", gone);
         this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, key));
       },
       (err) => {
         this.pending--;
         const coded = fromDatabaseError(err);
-        if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") return refuse(socket, 503);
+        if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") return refuseUpgrade(socket, 503);
         log.error({ err }, "resolving a fleet websocket key failed");
-        refuse(socket, 500);
+        refuseUpgrade(socket, 500);
       },
     );
   }

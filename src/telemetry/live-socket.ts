@@ -1,3 +1,4 @@
+import { pickBrokkrSubprotocol, refuseUpgrade, upgradeKey } from "../http/upgrade.js";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -13,8 +14,6 @@ import { getTelemetryStack } from "./service.js";
 
 const log = moduleLogger("telemetry-live");
 const LIVE_PATH = /^\/api\/v1\/stacks\/([^/]+)\/live$/;
-const SUBPROTOCOL = "brokkr.v1";
-const PAK_PROTOCOL_PREFIX = "brokkr.pak.";
 const PING_INTERVAL_MS = 30_000;
 
 export interface LiveTailOptions {
@@ -26,27 +25,6 @@ export interface LiveTailOptions {
   maxBufferBytes: number;
   maxPendingUpgrades: number;
   onFault: (err: unknown) => void;
-}
-
-/** Browsers cannot set headers on a websocket: Brokkr takes the PAK as a `brokkr.pak.<PAK>` subprotocol. */
-function keyOf(req: IncomingMessage): string | undefined {
-  if (req.headers.authorization) return req.headers.authorization;
-  const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
-  return offered.find((p) => p.startsWith(PAK_PROTOCOL_PREFIX))?.slice(PAK_PROTOCOL_PREFIX.length);
-}
-
-const STATUS: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
-
-function refuse(socket: Duplex, status: number): void {
-  if (!socket.writable) return void socket.destroy();
-  socket.end(`HTTP/1.1 ${status} ${STATUS[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
 }
 
 const HTTP_OF: Partial<Record<string, number>> = {
@@ -75,7 +53,7 @@ export class LiveTailServer {
       noServer: true,
       clientTracking: false,
       maxPayload: 4096, // a consumer has nothing to say
-      handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+      handleProtocols: pickBrokkrSubprotocol,
     });
     this.wss.on("error", opts.onFault);
     this.pinger = setInterval(() => this.ping(), PING_INTERVAL_MS);
@@ -93,20 +71,20 @@ export class LiveTailServer {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const gone = () => socket.destroy();
     socket.on("error", gone);
-    if (this.pending >= this.opts.maxPendingUpgrades) return refuse(socket, 503);
+    if (this.pending >= this.opts.maxPendingUpgrades) return refuseUpgrade(socket, 503);
     const stackId = decodeURIComponent(LIVE_PATH.exec(new URL(req.url ?? "/", "http://localhost").pathname)?.[1] ?? "");
     this.pending++;
-    this.authorize(keyOf(req), stackId).then(
+    this.authorize(upgradeKey(req), stackId).then(
       (outcome) => {
         this.pending--;
-        if (typeof outcome === "number") return refuse(socket, outcome);
+        if (typeof outcome === "number") return refuseUpgrade(socket, outcome);
         socket.off("error", gone);
         this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, outcome, stackId));
       },
       (err) => {
         this.pending--;
         log.error({ err }, "authorizing a live tail failed");
-        refuse(socket, 500);
+        refuseUpgrade(socket, 500);
       },
     );
   }
