@@ -1,6 +1,6 @@
-import { Badge, Code, Group, NativeSelect, Stack, Table, Text, Title } from "@mantine/core";
+import { Badge, Code, Group, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
-import { ErrorText, Pager, useInterval, usePaged, when } from "./paged.js";
+import { ErrorText, Pager, ShortId, StatusFilter, useInterval, usePaged, when } from "./paged.js";
 import { href } from "./route.js";
 
 const REQUESTS = `query($filter: DiagnosticRequestFilter, $after: String) {
@@ -41,15 +41,7 @@ export function DiagnosticsPage() {
         the request expires. Read a result with the <Code>diagnosticRequest(id)</Code> query.
       </Text>
       <Group align="end">
-        <NativeSelect
-          label="Status"
-          value={status}
-          onChange={(e) => setStatus(e.currentTarget.value)}
-          data={[
-            { value: "", label: "any" },
-            ...["PENDING", "CLAIMED", "COMPLETED", "FAILED", "EXPIRED"].map((s) => ({ value: s, label: s.toLowerCase() })),
-          ]}
-        />
+        <StatusFilter value={status} onChange={setStatus} statuses={["PENDING", "CLAIMED", "COMPLETED", "FAILED", "EXPIRED"]} />
       </Group>
       <ErrorText error={paged.error} />
       <Table striped aria-label="Diagnostic requests">
@@ -68,7 +60,7 @@ export function DiagnosticsPage() {
           {paged.nodes.map((d) => (
             <Table.Tr key={d.id} data-diagnostic-id={d.id}>
               <Table.Td>
-                <Code>{d.id.slice(0, 8)}</Code>
+                <ShortId id={d.id} />
               </Table.Td>
               <Table.Td>
                 <Badge variant="light" color={COLOR[d.status] ?? "yellow"}>

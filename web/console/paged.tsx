@@ -1,4 +1,4 @@
-import { Button, Group, Loader, Text } from "@mantine/core";
+import { Button, Code, Group, Loader, NativeSelect, Text } from "@mantine/core";
 import { useEffect, useMemo, useState } from "react";
 import { type AnyVariables, useQuery } from "urql";
 
@@ -73,3 +73,18 @@ export function ErrorText({ error }: { error: { message: string } | undefined })
 }
 
 export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "—");
+
+/** A status filter over `statuses` (shown in lower case), "" meaning any. */
+export function StatusFilter(props: { value: string; onChange: (status: string) => void; statuses: readonly string[] }) {
+  return (
+    <NativeSelect
+      label="Status"
+      value={props.value}
+      onChange={(e) => props.onChange(e.currentTarget.value)}
+      data={[{ value: "", label: "any" }, ...props.statuses.map((s) => ({ value: s, label: s.toLowerCase().replace("_", " ") }))]}
+    />
+  );
+}
+
+/** An id as the tables show it: its first 8 characters (the whole id is in the row's data attribute). */
+export const ShortId = ({ id }: { id: string }) => <Code>{id.slice(0, 8)}</Code>;

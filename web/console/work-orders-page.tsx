@@ -1,6 +1,6 @@
-import { Badge, Code, Group, NativeSelect, Stack, Table, Text, Title } from "@mantine/core";
+import { Badge, Group, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
-import { ErrorText, Pager, useInterval, usePaged, when } from "./paged.js";
+import { ErrorText, Pager, ShortId, StatusFilter, useInterval, usePaged, when } from "./paged.js";
 
 const QUEUE = `query($filter: WorkOrderFilter, $after: String) { workOrders(filter: $filter, first: 100, after: $after) {
   edges { node { id workType status claimedBy claimedAt retryCount maxRetries nextRetryAfter lastError createdAt
@@ -53,17 +53,7 @@ function Queue() {
         <Title order={3} size="h4">
           Queue
         </Title>
-        <NativeSelect
-          label="Status"
-          value={status}
-          onChange={(e) => setStatus(e.currentTarget.value)}
-          data={[
-            { value: "", label: "any" },
-            { value: "PENDING", label: "pending" },
-            { value: "CLAIMED", label: "claimed" },
-            { value: "RETRY_PENDING", label: "retry pending" },
-          ]}
-        />
+        <StatusFilter value={status} onChange={setStatus} statuses={["PENDING", "CLAIMED", "RETRY_PENDING"]} />
       </Group>
       <ErrorText error={paged.error} />
       <Table striped aria-label="Queued work orders">
@@ -82,7 +72,7 @@ function Queue() {
           {paged.nodes.map((o) => (
             <Table.Tr key={o.id} data-work-order-id={o.id}>
               <Table.Td>
-                <Code>{o.id.slice(0, 8)}</Code>
+                <ShortId id={o.id} />
               </Table.Td>
               <Table.Td>{o.workType}</Table.Td>
               <Table.Td title={o.lastError ?? undefined}>
@@ -129,7 +119,7 @@ function Log() {
           {paged.nodes.map((o) => (
             <Table.Tr key={o.id} data-work-order-id={o.id}>
               <Table.Td>
-                <Code>{o.id.slice(0, 8)}</Code>
+                <ShortId id={o.id} />
               </Table.Td>
               <Table.Td>{o.workType}</Table.Td>
               <Table.Td>
