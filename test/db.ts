@@ -23,6 +23,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.end();
   const url = withDatabase(serverUrl, name);
   const sql = new pg.Pool({ connectionString: url, max: 4 });
+  // An idle connection ended by the server (a test stopping or killing it) is replaced, not fatal.
+  sql.on("error", () => {});
   afterAll(async () => {
     await sql.end();
     const c = new pg.Client({ connectionString: serverUrl });

@@ -33,6 +33,10 @@ export async function cleanUpAuditLog(pool: pg.Pool, days: number, signal?: Abor
   while (!signal?.aborted) {
     const client = await pool.connect();
     let deleted = 0;
+    // As in the writer: an error between queries must not end the process (the next query fails).
+    let broken: Error | undefined;
+    const onError = (err: Error) => void (broken = err);
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       deleted = await deleteChunk(client, days);
@@ -41,7 +45,8 @@ export async function cleanUpAuditLog(pool: pg.Pool, days: number, signal?: Abor
       await client.query("ROLLBACK").catch(() => {});
       throw err;
     } finally {
-      client.release();
+      client.off("error", onError);
+      client.release(broken);
     }
     total += deleted;
     if (deleted < CHUNK) break;

@@ -194,6 +194,10 @@ export class AuditWriter implements AuditSink {
     const names = await actorNames(this.pool, unnamedActors(batch));
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client's error between queries (the server going away) has no pool listener:
+    // without one it would end the process. The next query fails with it and the batch is retried.
+    const onError = (err: Error) => void (broken = err);
+    client.on("error", onError);
     try {
       const chain = await beginAndLockChain(client);
       await appendRows(client, chainRows(batch, names, chain.headSeq, chain.headHash));
@@ -204,6 +208,7 @@ export class AuditWriter implements AuditSink {
       throw err;
     } finally {
       // A connection that failed mid-transaction is discarded rather than reused.
+      client.off("error", onError);
       client.release(broken && classifyFault(broken) ? broken : undefined);
     }
   }
