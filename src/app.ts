@@ -46,6 +46,7 @@ import { createTelemetry, type Telemetry } from "./telemetry/wiring.js";
 import type { WorkOrderFeed } from "./work-orders/feed.js";
 import { registerWorkOrders } from "./work-orders/tasks.js";
 import { createWebhooks, type Webhooks } from "./webhooks/runtime.js";
+import { createEvidenceKeys, type EvidenceKeys } from "./evidence/signing.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -78,6 +79,8 @@ export interface BrokerApp {
   readonly webhooks: Webhooks;
   /** The audit log's writer: every API layer records into it; stop() flushes it. */
   readonly audit: AuditWriter;
+  /** The evidence signing key (src/evidence), shared with the webhook keyring. */
+  readonly evidence: EvidenceKeys;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -155,6 +158,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     maintenanceIntervalSeconds: () => live().workOrders.maintenanceIntervalSeconds,
   });
   const webhooks = createWebhooks(prisma, () => live().webhooks, scheduler, listener);
+  const evidence = createEvidenceKeys(prisma, config.releases.signingKey, webhooks.cipher);
   registerAuditTasks(scheduler, auditLog.pool, () => live().audit.retentionDays);
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
@@ -204,6 +208,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     diagnostics,
     telemetry,
     webhooks,
+    evidence,
   });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
@@ -276,6 +281,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     workOrders,
     webhooks,
     audit,
+    evidence,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;

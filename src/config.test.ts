@@ -74,6 +74,7 @@ describe("configuration", () => {
         allowedHeaders: [],
         maxAgeSeconds: 3600,
       },
+      releases: { signingKey: undefined },
       log: { level: "info" },
       source: { file: undefined, env: {}, reloadDebounceMs: 5000 },
     });

@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import { z } from "zod";
 import { ConfigFileError, readConfigFile } from "./live-config/file.js";
 import type { InputLimits } from "./validation.js";
@@ -103,6 +104,13 @@ const envSchema = z.object({
   BROKKR__BROKER__AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
   BROKKR__BROKER__AUDIT_QUEUE_CAPACITY: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   BROKKR__BROKER__AUDIT_TRUST_FORWARDED_FOR: boolish.default(false),
+  // ---- release orchestration (src/evidence) ----
+  // An Ed25519 private key (PKCS#8 PEM) evidence packets are signed with; generated and kept
+  // in the database (sealed by the webhook keyring) when unset.
+  BROKKR__RELEASES__SIGNING_KEY: z
+    .string()
+    .refine((v) => ed25519PrivateKey(v) !== null, "must be an Ed25519 private key in PKCS#8 PEM")
+    .optional(),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -165,6 +173,8 @@ export type BrokerConfig = Readonly<{
     audit: { retentionDays: number; queueCapacity: number; trustForwardedFor: boolean };
   };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
+  /** Release orchestration: the evidence signing key (PKCS#8 PEM) when configured. */
+  releases: { signingKey?: string };
   log: { level: string };
   /** Where this config came from, so a reload reads the same layers again (src/live-config). */
   source: { file?: string; env: Readonly<Record<string, string | undefined>>; reloadDebounceMs: number };
@@ -192,6 +202,16 @@ export function webhookKeyBytes(value: string): Buffer | null {
     if (bytes.length === 32) return bytes;
   }
   return null;
+}
+
+/** The Ed25519 private key of a PKCS#8 PEM; null for anything else. */
+export function ed25519PrivateKey(pem: string): KeyObject | null {
+  try {
+    const key = createPrivateKey({ key: pem, format: "pem" });
+    return key.asymmetricKeyType === "ed25519" ? key : null;
+  } catch {
+    return null;
+  }
 }
 
 export class ConfigError extends Error {
@@ -280,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       allowedHeaders: commaList(e.BROKKR__CORS__ALLOWED_HEADERS),
       maxAgeSeconds: e.BROKKR__CORS__MAX_AGE_SECONDS,
     },
+    releases: { signingKey: e.BROKKR__RELEASES__SIGNING_KEY },
     log: { level: e.BROKKR__LOG__LEVEL },
     source: Object.freeze({
       file: e.BROKKR_CONFIG_FILE,
