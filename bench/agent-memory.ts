@@ -26,8 +26,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** RSS of `node <flags> <args>` after it has idled SETTLE_MS (or after `ready` and then SETTLE_MS). */
-async function idleRss(args: string[], env: NodeJS.ProcessEnv = process.env, ready?: () => Promise<boolean>) {
-  const child = spawn(process.execPath, [...AGENT_RUN_FLAGS, ...args], { stdio: ["ignore", "ignore", "inherit"], env });
+async function idleRss(flags: string[], args: string[], env = process.env, ready?: () => Promise<boolean>) {
+  const child = spawn(process.execPath, [...flags, ...args], { stdio: ["ignore", "ignore", "inherit"], env });
   try {
     if (child.pid === undefined) throw new Error("the process did not start");
     for (const start = Date.now(); ready && !(await ready().catch(() => false)); await sleep(100)) {
@@ -40,10 +40,10 @@ async function idleRss(args: string[], env: NodeJS.ProcessEnv = process.env, rea
   }
 }
 
-const bareNode = () => idleRss(["-e", "setInterval(() => {}, 60_000)"]);
+const bareNode = (flags: string[]) => idleRss(flags, ["-e", "setInterval(() => {}, 60_000)"]);
 
-/** The shipped bundle, connected to a real broker as an active agent, nothing targeted. */
-async function shippedAgentRss(): Promise<number> {
+/** The shipped bundle, connected to a real broker as an active agent, nothing targeted: with each set of flags. */
+async function shippedAgentRss(flagSets: string[][]): Promise<number[]> {
   const broker = await startBenchBroker("agentmem");
   const kube = await startFakeKube();
   try {
@@ -61,16 +61,21 @@ async function shippedAgentRss(): Promise<number> {
         id,
       },
     );
-    const healthPort = 20000 + Math.floor(Math.random() * 20000);
-    const env = {
-      ...process.env,
-      BROKKR__AGENT__BROKER_URL: broker.url,
-      BROKKR__AGENT__PAK: created.createAgent.pak,
-      BROKKR__AGENT__KUBECONFIG_PATH: kube.kubeconfigPath,
-      BROKKR__AGENT__HEALTH_PORT: String(healthPort),
-      BROKKR__AGENT__LOG__LEVEL: "warn",
-    };
-    return await idleRss(["dist/agent.mjs"], env, async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok);
+    const rss: number[] = [];
+    for (const flags of flagSets) {
+      const healthPort = 20000 + Math.floor(Math.random() * 20000);
+      const env = {
+        ...process.env,
+        BROKKR__AGENT__BROKER_URL: broker.url,
+        BROKKR__AGENT__PAK: created.createAgent.pak,
+        BROKKR__AGENT__KUBECONFIG_PATH: kube.kubeconfigPath,
+        BROKKR__AGENT__HEALTH_PORT: String(healthPort),
+        BROKKR__AGENT__LOG__LEVEL: "warn",
+      };
+      const ready = async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok;
+      rss.push(await idleRss(flags, ["dist/agent.mjs"], env, ready));
+    }
+    return rss;
   } finally {
     await kube.stop();
     await broker.stop();
@@ -88,6 +93,8 @@ const IMPORTS: Record<string, string> = {
   "prom-client": `import * as a from "prom-client"; globalThis.k = a;`,
   yaml: `import * as a from "yaml"; globalThis.k = a;`,
   zod: `import * as a from "zod"; globalThis.k = a;`,
+  "Node's global fetch, once called (loads its bundled undici)": `fetch("http://127.0.0.1:9/").catch(() => {});`,
+  "node:http, one request": `import http from "node:http"; http.get("http://127.0.0.1:9/").on("error", () => {});`,
 };
 
 async function importCosts(bareMb: number): Promise<void> {
@@ -105,17 +112,22 @@ async function importCosts(bareMb: number): Promise<void> {
         sourcemap: false,
       });
       const kb = readFileSync(outfile).length / 1024;
-      console.log(`  ${name}: +${((await idleRss([outfile])) - bareMb).toFixed(1)} MB (${kb.toFixed(0)} KB)`);
+      console.log(`  ${name}: +${((await idleRss(AGENT_RUN_FLAGS, [outfile])) - bareMb).toFixed(1)} MB (${kb.toFixed(0)} KB)`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const bareMb = await bareNode();
-const agentMb = await shippedAgentRss();
-console.log(`flags as shipped: node ${AGENT_RUN_FLAGS.join(" ")}; settled ${SETTLE_MS / 1000} s; goal ≤ ${GOAL_MB} MB`);
-console.log(`shipped agent (dist/agent.mjs) idle RSS, connected, nothing targeted: ${agentMb.toFixed(1)} MB`);
-console.log(`limit: bare node idling (setInterval), same flags, same run:       ${bareMb.toFixed(1)} MB`);
-console.log(`ratio: ${(agentMb / bareMb).toFixed(2)}×; agent above bare node: +${(agentMb - bareMb).toFixed(1)} MB`);
+const [bareMb, bareNoFlagsMb] = [await bareNode(AGENT_RUN_FLAGS), await bareNode([])];
+const [agentMb = Number.NaN, agentNoFlagsMb = Number.NaN] = await shippedAgentRss([AGENT_RUN_FLAGS, []]);
+const row = (what: string, ours: number, limit: number) =>
+  console.log(
+    `${what}: ours ${ours.toFixed(1)} MB, limit (bare node idling, same flags, same run) ${limit.toFixed(1)} MB, ratio ${(ours / limit).toFixed(2)}×, +${(ours - limit).toFixed(1)} MB`,
+  );
+console.log(
+  `shipped agent (dist/agent.mjs) idle RSS, connected to a broker, nothing targeted, after ${SETTLE_MS / 1000} s (goal ≤ ${GOAL_MB} MB):`,
+);
+row(`  as docker/Dockerfile.agent runs it (node ${AGENT_RUN_FLAGS.join(" ")})`, agentMb, bareMb);
+row("  plain node, no flags", agentNoFlagsMb, bareNoFlagsMb);
 if (!process.env.BENCH_SKIP_IMPORTS) await importCosts(bareMb);
