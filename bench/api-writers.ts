@@ -25,7 +25,11 @@ function post(agent: http.Agent, url: URL, pak: string, body: string): Promise<v
       {
         method: "POST",
         agent,
-        headers: { "content-type": "application/json", authorization: `Bearer ${pak}`, "content-length": Buffer.byteLength(body) },
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${pak}`,
+          "content-length": Buffer.byteLength(body),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

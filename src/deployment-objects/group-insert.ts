@@ -38,7 +38,14 @@ async function insertGroup(db: Database, objects: NewObject[]): Promise<Outcome[
     // Only errors a statement raised (integrity, data, rollback classes) surely rolled the group
     // back; after a lost connection or a failed commit its outcome is unknown: never insert twice.
     if (objects.length === 1 || !/^(22|23|40)/.test(sqlState(err) ?? "")) throw err;
-    return Promise.all(objects.map((o) => insertGroup(db, [o]).then(([own]) => own as Outcome, (error: unknown) => ({ error }))));
+    return Promise.all(
+      objects.map((o) =>
+        insertGroup(db, [o]).then(
+          ([own]) => own as Outcome,
+          (error: unknown) => ({ error }),
+        ),
+      ),
+    );
   }
 }
 

@@ -102,7 +102,15 @@ export async function insertObjectsIntoLiveStacks(db: Db, objects: readonly Obje
       WHERE s.id = ANY((SELECT array_agg(id) FROM locked)::uuid[]) AND (i.owner IS NULL OR s.generator_id = i.owner)
       ORDER BY i.ord
      RETURNING ${OBJECT_COLUMNS.sql}`,
-    [col("id"), col("stackId"), col("ownerGeneratorId"), col("yamlContent"), col("yamlChecksum"), col("isDeletionMarker"), stackIds],
+    [
+      col("id"),
+      col("stackId"),
+      col("ownerGeneratorId"),
+      col("yamlContent"),
+      col("yamlChecksum"),
+      col("isDeletionMarker"),
+      stackIds,
+    ],
   );
   return rows.map(toObjectRow);
 }

@@ -9,7 +9,9 @@ const limits = configFrom({ BROKKR__BROKER__MAX_QUERY_COST: "5000" }).broker;
 const codes = (errors: readonly { extensions: Record<string, unknown> }[]) => errors.map((e) => e.extensions.code);
 
 describe("cachedOperationLimitErrors", () => {
-  const page = parse(`query($n: Int, $l: [String!]) { stacks(first: $n, filter: { labels: $l }) { edges { node { id name labels } } } }`);
+  const page = parse(
+    `query($n: Int, $l: [String!]) { stacks(first: $n, filter: { labels: $l }) { edges { node { id name labels } } } }`,
+  );
 
   it("refuses a costlier page of a document an earlier request passed with", () => {
     expect(cachedOperationLimitErrors(schema, page, { n: 1 }, undefined, limits)).toEqual([]);
