@@ -103,6 +103,8 @@ const envSchema = z.object({
   BROKKR__BROKER__AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
   BROKKR__BROKER__AUDIT_QUEUE_CAPACITY: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   BROKKR__BROKER__AUDIT_TRUST_FORWARDED_FOR: boolish.default(false),
+  // The console's "objects pending too long": an unreported latest object older than this (src/fleet).
+  BROKKR__FLEET__OVERDUE_SECONDS: z.coerce.number().int().min(1).max(604_800).default(300),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -164,6 +166,8 @@ export type BrokerConfig = Readonly<{
     /** The audit log (src/audit): retention, the writer's queue, whose address to record. */
     audit: { retentionDays: number; queueCapacity: number; trustForwardedFor: boolean };
   };
+  /** Fleet verdicts (src/fleet): when an unreported object counts as overdue. */
+  fleet: { overdueSeconds: number };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
   log: { level: string };
   /** Where this config came from, so a reload reads the same layers again (src/live-config). */
@@ -274,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         trustForwardedFor: e.BROKKR__BROKER__AUDIT_TRUST_FORWARDED_FOR,
       },
     },
+    fleet: { overdueSeconds: e.BROKKR__FLEET__OVERDUE_SECONDS },
     cors: {
       allowedOrigins: commaList(e.BROKKR__CORS__ALLOWED_ORIGINS),
       allowedMethods: commaList(e.BROKKR__CORS__ALLOWED_METHODS).map((m) => m.toUpperCase()),
