@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ok, startTestBroker, type TestBroker } from "../../test/broker.js";
-import { createObject, createStack, reportEvent, setAgentStatus, targetStack, targetedAgent } from "../../test/factories.js";
+import {
+  backdateObject,
+  createObject,
+  createStack,
+  reportEvent,
+  setAgentStatus,
+  targetStack,
+  targetedAgent,
+} from "../../test/factories.js";
 
 let broker: TestBroker;
 let patient: TestBroker;
@@ -30,24 +38,7 @@ async function verdict(agentId: string, on = broker, pak = on.adminPak): Promise
   return data.agent.fleetStatus;
 }
 
-/**
- * Backdates an object as if it had been submitted `minutes` ago. Objects are immutable (a
- * trigger refuses updates), so this one transaction runs with triggers off, as a restore would.
- */
-async function age(objectId: string, minutes: number): Promise<void> {
-  const client = await broker.db.sql.connect();
-  try {
-    await client.query("BEGIN");
-    await client.query("SET LOCAL session_replication_role = replica");
-    await client.query("UPDATE deployment_objects SET created_at = now() - make_interval(mins => $2) WHERE id = $1", [
-      objectId,
-      minutes,
-    ]);
-    await client.query("COMMIT");
-  } finally {
-    client.release();
-  }
-}
+const age = (objectId: string, minutes: number) => backdateObject(broker, objectId, minutes);
 
 describe("an agent failing", () => {
   it("is failing while its latest report on any stack's latest object is FAILURE, whatever its newest event says", async () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
+import { ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createAgent, createGenerator } from "../../test/factories.js";
 import { waitUntil, wsClient } from "../../test/subscriptions.js";
 import { createUser } from "../../test/users.js";
@@ -87,7 +87,12 @@ describe("workOrderChanges", () => {
     await broker.db.sql.query(
       "INSERT INTO work_orders (work_type, yaml_content) SELECT 'custom', 'x' FROM generate_series(1, 201)",
     );
-    expect(await w.until((c) => c.kind === "RESYNC")).toEqual({ kind: "RESYNC", workOrderId: null, workOrder: null, logEntry: null });
+    expect(await w.until((c) => c.kind === "RESYNC")).toEqual({
+      kind: "RESYNC",
+      workOrderId: null,
+      workOrder: null,
+      logEntry: null,
+    });
     await w.stop();
   });
 
@@ -108,7 +113,7 @@ describe("workOrderChanges", () => {
     for (const pak of [agent.pak, gen.pak]) {
       const before = broker.app.workOrders.changes.opened;
       const w = await watch(broker, pak);
-      expect(errorCode({ errors: w.errors.flat() as never })).toBe("FORBIDDEN");
+      expect((w.errors.flat() as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe("FORBIDDEN");
       expect(broker.app.workOrders.changes.opened).toBe(before);
       await w.stop();
     }
