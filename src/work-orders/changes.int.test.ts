@@ -82,6 +82,18 @@ describe("workOrderChanges", () => {
     await w.stop();
   });
 
+  it("tells nothing of an update that changes no status: a later change arrives without it", async () => {
+    const w = await watch(broker, broker.adminPak);
+    const quiet = await createWorkOrder(broker, { targeting: { labels: ["quiet"] } });
+    await w.until((c) => c.workOrderId === quiet.id);
+    const seen = w.changes.length;
+    await broker.db.sql.query("UPDATE work_orders SET yaml_content = 'y: 2' WHERE id = $1", [quiet.id]);
+    const sentinel = await createWorkOrder(broker, { targeting: { labels: ["quiet"] } });
+    await w.until((c) => c.workOrderId === sentinel.id);
+    expect(w.changes.slice(seen).filter((c) => c.workOrderId === quiet.id)).toEqual([]);
+    await w.stop();
+  });
+
   it("says RESYNC when one statement changes more orders than a notification can list", async () => {
     const w = await watch(broker, broker.adminPak);
     await broker.db.sql.query(
