@@ -128,7 +128,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   const presence = new AgentPresence(prisma, (err) => faults.record("presence", err));
   delivery.presence = presence;
   // The live fleet (fleetChanges, /api/v1/fleet/live): one feed per broker, fed by notifications.
-  const fleetFeed = new FleetFeed(prisma);
+  const fleetFeed = new FleetFeed(prisma, undefined, () => liveConfig.current.fleet.overdueSeconds);
   listener.on("notification", (channel, payload) => fleetFeed.notified(channel, payload));
   delivery.fleet = fleetFeed;
   const scheduler = new Scheduler(metrics.registry, (err) => faults.record("scheduler", err));

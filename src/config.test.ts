@@ -68,6 +68,7 @@ describe("configuration", () => {
         },
         audit: { retentionDays: 90, queueCapacity: 10_000, trustForwardedFor: false },
       },
+      fleet: { overdueSeconds: 300 },
       cors: {
         allowedOrigins: ["*"],
         allowedMethods: ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"],

@@ -111,6 +111,8 @@ const envSchema = z.object({
     .string()
     .refine((v) => ed25519PrivateKey(v) !== null, "must be an Ed25519 private key in PKCS#8 PEM")
     .optional(),
+  // The console's "objects pending too long": an unreported latest object older than this (src/fleet).
+  BROKKR__FLEET__OVERDUE_SECONDS: z.coerce.number().int().min(1).max(604_800).default(300),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -172,6 +174,8 @@ export type BrokerConfig = Readonly<{
     /** The audit log (src/audit): retention, the writer's queue, whose address to record. */
     audit: { retentionDays: number; queueCapacity: number; trustForwardedFor: boolean };
   };
+  /** Fleet verdicts (src/fleet): when an unreported object counts as overdue. */
+  fleet: { overdueSeconds: number };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
   /** Release orchestration: the evidence signing key (PKCS#8 PEM) when configured. */
   releases: { signingKey?: string };
@@ -294,6 +298,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
         trustForwardedFor: e.BROKKR__BROKER__AUDIT_TRUST_FORWARDED_FOR,
       },
     },
+    fleet: { overdueSeconds: e.BROKKR__FLEET__OVERDUE_SECONDS },
     cors: {
       allowedOrigins: commaList(e.BROKKR__CORS__ALLOWED_ORIGINS),
       allowedMethods: commaList(e.BROKKR__CORS__ALLOWED_METHODS).map((m) => m.toUpperCase()),

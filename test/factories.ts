@@ -173,3 +173,22 @@ export async function sentinelStack(broker: TestBroker, gen: { pak: string }, ag
   await targetStack(broker, agentId, stack.id);
   return { stackId: stack.id, commit: () => createObject(broker, gen.pak, stack.id, CONFIGMAP_YAML(unique("sentinel"))) };
 }
+
+/**
+ * Backdates an object as if it had been submitted `minutes` ago. Objects are immutable (a
+ * trigger refuses updates), so this one transaction runs with triggers off, as a restore would.
+ */
+export async function backdateObject(broker: TestBroker, objectId: string, minutes: number): Promise<void> {
+  const client = await broker.db.sql.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SET LOCAL session_replication_role = replica");
+    await client.query("UPDATE deployment_objects SET created_at = now() - make_interval(mins => $2) WHERE id = $1", [
+      objectId,
+      minutes,
+    ]);
+    await client.query("COMMIT");
+  } finally {
+    client.release();
+  }
+}

@@ -85,7 +85,8 @@ export async function waitUntil(
 }
 
 /** What the broker has opened, by key: `agentDeployments:<agentId>`, `agentEventsAdded:<agentId or *>`, `longPoll:<agentId>`, `fleetChanges:*`. */
-type OpenedKey = `${"agentDeployments" | "agentEventsAdded" | "longPoll" | "fleetChanges"}:${string}`;
+type OpenedKey =
+  `${"agentDeployments" | "agentEventsAdded" | "longPoll" | "fleetChanges" | "workOrderChanges" | "diagnosticRequestChanges"}:${string}`;
 const openedCounts = new WeakMap<TestBroker, Map<string, number>>();
 
 /**
@@ -125,6 +126,17 @@ function opened(broker: TestBroker): Map<string, number> {
       const off = listenFleet(fn);
       bump("fleetChanges:*");
       return off;
+    };
+  }
+  for (const [key, feed] of [
+    ["workOrderChanges:*", broker.app.workOrders.changes],
+    ["diagnosticRequestChanges:*", broker.app.diagnostics.changes],
+  ] as const) {
+    const subscribe = feed.subscribe.bind(feed);
+    feed.subscribe = (guard) => {
+      const stream = subscribe(guard);
+      bump(key);
+      return stream as never;
     };
   }
   counts = seen;

@@ -344,7 +344,10 @@ describe.each(mutations)("mutation $name", (row) => {
 
 /** A subscription row: `live`, when set, makes the event an allowed caller must receive once subscribed (no replay to wait on). */
 interface SubscriptionRow extends Row {
-  live?: { opened: (w: World) => `${"agentEventsAdded" | "fleetChanges"}:${string}`; trigger: (w: World) => Promise<unknown> };
+  live?: {
+    opened: (w: World) => `${"agentEventsAdded" | "fleetChanges" | "workOrderChanges" | "diagnosticRequestChanges"}:${string}`;
+    trigger: (w: World) => Promise<unknown>;
+  };
 }
 
 const subscriptions: SubscriptionRow[] = [
@@ -387,6 +390,34 @@ const subscriptions: SubscriptionRow[] = [
     live: {
       opened: () => "fleetChanges:*",
       trigger: (w) => broker.gql(`mutation { heartbeat { agent { id } } }`, {}, w.agentA.pak),
+    },
+  },
+  {
+    name: "workOrderChanges",
+    field: "workOrderChanges",
+    doc: `subscription { workOrderChanges { kind workOrderId } }`,
+    vars: () => ({}),
+    expect: ADMIN_ONLY,
+    live: {
+      opened: () => "workOrderChanges:*",
+      trigger: (w) =>
+        broker.gql(m("createWorkOrder", "CreateWorkOrderInput", "workOrder { id }"), {
+          i: { workType: "custom", yamlContent: "x: 1", targeting: { agentIds: [w.agentA.id] } },
+        }),
+    },
+  },
+  {
+    name: "diagnosticRequestChanges",
+    field: "diagnosticRequestChanges",
+    doc: `subscription { diagnosticRequestChanges { kind diagnosticRequestId } }`,
+    vars: () => ({}),
+    expect: ADMIN_ONLY,
+    live: {
+      opened: () => "diagnosticRequestChanges:*",
+      trigger: (w) =>
+        broker.gql(m("requestDiagnostics", "RequestDiagnosticsInput", "diagnosticRequest { id }"), {
+          i: { deploymentObjectId: w.object.id, agentId: w.agentA.id },
+        }),
     },
   },
 ];

@@ -14,6 +14,9 @@ export const CHANNELS = [
   "brokkr_webhook_deliveries",
   // Fleet status changes (connections, heartbeats, health; migration 0016) for the live fleet.
   "brokkr_fleet",
+  // Queued work orders and diagnostic requests changed (migration 0023), for operators' live pages.
+  "brokkr_work_order_changes",
+  "brokkr_diagnostic_changes",
 ] as const;
 export type Channel = (typeof CHANNELS)[number];
 

@@ -3,7 +3,9 @@ import type { Db } from "../db/client.js";
 import type { SlowConsumerGuard } from "../delivery/bounded-queue.js";
 import { BoundedQueue } from "../delivery/bounded-queue.js";
 import type { NotificationListener } from "../delivery/listener.js";
+import type { RowChangeFeed } from "../delivery/row-changes.js";
 import { moduleLogger } from "../logger.js";
+import { type DiagnosticRequestChangeModel, diagnosticChangeFeed } from "./changes.js";
 import { MAX_PENDING } from "./service.js";
 import { type DiagnosticRequestRow, findRequest, pendingOfAgent } from "./store.js";
 
@@ -27,12 +29,15 @@ interface Watcher {
  */
 export class DiagnosticFeed extends EventEmitter<{ opened: [agentId: string] }> {
   private readonly watchers = new Set<Watcher>();
+  /** Every request's changes, for operators (diagnosticRequestChanges). */
+  readonly changes: RowChangeFeed<DiagnosticRequestChangeModel>;
 
   constructor(
     private readonly db: Db,
     listener: NotificationListener,
   ) {
     super();
+    this.changes = diagnosticChangeFeed(db, listener);
     listener.on("notification", (channel, payload) => {
       if (channel === DIAGNOSTICS_CHANNEL) void this.notified(payload);
     });
@@ -98,6 +103,7 @@ export class DiagnosticFeed extends EventEmitter<{ opened: [agentId: string] }> 
   }
 
   stop(): void {
+    this.changes.stop();
     for (const w of this.watchers) w.queue.close();
   }
 }

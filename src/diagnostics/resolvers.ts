@@ -1,12 +1,14 @@
 import DataLoader from "dataloader";
 import { canReadStack } from "../auth/agent-scope.js";
-import { requireIdentity } from "../auth/policy.js";
+import { requireAdmin, requireIdentity } from "../auth/policy.js";
 import type { Db } from "../db/client.js";
 import { forbidden } from "../errors.js";
 import type { DiagnosticStatus as GqlStatus, Resolvers } from "../generated/graphql.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { referenced } from "../graphql/loaders.js";
 import { pageArgs } from "../graphql/pagination.js";
+import { slowConsumerGuard } from "../delivery/resolvers.js";
+import type { DiagnosticRequestChangeModel } from "./changes.js";
 import * as service from "./service.js";
 import { type DiagnosticRequestRow, type DiagnosticResultRow, type DiagnosticStatus, resultsOfRequests } from "./store.js";
 
@@ -67,6 +69,14 @@ export const diagnosticResolvers: Resolvers = {
         });
       },
       resolve: (row: DiagnosticRequestRow) => row,
+    },
+    diagnosticRequestChanges: {
+      // The admin and read-only users, checked before the stream opens.
+      subscribe: (_, __, ctx) => {
+        requireAdmin(ctx.identity);
+        return ctx.diagnostics.changes.subscribe(slowConsumerGuard(ctx));
+      },
+      resolve: (change: DiagnosticRequestChangeModel) => change,
     },
   },
   DiagnosticRequest: {

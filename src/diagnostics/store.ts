@@ -91,6 +91,12 @@ export async function findRequest(db: Db, id: string): Promise<DiagnosticRequest
   return rows[0] ? toRequest(rows[0]) : null;
 }
 
+export async function findRequests(db: Db, ids: string[]): Promise<DiagnosticRequestRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.$queryRaw<RawRequest[]>`${SELECT} WHERE r.id = ANY(${ids}::uuid[])`;
+  return rows.map(toRequest);
+}
+
 /** An agent's pending, unexpired requests, oldest first (uses the partial index). */
 export async function pendingOfAgent(db: Db, agentId: string, limit: number): Promise<DiagnosticRequestRow[]> {
   const rows = await db.$queryRaw<RawRequest[]>`${SELECT}

@@ -2,7 +2,7 @@ import { findAgentsByIds } from "../agents/store.js";
 import type { Db } from "../db/client.js";
 import type { Channel } from "../delivery/listener.js";
 import { moduleLogger } from "../logger.js";
-import { type FleetStatus, fleetStatuses } from "./service.js";
+import { DEFAULT_OVERDUE_SECONDS, type FleetStatus, fleetStatuses } from "./service.js";
 import { recentHeartbeats } from "./store.js";
 
 const log = moduleLogger("fleet-feed");
@@ -61,6 +61,8 @@ export class FleetFeed {
   constructor(
     private readonly db: Db,
     private readonly coalesceMs = COALESCE_MS,
+    /** Read at each batch, so a configuration reload changes it (BROKKR__FLEET__OVERDUE_SECONDS). */
+    private readonly overdueSeconds: () => number = () => DEFAULT_OVERDUE_SECONDS,
   ) {}
 
   get listenerCount(): number {
@@ -139,7 +141,7 @@ export class FleetFeed {
 
   private async read(kinds: Map<string, RawKind>): Promise<FleetChange[]> {
     const agents = await findAgentsByIds(this.db, [...kinds.keys()]);
-    const statuses = await fleetStatuses(this.db, agents);
+    const statuses = await fleetStatuses(this.db, agents, this.overdueSeconds());
     return statuses.map((status) => {
       const raw = kinds.get(status.agent.id) ?? "UPDATED";
       const kind: FleetChangeKind =

@@ -17,7 +17,8 @@ const loaders = new WeakMap<GraphQLContext, DataLoader<AgentRow, FleetStatus, st
 function statusLoader(ctx: GraphQLContext) {
   let loader = loaders.get(ctx);
   if (!loader) {
-    loader = new DataLoader((agents) => fleetStatuses(ctx.db, [...agents]), { cacheKeyFn: (a) => a.id, cache: false });
+    const overdue = ctx.liveConfig.current.fleet.overdueSeconds;
+    loader = new DataLoader((agents) => fleetStatuses(ctx.db, [...agents], overdue), { cacheKeyFn: (a) => a.id, cache: false });
     loaders.set(ctx, loader);
   }
   return loader;
@@ -26,7 +27,7 @@ function statusLoader(ctx: GraphQLContext) {
 export const fleetResolvers: Resolvers = {
   Query: {
     // Admin only: connection state and health of every cluster is the operator's view.
-    fleet: (_, { filter, first, after }, { db, identity }) => {
+    fleet: (_, { filter, first, after }, { db, identity, liveConfig }) => {
       requireAdmin(identity);
       return fleetPage(
         db,
@@ -37,6 +38,7 @@ export const fleetResolvers: Resolvers = {
           includeDeleted: filter?.includeDeleted ?? false,
         },
         pageArgs(first, after),
+        liveConfig.current.fleet.overdueSeconds,
       );
     },
   },

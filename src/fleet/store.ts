@@ -57,6 +57,8 @@ export interface FleetStatsRow {
   disconnected_at: Date | null;
   heartbeat_age: number | null;
   pending: number;
+  failed_objects: number;
+  overdue: number;
   healthy: number;
   degraded: number;
   failing: number;
@@ -67,16 +69,18 @@ export interface FleetStatsRow {
 }
 
 /**
- * Connection, heartbeat age, pending objects, health counts and last event of many agents, in
- * one statement. Pending and health look at the latest live object of each associated stack
- * (the view agent_stack_associations), as the target state does.
+ * Connection, heartbeat age, pending, failed and overdue objects, health counts and last event
+ * of many agents, in one statement. Objects and health look at the latest live object of each
+ * associated stack (the view agent_stack_associations), as the target state does; an object is
+ * overdue when it is older than `overdueSeconds` and unreported.
  */
-export async function fleetStats(db: Db, agentIds: string[]): Promise<FleetStatsRow[]> {
+export async function fleetStats(db: Db, agentIds: string[], overdueSeconds: number): Promise<FleetStatsRow[]> {
   if (agentIds.length === 0) return [];
   return db.$queryRaw<FleetStatsRow[]>`
     SELECT a.id AS agent_id, ws.broker_id, ws.connected_at, closed.disconnected_at,
            floor(extract(epoch FROM now() - a.last_heartbeat))::int AS heartbeat_age,
-           COALESCE(t.pending, 0)::int AS pending, COALESCE(t.healthy, 0)::int AS healthy,
+           COALESCE(t.pending, 0)::int AS pending, COALESCE(t.failed_objects, 0)::int AS failed_objects,
+           COALESCE(t.overdue, 0)::int AS overdue, COALESCE(t.healthy, 0)::int AS healthy,
            COALESCE(t.degraded, 0)::int AS degraded, COALESCE(t.failing, 0)::int AS failing,
            COALESCE(t.unknown, 0)::int AS unknown, last.id AS last_event_id,
            -- Work orders (migration 0011): pending ones it may claim, and those it holds.
@@ -94,15 +98,21 @@ export async function fleetStats(db: Db, agentIds: string[]): Promise<FleetStats
         SELECT max(COALESCE(c.disconnected_at, b.seen_at)) AS disconnected_at
           FROM agent_connections c JOIN broker_instances b ON b.id = c.broker_id WHERE c.agent_id = a.id) closed ON true
       LEFT JOIN LATERAL (
-        SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM agent_events e
-                                 WHERE e.deployment_object_id = l.id AND e.agent_id = a.id AND e.deleted_at IS NULL)) AS pending,
+        -- r: the agent's latest report on the stack's latest object (none: pending).
+        SELECT count(*) FILTER (WHERE r.status IS NULL) AS pending,
+               count(*) FILTER (WHERE r.status = 'FAILURE') AS failed_objects,
+               count(*) FILTER (WHERE r.status IS NULL
+                                  AND l.created_at < now() - make_interval(secs => ${overdueSeconds})) AS overdue,
                count(*) FILTER (WHERE h.status = 'healthy') AS healthy,
                count(*) FILTER (WHERE h.status = 'degraded') AS degraded,
                count(*) FILTER (WHERE h.status = 'failing') AS failing,
                count(*) FILTER (WHERE h.status IS NOT NULL AND h.status NOT IN ('healthy', 'degraded', 'failing')) AS unknown
-          FROM (SELECT DISTINCT ON (d.stack_id) d.id FROM deployment_objects d
+          FROM (SELECT DISTINCT ON (d.stack_id) d.id, d.created_at FROM deployment_objects d
                   JOIN agent_stack_associations s ON s.stack_id = d.stack_id AND s.agent_id = a.id
                  WHERE d.deleted_at IS NULL ORDER BY d.stack_id, d.sequence_id DESC) l
+          LEFT JOIN LATERAL (
+            SELECT e.status FROM agent_events e WHERE e.deployment_object_id = l.id AND e.agent_id = a.id AND e.deleted_at IS NULL
+             ORDER BY e.created_at DESC, e.id DESC LIMIT 1) r ON true
           LEFT JOIN deployment_health h ON h.agent_id = a.id AND h.deployment_object_id = l.id) t ON true
       LEFT JOIN LATERAL (
         SELECT e.id FROM agent_events e WHERE e.agent_id = a.id AND e.deleted_at IS NULL

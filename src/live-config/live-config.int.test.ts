@@ -100,6 +100,13 @@ describe("live configuration", () => {
     expect(settings.webhooks.encryptionKey?.toString("hex")).toBe(WEBHOOK_KEY);
   });
 
+  it("applies the fleet's overdue threshold live", async () => {
+    writeConfig(`[log]\nlevel = "silent"\n[fleet]\noverdue_seconds = 3600\n`);
+    // The folder watcher may apply it first (then the reload finds nothing changed): read the effect.
+    expect((await reload()).status).toBe(200);
+    expect(broker.app.liveConfig.current.fleet.overdueSeconds).toBe(3600);
+  });
+
   it("is for the admin only", async () => {
     const gen = await createGenerator(broker);
     expect((await reload(gen.pak)).status).toBe(403);

@@ -3,7 +3,9 @@ import { findAgent } from "../agents/store.js";
 import type { Db } from "../db/client.js";
 import { BoundedQueue, type SlowConsumerGuard } from "../delivery/bounded-queue.js";
 import type { NotificationListener } from "../delivery/listener.js";
+import type { RowChangeFeed } from "../delivery/row-changes.js";
 import { moduleLogger } from "../logger.js";
+import { type WorkOrderChangeModel, workOrderChangeFeed } from "./changes.js";
 import { PENDING_LIMIT } from "./service.js";
 import * as store from "./store.js";
 
@@ -31,11 +33,14 @@ export class WorkOrderFeed {
   private readonly subscribers = new Map<string, Set<BoundedQueue<AgentWorkOrderEventModel>>>();
   /** Notifications are handled one after another, so pushes keep their commit order. */
   private chain: Promise<void> = Promise.resolve();
+  /** Every change of the queue, for operators (workOrderChanges). */
+  readonly changes: RowChangeFeed<WorkOrderChangeModel>;
 
   constructor(
     private readonly db: Db,
     listener: NotificationListener,
   ) {
+    this.changes = workOrderChangeFeed(db, listener);
     listener.on("notification", (channel, payload) => {
       if (channel === WORK_ORDER_CHANNEL) this.guarded(() => this.notified(payload));
       // Labels, annotations and status of an agent changed: what it may claim may have too.
@@ -75,6 +80,7 @@ export class WorkOrderFeed {
   }
 
   stop(): void {
+    this.changes.stop();
     for (const set of [...this.subscribers.values()]) for (const queue of [...set]) queue.close();
   }
 

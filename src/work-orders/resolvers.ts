@@ -1,10 +1,11 @@
-import { requireIdentity } from "../auth/policy.js";
+import { requireAdmin, requireIdentity } from "../auth/policy.js";
 import { badInput, forbidden } from "../errors.js";
 import type { Resolvers } from "../generated/graphql.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { pageArgs } from "../graphql/pagination.js";
 import { getAgent } from "../agents/service.js";
 import { requireId } from "../validation.js";
+import type { WorkOrderChangeModel } from "./changes.js";
 import type { AgentWorkOrderEventModel } from "./feed.js";
 import * as service from "./service.js";
 
@@ -68,6 +69,14 @@ export const workOrderResolvers: Resolvers = {
         return ctx.workOrders.subscribe(id, guardOf(ctx));
       },
       resolve: (event: AgentWorkOrderEventModel) => event,
+    },
+    workOrderChanges: {
+      // The admin and read-only users, checked before the stream opens.
+      subscribe: (_, __, ctx) => {
+        requireAdmin(ctx.identity);
+        return ctx.workOrders.changes.subscribe(guardOf(ctx));
+      },
+      resolve: (change: WorkOrderChangeModel) => change,
     },
   },
   WorkOrder: {

@@ -127,6 +127,10 @@ export function findLogEntry(db: Db, id: string): Promise<WorkOrderLogRow | null
   return db.workOrderLog.findUnique({ where: { id } });
 }
 
+export function findLogEntries(db: Db, ids: string[]): Promise<WorkOrderLogRow[]> {
+  return db.workOrderLog.findMany({ where: { id: { in: ids } } });
+}
+
 /** Ids of the orders targeted at the agent: migration 0011's brokkr_work_orders_targeting, the one definition. */
 const TARGETED_AT = (agentParam: string) => `(SELECT work_order_id FROM brokkr_work_orders_targeting(${agentParam}))`;
 

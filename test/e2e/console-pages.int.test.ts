@@ -2,10 +2,10 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { launchBrowser } from "../browser.js";
 import { ok, startTestBroker, type TestBroker } from "../broker.js";
-import { createGenerator, createObject, targetedAgent, unique } from "../factories.js";
+import { createAgent, createGenerator, createObject, targetedAgent, unique } from "../factories.js";
 import { createUser } from "../users.js";
 import { startReceiver } from "../webhook-receiver.js";
-import { createWorkOrder } from "../work-orders.js";
+import { claim, complete, createWorkOrder } from "../work-orders.js";
 
 // The console's pages for work orders, webhooks, the audit log, templates and a stack's telemetry,
 // driven in Chromium against a real broker (set-up as test/e2e/console.int.test.ts).
@@ -67,6 +67,38 @@ describe("the console's feature pages", () => {
     await page.close();
   });
 
+  it("virtualises a long queue (scrolled by keyboard) and shows an order claimed and finished live", async () => {
+    const viewer = await createUser(broker, "VIEWER");
+    const page = await signedIn(viewer.pak);
+    await open(page, "Work orders", "Work orders");
+    const label = unique("bulk");
+    const made = [];
+    for (let i = 0; i < 4; i++)
+      made.push(
+        ...(await Promise.all(Array.from({ length: 10 }, () => createWorkOrder(broker, { targeting: { labels: [label] } })))),
+      );
+    const queue = page.getByRole("table", { name: "Queued work orders" });
+    // Each new order arrived live; the table knows all of them, and renders only those in view.
+    await vi.waitFor(async () => expect(Number(await queue.getAttribute("aria-rowcount"))).toBeGreaterThan(made.length), {
+      timeout: 20_000,
+    });
+    const total = Number(await queue.getAttribute("aria-rowcount"));
+    expect(await queue.locator("tbody tr[data-work-order-id]").count()).toBeLessThan(total - 1);
+    await page.getByRole("region", { name: "Queued work orders (scrollable)" }).focus();
+    await page.keyboard.press("End");
+    const last = queue.locator(`tr[aria-rowindex="${total}"]`);
+    await last.waitFor();
+    const id = (await last.getAttribute("data-work-order-id")) as string;
+    expect(made.map((o) => o.id)).toContain(id);
+    const agent = await createAgent(broker, { activate: true, labels: [label] });
+    ok(await claim(broker, agent.pak, id));
+    await queue.locator(`tr[data-work-order-id="${id}"]`).getByText("CLAIMED").waitFor({ timeout: 20_000 });
+    ok(await complete(broker, agent.pak, { id, success: true, message: "applied" }));
+    const finished = page.getByRole("table", { name: "Finished work orders" }).locator(`tr[data-work-order-id="${id}"]`);
+    await finished.getByText("SUCCESS").waitFor({ timeout: 20_000 });
+    await page.close();
+  }, 60_000);
+
   it("lists a diagnostic request with its agent, then as claimed once the agent claims it", async () => {
     const { gen, agent, stack } = await targetedAgent(broker);
     const object = await createObject(broker, gen.pak, stack.id);
@@ -89,8 +121,10 @@ describe("the console's feature pages", () => {
         agent.pak,
       ),
     );
-    await page.getByLabel("Status").selectOption("CLAIMED");
+    // Live (diagnosticRequestChanges): no reload, no filter change.
     await row.getByText("CLAIMED").waitFor({ timeout: 20_000 });
+    await page.getByLabel("Status").selectOption("CLAIMED");
+    await row.getByText("CLAIMED").waitFor();
     await page.close();
   });
 

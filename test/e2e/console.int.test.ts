@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "../browser.js";
 import { startTestBroker, type TestBroker } from "../broker.js";
 import {
+  backdateObject,
   CONFIGMAP_YAML,
   createAgent,
   createGenerator,
@@ -14,8 +15,9 @@ import {
   targetStack,
   unique,
 } from "../factories.js";
-import { watchLive } from "../subscriptions.js";
+import { waitUntil, watchLive } from "../subscriptions.js";
 import { createUser } from "../users.js";
+import { createWorkOrder } from "../work-orders.js";
 
 let broker: TestBroker;
 let browser: Browser;
@@ -33,8 +35,8 @@ afterAll(async () => {
 });
 
 /** Opens the console at `/` and signs in with `pak`; resolves once the overview is up. */
-async function signedIn(pak: string): Promise<Page> {
-  const page = await browser.newPage();
+async function signedIn(pak: string, given?: Page): Promise<Page> {
+  const page = given ?? (await browser.newPage());
   page.on("request", (request) => {
     const url = new URL(request.url());
     if (!["data:", "blob:"].includes(url.protocol) && url.host !== new URL(broker.url).host) foreignHosts.add(url.host);
@@ -129,4 +131,67 @@ describe("the console", () => {
     await diff.locator('[data-diff="added"]', { hasText: "after-name" }).waitFor();
     await page.close();
   });
+
+  it("lists problems by the broker's rules: failing on any stack's latest object, objects pending past the threshold", async () => {
+    const { gen, agent: failing, stack } = await targetedAgentNamed("failing-agent");
+    const other = await createStack(broker, gen.pak);
+    await targetStack(broker, failing.id, other.id);
+    await reportEvent(broker, failing.pak, (await createObject(broker, gen.pak, stack.id)).id, "FAILURE");
+    // Its newest event is a success (on the other stack): the failure still counts.
+    await reportEvent(broker, failing.pak, (await createObject(broker, gen.pak, other.id)).id, "SUCCESS");
+    const late = await targetedAgentNamed("late-agent");
+    await backdateObject(broker, (await createObject(broker, late.gen.pak, late.stack.id)).id, 10);
+    const fresh = await targetedAgentNamed("fresh-agent");
+    await createObject(broker, fresh.gen.pak, fresh.stack.id);
+    const page = await signedIn(broker.adminPak);
+    const failingList = page.getByRole("region", { name: "Failing" });
+    await failingList.getByRole("link", { name: failing.name }).waitFor({ timeout: 20_000 });
+    const overdue = page.getByRole("region", { name: "Pending too long" });
+    await overdue.getByRole("link", { name: late.agent.name }).waitFor();
+    await expect(overdue.getByRole("link", { name: fresh.agent.name }).count()).resolves.toBe(0);
+    await expect(failingList.getByRole("link", { name: late.agent.name }).count()).resolves.toBe(0);
+    await page.close();
+  });
+
+  it("re-reads what it shows after its websocket comes back: changes made while away appear", async () => {
+    const page = await browser.newPage();
+    let away = false;
+    let refused = 0;
+    const open: { close(o?: { code?: number; reason?: string }): Promise<void> }[] = [];
+    await page.routeWebSocket(/\/graphql$/, (ws) => {
+      if (away) {
+        refused++;
+        return ws.close({ code: 4000, reason: "away" });
+      }
+      open.push(ws, ws.connectToServer());
+    });
+    await signedIn(broker.adminPak, page);
+    await page.getByRole("link", { name: "Work orders" }).click();
+    await page.getByRole("heading", { name: "Work orders", level: 2 }).waitFor();
+    await page.getByRole("table", { name: "Queued work orders" }).waitFor();
+    away = true;
+    await Promise.all(open.splice(0).map((ws) => ws.close({ code: 4000, reason: "away" })));
+    await waitUntil(
+      () => refused > 0,
+      () => "the console did not try to reconnect",
+    );
+    // Told to nobody: the console's subscriptions are down.
+    const order = await createWorkOrder(broker, { workType: unique("while-away").slice(0, 40), targeting: { labels: ["x"] } });
+    const agent = await createAgent(broker, { activate: true, name: unique("away-agent") });
+    away = false;
+    await page.locator(`tr[data-work-order-id="${order.id}"]`).waitFor({ timeout: 30_000 });
+    await page.getByRole("link", { name: "Fleet" }).click();
+    await page.getByLabel("Filter agents").fill(agent.name);
+    await fleetRow(page, agent.id).waitFor({ timeout: 20_000 });
+    await page.close();
+  });
 });
+
+async function targetedAgentNamed(prefix: string) {
+  const gen = await createGenerator(broker);
+  const agent = await createAgent(broker, { activate: true, name: unique(prefix) });
+  await registerAgent(broker, agent.id, gen.id);
+  const stack = await createStack(broker, gen.pak);
+  await targetStack(broker, agent.id, stack.id);
+  return { gen, agent, stack };
+}

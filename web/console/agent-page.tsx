@@ -1,5 +1,6 @@
 import { Anchor, Badge, Card, Group, Loader, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useQuery, useSubscription } from "urql";
+import { useOnReconnect } from "./live.js";
 import { age, ConnectionBadge, HealthText, ResultBadge } from "./badges.js";
 import { href } from "./route.js";
 
@@ -34,6 +35,7 @@ function Fact({ label, children }: { label: string; children: React.ReactNode })
 export function AgentPage({ id }: { id: string }) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: AGENT, variables: { id } });
   const reload = () => refetch({ requestPolicy: "network-only" });
+  useOnReconnect(reload);
   useSubscription({ query: EVENTS, variables: { a: id } }, (_p, e) => {
     reload();
     return e;

@@ -6,6 +6,8 @@ export const PAK_KEY = "brokkr.pak";
 
 export interface Session {
   client: Client;
+  /** Calls `fn` each time the websocket is back after it was lost; returns the unsubscribe. */
+  onReconnect(fn: () => void): () => void;
   dispose(): void;
 }
 
@@ -15,11 +17,20 @@ export interface Session {
  */
 export function openSession(pak: string): Session {
   const authorization = `Bearer ${pak}`;
+  const reconnected = new Set<() => void>();
+  let connectedBefore = false;
   const socket = createSocket({
     url: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/graphql`,
     connectionParams: { authorization },
     retryAttempts: Number.POSITIVE_INFINITY,
     shouldRetry: () => true,
+    on: {
+      // Events sent while the socket was away are lost: every live view re-reads its baseline.
+      connected: () => {
+        if (connectedBefore) for (const fn of [...reconnected]) fn();
+        connectedBefore = true;
+      },
+    },
   });
   const client = new Client({
     url: "/graphql",
@@ -35,7 +46,14 @@ export function openSession(pak: string): Session {
       }),
     ],
   });
-  return { client, dispose: () => void socket.dispose() };
+  return {
+    client,
+    onReconnect: (fn) => {
+      reconnected.add(fn);
+      return () => reconnected.delete(fn);
+    },
+    dispose: () => void socket.dispose(),
+  };
 }
 
 export interface Me {

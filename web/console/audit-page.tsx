@@ -1,11 +1,13 @@
 import { Button, Code, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { type FormEvent, useState } from "react";
 import { ErrorText, Pager, usePaged, when } from "./paged.js";
+import { VirtualTable } from "./virtual-table.js";
 
 const AUDIT = `query($filter: AuditLogFilter, $after: String) { auditLogs(filter: $filter, first: 100, after: $after) {
   edges { node { id sequence timestamp actorType actorId actorName action resourceType resourceId details ipAddress } }
   pageInfo { hasNextPage endCursor } } }`;
 
+const COLUMNS = ["#", "When", "Actor", "Action", "Resource", "Details"];
 const ACTOR_TYPES = ["", "admin", "agent", "generator", "system", "anonymous"];
 
 interface Entry {
@@ -87,38 +89,32 @@ export function AuditPage() {
       <Text size="sm">Every mutation and failed sign-in, newest first; rows form a hash chain.</Text>
       <Filters onApply={setFilter} />
       <ErrorText error={paged.error} />
-      <Table striped aria-label="Audit log entries">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>#</Table.Th>
-            <Table.Th>When</Table.Th>
-            <Table.Th>Actor</Table.Th>
-            <Table.Th>Action</Table.Th>
-            <Table.Th>Resource</Table.Th>
-            <Table.Th>Details</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {paged.nodes.map((e) => (
-            <Table.Tr key={e.id} data-audit-id={e.id}>
-              <Table.Td>{e.sequence}</Table.Td>
-              <Table.Td>{when(e.timestamp)}</Table.Td>
-              <Table.Td title={e.ipAddress ?? undefined}>
-                {e.actorType}
-                {e.actorName && e.actorName !== e.actorType ? ` ${e.actorName}` : e.actorId ? ` ${e.actorId.slice(0, 8)}` : ""}
-              </Table.Td>
-              <Table.Td>{e.action}</Table.Td>
-              <Table.Td>
-                {e.resourceType}
-                {e.resourceId ? ` ${e.resourceId}` : ""}
-              </Table.Td>
-              <Table.Td className="audit-details" title={e.details == null ? undefined : JSON.stringify(e.details)}>
-                <Code>{summary(e.details)}</Code>
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <VirtualTable
+        label="Audit log entries"
+        striped
+        columns={COLUMNS}
+        rows={paged.nodes}
+        rowKey={(e) => e.id}
+        rowData={(e) => ({ "data-audit-id": e.id })}
+        cells={(e) => (
+          <>
+            <Table.Td>{e.sequence}</Table.Td>
+            <Table.Td>{when(e.timestamp)}</Table.Td>
+            <Table.Td title={e.ipAddress ?? undefined}>
+              {e.actorType}
+              {e.actorName && e.actorName !== e.actorType ? ` ${e.actorName}` : e.actorId ? ` ${e.actorId.slice(0, 8)}` : ""}
+            </Table.Td>
+            <Table.Td>{e.action}</Table.Td>
+            <Table.Td>
+              {e.resourceType}
+              {e.resourceId ? ` ${e.resourceId}` : ""}
+            </Table.Td>
+            <Table.Td className="audit-details" title={e.details == null ? undefined : JSON.stringify(e.details)}>
+              <Code>{summary(e.details)}</Code>
+            </Table.Td>
+          </>
+        )}
+      />
       <Pager paged={paged} what="audit log entries" />
     </Stack>
   );

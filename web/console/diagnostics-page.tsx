@@ -1,7 +1,9 @@
 import { Badge, Code, Group, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
-import { ErrorText, Pager, ShortId, StatusFilter, useInterval, usePaged, when } from "./paged.js";
+import { useRereadOn } from "./live.js";
+import { ErrorText, Pager, ShortId, StatusFilter, usePaged, when } from "./paged.js";
 import { href } from "./route.js";
+import { VirtualTable } from "./virtual-table.js";
 
 const REQUESTS = `query($filter: DiagnosticRequestFilter, $after: String) {
   diagnosticRequests(filter: $filter, first: 100, after: $after) {
@@ -9,8 +11,9 @@ const REQUESTS = `query($filter: DiagnosticRequestFilter, $after: String) {
       agent { id name } deploymentObject { sequenceId } result { collectedAt } } }
     pageInfo { hasNextPage endCursor } } }`;
 
-// Requests are pushed to agents, not to the console; the list is re-read instead.
-const REFRESH_MS = 10_000;
+// Any request's change, from any broker (the public API's diagnosticRequestChanges).
+const CHANGES = `subscription { diagnosticRequestChanges { kind diagnosticRequestId } }`;
+const COLUMNS = ["Id", "Status", "Agent", "Object", "Requested", "Collected", "Expires"];
 
 interface DiagnosticRow {
   id: string;
@@ -28,11 +31,11 @@ interface DiagnosticRow {
 
 const COLOR: Record<string, string> = { COMPLETED: "green", FAILED: "red", EXPIRED: "gray", CLAIMED: "blue" };
 
-/** Diagnostic requests (admin and read-only users): who asked which agent about which object, and how it went. */
+/** Diagnostic requests (admin and read-only users): who asked which agent about which object, and how it went; live. */
 export function DiagnosticsPage() {
   const [status, setStatus] = useState("");
   const paged = usePaged<DiagnosticRow>(REQUESTS, "diagnosticRequests", { filter: status ? { status } : null });
-  useInterval(paged.refresh, REFRESH_MS);
+  useRereadOn(CHANGES, paged.refresh);
   return (
     <Stack>
       <Title order={2}>Diagnostics</Title>
@@ -44,47 +47,40 @@ export function DiagnosticsPage() {
         <StatusFilter value={status} onChange={setStatus} statuses={["PENDING", "CLAIMED", "COMPLETED", "FAILED", "EXPIRED"]} />
       </Group>
       <ErrorText error={paged.error} />
-      <Table striped aria-label="Diagnostic requests">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Id</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Agent</Table.Th>
-            <Table.Th>Object</Table.Th>
-            <Table.Th>Requested</Table.Th>
-            <Table.Th>Collected</Table.Th>
-            <Table.Th>Expires</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {paged.nodes.map((d) => (
-            <Table.Tr key={d.id} data-diagnostic-id={d.id}>
-              <Table.Td>
-                <ShortId id={d.id} />
-              </Table.Td>
-              <Table.Td>
-                <Badge variant="light" color={COLOR[d.status] ?? "yellow"}>
-                  {d.status}
-                </Badge>
-              </Table.Td>
-              <Table.Td>
-                <a href={href.agent(d.agent.id)}>{d.agent.name}</a>
-              </Table.Td>
-              <Table.Td>
-                <a href={href.stack(d.stackId)}>
-                  {d.deploymentObject ? `#${d.deploymentObject.sequenceId}` : "stack (object no longer reaches the agent)"}
-                </a>
-              </Table.Td>
-              <Table.Td>
-                {when(d.createdAt)}
-                {d.requestedBy ? ` by ${d.requestedBy}` : ""}
-              </Table.Td>
-              <Table.Td>{d.result ? when(d.result.collectedAt) : "—"}</Table.Td>
-              <Table.Td>{when(d.expiresAt)}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <VirtualTable
+        label="Diagnostic requests"
+        striped
+        columns={COLUMNS}
+        rows={paged.nodes}
+        rowKey={(d) => d.id}
+        rowData={(d) => ({ "data-diagnostic-id": d.id })}
+        cells={(d) => (
+          <>
+            <Table.Td>
+              <ShortId id={d.id} />
+            </Table.Td>
+            <Table.Td>
+              <Badge variant="light" color={COLOR[d.status] ?? "yellow"}>
+                {d.status}
+              </Badge>
+            </Table.Td>
+            <Table.Td>
+              <a href={href.agent(d.agent.id)}>{d.agent.name}</a>
+            </Table.Td>
+            <Table.Td>
+              <a href={href.stack(d.stackId)}>
+                {d.deploymentObject ? `#${d.deploymentObject.sequenceId}` : "stack (object no longer reaches the agent)"}
+              </a>
+            </Table.Td>
+            <Table.Td>
+              {when(d.createdAt)}
+              {d.requestedBy ? ` by ${d.requestedBy}` : ""}
+            </Table.Td>
+            <Table.Td>{d.result ? when(d.result.collectedAt) : "—"}</Table.Td>
+            <Table.Td>{when(d.expiresAt)}</Table.Td>
+          </>
+        )}
+      />
       <Pager paged={paged} what="diagnostic requests" />
     </Stack>
   );

@@ -10,12 +10,15 @@ export interface FleetRow {
   k8sReachable: boolean | null;
   k8sApiLatencyMs: number | null;
   pendingObjects: number;
+  /** The broker's verdicts (src/fleet/service.ts): one rule for every UI. */
+  failing: boolean;
+  overdueObjects: number;
   lastEvent: { status: "SUCCESS" | "FAILURE"; message: string | null; createdAt: string } | null;
   health: { healthy: number; degraded: number; failing: number; unknown: number };
 }
 
 const STATUS = `agent { id name clusterName status labels } connection since lastHeartbeat heartbeatAgeSeconds
-  k8sReachable k8sApiLatencyMs pendingObjects lastEvent { status message createdAt }
+  k8sReachable k8sApiLatencyMs pendingObjects failing overdueObjects lastEvent { status message createdAt }
   health { healthy degraded failing unknown }`;
 const PAGE = `query($after: String) { fleet(first: 500, after: $after) {
   edges { node { ${STATUS} } } pageInfo { hasNextPage endCursor } } }`;
@@ -33,19 +36,31 @@ export class FleetStore {
   private readonly listeners = new Set<() => void>();
   private timer: number | undefined;
   private readonly stopStream: () => void;
+  private readonly stopReconnect: () => void;
+  /** Agents the stream changed since the current load began: newer than its pages. */
+  private streamed = new Set<string>();
 
-  constructor(private readonly client: Client) {
+  constructor(
+    private readonly client: Client,
+    onReconnect: (fn: () => void) => () => void,
+  ) {
     const stream = client.subscription(CHANGES, {}).subscribe((result) => {
       const change = result.data?.fleetChanges as { status: FleetRow } | undefined;
       if (!change) return;
       this.rows.set(change.status.agent.id, change.status);
+      this.streamed.add(change.status.agent.id);
       this.changed();
     });
     this.stopStream = () => stream.unsubscribe();
+    // The changes sent while the websocket was away are lost: load the whole fleet again.
+    this.stopReconnect = onReconnect(() => void this.load());
     void this.load();
   }
 
   private async load(): Promise<void> {
+    const streamed = new Set<string>();
+    this.streamed = streamed;
+    const seen = new Set<string>();
     let after: string | null = null;
     do {
       const result = await this.client.query(PAGE, { after }, { requestPolicy: "network-only" }).toPromise();
@@ -54,11 +69,16 @@ export class FleetStore {
         return this.emit();
       }
       const page = result.data.fleet as { edges: { node: FleetRow }[]; pageInfo: { hasNextPage: boolean; endCursor: string } };
-      // A row the stream already replaced is newer than the page.
-      for (const { node } of page.edges) if (!this.rows.has(node.agent.id)) this.rows.set(node.agent.id, node);
+      for (const { node } of page.edges) {
+        seen.add(node.agent.id);
+        // A row the stream replaced since this load began is newer than the page.
+        if (!streamed.has(node.agent.id)) this.rows.set(node.agent.id, node);
+      }
       after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
       this.changed();
     } while (after);
+    // Agents deleted meanwhile are in no page.
+    for (const id of [...this.rows.keys()]) if (!seen.has(id) && !streamed.has(id)) this.rows.delete(id);
     this.snapshot = { ...this.snapshot, loading: false };
     this.changed();
   }
@@ -87,6 +107,7 @@ export class FleetStore {
 
   dispose(): void {
     this.stopStream();
+    this.stopReconnect();
     window.clearTimeout(this.timer);
   }
 }
@@ -95,13 +116,8 @@ export function useFleet(store: FleetStore) {
   return useSyncExternalStore(store.subscribe, store.get);
 }
 
-/** Problems first: what an operator must look at. */
-export const PENDING_TOO_LONG_SECONDS = 300;
-export const isFailing = (r: FleetRow) => r.health.failing > 0 || r.lastEvent?.status === "FAILURE";
+/** Problems first: what an operator must look at. Failing and overdue are the broker's verdicts. */
+export const isFailing = (r: FleetRow) => r.failing;
 export const isOffline = (r: FleetRow) => r.agent.status === "ACTIVE" && r.connection === "OFFLINE";
 export const isInactive = (r: FleetRow) => r.agent.status === "INACTIVE";
-export function isPendingTooLong(r: FleetRow, now = Date.now()): boolean {
-  if (r.pendingObjects === 0) return false;
-  const last = r.lastEvent ? Date.parse(r.lastEvent.createdAt) : 0;
-  return now - last > PENDING_TOO_LONG_SECONDS * 1000;
-}
+export const isPendingTooLong = (r: FleetRow) => r.overdueObjects > 0;

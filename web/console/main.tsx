@@ -7,6 +7,7 @@ import { Provider } from "urql";
 import { ME, type Me, openSession, PAK_KEY } from "./api.js";
 import { FleetStore } from "./fleet-store.js";
 import { Layout } from "./layout.js";
+import { ReconnectContext } from "./live.js";
 import { SignIn } from "./sign-in.js";
 
 function Console() {
@@ -37,7 +38,7 @@ function Console() {
     };
   }, [session]);
 
-  const fleet = useMemo(() => (session && me ? new FleetStore(session.client) : null), [session, me]);
+  const fleet = useMemo(() => (session && me ? new FleetStore(session.client, session.onReconnect) : null), [session, me]);
   useEffect(() => () => fleet?.dispose(), [fleet]);
 
   const signIn = (key: string) => {
@@ -55,7 +56,9 @@ function Console() {
   if (!session || !me || !fleet) return <SignIn onSignIn={signIn} error={error} checking={!!session && !error} />;
   return (
     <Provider value={session.client}>
-      <Layout me={me} fleet={fleet} onSignOut={signOut} />
+      <ReconnectContext.Provider value={session.onReconnect}>
+        <Layout me={me} fleet={fleet} onSignOut={signOut} />
+      </ReconnectContext.Provider>
     </Provider>
   );
 }

@@ -1,15 +1,6 @@
 import { Anchor, Card, List, Loader, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { ConnectionBadge } from "./badges.js";
-import {
-  type FleetRow,
-  type FleetStore,
-  isFailing,
-  isInactive,
-  isOffline,
-  isPendingTooLong,
-  PENDING_TOO_LONG_SECONDS,
-  useFleet,
-} from "./fleet-store.js";
+import { type FleetRow, type FleetStore, isFailing, isInactive, isOffline, isPendingTooLong, useFleet } from "./fleet-store.js";
 import { href } from "./route.js";
 
 const SHOWN = 20;
@@ -58,7 +49,7 @@ export function OverviewPage({ fleet }: { fleet: FleetStore }) {
   const failing = rows.filter(isFailing);
   const offline = rows.filter(isOffline);
   const inactive = rows.filter(isInactive);
-  const pending = rows.filter((r) => isPendingTooLong(r));
+  const pending = rows.filter(isPendingTooLong);
   const count = (c: FleetRow["connection"]) => rows.filter((r) => r.connection === c).length;
   const none = failing.length + offline.length + inactive.length + pending.length === 0;
   return (
@@ -82,13 +73,17 @@ export function OverviewPage({ fleet }: { fleet: FleetStore }) {
         Problems
       </Title>
       {none && !loading && <Text>No problems: every active agent is connected and up to date.</Text>}
-      <Problems title="Failing" rows={failing} explain="Last report FAILURE, or failing deployment health." />
+      <Problems
+        title="Failing"
+        rows={failing}
+        explain="For some stack, its latest report on the stack's latest object is FAILURE, or that object's health is failing."
+      />
       <Problems title="Offline" rows={offline} explain="Active, but no websocket and no heartbeat for 90 s." />
       <Problems title="Inactive" rows={inactive} explain="Created but not activated: they receive nothing." />
       <Problems
         title="Pending too long"
         rows={pending}
-        explain={`Objects not yet reported, and no report for ${PENDING_TOO_LONG_SECONDS / 60} minutes.`}
+        explain="A stack's latest object is older than the broker's threshold (BROKKR__FLEET__OVERDUE_SECONDS, 5 minutes by default) and the agent has not reported it."
       />
     </Stack>
   );

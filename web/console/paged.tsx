@@ -1,6 +1,7 @@
 import { Button, Code, Group, Loader, NativeSelect, Text } from "@mantine/core";
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { type AnyVariables, useQuery } from "urql";
+import { useOnReconnect } from "./live.js";
 
 export interface PageOf<T> {
   edges: { node: T }[];
@@ -25,27 +26,23 @@ export function usePaged<T>(query: string, field: string, variables: Record<stri
   });
   const page = data?.[field] as PageOf<T> | undefined;
   const nodes = useMemo(() => page?.edges.map((e) => e.node) ?? [], [page]);
+  const refresh = () => refetch({ requestPolicy: "network-only" });
+  // What changed while the websocket was away was never told: read the page again.
+  useOnReconnect(() => {
+    if (!pause) refresh();
+  });
   return {
     nodes,
     fetching,
     error,
     pageNumber: cursors.length,
-    refresh: () => refetch({ requestPolicy: "network-only" }),
+    refresh,
     previous: cursors.length > 1 ? () => setState({ key, cursors: cursors.slice(0, -1) }) : undefined,
     next:
       page?.pageInfo.hasNextPage && page.pageInfo.endCursor
         ? () => setState({ key, cursors: [...cursors, page.pageInfo.endCursor] })
         : undefined,
   };
-}
-
-/** Re-runs `refresh` every `ms` while the page is open (for lists that have no subscription). */
-export function useInterval(refresh: () => void, ms: number) {
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the latest refresh is read through the closure on purpose
-  useEffect(() => {
-    const timer = setInterval(refresh, ms);
-    return () => clearInterval(timer);
-  }, [ms]);
 }
 
 /** Previous/Next buttons for a usePaged list, labelled with what they page. */

@@ -1,6 +1,8 @@
 import { Anchor, Badge, Group, Loader, NativeSelect, Stack, Table, Tabs, Text, Title } from "@mantine/core";
 import { useEffect, useState } from "react";
 import { useQuery, useSubscription } from "urql";
+import { useOnReconnect } from "./live.js";
+import { VirtualTable } from "./virtual-table.js";
 import { ResultBadge } from "./badges.js";
 import { DiffView } from "./diff-view.js";
 import { href } from "./route.js";
@@ -64,8 +66,11 @@ function History({ objects }: { objects: ObjectNode[] }) {
   );
 }
 
+const REACH_COLUMNS = ["Agent", "Cluster", "Why", "Receives", "Last applied", "Result"];
+
 export function StackPage({ id }: { id: string }) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: STACK, variables: { id } });
+  useOnReconnect(() => refetch({ requestPolicy: "network-only" }));
   // A new result for this stack re-reads what reaches where (results arrive live).
   useSubscription({ query: EVENTS, variables: { s: id } }, (_prev, event) => {
     refetch({ requestPolicy: "network-only" });
@@ -111,34 +116,28 @@ export function StackPage({ id }: { id: string }) {
               <Title order={3} size="h4">
                 Reaches {reached.length} agents
               </Title>
-              <Table aria-label="Agents this stack reaches" striped>
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Agent</Table.Th>
-                    <Table.Th>Cluster</Table.Th>
-                    <Table.Th>Why</Table.Th>
-                    <Table.Th>Receives</Table.Th>
-                    <Table.Th>Last applied</Table.Th>
-                    <Table.Th>Result</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {reached.map((r) => (
-                    <Table.Tr key={r.agent.id} data-agent-id={r.agent.id}>
-                      <Table.Td>
-                        <Anchor href={href.agent(r.agent.id)}>{r.agent.name}</Anchor>
-                      </Table.Td>
-                      <Table.Td>{r.agent.clusterName}</Table.Td>
-                      <Table.Td>{r.reasons.join(", ")}</Table.Td>
-                      <Table.Td>{r.receives ? "yes" : "no (inactive)"}</Table.Td>
-                      <Table.Td>{r.lastEvent ? `#${r.lastEvent.deploymentObject.sequenceId}` : "—"}</Table.Td>
-                      <Table.Td title={r.lastEvent?.message ?? undefined}>
-                        <ResultBadge status={r.lastEvent?.status} />
-                      </Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
+              <VirtualTable
+                label="Agents this stack reaches"
+                striped
+                columns={REACH_COLUMNS}
+                rows={reached}
+                rowKey={(r) => r.agent.id}
+                rowData={(r) => ({ "data-agent-id": r.agent.id })}
+                cells={(r) => (
+                  <>
+                    <Table.Td>
+                      <Anchor href={href.agent(r.agent.id)}>{r.agent.name}</Anchor>
+                    </Table.Td>
+                    <Table.Td>{r.agent.clusterName}</Table.Td>
+                    <Table.Td>{r.reasons.join(", ")}</Table.Td>
+                    <Table.Td>{r.receives ? "yes" : "no (inactive)"}</Table.Td>
+                    <Table.Td>{r.lastEvent ? `#${r.lastEvent.deploymentObject.sequenceId}` : "—"}</Table.Td>
+                    <Table.Td title={r.lastEvent?.message ?? undefined}>
+                      <ResultBadge status={r.lastEvent?.status} />
+                    </Table.Td>
+                  </>
+                )}
+              />
             </section>
             <History objects={objects} />
           </Stack>

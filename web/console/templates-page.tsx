@@ -1,6 +1,7 @@
 import { Badge, Code, Group, NativeSelect, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
 import { ErrorText, Pager, usePaged, when } from "./paged.js";
+import { VirtualTable } from "./virtual-table.js";
 
 const TEMPLATES = `query($filter: StackTemplateFilter, $after: String) {
   stackTemplates(filter: $filter, first: 100, after: $after) {
@@ -21,6 +22,8 @@ interface Template {
   annotations: { key: string; value: string }[];
   createdAt: string;
 }
+
+const COLUMNS = ["Template", "Version", "Owner", "Requires", "Checksum", "Created"];
 
 /** A native disclosure: keyboard and screen readers handle it without any script. */
 function Source({ t }: { t: Template }) {
@@ -62,47 +65,41 @@ export function TemplatesPage() {
         ]}
       />
       <ErrorText error={paged.error} />
-      <Table striped aria-label="Stack templates">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Template</Table.Th>
-            <Table.Th>Version</Table.Th>
-            <Table.Th>Owner</Table.Th>
-            <Table.Th>Requires</Table.Th>
-            <Table.Th>Checksum</Table.Th>
-            <Table.Th>Created</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {paged.nodes.map((t) => (
-            <Table.Tr key={t.id} data-template-id={t.id}>
-              <Table.Td title={t.description ?? undefined}>
-                <Source t={t} />
-              </Table.Td>
-              <Table.Td>{t.version}</Table.Td>
-              <Table.Td>{t.generatorId ? <Code>{t.generatorId.slice(0, 8)}</Code> : "system"}</Table.Td>
-              <Table.Td>
-                <Group gap={4}>
-                  {t.labels.map((l) => (
-                    <Badge key={l} variant="outline" size="sm">
-                      {l}
-                    </Badge>
-                  ))}
-                  {t.annotations.map((a) => (
-                    <Badge key={a.key} variant="dot" size="sm">
-                      {a.key}={a.value}
-                    </Badge>
-                  ))}
-                </Group>
-              </Table.Td>
-              <Table.Td>
-                <Code>{t.checksum.slice(0, 12)}</Code>
-              </Table.Td>
-              <Table.Td>{when(t.createdAt)}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <VirtualTable
+        label="Stack templates"
+        striped
+        columns={COLUMNS}
+        rows={paged.nodes}
+        rowKey={(t) => t.id}
+        rowData={(t) => ({ "data-template-id": t.id })}
+        cells={(t) => (
+          <>
+            <Table.Td title={t.description ?? undefined}>
+              <Source t={t} />
+            </Table.Td>
+            <Table.Td>{t.version}</Table.Td>
+            <Table.Td>{t.generatorId ? <Code>{t.generatorId.slice(0, 8)}</Code> : "system"}</Table.Td>
+            <Table.Td>
+              <Group gap={4}>
+                {t.labels.map((l) => (
+                  <Badge key={l} variant="outline" size="sm">
+                    {l}
+                  </Badge>
+                ))}
+                {t.annotations.map((a) => (
+                  <Badge key={a.key} variant="dot" size="sm">
+                    {a.key}={a.value}
+                  </Badge>
+                ))}
+              </Group>
+            </Table.Td>
+            <Table.Td>
+              <Code>{t.checksum.slice(0, 12)}</Code>
+            </Table.Td>
+            <Table.Td>{when(t.createdAt)}</Table.Td>
+          </>
+        )}
+      />
       <Pager paged={paged} what="stack templates" />
     </Stack>
   );

@@ -2,6 +2,7 @@ import { Badge, Code, Group, Stack, Table, Text, Title } from "@mantine/core";
 import { useMemo, useState } from "react";
 import { useSubscription } from "urql";
 import { ErrorText, Pager, usePaged, when } from "./paged.js";
+import { VirtualTable } from "./virtual-table.js";
 
 const SUBSCRIPTIONS = `query($after: String) { webhookSubscriptions(first: 100, after: $after) {
   edges { node { id name eventTypes enabled targetLabels maxRetries timeoutSeconds hasUrl hasAuthHeader
@@ -40,6 +41,7 @@ interface Delivery {
   createdAt: string;
 }
 
+const DELIVERY_COLUMNS = ["Event", "Subscription", "Status", "Attempts", "Last answer", "Created"];
 const STATUS_COLOR = { PENDING: "gray", ACQUIRED: "blue", SUCCESS: "green", FAILED: "orange", DEAD: "red" } as const;
 
 function Subscriptions({ paged }: { paged: ReturnType<typeof usePaged<Subscription>> }) {
@@ -113,36 +115,29 @@ function Deliveries({ names }: { names: Map<string, string> }) {
         Recent deliveries (live)
       </Title>
       <ErrorText error={paged.error} />
-      <Table striped aria-label="Webhook deliveries">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Event</Table.Th>
-            <Table.Th>Subscription</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Attempts</Table.Th>
-            <Table.Th>Last answer</Table.Th>
-            <Table.Th>Created</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {rows.map((d) => (
-            <Table.Tr key={d.id} data-delivery-id={d.id}>
-              <Table.Td>{d.eventType}</Table.Td>
-              <Table.Td>{names.get(d.subscriptionId) ?? <Code>{d.subscriptionId.slice(0, 8)}</Code>}</Table.Td>
-              <Table.Td>
-                <Badge color={STATUS_COLOR[d.status]}>{d.status}</Badge>
-              </Table.Td>
-              <Table.Td>{d.attemptCount}</Table.Td>
-              <Table.Td>
-                {[d.lastStatusCode, d.lastError, d.nextAttemptAt && `retry ${when(d.nextAttemptAt)}`]
-                  .filter(Boolean)
-                  .join(" · ") || "—"}
-              </Table.Td>
-              <Table.Td>{when(d.createdAt)}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <VirtualTable
+        label="Webhook deliveries"
+        striped
+        columns={DELIVERY_COLUMNS}
+        rows={rows}
+        rowKey={(d) => d.id}
+        rowData={(d) => ({ "data-delivery-id": d.id })}
+        cells={(d) => (
+          <>
+            <Table.Td>{d.eventType}</Table.Td>
+            <Table.Td>{names.get(d.subscriptionId) ?? <Code>{d.subscriptionId.slice(0, 8)}</Code>}</Table.Td>
+            <Table.Td>
+              <Badge color={STATUS_COLOR[d.status]}>{d.status}</Badge>
+            </Table.Td>
+            <Table.Td>{d.attemptCount}</Table.Td>
+            <Table.Td>
+              {[d.lastStatusCode, d.lastError, d.nextAttemptAt && `retry ${when(d.nextAttemptAt)}`].filter(Boolean).join(" · ") ||
+                "—"}
+            </Table.Td>
+            <Table.Td>{when(d.createdAt)}</Table.Td>
+          </>
+        )}
+      />
       <Pager paged={paged} what="webhook deliveries" />
     </section>
   );

@@ -1,6 +1,8 @@
 import { Badge, Group, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
-import { ErrorText, Pager, ShortId, StatusFilter, useInterval, usePaged, when } from "./paged.js";
+import { useRereadOn } from "./live.js";
+import { ErrorText, Pager, ShortId, StatusFilter, usePaged, when } from "./paged.js";
+import { VirtualTable } from "./virtual-table.js";
 
 const QUEUE = `query($filter: WorkOrderFilter, $after: String) { workOrders(filter: $filter, first: 100, after: $after) {
   edges { node { id workType status claimedBy claimedAt retryCount maxRetries nextRetryAfter lastError createdAt
@@ -10,8 +12,10 @@ const LOG = `query($filter: WorkOrderLogFilter, $after: String) { workOrderLog(f
   edges { node { id workType success retriesAttempted resultMessage claimedBy completedAt } }
   pageInfo { hasNextPage endCursor } } }`;
 
-// agentWorkOrders is per agent (and admin-only per agent), so the lists are re-read instead.
-const REFRESH_MS = 10_000;
+// Any change of the queue or the log, from any broker (the public API's workOrderChanges).
+const CHANGES = `subscription { workOrderChanges { kind workOrderId } }`;
+const QUEUE_COLUMNS = ["Id", "Type", "Status", "Targets", "Claimed by", "Retries", "Created"];
+const LOG_COLUMNS = ["Id", "Type", "Result", "Retries", "Agent", "Completed", "Message"];
 
 interface QueuedOrder {
   id: string;
@@ -46,7 +50,7 @@ const targets = (t: QueuedOrder["targeting"]) =>
 function Queue() {
   const [status, setStatus] = useState("");
   const paged = usePaged<QueuedOrder>(QUEUE, "workOrders", { filter: status ? { status } : null });
-  useInterval(paged.refresh, REFRESH_MS);
+  useRereadOn(CHANGES, paged.refresh);
   return (
     <section aria-label="Queue">
       <Group align="end" justify="space-between">
@@ -56,39 +60,32 @@ function Queue() {
         <StatusFilter value={status} onChange={setStatus} statuses={["PENDING", "CLAIMED", "RETRY_PENDING"]} />
       </Group>
       <ErrorText error={paged.error} />
-      <Table striped aria-label="Queued work orders">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Id</Table.Th>
-            <Table.Th>Type</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Targets</Table.Th>
-            <Table.Th>Claimed by</Table.Th>
-            <Table.Th>Retries</Table.Th>
-            <Table.Th>Created</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {paged.nodes.map((o) => (
-            <Table.Tr key={o.id} data-work-order-id={o.id}>
-              <Table.Td>
-                <ShortId id={o.id} />
-              </Table.Td>
-              <Table.Td>{o.workType}</Table.Td>
-              <Table.Td title={o.lastError ?? undefined}>
-                <Badge variant="light">{o.status}</Badge>
-              </Table.Td>
-              <Table.Td>{targets(o.targeting)}</Table.Td>
-              <Table.Td>{o.claimedBy ? `${o.claimedBy.slice(0, 8)} at ${when(o.claimedAt)}` : "—"}</Table.Td>
-              <Table.Td>
-                {o.retryCount} of {o.maxRetries}
-                {o.nextRetryAfter ? `, next ${when(o.nextRetryAfter)}` : ""}
-              </Table.Td>
-              <Table.Td>{when(o.createdAt)}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <VirtualTable
+        label="Queued work orders"
+        striped
+        columns={QUEUE_COLUMNS}
+        rows={paged.nodes}
+        rowKey={(o) => o.id}
+        rowData={(o) => ({ "data-work-order-id": o.id })}
+        cells={(o) => (
+          <>
+            <Table.Td>
+              <ShortId id={o.id} />
+            </Table.Td>
+            <Table.Td>{o.workType}</Table.Td>
+            <Table.Td title={o.lastError ?? undefined}>
+              <Badge variant="light">{o.status}</Badge>
+            </Table.Td>
+            <Table.Td>{targets(o.targeting)}</Table.Td>
+            <Table.Td>{o.claimedBy ? `${o.claimedBy.slice(0, 8)} at ${when(o.claimedAt)}` : "—"}</Table.Td>
+            <Table.Td>
+              {o.retryCount} of {o.maxRetries}
+              {o.nextRetryAfter ? `, next ${when(o.nextRetryAfter)}` : ""}
+            </Table.Td>
+            <Table.Td>{when(o.createdAt)}</Table.Td>
+          </>
+        )}
+      />
       <Pager paged={paged} what="queued work orders" />
     </section>
   );
@@ -96,49 +93,42 @@ function Queue() {
 
 function Log() {
   const paged = usePaged<LoggedOrder>(LOG, "workOrderLog", {});
-  useInterval(paged.refresh, REFRESH_MS);
+  useRereadOn(CHANGES, paged.refresh);
   return (
     <section aria-label="Log">
       <Title order={3} size="h4">
         Log (newest first)
       </Title>
       <ErrorText error={paged.error} />
-      <Table striped aria-label="Finished work orders">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Id</Table.Th>
-            <Table.Th>Type</Table.Th>
-            <Table.Th>Result</Table.Th>
-            <Table.Th>Retries</Table.Th>
-            <Table.Th>Agent</Table.Th>
-            <Table.Th>Completed</Table.Th>
-            <Table.Th>Message</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {paged.nodes.map((o) => (
-            <Table.Tr key={o.id} data-work-order-id={o.id}>
-              <Table.Td>
-                <ShortId id={o.id} />
-              </Table.Td>
-              <Table.Td>{o.workType}</Table.Td>
-              <Table.Td>
-                <Badge color={o.success ? "green" : "red"}>{o.success ? "SUCCESS" : "FAILURE"}</Badge>
-              </Table.Td>
-              <Table.Td>{o.retriesAttempted}</Table.Td>
-              <Table.Td>{o.claimedBy?.slice(0, 8) ?? "—"}</Table.Td>
-              <Table.Td>{when(o.completedAt)}</Table.Td>
-              <Table.Td>{o.resultMessage ?? ""}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <VirtualTable
+        label="Finished work orders"
+        striped
+        columns={LOG_COLUMNS}
+        rows={paged.nodes}
+        rowKey={(o) => o.id}
+        rowData={(o) => ({ "data-work-order-id": o.id })}
+        cells={(o) => (
+          <>
+            <Table.Td>
+              <ShortId id={o.id} />
+            </Table.Td>
+            <Table.Td>{o.workType}</Table.Td>
+            <Table.Td>
+              <Badge color={o.success ? "green" : "red"}>{o.success ? "SUCCESS" : "FAILURE"}</Badge>
+            </Table.Td>
+            <Table.Td>{o.retriesAttempted}</Table.Td>
+            <Table.Td>{o.claimedBy?.slice(0, 8) ?? "—"}</Table.Td>
+            <Table.Td>{when(o.completedAt)}</Table.Td>
+            <Table.Td>{o.resultMessage ?? ""}</Table.Td>
+          </>
+        )}
+      />
       <Pager paged={paged} what="finished work orders" />
     </section>
   );
 }
 
-/** The work-order queue and log, 100 a page, re-read every 10 s and on every visit. */
+/** The work-order queue and log, 100 a page, live: re-read on every change workOrderChanges tells of. */
 export function WorkOrdersPage() {
   return (
     <Stack>
