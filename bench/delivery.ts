@@ -2,8 +2,12 @@
 // latency, deliveries/s, broker memory per idle agent and a reconnect storm, each beside the same
 // figure for a bare `ws` server (bench/bare-ws-server.ts) driven by the same clients in the same
 // run, with the ratio; then the REST long-poll latency. Prints figures; never a test.
-// BENCH_AGENTS=1000,5000 picks N.
+// BENCH_AGENTS=1000,5000 picks N. BENCH_HEAP_DIR=dir writes V8 heap snapshots of the broker
+// before and after its N agents subscribed (bench/heap-summary.ts diffs them); BENCH_ONLY_MEMORY=1
+// stops after that (no publishing, no storm).
 import { fork, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import v8 from "node:v8";
 import pg from "pg";
 import { mintPak } from "../src/auth/pak.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
@@ -11,6 +15,12 @@ import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 const sizes = (process.env.BENCH_AGENTS ?? "100,1000").split(",").map(Number);
 const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 20);
 const STORM_TIMEOUT_MS = 300_000;
+const HEAP_DIR = process.env.BENCH_HEAP_DIR;
+const heapSnapshot = (name: string) => {
+  if (!HEAP_DIR) return;
+  global.gc?.();
+  console.log(`heap snapshot: ${v8.writeHeapSnapshot(path.join(HEAP_DIR, name))}`);
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CREATE = `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`;
 
@@ -139,8 +149,10 @@ async function startOurs(n: number): Promise<Side> {
   const stackId = stack.createStack.stack.id as string;
   const { paks, agentIds } = await seedAgents(broker.databaseUrl, stackId, n);
   const keys = paks.map((p) => p.pak);
+  heapSnapshot(`broker-${n}-before.heapsnapshot`);
   global.gc?.();
-  const rssBefore = process.memoryUsage().rss;
+  const memBefore = process.memoryUsage();
+  const rssBefore = memBefore.rss;
   const c = clients();
   await c.next();
   await c.ask({ url: broker.url, paks: keys });
@@ -148,9 +160,16 @@ async function startOurs(n: number): Promise<Side> {
   if (connected < n) console.log(`N=${n}: only ${connected} broker subscriptions opened`);
   await sleep(500);
   global.gc?.();
+  const memAfter = process.memoryUsage();
+  const rssAfter = memAfter.rss;
+  if (process.env.BENCH_ONLY_MEMORY) {
+    const per = (k: keyof NodeJS.MemoryUsage) => `${k} ${((memAfter[k] - memBefore[k]) / connected / 1024).toFixed(1)} KB`;
+    console.log(`N=${n}: per agent ${(["rss", "heapTotal", "heapUsed", "external", "arrayBuffers"] as const).map(per).join(", ")}; total RSS ${(rssAfter / 2 ** 20).toFixed(0)} MB (${(rssBefore / 2 ** 20).toFixed(0)} MB before)`);
+  }
+  heapSnapshot(`broker-${n}-after.heapsnapshot`);
   return {
     connected,
-    rssPerAgentKb: (process.memoryUsage().rss - rssBefore) / connected / 1024,
+    rssPerAgentKb: (rssAfter - rssBefore) / connected / 1024,
     async publish(i) {
       const o = await gql(broker.url, genPak, CREATE, { s: stackId, y: yaml2k(i) });
       return [o.createDeploymentObject.deploymentObject.id, Date.now()];
@@ -272,5 +291,11 @@ async function restLatency(broker: { url: string }, genPak: string, stackId: str
   );
 }
 
-for (const n of sizes) report(n, ...(await measure(n)));
+if (process.env.BENCH_ONLY_MEMORY) {
+  for (const n of sizes) {
+    const ours = await startOurs(n);
+    console.log(`N=${n} | RSS per idle subscribed agent (ours only) | ${ours.rssPerAgentKb.toFixed(1)} KB`);
+    await ours.stop();
+  }
+} else for (const n of sizes) report(n, ...(await measure(n)));
 process.exit(0);

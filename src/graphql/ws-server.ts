@@ -45,10 +45,18 @@ const isProd = () => process.env.NODE_ENV === "production";
 const reasonOf = (err: unknown) =>
   isProd() ? "Internal server error" : (err instanceof Error ? err.message : String(err)).slice(0, 120);
 
+/**
+ * Sees each message before graphql-ws: true when it took the message (and will hand it to
+ * `fallback`, graphql-ws's own handling, if it changes its mind). It must decide synchronously,
+ * so that messages are still taken in the order they came.
+ */
+export type MessageIntercept<X> = (extra: X, data: string, fallback: (data: string) => Promise<void>) => boolean;
+
 export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E extends Record<PropertyKey, unknown>>(
   options: ServerOptions<P, WsExtra & Partial<E>>,
   wss: WebSocketServer,
   keepAliveMs: number,
+  intercept?: MessageIntercept<WsExtra & Partial<E>>,
 ) {
   const server = makeServer<P, WsExtra & Partial<E>>({ ...options, jsonMessageReplacer: sharedPayloadReplacer });
   wss.options.handleProtocols = handleProtocols;
@@ -74,6 +82,9 @@ export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E ext
       log.warn({ err }, "websocket error");
       socket.close(CloseCode.InternalServerError, reasonOf(err));
     });
+    // graphql-ws's own adapter builds the same object: the socket, its upgrade request, and
+    // whatever onConnect adds later.
+    const extra = { socket, request } as WsExtra & Partial<E>;
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -84,19 +95,22 @@ export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E ext
             socket.send(frame, (err) => (err ? reject(err) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
-        onMessage: (cb) =>
-          socket.on("message", async (event) => {
+        onMessage: (cb) => {
+          const handle = async (data: string) => {
             try {
-              await cb(String(event));
+              await cb(data);
             } catch (err) {
               log.error({ err }, "handling a websocket message failed");
               socket.close(CloseCode.InternalServerError, reasonOf(err));
             }
-          }),
+          };
+          socket.on("message", (event) => {
+            const data = String(event);
+            if (!intercept?.(extra, data, handle)) void handle(data);
+          });
+        },
       },
-      // graphql-ws's own adapter builds the same object: the socket, its upgrade request, and
-      // whatever onConnect adds later.
-      { socket, request } as WsExtra & Partial<E>,
+      extra,
     );
     socket.once("close", (code, reason) => closed(code, String(reason)));
   });
