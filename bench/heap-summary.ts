@@ -5,27 +5,46 @@
 import fs from "node:fs";
 
 interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+  snapshot: { meta: { node_fields: string[]; node_types: [string[]]; edge_fields: string[]; edge_types: [string[]] } };
   nodes: number[];
+  edges: number[];
   strings: string[];
 }
 
-/** Self size and count per "type:name" (names of strings and numbers are folded into their type). */
+/**
+ * Self size and count per "type:name" (names of strings and numbers are folded into their type).
+ * With OWNERS="<kind>", the kinds of the objects holding that kind instead (who owns the
+ * dictionary-mode property arrays, the closures, …).
+ */
 function summarise(file: string): Map<string, { bytes: number; count: number }> {
   const snap = JSON.parse(fs.readFileSync(file, "utf8")) as Snapshot;
   const fields = snap.snapshot.meta.node_fields;
   const types = snap.snapshot.meta.node_types[0];
-  const [typeAt, nameAt, sizeAt] = ["type", "name", "self_size"].map((f) => fields.indexOf(f)) as [number, number, number];
-  const out = new Map<string, { bytes: number; count: number }>();
-  for (let i = 0; i < snap.nodes.length; i += fields.length) {
-    const type = types[snap.nodes[i + typeAt] ?? 0] ?? "?";
+  const [typeAt, nameAt, sizeAt, edgesAt] = ["type", "name", "self_size", "edge_count"].map((f) => fields.indexOf(f)) as number[];
+  const keyOf = (i: number) => {
+    const type = types[snap.nodes[i + (typeAt ?? 0)] ?? 0] ?? "?";
     const folded = ["string", "concatenated string", "sliced string", "number", "heap number"].includes(type);
-    const name = folded ? "" : (snap.strings[snap.nodes[i + nameAt] ?? 0] ?? "").slice(0, 60);
-    const key = `${type}:${name}`;
+    return `${type}:${folded ? "" : (snap.strings[snap.nodes[i + (nameAt ?? 0)] ?? 0] ?? "").slice(0, 60)}`;
+  };
+  const out = new Map<string, { bytes: number; count: number }>();
+  const add = (key: string, bytes: number) => {
     const entry = out.get(key) ?? { bytes: 0, count: 0 };
-    entry.bytes += snap.nodes[i + sizeAt] ?? 0;
+    entry.bytes += bytes;
     entry.count += 1;
     out.set(key, entry);
+  };
+  const owners = process.env.OWNERS;
+  const edgeWidth = snap.snapshot.meta.edge_fields.length;
+  const toAt = snap.snapshot.meta.edge_fields.indexOf("to_node");
+  for (let i = 0, e = 0; i < snap.nodes.length; i += fields.length) {
+    const edgeCount = snap.nodes[i + (edgesAt ?? 0)] ?? 0;
+    if (!owners) add(keyOf(i), snap.nodes[i + (sizeAt ?? 0)] ?? 0);
+    else
+      for (let k = 0; k < edgeCount; k++) {
+        const to = snap.edges[e + k * edgeWidth + toAt] ?? 0;
+        if (keyOf(to) === owners) add(keyOf(i), snap.nodes[to + (sizeAt ?? 0)] ?? 0);
+      }
+    e += edgeCount * edgeWidth;
   }
   return out;
 }
