@@ -61,6 +61,9 @@ export class DeliveryHub implements CommitHook {
     this.stackWatchers = new StackWatchers(db, horizon, queueLimit);
   }
 
+  /** One function for every subscription's deliveries. */
+  private readonly delivered = (o: DeploymentObjectRow) => this.metrics.delivered(o);
+
   async start(): Promise<void> {
     await this.feed.start();
     this.listener.on("notification", (channel, payload) => {
@@ -154,7 +157,7 @@ export class DeliveryHub implements CommitHook {
         this.metrics.subscriptionClosed();
         presence?.closed(agentId);
       },
-      onSend: (o) => this.metrics.delivered(o),
+      onSend: this.delivered,
     });
     this.index.add(sub);
     presence?.opened(agentId);

@@ -156,8 +156,9 @@ export function startGraphQLWs(opts: {
         const { extra } = ctx;
         extra.identity = key.identity;
         extra.connection = opts.delivery.connections.add(key, extra.socket);
-        extra.socket.once("close", () => extra.connection?.remove());
         caps.authenticated(ctx.extra.socket);
+        // Nor is the key itself, once verified (onClose removes the connection).
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         wsContexts.set(extra, ctx);
         // The upgrade request is not needed after authentication; holding it costs memory per agent.
         // (graphql-ws declares it always present; cleared, not deleted, so the object keeps its fast shape.)
@@ -208,7 +209,11 @@ export function startGraphQLWs(opts: {
         return { schema: opts.schema, document: doc, operationName: payload.operationName, variableValues: variables };
       },
       onComplete: (ctx, id) => caps.release(ctx, id),
-      onClose: (ctx) => caps.releaseAll(ctx),
+      onClose: (ctx) => {
+        ctx.extra.connection?.remove();
+        caps.releaseAll(ctx);
+        caps.closed(ctx.extra.socket);
+      },
       context: (ctx) =>
         opts.contexts.forSocket(
           ctx.extra.identity ?? null,
