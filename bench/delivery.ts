@@ -164,7 +164,10 @@ async function launchBroker(n: number): Promise<Broker> {
     const broker = await startBenchBroker(`delivery${n}`);
     return {
       ...broker,
-      memory: async () => (global.gc?.(), process.memoryUsage()),
+      memory: async () => {
+        global.gc?.();
+        return process.memoryUsage();
+      },
       snapshot: async (name) => heapSnapshot(name),
       stop: () => broker.stop(),
     };
@@ -175,7 +178,10 @@ async function launchBroker(n: number): Promise<Broker> {
     ...started,
     memory: () => proc.ask<NodeJS.MemoryUsage>({ type: "rss" }),
     async snapshot(name) {
-      if (HEAP_DIR) console.log(`heap snapshot: ${(await proc.ask<{ file: string }>({ type: "snapshot", file: path.join(HEAP_DIR, name) })).file}`);
+      if (HEAP_DIR)
+        console.log(
+          `heap snapshot: ${(await proc.ask<{ file: string }>({ type: "snapshot", file: path.join(HEAP_DIR, name) })).file}`,
+        );
     },
     stop: () => proc.stop(),
   };
@@ -204,7 +210,9 @@ async function startOurs(n: number): Promise<Side> {
     const per = (k: keyof NodeJS.MemoryUsage) => `${k} ${((memAfter[k] - memBefore[k]) / connected / 1024).toFixed(1)} KB`;
     const spaces = (m: object) => JSON.stringify((m as { spaces?: object }).spaces ?? {});
     console.log(`spaces before ${spaces(memBefore)}\nspaces after  ${spaces(memAfter)}`);
-    console.log(`N=${n}: per agent ${(["rss", "heapTotal", "heapUsed", "external", "arrayBuffers"] as const).map(per).join(", ")}; total RSS ${(rssAfter / 2 ** 20).toFixed(0)} MB (${(rssBefore / 2 ** 20).toFixed(0)} MB before)`);
+    console.log(
+      `N=${n}: per agent ${(["rss", "heapTotal", "heapUsed", "external", "arrayBuffers"] as const).map(per).join(", ")}; total RSS ${(rssAfter / 2 ** 20).toFixed(0)} MB (${(rssBefore / 2 ** 20).toFixed(0)} MB before)`,
+    );
   }
   await broker.snapshot(`broker-${n}-after.heapsnapshot`);
   return {

@@ -50,7 +50,8 @@ function summarise(file: string): Map<string, { bytes: number; count: number }> 
 }
 
 const [beforeFile, afterFile, nArg] = process.argv.slice(2);
-if (!beforeFile || !afterFile || !nArg) throw new Error("usage: tsx bench/heap-summary.ts before.heapsnapshot after.heapsnapshot N");
+if (!beforeFile || !afterFile || !nArg)
+  throw new Error("usage: tsx bench/heap-summary.ts before.heapsnapshot after.heapsnapshot N");
 const n = Number(nArg);
 const before = summarise(beforeFile);
 const after = summarise(afterFile);
