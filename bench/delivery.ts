@@ -2,8 +2,14 @@
 // latency, deliveries/s, broker memory per idle agent and a reconnect storm, each beside the same
 // figure for a bare `ws` server (bench/bare-ws-server.ts) driven by the same clients in the same
 // run, with the ratio; then the REST long-poll latency. Prints figures; never a test.
-// BENCH_AGENTS=1000,5000 picks N.
+// BENCH_AGENTS=1000,5000 picks N. The broker and the bare server run compiled, each in a process
+// of its own (bench/broker-process.ts, built by build:bench-broker); BENCH_BROKER=tsx runs the
+// broker in this process under tsx instead (as before). BENCH_HEAP_DIR=dir writes V8 heap snapshots of the broker
+// before and after its N agents subscribed (bench/heap-summary.ts diffs them); BENCH_ONLY_MEMORY=1
+// stops after that (no publishing, no storm).
 import { fork, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import v8 from "node:v8";
 import pg from "pg";
 import { mintPak } from "../src/auth/pak.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
@@ -11,10 +17,17 @@ import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 const sizes = (process.env.BENCH_AGENTS ?? "100,1000").split(",").map(Number);
 const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 20);
 const STORM_TIMEOUT_MS = 300_000;
+const HEAP_DIR = process.env.BENCH_HEAP_DIR;
+const heapSnapshot = (name: string) => {
+  if (!HEAP_DIR) return;
+  global.gc?.();
+  console.log(`heap snapshot: ${v8.writeHeapSnapshot(path.join(HEAP_DIR, name))}`);
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CREATE = `mutation($s: ID!, $y: String!) { createDeploymentObject(input: { stackId: $s, yamlContent: $y }) { deploymentObject { id } } }`;
 
 interface Figures {
+  rssTotalMb: number;
   p50: number;
   p99: number;
   perSecond: number;
@@ -24,8 +37,8 @@ interface Figures {
 }
 
 /** A forked child answering each message with one message, in order. */
-function child(file: string, execArgv: string[]) {
-  const proc: ChildProcess = fork(new URL(file, import.meta.url).pathname, [], { execArgv });
+function child(file: string, execArgv: string[], env: Record<string, string> = {}) {
+  const proc: ChildProcess = fork(file, [], { execArgv, env: { ...process.env, ...env } });
   const waiting: ((m: unknown) => void)[] = [];
   proc.on("message", (m) => waiting.shift()?.(m));
   return {
@@ -42,7 +55,7 @@ function child(file: string, execArgv: string[]) {
     },
   };
 }
-const clients = () => child("./delivery-clients.ts", ["--import", "tsx"]);
+const clients = () => child(new URL("./delivery-clients.ts", import.meta.url).pathname, ["--import", "tsx"]);
 
 /** Waits until `count()` reaches n, or stops growing for 30 s. */
 async function untilCount(n: number, count: () => Promise<number>): Promise<number> {
@@ -111,6 +124,8 @@ async function seedAgents(databaseUrl: string, stackId: string, n: number) {
 interface Side {
   connected: number;
   rssPerAgentKb: number;
+  /** The server's whole RSS with its N idle subscribed agents. */
+  rssTotalMb: number;
   /** Pushes object i; resolves with its id and the time it was committed (or pushed). */
   publish(i: number): Promise<[string, number]>;
   receipts(): Promise<[string, number][]>;
@@ -131,26 +146,79 @@ async function storm(n: number, url: string, keys: string[], drained: () => Prom
   return figures;
 }
 
+interface Broker {
+  url: string;
+  databaseUrl: string;
+  adminPak: string;
+  /** After a full GC. */
+  memory(): Promise<NodeJS.MemoryUsage>;
+  snapshot(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const compiled = (name: string) => new URL(`../dist/bench/${name}.mjs`, import.meta.url).pathname;
+
+/** Our broker: compiled in a child process, or in this one under tsx (BENCH_BROKER=tsx). */
+async function launchBroker(n: number): Promise<Broker> {
+  if (process.env.BENCH_BROKER === "tsx") {
+    const broker = await startBenchBroker(`delivery${n}`);
+    return {
+      ...broker,
+      memory: async () => {
+        global.gc?.();
+        return process.memoryUsage();
+      },
+      snapshot: async (name) => heapSnapshot(name),
+      stop: () => broker.stop(),
+    };
+  }
+  const proc = child(compiled("broker-process"), ["--expose-gc"], { BENCH_LABEL: `delivery${n}` });
+  const started = await proc.next<{ url: string; databaseUrl: string; adminPak: string }>();
+  return {
+    ...started,
+    memory: () => proc.ask<NodeJS.MemoryUsage>({ type: "rss" }),
+    async snapshot(name) {
+      if (HEAP_DIR)
+        console.log(
+          `heap snapshot: ${(await proc.ask<{ file: string }>({ type: "snapshot", file: path.join(HEAP_DIR, name) })).file}`,
+        );
+    },
+    stop: () => proc.stop(),
+  };
+}
+
 async function startOurs(n: number): Promise<Side> {
-  const broker = await startBenchBroker(`delivery${n}`);
+  const broker = await launchBroker(n);
   const gen = await gql(broker.url, broker.adminPak, `mutation { createGenerator(input: { name: "bench" }) { pak } }`);
   const genPak = gen.createGenerator.pak as string;
   const stack = await gql(broker.url, genPak, `mutation { createStack(input: { name: "fanout" }) { stack { id } } }`);
   const stackId = stack.createStack.stack.id as string;
   const { paks, agentIds } = await seedAgents(broker.databaseUrl, stackId, n);
   const keys = paks.map((p) => p.pak);
-  global.gc?.();
-  const rssBefore = process.memoryUsage().rss;
+  await broker.snapshot(`broker-${n}-before.heapsnapshot`);
+  const memBefore = await broker.memory();
+  const rssBefore = memBefore.rss;
   const c = clients();
   await c.next();
   await c.ask({ url: broker.url, paks: keys });
   const connected = await untilCount(n, () => activeSubscriptions(broker.url));
   if (connected < n) console.log(`N=${n}: only ${connected} broker subscriptions opened`);
   await sleep(500);
-  global.gc?.();
+  const memAfter = await broker.memory();
+  const rssAfter = memAfter.rss;
+  if (process.env.BENCH_ONLY_MEMORY) {
+    const per = (k: keyof NodeJS.MemoryUsage) => `${k} ${((memAfter[k] - memBefore[k]) / connected / 1024).toFixed(1)} KB`;
+    const spaces = (m: object) => JSON.stringify((m as { spaces?: object }).spaces ?? {});
+    console.log(`spaces before ${spaces(memBefore)}\nspaces after  ${spaces(memAfter)}`);
+    console.log(
+      `N=${n}: per agent ${(["rss", "heapTotal", "heapUsed", "external", "arrayBuffers"] as const).map(per).join(", ")}; total RSS ${(rssAfter / 2 ** 20).toFixed(0)} MB (${(rssBefore / 2 ** 20).toFixed(0)} MB before)`,
+    );
+  }
+  await broker.snapshot(`broker-${n}-after.heapsnapshot`);
   return {
     connected,
-    rssPerAgentKb: (process.memoryUsage().rss - rssBefore) / connected / 1024,
+    rssPerAgentKb: (rssAfter - rssBefore) / connected / 1024,
+    rssTotalMb: rssAfter / 2 ** 20,
     async publish(i) {
       const o = await gql(broker.url, genPak, CREATE, { s: stackId, y: yaml2k(i) });
       return [o.createDeploymentObject.deploymentObject.id, Date.now()];
@@ -159,7 +227,8 @@ async function startOurs(n: number): Promise<Side> {
     storm: () => storm(connected, broker.url, keys, async () => (await activeSubscriptions(broker.url)) === 0, c),
     async stop() {
       const [firstAgent, firstPak] = [agentIds[0], paks[0]];
-      if (n === sizes[0] && firstAgent && firstPak) await restLatency(broker, genPak, stackId, firstAgent, firstPak.pak);
+      const rest = n === sizes[0] && !process.env.BENCH_ONLY_MEMORY;
+      if (rest && firstAgent && firstPak) await restLatency(broker, genPak, stackId, firstAgent, firstPak.pak);
       await broker.stop();
     },
   };
@@ -167,7 +236,7 @@ async function startOurs(n: number): Promise<Side> {
 
 /** The same clients against the bare ws server, pushing a payload of the same shape and size. */
 async function startBare(n: number): Promise<Side> {
-  const bare = child("./bare-ws-server.ts", ["--expose-gc", "--import", "tsx"]);
+  const bare = child(compiled("bare-ws-server"), ["--expose-gc"]);
   const { port } = await bare.next<{ port: number }>();
   const url = `http://127.0.0.1:${port}`;
   const keys = Array.from({ length: n }, () => mintPak().pak);
@@ -198,6 +267,7 @@ async function startBare(n: number): Promise<Side> {
   return {
     connected,
     rssPerAgentKb: (rss - rssBefore) / connected / 1024,
+    rssTotalMb: rss / 2 ** 20,
     async publish(i) {
       const { t0 } = await bare.ask<{ t0: number }>({ type: "publish", payload: payload(i) });
       return [`bare-${i}`, t0];
@@ -232,7 +302,7 @@ async function measure(n: number): Promise<[Figures, Figures]> {
     const lat = latencyFigures(committed[k] ?? new Map(), await side.receipts(), side.connected);
     if (lat.delivered < side.connected * OBJECTS)
       console.log(`N=${n}: side ${k} delivered ${lat.delivered}/${side.connected * OBJECTS}`);
-    figures.push({ ...lat, rssPerAgentKb: side.rssPerAgentKb, ...(await side.storm()) });
+    figures.push({ ...lat, rssPerAgentKb: side.rssPerAgentKb, rssTotalMb: side.rssTotalMb, ...(await side.storm()) });
   }
   for (const side of sides) await side.stop();
   return [figures[0] as Figures, figures[1] as Figures];
@@ -247,6 +317,7 @@ function report(n: number, ours: Figures, limit: Figures) {
   row("commit→receipt p99", ours.p99, limit.p99, "ms");
   row("deliveries/s (one object to all)", ours.perSecond, limit.perSecond, "/s");
   row("RSS per idle subscribed agent", ours.rssPerAgentKb, limit.rssPerAgentKb, "KB", 1);
+  row("server RSS with N idle agents", ours.rssTotalMb, limit.rssTotalMb, "MB");
   row(`reconnect storm (${ours.stormCaughtUp}/${limit.stormCaughtUp} caught up)`, ours.stormSeconds, limit.stormSeconds, "s", 2);
 }
 
@@ -272,5 +343,11 @@ async function restLatency(broker: { url: string }, genPak: string, stackId: str
   );
 }
 
-for (const n of sizes) report(n, ...(await measure(n)));
+if (process.env.BENCH_ONLY_MEMORY) {
+  for (const n of sizes) {
+    const ours = await startOurs(n);
+    console.log(`N=${n} | RSS per idle subscribed agent (ours only) | ${ours.rssPerAgentKb.toFixed(1)} KB`);
+    await ours.stop();
+  }
+} else for (const n of sizes) report(n, ...(await measure(n)));
 process.exit(0);

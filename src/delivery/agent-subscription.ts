@@ -3,6 +3,17 @@ import { BoundedQueue, type QueueOptions } from "./bounded-queue.js";
 import type { AgentDeploymentEventModel } from "./types.js";
 
 /**
+ * Where a subscription's events go when no async iterator is wanted (graphql/direct-deployments.ts
+ * writes each to its socket at once). It calls `onClose` once, when it closes (also by itself,
+ * for a slow consumer).
+ */
+export interface EventSink {
+  push(event: AgentDeploymentEventModel): void;
+  close(): void;
+}
+export type SinkFactory = (onClose: () => void) => EventSink;
+
+/**
  * One agentDeployments subscription. Guarantees on this stream: per stack, objects go out in
  * increasing sequence order and never twice (`lastSent`); superseded ones are skipped; nothing
  * at or below the cursor goes out live. While the replay runs, live events wait in `pending`
@@ -15,21 +26,22 @@ export class AgentSubscription {
   private initialised = false;
   private associationsDirty = false;
   private replaying = true;
-  private pending: AgentDeploymentEventModel[] = [];
-  private readonly queue: BoundedQueue<AgentDeploymentEventModel>;
+  private pending: AgentDeploymentEventModel[] | null = [];
+  private readonly queue: EventSink;
   private readonly onSend?: (o: DeploymentObjectRow) => void;
 
   constructor(
     readonly agentId: string,
     readonly cursor: bigint,
-    opts: QueueOptions & { onSend?: (o: DeploymentObjectRow) => void },
+    opts: QueueOptions & { onSend?: (o: DeploymentObjectRow) => void; sink?: SinkFactory },
   ) {
-    this.queue = new BoundedQueue(opts);
+    this.queue = opts.sink ? opts.sink(opts.onClose) : new BoundedQueue(opts);
     this.onSend = opts.onSend;
   }
 
-  /** What graphql-ws iterates. */
+  /** What graphql-ws iterates (a subscription opened without a sink). */
   get stream(): AsyncIterableIterator<AgentDeploymentEventModel> {
+    if (!(this.queue instanceof BoundedQueue)) throw new Error("this subscription writes to a sink, not a stream");
     return this.queue;
   }
 
@@ -100,8 +112,8 @@ export class AgentSubscription {
   /** Replay done: flush what arrived meanwhile, then stream directly. */
   finishReplay(): void {
     this.replaying = false;
-    const pending = this.pending;
-    this.pending = [];
+    const pending = this.pending ?? [];
+    this.pending = null;
     for (const event of pending) this.queue.push(event);
   }
 
@@ -117,7 +129,7 @@ export class AgentSubscription {
   }
 
   private emit(event: AgentDeploymentEventModel): void {
-    if (this.replaying) this.pending.push(event);
+    if (this.replaying) this.pending?.push(event);
     else this.queue.push(event);
   }
 }

@@ -37,12 +37,29 @@ function tracked(identity: ResolvedKey["identity"]): TrackedIdentity | null {
   return identity.user ? { role: "USER", id: identity.user.id } : null;
 }
 
-interface Entry {
-  key: ResolvedKey;
-  identity: TrackedIdentity;
-  socket: Socket;
-  closed: boolean;
+/** One connection: what the registry tracks, and the Connection handed out (one object per socket). */
+class Entry implements Connection {
+  closed = false;
+
+  constructor(
+    private readonly registry: ConnectionRegistry,
+    readonly key: ResolvedKey,
+    readonly identity: TrackedIdentity,
+    readonly socket: Socket,
+  ) {}
+
+  async recheck(): Promise<boolean> {
+    await this.registry.recheckEntry(this);
+    return !this.closed;
+  }
+
+  remove(): void {
+    this.registry.removeEntry(this);
+  }
 }
+
+/** The admin key is configuration: it cannot be rotated or deleted at run time. */
+const UNTRACKED: Connection = { recheck: async () => true, remove: () => {} };
 
 const identityKey = (role: string, id: string) => `${role}:${id}`;
 
@@ -65,20 +82,22 @@ export class ConnectionRegistry {
 
   add(key: ResolvedKey, socket: Socket): Connection {
     const identity = tracked(key.identity);
-    // The admin key is configuration: it cannot be rotated or deleted at run time.
-    if (!identity) return { recheck: async () => true, remove: () => {} };
-    const entry: Entry = { key, identity, socket, closed: false };
+    if (!identity) return UNTRACKED;
+    const entry = new Entry(this, key, identity, socket);
     const k = identityKey(identity.role, identity.id);
     let set = this.byIdentity.get(k);
     if (!set) this.byIdentity.set(k, (set = new Set()));
     set.add(entry);
-    return {
-      recheck: async () => {
-        await this.rechecks.load(entry);
-        return !entry.closed;
-      },
-      remove: () => this.remove(k, entry),
-    };
+    return entry;
+  }
+
+  /** Entry.recheck: re-checks arriving together share one statement. */
+  async recheckEntry(entry: Entry): Promise<void> {
+    await this.rechecks.load(entry);
+  }
+
+  removeEntry(entry: Entry): void {
+    this.remove(identityKey(entry.identity.role, entry.identity.id), entry);
   }
 
   get size(): number {

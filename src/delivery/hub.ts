@@ -4,7 +4,7 @@ import type { FleetFeed } from "../fleet/feed.js";
 import { badInput, notFound } from "../errors.js";
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 import { AgentEventFeed } from "./agent-event-feed.js";
-import { AgentSubscription } from "./agent-subscription.js";
+import { AgentSubscription, type SinkFactory } from "./agent-subscription.js";
 import { AssociationSync } from "./association-sync.js";
 import type { SlowConsumerGuard } from "./bounded-queue.js";
 import { ChangeWaiters } from "./change-waiters.js";
@@ -60,6 +60,9 @@ export class DeliveryHub implements CommitHook {
     this.associations = new AssociationSync(db, this.index, horizon);
     this.stackWatchers = new StackWatchers(db, horizon, queueLimit);
   }
+
+  /** One function for every subscription's deliveries. */
+  private readonly delivered = (o: DeploymentObjectRow) => this.metrics.delivered(o);
 
   async start(): Promise<void> {
     await this.feed.start();
@@ -132,10 +135,20 @@ export class DeliveryHub implements CommitHook {
     return agentIds.map((id) => ({ live: live.has(id), newest }));
   });
 
-  /** Opens an agent's stream: replay since `after`, then live. `bySelf`: the agent's own PAK opened it. */
-  async subscribeAgent(agentId: string, after: bigint, guard: SlowConsumerGuard, bySelf = false): Promise<AgentSubscription> {
+  /**
+   * Opens an agent's stream: replay since `after`, then live. `bySelf`: the agent's own PAK opened
+   * it. Events go to `sub.stream`, or to the sink `sink` makes (which guards its own consumer).
+   */
+  async subscribeAgent(
+    agentId: string,
+    after: bigint,
+    guard: SlowConsumerGuard,
+    bySelf = false,
+    sink?: SinkFactory,
+  ): Promise<AgentSubscription> {
     const presence = bySelf ? this.presence : undefined;
     const sub = new AgentSubscription(agentId, after, {
+      sink,
       limit: this.queueLimit,
       onOverflow: guard.onOverflow,
       backedUp: guard.backedUp,
@@ -144,7 +157,7 @@ export class DeliveryHub implements CommitHook {
         this.metrics.subscriptionClosed();
         presence?.closed(agentId);
       },
-      onSend: (o) => this.metrics.delivered(o),
+      onSend: this.delivered,
     });
     this.index.add(sub);
     presence?.opened(agentId);

@@ -9,6 +9,7 @@ import type { AgentDeploymentEventModel, AgentEventRow } from "./types.js";
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 import { requireId } from "../validation.js";
 import type { GraphQLContext } from "../graphql/context.js";
+import type { Identity } from "../auth/identity.js";
 
 /** Close code for a subscriber that stopped reading (its buffer hit the cap). */
 export const SLOW_CONSUMER_CLOSE = 4413;
@@ -33,24 +34,29 @@ async function checkCursor(ctx: { db: Parameters<typeof newestSequenceId>[0] }, 
   if (after > newest) throw badInput("after", "after is not a sequence id this broker has issued");
 }
 
+/**
+ * Whose agentDeployments stream a caller may open: an agent its own, the admin any agent's
+ * (by agentId). Shared by the resolver and graphql/direct-deployments.ts.
+ */
+export function agentStreamOf(identity: Identity | null, agentId: string | null | undefined): { id: string; bySelf: boolean } {
+  const who = requireIdentity(identity);
+  if (who.role === "AGENT") {
+    if (agentId && agentId !== who.id) throw forbidden("an agent subscribes only for itself");
+    return { id: who.id, bySelf: true };
+  }
+  if (who.role !== "ADMIN") throw forbidden();
+  if (!agentId) throw badInput("agentId", "agentId is required for the admin");
+  return { id: requireId("agentId", agentId), bySelf: false };
+}
+
 export const deliveryResolvers: Resolvers = {
   Subscription: {
     agentDeployments: {
       subscribe: async (_, { after, agentId }, ctx) => {
-        const who = requireIdentity(ctx.identity);
-        let id: string;
-        if (who.role === "AGENT") {
-          if (agentId && agentId !== who.id) throw forbidden("an agent subscribes only for itself");
-          id = who.id;
-        } else if (who.role === "ADMIN") {
-          if (!agentId) throw badInput("agentId", "agentId is required for the admin");
-          id = requireId("agentId", agentId);
-        } else {
-          throw forbidden();
-        }
+        const { id, bySelf } = agentStreamOf(ctx.identity, agentId);
         const cursor = after ?? 0n;
         await ctx.delivery.checkAgentStream(id, cursor);
-        const sub = await ctx.delivery.subscribeAgent(id, cursor, slowConsumerGuard(ctx), who.role === "AGENT");
+        const sub = await ctx.delivery.subscribeAgent(id, cursor, slowConsumerGuard(ctx), bySelf);
         return sub.stream;
       },
       resolve: (event: AgentDeploymentEventModel) => event,

@@ -83,45 +83,64 @@ export class SharedResult implements ExecutionResult {
 }
 
 /**
+ * agentDeployments results shared by every subscriber asking the same question: executed once
+ * per (operation text and variables other than the cursor and agent, event), kept for the last
+ * MAX_CACHED events. Used by createSharedSubscribe and graphql/direct-deployments.ts alike.
+ */
+export class SharedResults {
+  private readonly results = new Map<string, SharedResult | Promise<SharedResult>>();
+  private readonly infoOf = new WeakMap<DocumentNode, { text: string; shareable: boolean }>();
+
+  /** The document's printed text and whether it may be shared (isShareable), computed once per document. */
+  info(schema: GraphQLSchema, document: DocumentNode): { text: string; shareable: boolean } {
+    let info = this.infoOf.get(document);
+    if (!info) this.infoOf.set(document, (info = { text: print(document), shareable: isShareable(schema, document) }));
+    return info;
+  }
+
+  /** What subscribers must agree on to share a result: the text and the variables that are not theirs alone. */
+  operationKey(text: string, variables: ExecutionArgs["variableValues"]): string {
+    const { cursor: _c, after: _a, agentId: _g, ...rest } = variables ?? {};
+    return `${text}\u0000${JSON.stringify(rest)}`;
+  }
+
+  /** `args` are the first asking subscriber's; the shareable fields do not read its context. */
+  resultFor(operationKey: string, args: ExecutionArgs, event: AgentDeploymentEventModel): SharedResult | Promise<SharedResult> {
+    const key = `${operationKey}\u0000${eventKey(event)}`;
+    let result = this.results.get(key);
+    if (!result) {
+      const executed = execute({ ...args, rootValue: event });
+      result = executed instanceof Promise ? executed.then((r) => new SharedResult(r)) : new SharedResult(executed);
+      if (this.results.size >= MAX_CACHED) {
+        const oldest = this.results.keys().next();
+        if (!oldest.done) this.results.delete(oldest.value);
+      }
+      this.results.set(key, result);
+    }
+    return result;
+  }
+}
+
+/**
  * graphql-ws `subscribe` that executes an agentDeployments payload once per (operation text,
  * event) and hands the same result to every agent that asked the same question: with 10,000
  * agents on one stack, one new object is executed once, not 10,000 times. Operations selecting
  * any field off SHAREABLE_FIELDS execute per subscriber.
  */
-export function createSharedSubscribe() {
-  const results = new Map<string, SharedResult | Promise<SharedResult>>();
-  const textOf = new WeakMap<DocumentNode, { text: string; shareable: boolean }>();
-
+export function createSharedSubscribe(results = new SharedResults()) {
   return async function sharedSubscribe(args: ExecutionArgs) {
-    let info = textOf.get(args.document);
-    if (!info)
-      textOf.set(args.document, (info = { text: print(args.document), shareable: isShareable(args.schema, args.document) }));
+    const info = results.info(args.schema, args.document);
     if (!info.shareable) return subscribe(args);
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source;
-    const { cursor: _c, after: _a, agentId: _g, ...rest } = args.variableValues ?? {};
-    const operationKey = `${info.text}\u0000${JSON.stringify(rest)}`;
+    const operationKey = results.operationKey(info.text, args.variableValues);
     // graphql-js types the source stream loosely; its events are what agentDeployments' subscribe yields.
     const iterator = (source as AsyncIterable<AgentDeploymentEventModel>)[Symbol.asyncIterator]();
-    const resultFor = (event: AgentDeploymentEventModel) => {
-      const key = `${operationKey}\u0000${eventKey(event)}`;
-      let result = results.get(key);
-      if (!result) {
-        const executed = execute({ ...args, rootValue: event });
-        result = executed instanceof Promise ? executed.then((r) => new SharedResult(r)) : new SharedResult(executed);
-        if (results.size >= MAX_CACHED) {
-          const oldest = results.keys().next();
-          if (!oldest.done) results.delete(oldest.value);
-        }
-        results.set(key, result);
-      }
-      return result;
-    };
     const mapped: AsyncIterableIterator<ExecutionResult> = {
       async next() {
         const step = await iterator.next();
         if (step.done) return { value: undefined, done: true };
-        return { value: await resultFor(step.value), done: false };
+        return { value: await results.resultFor(operationKey, args, step.value), done: false };
       },
       async return() {
         await iterator.return?.();

@@ -7,14 +7,18 @@ const log = moduleLogger("presence");
 
 /**
  * Records, for the fleet query, which agents hold an agentDeployments websocket on this broker
- * (migration 0009). Only the 0 -> 1 and 1 -> 0 transitions per agent write, one statement each,
- * in order per agent; plus one statement per BROKER_REFRESH_MS for this broker's liveness.
- * A write that fails is logged: presence is advisory and never holds up delivery.
+ * (migration 0009). Only the 0 -> 1 and 1 -> 0 transitions per agent write, in order per agent;
+ * transitions arriving while a write runs go out together (one statement for the connects and
+ * one for the disconnects of agents that appear once in the batch: a reconnect storm of
+ * thousands of agents is a handful of statements, not one each); plus one statement per
+ * BROKER_REFRESH_MS for this broker's liveness. A write that fails is logged: presence is
+ * advisory and never holds up delivery.
  */
 export class AgentPresence {
   readonly brokerId = randomUUID();
   private readonly open = new Map<string, number>();
-  private readonly chains = new Map<string, Promise<void>>();
+  private queue: Transition[] = [];
+  private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
 
@@ -35,19 +39,19 @@ export class AgentPresence {
   opened(agentId: string): void {
     const n = (this.open.get(agentId) ?? 0) + 1;
     this.open.set(agentId, n);
-    if (n === 1) this.write(agentId, (db) => store.markConnected(db, agentId, this.brokerId));
+    if (n === 1) this.write({ agentId, connected: true });
   }
 
   closed(agentId: string): void {
     const n = (this.open.get(agentId) ?? 0) - 1;
     if (n > 0) return void this.open.set(agentId, n);
     this.open.delete(agentId);
-    this.write(agentId, (db) => store.markDisconnected(db, agentId, this.brokerId));
+    this.write({ agentId, connected: false });
   }
 
   /** Waits for every pending write (tests, stop). */
   async settled(): Promise<void> {
-    await Promise.all([...this.chains.values()]);
+    while (this.writing) await this.writing;
   }
 
   async stop(): Promise<void> {
@@ -57,13 +61,49 @@ export class AgentPresence {
     this.started = false;
   }
 
-  private write(agentId: string, fn: (db: Db) => Promise<void>): void {
+  private write(t: Transition): void {
     if (!this.started) return;
-    const previous = this.chains.get(agentId) ?? Promise.resolve();
-    const next = previous.then(() => fn(this.db)).catch(this.onFault);
-    this.chains.set(agentId, next);
-    void next.then(() => {
-      if (this.chains.get(agentId) === next) this.chains.delete(agentId);
-    });
+    this.queue.push(t);
+    this.writing ??= this.drain();
   }
+
+  /** One batch at a time, in order; each batch split where an agent comes back, so its order holds. */
+  private async drain(): Promise<void> {
+    await Promise.resolve(); // transitions of the same turn join the first batch
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      for (const run of runs(batch)) {
+        const ids = (connected: boolean) => run.filter((t) => t.connected === connected).map((t) => t.agentId);
+        const [up, down] = [ids(true), ids(false)];
+        await Promise.all([
+          up.length > 0 ? store.markManyConnected(this.db, up, this.brokerId) : undefined,
+          down.length > 0 ? store.markManyDisconnected(this.db, down, this.brokerId) : undefined,
+        ]).catch(this.onFault);
+      }
+    }
+    this.writing = null;
+  }
+}
+
+interface Transition {
+  agentId: string;
+  connected: boolean;
+}
+
+/** Consecutive stretches of `batch` in which each agent appears at most once. */
+function runs(batch: Transition[]): Transition[][] {
+  const out: Transition[][] = [];
+  let seen = new Set<string>();
+  let run: Transition[] = [];
+  for (const t of batch) {
+    if (seen.has(t.agentId)) {
+      out.push(run);
+      [run, seen] = [[], new Set()];
+    }
+    seen.add(t.agentId);
+    run.push(t);
+  }
+  if (run.length > 0) out.push(run);
+  return out;
 }

@@ -20,26 +20,28 @@ export async function touchBroker(db: Db, brokerId: string): Promise<void> {
 }
 
 /**
- * The agent's first websocket on this broker opened. Its closed rows elsewhere, and rows of
- * brokers that are gone, are deleted: so each agent keeps at most one row per live broker.
+ * These agents' first websocket on this broker opened (one statement for many: a reconnect
+ * storm). Their closed rows elsewhere, and rows of brokers that are gone, are deleted: so each
+ * agent keeps at most one row per live broker.
  */
-export async function markConnected(db: Db, agentId: string, brokerId: string): Promise<void> {
+export async function markManyConnected(db: Db, agentIds: string[], brokerId: string): Promise<void> {
   await db.$executeRaw`
-    WITH cleared AS (
-      DELETE FROM agent_connections c
-       WHERE c.agent_id = ${agentId}::uuid AND c.broker_id <> ${brokerId}::uuid
+    WITH ids AS (SELECT DISTINCT unnest(${agentIds}::uuid[]) AS agent_id),
+    cleared AS (
+      DELETE FROM agent_connections c USING ids
+       WHERE c.agent_id = ids.agent_id AND c.broker_id <> ${brokerId}::uuid
          AND (c.disconnected_at IS NOT NULL OR c.broker_id IN (
               SELECT id FROM broker_instances WHERE seen_at < now() - make_interval(secs => ${BROKER_STALE_SECONDS}))))
     INSERT INTO agent_connections (agent_id, broker_id, transport, connected_at)
-    VALUES (${agentId}::uuid, ${brokerId}::uuid, 'WEBSOCKET', now())
+    SELECT agent_id, ${brokerId}::uuid, 'WEBSOCKET', now() FROM ids
     ON CONFLICT (agent_id, broker_id) DO UPDATE SET connected_at = now(), disconnected_at = NULL, transport = EXCLUDED.transport`;
 }
 
-/** The agent's last websocket on this broker closed. */
-export async function markDisconnected(db: Db, agentId: string, brokerId: string): Promise<void> {
+/** These agents' last websocket on this broker closed. */
+export async function markManyDisconnected(db: Db, agentIds: string[], brokerId: string): Promise<void> {
   await db.$executeRaw`
     UPDATE agent_connections SET disconnected_at = now()
-     WHERE agent_id = ${agentId}::uuid AND broker_id = ${brokerId}::uuid AND disconnected_at IS NULL`;
+     WHERE agent_id = ANY(${agentIds}::uuid[]) AND broker_id = ${brokerId}::uuid AND disconnected_at IS NULL`;
 }
 
 /** A broker stopping cleanly closes its rows at once rather than after BROKER_STALE_SECONDS. */

@@ -16,7 +16,10 @@ export class SocketCaps {
 
   constructor(private readonly caps: { maxUnauthenticatedSockets: number; maxSubscriptionsPerIdentity: number }) {}
 
-  /** Registers before graphql-ws so an over-cap socket is closed before any message is read. */
+  /**
+   * Registers before graphql-ws so an over-cap socket is closed before any message is read.
+   * graphql-ws's onClose calls `closed` (one close listener per socket, not one per part).
+   */
   watch(wss: WebSocketServer): void {
     wss.on("connection", (socket) => {
       if (this.unauthenticated.size >= this.caps.maxUnauthenticatedSockets) {
@@ -24,11 +27,14 @@ export class SocketCaps {
         return;
       }
       this.unauthenticated.add(socket);
-      socket.once("close", () => this.unauthenticated.delete(socket));
     });
   }
 
   authenticated(socket: WebSocket): void {
+    this.unauthenticated.delete(socket);
+  }
+
+  closed(socket: WebSocket): void {
     this.unauthenticated.delete(socket);
   }
 

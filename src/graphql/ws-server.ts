@@ -15,7 +15,9 @@ const log = moduleLogger("graphql-ws");
  *   (PAYLOAD_PLACEHOLDER, through its jsonMessageReplacer) and `send` splices the result's JSON,
  *   serialised once, in its place. Stringifying and sending are synchronous back to back in
  *   graphql-ws (`socket.send(stringifyMessage(…))`), so the one pending slot cannot be mixed up.
- * - One keep-alive timer sweeps every socket instead of a timer per socket.
+ * - One keep-alive timer sweeps every socket instead of a timer per socket; so does one for the
+ *   connection_init timeout. Listeners that need no state of their own are shared.
+ * - `intercept` sees messages first (graphql/direct-deployments.ts takes agentDeployments).
  */
 const PAYLOAD_PLACEHOLDER = "\u0000brokkr:shared-payload";
 const TAIL = `"payload":${JSON.stringify(PAYLOAD_PLACEHOLDER)}}`;
@@ -41,16 +43,37 @@ export function splicePayload(data: string): string {
   return `${data.slice(0, data.length - TAIL.length)}"payload":${json}}`;
 }
 
+function isConnectionInit(data: string): boolean {
+  try {
+    return (JSON.parse(data) as { type?: unknown })?.type === "connection_init";
+  } catch {
+    return false;
+  }
+}
+
 const isProd = () => process.env.NODE_ENV === "production";
 const reasonOf = (err: unknown) =>
   isProd() ? "Internal server error" : (err instanceof Error ? err.message : String(err)).slice(0, 120);
+
+/**
+ * Sees each message before graphql-ws: true when it took the message (and will hand it to
+ * `fallback`, graphql-ws's own handling, if it changes its mind). It must decide synchronously,
+ * so that messages are still taken in the order they came.
+ */
+export type MessageIntercept<X> = (extra: X, data: string, fallback: (data: string) => Promise<void>) => boolean;
 
 export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E extends Record<PropertyKey, unknown>>(
   options: ServerOptions<P, WsExtra & Partial<E>>,
   wss: WebSocketServer,
   keepAliveMs: number,
+  intercept?: MessageIntercept<WsExtra & Partial<E>>,
 ) {
-  const server = makeServer<P, WsExtra & Partial<E>>({ ...options, jsonMessageReplacer: sharedPayloadReplacer });
+  const initTimeoutMs = options.connectionInitWaitTimeout ?? 3000;
+  const server = makeServer<P, WsExtra & Partial<E>>({
+    ...options,
+    connectionInitWaitTimeout: 0,
+    jsonMessageReplacer: sharedPayloadReplacer,
+  });
   wss.options.handleProtocols = handleProtocols;
   wss.on("error", (err) => log.error({ err }, "websocket server error"));
   const alive = new WeakSet<WebSocket>();
@@ -67,13 +90,37 @@ export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E ext
     }
   }, keepAliveMs);
   sweep.unref();
+  // graphql-ws's connection_init timeout, as one sweep instead of a timer held by every socket
+  // for its whole life (graphql-ws's own is turned off below).
+  const awaitingInit = new Map<WebSocket, number>();
+  const initSweep = setInterval(
+    () => {
+      const expired = Date.now() - initTimeoutMs;
+      for (const [socket, since] of awaitingInit) {
+        if (since > expired) break; // in order of arrival
+        awaitingInit.delete(socket);
+        socket.close(CloseCode.ConnectionInitialisationTimeout, "Connection initialisation timeout");
+      }
+    },
+    Math.max(50, initTimeoutMs / 10),
+  );
+  initSweep.unref();
+  // Shared listeners (the socket is `this`): no closures per socket.
+  function onPong(this: WebSocket) {
+    alive.add(this);
+  }
+  function onError(this: WebSocket, err: Error) {
+    log.warn({ err }, "websocket error");
+    this.close(CloseCode.InternalServerError, reasonOf(err));
+  }
   wss.on("connection", (socket, request) => {
     alive.add(socket);
-    socket.on("pong", () => alive.add(socket));
-    socket.once("error", (err) => {
-      log.warn({ err }, "websocket error");
-      socket.close(CloseCode.InternalServerError, reasonOf(err));
-    });
+    awaitingInit.set(socket, Date.now());
+    socket.on("pong", onPong);
+    socket.on("error", onError);
+    // graphql-ws's own adapter builds the same object: the socket, its upgrade request, and
+    // whatever onConnect adds later.
+    const extra = { socket, request } as WsExtra & Partial<E>;
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -84,25 +131,33 @@ export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E ext
             socket.send(frame, (err) => (err ? reject(err) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
-        onMessage: (cb) =>
-          socket.on("message", async (event) => {
+        onMessage: (cb) => {
+          const handle = async (data: string) => {
             try {
-              await cb(String(event));
+              await cb(data);
             } catch (err) {
               log.error({ err }, "handling a websocket message failed");
               socket.close(CloseCode.InternalServerError, reasonOf(err));
             }
-          }),
+          };
+          socket.on("message", (event) => {
+            const data = String(event);
+            if (awaitingInit.has(socket) && isConnectionInit(data)) awaitingInit.delete(socket);
+            if (!intercept?.(extra, data, handle)) void handle(data);
+          });
+        },
       },
-      // graphql-ws's own adapter builds the same object: the socket, its upgrade request, and
-      // whatever onConnect adds later.
-      { socket, request } as WsExtra & Partial<E>,
+      extra,
     );
-    socket.once("close", (code, reason) => closed(code, String(reason)));
+    socket.on("close", (code, reason) => {
+      awaitingInit.delete(socket);
+      void closed(code, String(reason));
+    });
   });
   return {
     dispose: async () => {
       clearInterval(sweep);
+      clearInterval(initSweep);
       for (const client of wss.clients) client.close(1001, "Going away");
       wss.removeAllListeners();
       await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));

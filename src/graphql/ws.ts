@@ -15,8 +15,9 @@ import type { Connection } from "../delivery/connections.js";
 import type { BrokerConfig } from "../config.js";
 import type { ErrorFormatter } from "./client-errors.js";
 import type { ContextFactory } from "./context.js";
-import { SharedResult, createSharedSubscribe } from "../delivery/shared-subscribe.js";
-import { serveGraphQLWs } from "./ws-server.js";
+import { SharedResult, SharedResults, createSharedSubscribe } from "../delivery/shared-subscribe.js";
+import { DirectDeployments, type WsContext } from "./direct-deployments.js";
+import { serveGraphQLWs, type MessageIntercept, type WsExtra } from "./ws-server.js";
 import { documentLimitErrors, limitError, parseWithinLimits, requestLimitErrors } from "./limits.js";
 import { jsonBytesOver, responseTooLarge } from "./response-size.js";
 import { SocketCaps } from "./socket-caps.js";
@@ -88,10 +89,47 @@ export function startGraphQLWs(opts: {
     return true;
   };
   const format = (errors: readonly GraphQLError[]) => errors.map((e) => opts.formatError(e.toJSON(), e));
+  const results = new SharedResults();
+  const direct = new DirectDeployments({
+    schema: opts.schema,
+    delivery: opts.delivery,
+    results,
+    sharedContext: opts.contexts.forSocket(null, { close: () => {}, backedUp: () => false }),
+    maxResponseBytes: broker.maxResponseBytes,
+    maxSubscriberBufferBytes: broker.maxSubscriberBufferBytes,
+    format,
+  });
+  const wsContexts = new WeakMap<object, WsContext>();
+  // agentDeployments subscriptions that pass every check onSubscribe makes go the direct path
+  // (direct-deployments.ts); the checks are the same, without their side effects: whatever
+  // would be refused or cut off goes to graphql-ws, which answers as it always has.
+  const intercept: MessageIntercept<WsExtra & ConnectionExtra> = (extra, data, fallback) => {
+    const ctx = wsContexts.get(extra);
+    const { identity, connection, socket } = extra;
+    if (!ctx?.acknowledged || !identity || !connection) return false;
+    const msg = subscribeMessage(data);
+    if (!msg || msg.id in ctx.subscriptions || msg.id.length > MAX_OPERATION_ID_CHARS || backedUp(socket)) return false;
+    if (Object.keys(ctx.subscriptions).length >= broker.maxSubscriptionsPerConnection) return false;
+    const { id, payload } = msg;
+    const doc = documents.get(payload.query);
+    if (!isDocument(doc)) return false;
+    const variables = payload.variables ?? {};
+    if (requestLimitErrors(opts.schema, doc, variables, payload.operationName ?? undefined, broker).length > 0) return false;
+    if (jsonBytesOver(payload, broker.maxDocumentBytes + SUBSCRIPTION_PAYLOAD_MARGIN_BYTES)) return false;
+    const found = direct.operationOf(doc, payload.operationName, variables);
+    if (!found) return false;
+    ctx.subscriptions[id] = null; // reserved, as graphql-ws does
+    void direct.open({ ctx, socket, identity, connection, caps }, id, found, variables).then((opened) => {
+      if (opened || ctx.subscriptions[id] !== null) return;
+      delete ctx.subscriptions[id];
+      return fallback(data);
+    });
+    return true;
+  };
   return serveGraphQLWs<Record<string, unknown>, ConnectionExtra>(
     {
       schema: opts.schema,
-      subscribe: createSharedSubscribe(),
+      subscribe: createSharedSubscribe(results),
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
         const raw = connectionKey(ctx.connectionParams);
@@ -118,11 +156,13 @@ export function startGraphQLWs(opts: {
         const { extra } = ctx;
         extra.identity = key.identity;
         extra.connection = opts.delivery.connections.add(key, extra.socket);
-        extra.socket.once("close", () => extra.connection?.remove());
         caps.authenticated(ctx.extra.socket);
+        // Nor is the key itself, once verified (onClose removes the connection).
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
+        wsContexts.set(extra, ctx);
         // The upgrade request is not needed after authentication; holding it costs memory per agent.
-        // (graphql-ws declares it always present, hence no `delete` operator.)
-        Reflect.deleteProperty(ctx.extra, "request");
+        // (graphql-ws declares it always present; cleared, not deleted, so the object keeps its fast shape.)
+        (ctx.extra as { request?: unknown }).request = undefined;
         return true;
       },
       // Bounded work per connection: a client flooding subscribe messages gets an error per extra
@@ -169,7 +209,11 @@ export function startGraphQLWs(opts: {
         return { schema: opts.schema, document: doc, operationName: payload.operationName, variableValues: variables };
       },
       onComplete: (ctx, id) => caps.release(ctx, id),
-      onClose: (ctx) => caps.releaseAll(ctx),
+      onClose: (ctx) => {
+        ctx.extra.connection?.remove();
+        caps.releaseAll(ctx);
+        caps.closed(ctx.extra.socket);
+      },
       context: (ctx) =>
         opts.contexts.forSocket(
           ctx.extra.identity ?? null,
@@ -194,5 +238,33 @@ export function startGraphQLWs(opts: {
     },
     opts.wss,
     30_000,
+    intercept,
   );
+}
+
+interface SubscribePayload {
+  query: string;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  extensions?: Record<string, unknown> | null;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const optional = (v: unknown, ok: (v: unknown) => boolean) => v === undefined || v === null || ok(v);
+
+/** A well-formed `subscribe` message, else null (graphql-ws then answers whatever it is). */
+function subscribeMessage(data: string): { id: string; payload: SubscribePayload } | null {
+  if (!data.includes('"subscribe"')) return null;
+  let msg: unknown;
+  try {
+    msg = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (!isRecord(msg) || msg.type !== "subscribe" || typeof msg.id !== "string" || msg.id === "") return null;
+  const p = msg.payload;
+  if (!isRecord(p) || typeof p.query !== "string") return null;
+  if (!optional(p.operationName, (v) => typeof v === "string") || !optional(p.variables, isRecord)) return null;
+  if (!optional(p.extensions, isRecord)) return null;
+  return { id: msg.id, payload: p as unknown as SubscribePayload };
 }
