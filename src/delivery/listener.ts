@@ -14,6 +14,8 @@ export const CHANNELS = [
   "brokkr_webhook_deliveries",
   // Fleet status changes (connections, heartbeats, health; migration 0016) for the live fleet.
   "brokkr_fleet",
+  // Any change to a promotion, its approvals, job, tasks or evidence (migration 0019), by id.
+  "brokkr_promotions",
 ] as const;
 export type Channel = (typeof CHANNELS)[number];
 
