@@ -39,7 +39,7 @@ async function pending(opts: { requiredApprovals?: number; requireSod?: boolean;
 }
 
 const decide = (verb: "approvePromotion" | "rejectPromotion", promotionId: string, pak: string | undefined, comment?: string) =>
-  broker.gql<Record<string, { promotion: Promo }>>(
+  broker.gql<Record<"approvePromotion" | "rejectPromotion", { promotion: Promo }>>(
     `mutation($i: ${verb === "approvePromotion" ? "ApprovePromotionInput" : "RejectPromotionInput"}!) { ${verb}(input: $i) { promotion { ${PROMOTION} } } }`,
     { i: { promotionId, comment } },
     pak,
