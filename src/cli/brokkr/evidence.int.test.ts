@@ -13,8 +13,14 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brokkr-evidence-"));
 async function cli(...args: string[]) {
   let stdout = "";
   let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
   try {
     return { code: await runCli(["node", "brokkr", ...args]), stdout, stderr };
   } finally {
