@@ -139,6 +139,22 @@ describe("approvePromotion", () => {
     expect(ok(await approve(promotion.id, admin.pak)).approvePromotion.promotion.approvals).toHaveLength(1);
   });
 
+  it("moves to APPROVED exactly once when the last approvals arrive together", async () => {
+    const promotion = await pending();
+    const results = await Promise.all([approve(promotion.id, approverA.pak), approve(promotion.id, approverB.pak)]);
+    expect(results.map((r) => r.errors)).toEqual([undefined, undefined]);
+    const { rows } = await broker.db.sql.query(
+      `SELECT packet_type, count(*)::int AS n FROM evidence_packets WHERE promotion_id = $1 GROUP BY packet_type ORDER BY packet_type`,
+      [promotion.id],
+    );
+    expect(rows).toEqual([
+      { packet_type: "APPROVAL", n: 2 },
+      { packet_type: "PROMOTION_APPROVED", n: 1 },
+      { packet_type: "PROMOTION_REQUESTED", n: 1 },
+    ]);
+    expect(results.map((r) => r.data?.approvePromotion.promotion.status).sort()).toEqual(["APPROVED", "PENDING_APPROVAL"]);
+  });
+
   it("takes a comment of at most 4096 characters", async () => {
     const promotion = await pending();
     const long = await approve(promotion.id, approverA.pak, "x".repeat(4097));

@@ -208,6 +208,17 @@ describe("requestPromotion", () => {
     expect(await counts()).toEqual(before);
   });
 
+  it("lets one of two simultaneous requests into an environment win", async () => {
+    const { environmentId, releaseId } = await promotablePair(broker, { requiredApprovals: 1 });
+    const results = await Promise.all([request(releaseId, environmentId), request(releaseId, environmentId)]);
+    expect(results.map((r) => errorCode(r) ?? "OK").sort()).toEqual(["CONFLICT", "OK"]);
+    const { rows } = await broker.db.sql.query(
+      `SELECT count(*)::int AS n FROM promotions p JOIN evidence_packets e ON e.promotion_id = p.id WHERE p.target_environment_id = $1`,
+      [environmentId],
+    );
+    expect(rows[0].n).toBe(1);
+  });
+
   it("is for the admin, ADMIN users and generators only", async () => {
     const generator = await createGenerator(broker);
     const pair = await promotablePair(broker);
