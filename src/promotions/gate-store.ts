@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.js";
+import { Prisma } from "../generated/prisma/client.js";
 import type { FreezeWindow } from "../environments/freeze-windows.js";
 
 /*
@@ -35,25 +36,21 @@ export async function readRelease(db: Db, id: string): Promise<ReleaseFacts | un
   return { ...release, digests };
 }
 
-const ENV_COLUMNS = `id, name, order_index AS "orderIndex", required_approvals AS "requiredApprovals",
+const ENV_COLUMNS = Prisma.sql`id, name, order_index AS "orderIndex", required_approvals AS "requiredApprovals",
   require_sod AS "requireSod", freeze_windows AS "freezeWindows", time_zone AS "timeZone"`;
 
 /** A live environment. */
 export async function readEnvironment(db: Db, id: string): Promise<EnvironmentFacts | undefined> {
-  const rows = await db.$queryRawUnsafe<EnvironmentFacts[]>(
-    `SELECT ${ENV_COLUMNS} FROM environments WHERE id = $1::uuid AND deleted_at IS NULL`,
-    id,
-  );
+  const rows = await db.$queryRaw<EnvironmentFacts[]>`
+    SELECT ${ENV_COLUMNS} FROM environments WHERE id = ${id}::uuid AND deleted_at IS NULL`;
   return rows[0];
 }
 
 /** The live environment with the greatest order index below `orderIndex`. */
 export async function previousEnvironment(db: Db, orderIndex: number): Promise<EnvironmentFacts | undefined> {
-  const rows = await db.$queryRawUnsafe<EnvironmentFacts[]>(
-    `SELECT ${ENV_COLUMNS} FROM environments WHERE order_index < $1 AND deleted_at IS NULL
-     ORDER BY order_index DESC LIMIT 1`,
-    orderIndex,
-  );
+  const rows = await db.$queryRaw<EnvironmentFacts[]>`
+    SELECT ${ENV_COLUMNS} FROM environments WHERE order_index < ${orderIndex} AND deleted_at IS NULL
+    ORDER BY order_index DESC LIMIT 1`;
   return rows[0];
 }
 
