@@ -47,6 +47,7 @@ import type { WorkOrderFeed } from "./work-orders/feed.js";
 import { registerWorkOrders } from "./work-orders/tasks.js";
 import { createWebhooks, type Webhooks } from "./webhooks/runtime.js";
 import { createEvidenceKeys, type EvidenceKeys } from "./evidence/signing.js";
+import { PromotionFeed } from "./promotions/feed.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -81,6 +82,8 @@ export interface BrokerApp {
   readonly audit: AuditWriter;
   /** The evidence signing key (src/evidence), shared with the webhook keyring. */
   readonly evidence: EvidenceKeys;
+  /** promotionProgress streams on this broker (src/promotions). */
+  readonly promotions: PromotionFeed;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -159,6 +162,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   });
   const webhooks = createWebhooks(prisma, () => live().webhooks, scheduler, listener);
   const evidence = createEvidenceKeys(prisma, config.releases.signingKey, webhooks.cipher);
+  const promotions = new PromotionFeed(prisma, listener);
   registerAuditTasks(scheduler, auditLog.pool, () => live().audit.retentionDays);
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
@@ -209,6 +213,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     telemetry,
     webhooks,
     evidence,
+    promotions,
   });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
@@ -282,6 +287,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     webhooks,
     audit,
     evidence,
+    promotions,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;

@@ -4,6 +4,7 @@ export type ErrorCode =
   | "FORBIDDEN"
   | "NOT_FOUND"
   | "CONFLICT"
+  | "PRECONDITION_FAILED"
   | "UNPROCESSABLE_ENTITY"
   | "PAYLOAD_TOO_LARGE"
   | "TOO_MANY_REQUESTS"
@@ -21,6 +22,8 @@ export class BrokkrError extends Error {
     message: string,
     readonly field?: string,
     readonly reason?: string,
+    /** Extra machine-readable facts of the refusal (extensions in GraphQL, details in REST). */
+    readonly extra?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = "BrokkrError";
@@ -34,6 +37,9 @@ export const forbidden = (message = "not allowed for this identity", reason?: st
   new BrokkrError("FORBIDDEN", message, undefined, reason);
 export const unauthenticated = (message = "a valid PAK is required") => new BrokkrError("UNAUTHENTICATED", message);
 export const conflict = (message: string) => new BrokkrError("CONFLICT", message);
+/** A gate refused the request (release orchestration): `gate` names which. */
+export const preconditionFailed = (gate: string, message: string) =>
+  new BrokkrError("PRECONDITION_FAILED", message, undefined, undefined, { gate });
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   BAD_USER_INPUT: 400,
@@ -41,6 +47,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  // Refused by the state of other objects (a promotion gate), not by a duplicate: the request
+  // conflicts with the current state of the resources it depends on, and may succeed later.
+  PRECONDITION_FAILED: 409,
   // Well-formed input that does not fit the object it names (a template's labels vs a stack's).
   UNPROCESSABLE_ENTITY: 422,
   PAYLOAD_TOO_LARGE: 413,

@@ -1,5 +1,6 @@
 import type pg from "pg";
-import { unique } from "./factories.js";
+import type { TestBroker } from "./broker.js";
+import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, createStack, unique } from "./factories.js";
 
 /*
  * Rows of the release orchestration tables (migration 0019) inserted by plain SQL, as the catalog
@@ -85,4 +86,71 @@ export async function insertPromotion(
     [p.releaseId, p.environmentId, p.status ?? "PENDING_APPROVAL", p.requestedByUserId ?? null],
   );
   return rows[0].id;
+}
+
+export type TaskSpec = { status?: string; health?: string };
+
+/**
+ * A finished deployment of `releaseId` into `environmentId`, as the rollouts runner writes it:
+ * a promotion, its job and one task per agent (a fresh agent and deployment object each), and
+ * the agents' health for those objects. Agents and objects come from the existing API.
+ */
+export async function insertDeployment(
+  broker: TestBroker,
+  d: { environmentId: string; releaseId: string; jobStatus?: string; tasks?: TaskSpec[] },
+): Promise<{ jobId: string; promotionId: string }> {
+  const sql = broker.db.sql;
+  const jobStatus = d.jobStatus ?? "SUCCEEDED";
+  const promotionId = await insertPromotion(sql, {
+    releaseId: d.releaseId,
+    environmentId: d.environmentId,
+    status: jobStatus === "SUCCEEDED" ? "DEPLOYED" : "FAILED",
+  });
+  const job = await sql.query(
+    `INSERT INTO deployment_jobs (promotion_id, release_id, environment_id, status, strategy)
+     VALUES ($1, $2, $3, $4, 'ALL_AT_ONCE') RETURNING id`,
+    [promotionId, d.releaseId, d.environmentId, jobStatus],
+  );
+  const jobId = job.rows[0].id;
+  const tasks = d.tasks ?? [];
+  if (tasks.length > 0) {
+    const generator = await createGenerator(broker);
+    const stack = await createStack(broker, generator.pak);
+    for (const task of tasks) {
+      const agent = await createAgent(broker);
+      const object = await createObject(broker, generator.pak, stack.id, CONFIGMAP_YAML(unique("cm").toLowerCase()));
+      await sql.query(
+        `INSERT INTO deployment_tasks (job_id, agent_id, stack_id, status, deployment_object_id) VALUES ($1, $2, $3, $4, $5)`,
+        [jobId, agent.id, stack.id, task.status ?? "SUCCEEDED", object.id],
+      );
+      if (task.health)
+        await sql.query(
+          `INSERT INTO deployment_health (agent_id, deployment_object_id, status, checked_at) VALUES ($1, $2, $3, now())`,
+          [agent.id, object.id, task.health],
+        );
+    }
+  }
+  return { jobId, promotionId };
+}
+
+let orderBase = 0;
+
+/**
+ * A previous and a target environment next to each other in promotion order (and far from every
+ * other pair), and a READY release deployed, healthy, in the previous one.
+ */
+export async function promotablePair(broker: TestBroker, target: Omit<EnvironmentRow, "orderIndex"> = {}) {
+  orderBase += 100;
+  const sql = broker.db.sql;
+  const previousId = await insertEnvironment(sql, { orderIndex: orderBase });
+  const environmentId = await insertEnvironment(sql, { ...target, orderIndex: orderBase + 1 });
+  const { releaseId, digest } = await insertRelease(sql);
+  await insertDeployment(broker, { environmentId: previousId, releaseId });
+  return { previousId, environmentId, releaseId, digest };
+}
+
+/** The next free pair of order indexes (previous, target) for tests that build their own. */
+export function nextOrderPair(): [number, number] {
+  orderBase += 100;
+  return [orderBase, orderBase + 1];
 }

@@ -17,6 +17,8 @@ export const CHANNELS = [
   // Queued work orders and diagnostic requests changed (migration 0023), for operators' live pages.
   "brokkr_work_order_changes",
   "brokkr_diagnostic_changes",
+  // Any change to a promotion, its approvals, job, tasks or evidence (migration 0019), by id.
+  "brokkr_promotions",
 ] as const;
 export type Channel = (typeof CHANNELS)[number];
 

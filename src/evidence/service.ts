@@ -1,7 +1,8 @@
 import type { Db } from "../db/client.js";
 import { canonicalJson, sha256Hex } from "./canonical.js";
 import type { EvidenceSigner } from "./keys.js";
-import { type EvidencePacketRow, insertPacket, type PacketType } from "./store.js";
+import { type EvidencePacketRow, insertPacket, listSigningKeys, type PacketType, packetsOfPromotions } from "./store.js";
+import { EXPORT_FORMAT, type EvidenceExport } from "./verify.js";
 
 export interface EvidenceInput {
   promotionId: string;
@@ -33,4 +34,19 @@ export async function recordEvidence(tx: Db, signer: EvidenceSigner, input: Evid
     signature: signer.sign(canonical),
     signerKeyId: signer.keyId,
   });
+}
+
+/** A promotion's evidence as one document that `npm run evidence:verify` checks offline. */
+export async function exportEvidence(
+  db: Db,
+  promotion: { id: string } & Record<string, unknown>,
+  currentKeyId: string | null,
+): Promise<EvidenceExport> {
+  const [packets, keys] = await Promise.all([packetsOfPromotions(db, [promotion.id]), listSigningKeys(db, currentKeyId)]);
+  return {
+    format: EXPORT_FORMAT,
+    promotion,
+    packets: packets.map((p) => ({ ...p, createdAt: p.createdAt.toISOString() })),
+    publicKeys: keys.map((k) => ({ id: k.id, publicKeyPem: k.publicKeyPem })),
+  };
 }

@@ -39,11 +39,12 @@ export interface PacketWrite {
   signerKeyId: string;
 }
 
+/** created_at is the insert's own time, not the transaction's: packets of one decision keep their order. */
 export async function insertPacket(db: Db, p: PacketWrite): Promise<EvidencePacketRow> {
   const rows = await db.$queryRaw<EvidencePacketRow[]>`
-    INSERT INTO evidence_packets (promotion_id, job_id, packet_type, content, content_hash, signature, signer_key_id)
+    INSERT INTO evidence_packets (promotion_id, job_id, packet_type, content, content_hash, signature, signer_key_id, created_at)
     VALUES (${p.promotionId}::uuid, ${p.jobId}::uuid, ${p.packetType}, ${p.canonical}::jsonb, ${p.contentHash},
-            ${p.signature}, ${p.signerKeyId})
+            ${p.signature}, ${p.signerKeyId}, clock_timestamp())
     RETURNING id, promotion_id AS "promotionId", job_id AS "jobId", packet_type AS "packetType", content,
               content_hash AS "contentHash", signature, signer_key_id AS "signerKeyId", created_at AS "createdAt"`;
   const row = rows[0];

@@ -12,6 +12,7 @@ import type { Telemetry } from "../telemetry/wiring.js";
 import type { WorkOrderFeed } from "../work-orders/feed.js";
 import type { Webhooks } from "../webhooks/runtime.js";
 import type { EvidenceKeys } from "../evidence/signing.js";
+import type { PromotionFeed } from "../promotions/feed.js";
 
 export interface GraphQLContext {
   identity: Identity | null;
@@ -27,6 +28,8 @@ export interface GraphQLContext {
   webhooks: Webhooks;
   /** The evidence signing key (src/evidence). */
   evidence: EvidenceKeys;
+  /** promotionProgress streams (src/promotions). */
+  promotions: PromotionFeed;
   /** The HTTP request's Idempotency-Key header (GraphQL inputs may carry clientMutationId instead). */
   idempotencyKey?: string;
   /** Set on websocket operations. */
@@ -55,6 +58,7 @@ export function createContextFactory(deps: {
   telemetry: Telemetry;
   webhooks: Webhooks;
   evidence: EvidenceKeys;
+  promotions: PromotionFeed;
 }) {
   const build = (identity: Identity | null, cacheLoaders: boolean, extra: Partial<GraphQLContext> = {}): GraphQLContext => ({
     identity,
@@ -69,6 +73,7 @@ export function createContextFactory(deps: {
     telemetry: deps.telemetry,
     webhooks: deps.webhooks,
     evidence: deps.evidence,
+    promotions: deps.promotions,
     ...extra,
   });
   return {

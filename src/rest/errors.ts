@@ -25,6 +25,7 @@ const REST_CODE: Record<ErrorCode, string> = {
   FORBIDDEN: "FORBIDDEN",
   NOT_FOUND: "NOT_FOUND",
   CONFLICT: "CONFLICT",
+  PRECONDITION_FAILED: "PRECONDITION_FAILED",
   UNPROCESSABLE_ENTITY: "UNPROCESSABLE_ENTITY",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   INTERNAL_SERVER_ERROR: "internal_error",
@@ -41,7 +42,8 @@ const invalidObject = (e: BrokkrError) => e.code === "BAD_USER_INPUT" && e.field
 export function restErrorBody(e: BrokkrError): RestErrorBody {
   const field = e.field ? snake(e.field) : undefined;
   const code = e.reason ?? (invalidObject(e) ? "invalid_deployment_object" : REST_CODE[e.code]);
-  return { code, message: e.message, ...(field ? { field, details: { field } } : {}) };
+  const details = field || e.extra ? { ...(field ? { field } : {}), ...e.extra } : undefined;
+  return { code, message: e.message, ...(field ? { field } : {}), ...(details ? { details } : {}) };
 }
 
 export function sendRestError(res: Response, err: unknown): void {

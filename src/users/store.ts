@@ -30,3 +30,8 @@ export function setUserPakHash(db: Db, id: string, pakHash: string) {
 export function softDeleteUser(db: Db, id: string) {
   return db.user.updateMany({ where: { id, deletedAt: null }, data: { deletedAt: new Date(), pakHash: null } });
 }
+
+/** Users by id, deleted ones too: a promotion still names who asked or approved. */
+export function findUsersByIds(db: Db, ids: readonly string[]) {
+  return db.user.findMany({ where: { id: { in: [...ids] } } });
+}

@@ -26,6 +26,10 @@ export const EVENT_TYPES = [
   "diagnostic.completed",
   "diagnostic.failed",
   "diagnostic.expired",
+  // Release orchestration: written by src/promotions in the transaction of the decision.
+  "promotion.requested",
+  "promotion.approved",
+  "promotion.rejected",
 ] as const;
 
 /** Sent by `POST /webhooks/{id}/test` (testWebhookSubscription) to that subscription only. */

@@ -5,6 +5,7 @@ import { printObject, printRows } from "./output.js";
 import { CliError, loadSession, saveSession } from "./session.js";
 import { FLEET_COLUMNS, FLEET_QUERY, fleetRow, type FleetNode } from "./fleet.js";
 import { resolveTarget, waitForRollout } from "./wait.js";
+import { registerEvidenceCommands } from "./evidence.js";
 
 const AGENT_ROW = "id name clusterName status lastHeartbeat labels";
 const STACK_ROW = "id name labels latestDeploymentObject { sequenceId yamlChecksum }";
@@ -167,6 +168,7 @@ export function buildProgram(): Command {
       printRows(json() ? nodes : nodes.map(fleetRow), json() ? [] : FLEET_COLUMNS, json());
     });
 
+  registerEvidenceCommands(program, client);
   return program;
 }
 
