@@ -37,6 +37,8 @@ const config: CodegenConfig = {
           WebhookDelivery: "../webhooks/delivery-store.js#DeliveryRow",
           WebhookDeliveryAttempt: "../webhooks/delivery-queries.js#AttemptRow",
           User: "../generated/prisma/client.js#User as UserRow",
+          VersionSticker: "../stickers/store.js#StickerRow",
+          ReleaseContext: "../stickers/store.js#ReleaseContextRow",
         },
       },
     },

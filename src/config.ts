@@ -103,6 +103,11 @@ const envSchema = z.object({
   BROKKR__BROKER__AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
   BROKKR__BROKER__AUDIT_QUEUE_CAPACITY: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   BROKKR__BROKER__AUDIT_TRUST_FORWARDED_FOR: boolish.default(false),
+  // ---- version stickers (src/stickers): where agents write their sticker ConfigMaps ----
+  BROKKR__STICKERS__NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name (DNS label)")
+    .default("brokkr-system"),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -165,6 +170,8 @@ export type BrokerConfig = Readonly<{
     audit: { retentionDays: number; queueCapacity: number; trustForwardedFor: boolean };
   };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
+  /** Version stickers (src/stickers): the namespace named to agents in each releaseContext. */
+  stickers: { namespace: string };
   log: { level: string };
   /** Where this config came from, so a reload reads the same layers again (src/live-config). */
   source: { file?: string; env: Readonly<Record<string, string | undefined>>; reloadDebounceMs: number };
@@ -280,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       allowedHeaders: commaList(e.BROKKR__CORS__ALLOWED_HEADERS),
       maxAgeSeconds: e.BROKKR__CORS__MAX_AGE_SECONDS,
     },
+    stickers: { namespace: e.BROKKR__STICKERS__NAMESPACE },
     log: { level: e.BROKKR__LOG__LEVEL },
     source: Object.freeze({
       file: e.BROKKR_CONFIG_FILE,
