@@ -26,6 +26,8 @@ export interface ReconcilerDeps {
   retryMaxMs?: number;
   /** Must resolve early when `signal` aborts (a newer object or stop). */
   sleep?: Sleep;
+  /** After each successful reconcile of a stack (agent/stickers writes version stickers). */
+  onApplied?: (event: DeploymentEvent) => void;
 }
 
 export interface ReconcilerStatus {
@@ -221,6 +223,7 @@ export class Reconciler {
       state.applied = obj && !obj.isDeletionMarker ? { objectId: obj.id, checksum: obj.yamlChecksum } : undefined;
       log.info({ outcome, type: event.type }, "reconciled stack");
       if (obj) await this.report({ deploymentObjectId: obj.id, status: "SUCCESS", message: null, eventType: eventTypeOf(obj) });
+      this.deps.onApplied?.(event);
       return true;
     } catch (err) {
       const message = describeKubeError(err);

@@ -44,10 +44,10 @@ export async function insertReleaseTask(
   ]);
   const componentName = (await q(`SELECT name FROM components WHERE id = $1`, [component.id])).name;
   const releaseName = unique("rel");
-  const release = await q(`INSERT INTO releases (name, display_name, status, template_id) VALUES ($1, $1, 'READY', $2) RETURNING id`, [
-    releaseName,
-    template.id,
-  ]);
+  const release = await q(
+    `INSERT INTO releases (name, display_name, status, template_id) VALUES ($1, $1, 'READY', $2) RETURNING id`,
+    [releaseName, template.id],
+  );
   const promotion = await q(
     `INSERT INTO promotions (release_id, target_environment_id, status) VALUES ($1, $2, 'DEPLOYING') RETURNING id`,
     [release.id, env.id],

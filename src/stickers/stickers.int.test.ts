@@ -37,7 +37,9 @@ describe("DeploymentObject.releaseContext", () => {
   it("tells where a release job's object came from, with the sticker namespace from the broker's settings", async () => {
     const f = await releaseFixture(broker, { driftPolicy: "HEAL" });
     const { objectId } = await deliverTask(broker, f.task, f.stack, CONFIGMAP_YAML());
-    const data = ok(await broker.gql(`query($id: ID!) { deploymentObject(id: $id) { ${CONTEXT} } }`, { id: objectId }, f.agent.pak));
+    const data = ok(
+      await broker.gql(`query($id: ID!) { deploymentObject(id: $id) { ${CONTEXT} } }`, { id: objectId }, f.agent.pak),
+    );
     expect(data.deploymentObject.releaseContext).toEqual({
       taskId: f.task.taskId,
       releaseId: f.task.releaseId,
@@ -45,7 +47,9 @@ describe("DeploymentObject.releaseContext", () => {
       promotionId: f.task.promotionId,
       environmentId: f.task.environmentId,
       environmentName: f.task.environmentName,
-      digests: [{ component: expect.any(String), image: `registry.example/web@${DIGEST}`, tag: "1.2.3", digest: DIGEST, semver: "1.2.3" }],
+      digests: [
+        { component: expect.any(String), image: `registry.example/web@${DIGEST}`, tag: "1.2.3", digest: DIGEST, semver: "1.2.3" },
+      ],
       stickerNamespace: "release-stickers",
       driftPolicy: "HEAL",
     });
@@ -67,9 +71,12 @@ describe("DeploymentObject.releaseContext", () => {
       await deliverTask(broker, t, f.stack, CONFIGMAP_YAML(`b${i}`));
     }
     const query = (withContext: boolean) =>
-      broker.gql(`query($id: ID!) { stack(id: $id) { deploymentObjects(first: 10) { edges { node { id ${withContext ? CONTEXT : ""} } } } } }`, {
-        id: f.stack.id,
-      });
+      broker.gql(
+        `query($id: ID!) { stack(id: $id) { deploymentObjects(first: 10) { edges { node { id ${withContext ? CONTEXT : ""} } } } } }`,
+        {
+          id: f.stack.id,
+        },
+      );
     await query(false); // the admin key's lookup is cached from here on
     const without = await countBrokerStatements(() => query(false));
     const withContexts = await countBrokerStatements(() => query(true));
@@ -93,8 +100,13 @@ describe("reportVersionSticker", () => {
       release: { id: f.task.releaseId, name: f.task.releaseName },
       promotion: { id: f.task.promotionId },
     });
-    const again = ok(await reportSticker(broker, f.agent.pak, f.task.taskId, { content: { release: "two" }, contentHash: "b".repeat(64) }));
-    expect(again.reportVersionSticker.sticker).toMatchObject({ id: first.reportVersionSticker.sticker.id, content: { release: "two" } });
+    const again = ok(
+      await reportSticker(broker, f.agent.pak, f.task.taskId, { content: { release: "two" }, contentHash: "b".repeat(64) }),
+    );
+    expect(again.reportVersionSticker.sticker).toMatchObject({
+      id: first.reportVersionSticker.sticker.id,
+      content: { release: "two" },
+    });
   });
 
   it("is for agents only, and only for their own tasks", async () => {
@@ -147,7 +159,11 @@ describe("reportDrift", () => {
     const outbox = outboxProbe(broker.db.sql);
     const detected = await outbox.eventsDuring(async () => {
       const res = ok(await reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: true, items: [ITEM] }));
-      expect(res.reportDrift.sticker).toMatchObject({ driftDetected: true, driftDetails: [{ ...ITEM, manager: null }], healedAt: null });
+      expect(res.reportDrift.sticker).toMatchObject({
+        driftDetected: true,
+        driftDetails: [{ ...ITEM, manager: null }],
+        healedAt: null,
+      });
       expect(res.reportDrift.sticker.driftCheckedAt).toEqual(expect.any(String));
     });
     expect(outbox.types(detected)).toEqual(["release.drift_detected"]);
@@ -156,7 +172,9 @@ describe("reportDrift", () => {
       data: { task_id: f.task.taskId, release_id: f.task.releaseId, environment_id: f.task.environmentId, healed: false },
     });
     // The agent's periodic confirmation of the same state tells nobody anything new.
-    const confirmed = await outbox.eventsDuring(() => reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: true, items: [ITEM] }));
+    const confirmed = await outbox.eventsDuring(() =>
+      reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: true, items: [ITEM] }),
+    );
     expect(confirmed).toEqual([]);
     const resolved = await outbox.eventsDuring(async () => {
       const res = ok(await reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: false, items: [] }));
@@ -170,7 +188,9 @@ describe("reportDrift", () => {
     ok(await reportSticker(broker, f.agent.pak, f.task.taskId));
     const outbox = outboxProbe(broker.db.sql);
     const events = await outbox.eventsDuring(async () => {
-      const res = ok(await reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: true, healed: true, items: [ITEM] }));
+      const res = ok(
+        await reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: true, healed: true, items: [ITEM] }),
+      );
       expect(res.reportDrift.sticker).toMatchObject({ driftDetected: false, driftDetails: [{ ...ITEM, manager: null }] });
       expect(res.reportDrift.sticker.healedAt).toEqual(expect.any(String));
     });
@@ -216,10 +236,7 @@ describe("versionStickers and Agent.versionStickers", () => {
     ok(await reportSticker(broker, f.agent.pak, f.task.taskId, { writtenAt: "2026-01-01T00:00:00Z" }));
     // A newer release in the same environment: its sticker becomes the current one.
     const next = await insertReleaseTask(broker, f.agent.id, { stackId: f.stack.id });
-    await broker.db.sql.query(
-      `UPDATE deployment_jobs SET environment_id = $1 WHERE id = $2`,
-      [f.task.environmentId, next.jobId],
-    );
+    await broker.db.sql.query(`UPDATE deployment_jobs SET environment_id = $1 WHERE id = $2`, [f.task.environmentId, next.jobId]);
     await deliverTask(broker, next, f.stack, CONFIGMAP_YAML(unique("next")));
     await succeedTask(broker, next.taskId);
     ok(await reportSticker(broker, f.agent.pak, next.taskId, { writtenAt: "2026-01-02T00:00:00Z" }));
@@ -247,7 +264,11 @@ describe("versionStickers and Agent.versionStickers", () => {
     const mine = ok(await broker.gql(`{ versionStickers(first: 500) { agent { id } } }`, {}, a.agent.pak)).versionStickers;
     expect(new Set(mine.map((s: { agent: { id: string } }) => s.agent.id))).toEqual(new Set([a.agent.id]));
     expect((await stickersOf(broker, a.agent.id, a.agent.pak)).length).toBe(1);
-    const theirs = await broker.gql(`query($id: ID!) { agent(id: $id) { versionStickers { id } } }`, { id: b.agent.id }, a.agent.pak);
+    const theirs = await broker.gql(
+      `query($id: ID!) { agent(id: $id) { versionStickers { id } } }`,
+      { id: b.agent.id },
+      a.agent.pak,
+    );
     expect(theirs.data?.agent ?? null).toBeNull();
     const gen = await createGenerator(broker);
     expect(errorCode(await broker.gql(`{ versionStickers { id } }`, {}, gen.pak))).toBe("FORBIDDEN");

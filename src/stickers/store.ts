@@ -156,7 +156,9 @@ const STICKER_JOINS = Prisma.sql`
   JOIN environments e ON e.id = s.environment_id JOIN releases r ON r.id = s.release_id JOIN promotions p ON p.id = s.promotion_id`;
 
 export async function findSticker(db: Db, id: string): Promise<StickerRow | null> {
-  const rows = await db.$queryRaw<StickerRow[]>`SELECT ${STICKER_COLUMNS} FROM version_stickers s ${STICKER_JOINS} WHERE s.id = ${id}::uuid`;
+  const rows = await db.$queryRaw<
+    StickerRow[]
+  >`SELECT ${STICKER_COLUMNS} FROM version_stickers s ${STICKER_JOINS} WHERE s.id = ${id}::uuid`;
   return rows[0] ?? null;
 }
 
@@ -181,9 +183,7 @@ export async function currentStickers(db: Db, f: StickerFilter): Promise<Sticker
   const outer: Prisma.Sql[] = [];
   if (f.driftDetected !== undefined) outer.push(Prisma.sql`s.drift_detected = ${f.driftDetected}`);
   if (f.afterId)
-    outer.push(
-      Prisma.sql`(s.written_at, s.id) < (SELECT written_at, id FROM version_stickers WHERE id = ${f.afterId}::uuid)`,
-    );
+    outer.push(Prisma.sql`(s.written_at, s.id) < (SELECT written_at, id FROM version_stickers WHERE id = ${f.afterId}::uuid)`);
   const filter = outer.length > 0 ? Prisma.sql`WHERE ${Prisma.join(outer, " AND ")}` : Prisma.empty;
   return db.$queryRaw<StickerRow[]>`
     WITH cur AS (
