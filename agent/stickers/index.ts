@@ -146,7 +146,8 @@ export class StickerKeeper {
     if (!t.reported || !this.current(t)) return;
     let items = await this.collect(t);
     let healed = false;
-    if (items.length > 0 && t.policy === "HEAL") {
+    // A field another manager shares at the applied value stays shared after any apply: nothing to heal.
+    if (t.policy === "HEAL" && items.some((i) => i.reason !== "FOREIGN_MANAGER")) {
       await this.deps.applier.reapply({ ...t.object, stackId });
       await this.deps.applier.applyManifests([structuredClone(t.sticker)]);
       const left = await this.collect(t);
