@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { countBrokerStatements } from "../../test/count-statements.js";
 import { outboxProbe } from "../../test/domain-events.js";
-import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, unique } from "../../test/factories.js";
+import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, targetStack, unique } from "../../test/factories.js";
 import {
   DIGEST,
   deliverTask,
@@ -13,7 +13,9 @@ import {
   stickersOf,
   succeedTask,
 } from "../../test/stickers.js";
+import { nextOpened, waitUntil, wsClient } from "../../test/subscriptions.js";
 import { createUser } from "../../test/users.js";
+import { AgentDeploymentsDocument } from "../../agent/generated/operations.js";
 
 let broker: TestBroker;
 beforeAll(async () => {
@@ -84,6 +86,47 @@ describe("DeploymentObject.releaseContext", () => {
     expect(nodes).toHaveLength(5);
     expect(nodes.every((e: { node: { releaseContext: unknown } }) => e.node.releaseContext !== null)).toBe(true);
     expect(withContexts.statements - without.statements).toBe(1);
+  });
+});
+
+/** Subscribes with the shipped agent's own operation; resolves once the broker opened the stream. */
+async function agentSubscription(agent: { id: string; pak: string }) {
+  const opened = nextOpened(broker, `agentDeployments:${agent.id}`);
+  const client = wsClient(broker.url, agent.pak);
+  const payloads: unknown[] = [];
+  client.subscribe(
+    { query: AgentDeploymentsDocument.toString(), variables: { after: "0" } },
+    {
+      next: (r) => void payloads.push(r),
+      error: () => {},
+      complete: () => {},
+    },
+  );
+  await opened;
+  return { payloads, stop: () => client.dispose() };
+}
+
+describe("releaseContext on agentDeployments", () => {
+  it("rides on the payload every agent of the stack receives alike: it names the object's task, whoever reads it", async () => {
+    const f = await releaseFixture(broker);
+    const other = await createAgent(broker, { activate: true });
+    await targetStack(broker, other.id, f.stack.id);
+    const mine = await agentSubscription(f.agent);
+    const theirs = await agentSubscription(other);
+    const { objectId } = await deliverTask(broker, f.task, f.stack, CONFIGMAP_YAML(unique("shared")));
+    const arrived = (p: unknown[]) => JSON.stringify(p).includes(objectId);
+    await waitUntil(
+      () => arrived(mine.payloads) && arrived(theirs.payloads),
+      () => "the object did not reach both agents",
+    );
+    const last = (p: unknown[]) => p.find((x) => JSON.stringify(x).includes(objectId)) as { data: any };
+    expect(last(theirs.payloads)).toEqual(last(mine.payloads));
+    expect(last(mine.payloads).data.agentDeployments.deploymentObject.releaseContext).toMatchObject({
+      taskId: f.task.taskId,
+      stickerNamespace: "release-stickers",
+    });
+    await mine.stop();
+    await theirs.stop();
   });
 });
 
