@@ -74,6 +74,7 @@ describe("configuration", () => {
         allowedHeaders: [],
         maxAgeSeconds: 3600,
       },
+      stickers: { namespace: "brokkr-system" },
       log: { level: "info" },
       source: { file: undefined, env: {}, reloadDebounceMs: 5000 },
     });
