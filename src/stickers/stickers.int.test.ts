@@ -1,29 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
-import { countBrokerStatements } from "../../test/count-statements.js";
 import { outboxProbe } from "../../test/domain-events.js";
-import { CONFIGMAP_YAML, createAgent, createGenerator, createObject, targetStack, unique } from "../../test/factories.js";
-import {
-  DIGEST,
-  deliverTask,
-  insertReleaseTask,
-  releaseFixture,
-  reportDrift,
-  reportSticker,
-  stickersOf,
-  succeedTask,
-} from "../../test/stickers.js";
-import { nextOpened, waitUntil, wsClient } from "../../test/subscriptions.js";
+import { CONFIGMAP_YAML, createAgent, createGenerator, unique } from "../../test/factories.js";
+import { deliverTask, releaseFixture, reportDrift, reportSticker, stickersOf, succeedTask } from "../../test/stickers.js";
 import { createUser } from "../../test/users.js";
-import { AgentDeploymentsDocument } from "../../agent/generated/operations.js";
 
 let broker: TestBroker;
 beforeAll(async () => {
   broker = await startTestBroker({ BROKKR__STICKERS__NAMESPACE: "release-stickers" });
 });
-
-const CONTEXT = `releaseContext { taskId releaseId releaseName promotionId environmentId environmentName
-  digests { component image tag digest semver } stickerNamespace driftPolicy }`;
 
 /** A release task delivered and succeeded, ready for a sticker. */
 async function succeeded(opts: { driftPolicy?: "REPORT" | "HEAL" } = {}) {
@@ -34,101 +19,6 @@ async function succeeded(opts: { driftPolicy?: "REPORT" | "HEAL" } = {}) {
 }
 
 const ITEM = { reason: "CHANGED", apiVersion: "v1", kind: "ConfigMap", namespace: "default", name: "web", path: "data.key" };
-
-describe("DeploymentObject.releaseContext", () => {
-  it("tells where a release job's object came from, with the sticker namespace from the broker's settings", async () => {
-    const f = await releaseFixture(broker, { driftPolicy: "HEAL" });
-    const { objectId } = await deliverTask(broker, f.task, f.stack, CONFIGMAP_YAML());
-    const data = ok(
-      await broker.gql(`query($id: ID!) { deploymentObject(id: $id) { ${CONTEXT} } }`, { id: objectId }, f.agent.pak),
-    );
-    expect(data.deploymentObject.releaseContext).toEqual({
-      taskId: f.task.taskId,
-      releaseId: f.task.releaseId,
-      releaseName: f.task.releaseName,
-      promotionId: f.task.promotionId,
-      environmentId: f.task.environmentId,
-      environmentName: f.task.environmentName,
-      digests: [
-        { component: expect.any(String), image: `registry.example/web@${DIGEST}`, tag: "1.2.3", digest: DIGEST, semver: "1.2.3" },
-      ],
-      stickerNamespace: "release-stickers",
-      driftPolicy: "HEAL",
-    });
-  });
-
-  it("is null for an object no release job delivered", async () => {
-    const gen = await createGenerator(broker);
-    const stack = await broker.gql(`mutation { createStack(input: { name: "${unique("s")}" }) { stack { id } } }`, {}, gen.pak);
-    const obj = await createObject(broker, gen.pak, ok(stack).createStack.stack.id);
-    const data = ok(await broker.gql(`query($id: ID!) { deploymentObject(id: $id) { ${CONTEXT} } }`, { id: obj.id }));
-    expect(data.deploymentObject.releaseContext).toBeNull();
-  });
-
-  it("loads the contexts of a page of objects in one statement", async () => {
-    const f = await releaseFixture(broker);
-    await deliverTask(broker, f.task, f.stack, CONFIGMAP_YAML("a"));
-    for (let i = 0; i < 4; i++) {
-      const t = await insertReleaseTask(broker, f.agent.id, { stackId: f.stack.id });
-      await deliverTask(broker, t, f.stack, CONFIGMAP_YAML(`b${i}`));
-    }
-    const query = (withContext: boolean) =>
-      broker.gql(
-        `query($id: ID!) { stack(id: $id) { deploymentObjects(first: 10) { edges { node { id ${withContext ? CONTEXT : ""} } } } } }`,
-        {
-          id: f.stack.id,
-        },
-      );
-    await query(false); // the admin key's lookup is cached from here on
-    const without = await countBrokerStatements(() => query(false));
-    const withContexts = await countBrokerStatements(() => query(true));
-    const nodes = ok(withContexts.result).stack.deploymentObjects.edges;
-    expect(nodes).toHaveLength(5);
-    expect(nodes.every((e: { node: { releaseContext: unknown } }) => e.node.releaseContext !== null)).toBe(true);
-    expect(withContexts.statements - without.statements).toBe(1);
-  });
-});
-
-/** Subscribes with the shipped agent's own operation; resolves once the broker opened the stream. */
-async function agentSubscription(agent: { id: string; pak: string }) {
-  const opened = nextOpened(broker, `agentDeployments:${agent.id}`);
-  const client = wsClient(broker.url, agent.pak);
-  const payloads: unknown[] = [];
-  client.subscribe(
-    { query: AgentDeploymentsDocument.toString(), variables: { after: "0" } },
-    {
-      next: (r) => void payloads.push(r),
-      error: () => {},
-      complete: () => {},
-    },
-  );
-  await opened;
-  return { payloads, stop: () => client.dispose() };
-}
-
-describe("releaseContext on agentDeployments", () => {
-  it("rides on the payload every agent of the stack receives alike: it names the object's task, whoever reads it", async () => {
-    const f = await releaseFixture(broker);
-    const other = await createAgent(broker, { activate: true });
-    await targetStack(broker, other.id, f.stack.id);
-    const mine = await agentSubscription(f.agent);
-    const theirs = await agentSubscription(other);
-    const { objectId } = await deliverTask(broker, f.task, f.stack, CONFIGMAP_YAML(unique("shared")));
-    const arrived = (p: unknown[]) => JSON.stringify(p).includes(objectId);
-    await waitUntil(
-      () => arrived(mine.payloads) && arrived(theirs.payloads),
-      () => "the object did not reach both agents",
-    );
-    const last = (p: unknown[]) => p.find((x) => JSON.stringify(x).includes(objectId)) as { data: any };
-    expect(last(theirs.payloads)).toEqual(last(mine.payloads));
-    expect(last(mine.payloads).data.agentDeployments.deploymentObject.releaseContext).toMatchObject({
-      taskId: f.task.taskId,
-      stickerNamespace: "release-stickers",
-    });
-    await mine.stop();
-    await theirs.stop();
-  });
-});
 
 describe("reportVersionSticker", () => {
   it("records the agent's sticker for its succeeded task, and a repeated report replaces its content", async () => {
@@ -270,64 +160,5 @@ describe("reportDrift", () => {
     const tooMany = await reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: true, items: Array(51).fill(ITEM) });
     expect(errorCode(tooMany)).toBe("LIST_TOO_LONG");
     expect((await stickersOf(broker, f.agent.id))[0]).toMatchObject({ driftDetected: false, driftCheckedAt: null });
-  });
-});
-
-describe("versionStickers and Agent.versionStickers", () => {
-  it("lists the current sticker per agent and environment, filtered by environment and drift, to admins and users", async () => {
-    const f = await succeeded();
-    ok(await reportSticker(broker, f.agent.pak, f.task.taskId, { writtenAt: "2026-01-01T00:00:00Z" }));
-    // A newer release in the same environment: its sticker becomes the current one.
-    const next = await insertReleaseTask(broker, f.agent.id, { stackId: f.stack.id });
-    await broker.db.sql.query(`UPDATE deployment_jobs SET environment_id = $1 WHERE id = $2`, [f.task.environmentId, next.jobId]);
-    await deliverTask(broker, next, f.stack, CONFIGMAP_YAML(unique("next")));
-    await succeedTask(broker, next.taskId);
-    ok(await reportSticker(broker, f.agent.pak, next.taskId, { writtenAt: "2026-01-02T00:00:00Z" }));
-    ok(await reportDrift(broker, f.agent.pak, { taskId: next.taskId, drifted: true, items: [ITEM] }));
-    const list = (pak: string, vars: Record<string, unknown>) =>
-      broker.gql(
-        `query($e: ID, $d: Boolean, $after: String) { versionStickers(environmentId: $e, driftDetected: $d, after: $after) { id release { id } driftDetected } }`,
-        vars,
-        pak,
-      );
-    const viewer = await createUser(broker, "VIEWER");
-    for (const pak of [broker.adminPak, viewer.pak]) {
-      const all = ok(await list(pak, { e: f.task.environmentId })).versionStickers;
-      expect(all).toEqual([{ id: expect.any(String), release: { id: next.releaseId }, driftDetected: true }]);
-      expect(ok(await list(pak, { e: f.task.environmentId, d: false })).versionStickers).toEqual([]);
-    }
-    expect((await stickersOf(broker, f.agent.id)).map((s) => s.release.id)).toEqual([next.releaseId]);
-  });
-
-  it("shows an agent only its own stickers, and generators none", async () => {
-    const a = await succeeded();
-    const b = await succeeded();
-    ok(await reportSticker(broker, a.agent.pak, a.task.taskId));
-    ok(await reportSticker(broker, b.agent.pak, b.task.taskId));
-    const mine = ok(await broker.gql(`{ versionStickers(first: 500) { agent { id } } }`, {}, a.agent.pak)).versionStickers;
-    expect(new Set(mine.map((s: { agent: { id: string } }) => s.agent.id))).toEqual(new Set([a.agent.id]));
-    expect((await stickersOf(broker, a.agent.id, a.agent.pak)).length).toBe(1);
-    const theirs = await broker.gql(
-      `query($id: ID!) { agent(id: $id) { versionStickers { id } } }`,
-      { id: b.agent.id },
-      a.agent.pak,
-    );
-    expect(theirs.data?.agent ?? null).toBeNull();
-    const gen = await createGenerator(broker);
-    expect(errorCode(await broker.gql(`{ versionStickers { id } }`, {}, gen.pak))).toBe("FORBIDDEN");
-  });
-
-  it("pages newest first after a sticker id, and refuses a bad one", async () => {
-    const a = await succeeded();
-    const b = await succeeded();
-    ok(await reportSticker(broker, a.agent.pak, a.task.taskId, { writtenAt: "2030-01-01T00:00:00Z" }));
-    ok(await reportSticker(broker, b.agent.pak, b.task.taskId, { writtenAt: "2030-01-02T00:00:00Z" }));
-    const page = (after?: string) =>
-      broker.gql(`query($after: String) { versionStickers(first: 1, after: $after) { id agent { id } } }`, { after });
-    const first = ok(await page()).versionStickers;
-    expect(first.map((s: { agent: { id: string } }) => s.agent.id)).toEqual([b.agent.id]);
-    const second = ok(await page(first[0].id)).versionStickers;
-    expect(second.map((s: { agent: { id: string } }) => s.agent.id)).toEqual([a.agent.id]);
-    expect((await page("nope")).errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });
   });
 });
