@@ -157,6 +157,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
       });
       reconciler = new Reconciler({
         onApplied: stickers.onApplied,
+        onPending: stickers.onPending,
         applier,
         reporter: link,
         logger: logger.child({ module: "reconciler" }),

@@ -43,9 +43,9 @@ interface Tracked {
  * of an object with a releaseContext it writes the sticker ConfigMap and reports it; every drift
  * interval it reads the sticker and each resource the object holds (no listing) and reports drift
  * when its state changes (and every CONFIRM_EVERY checks); under HEAL it re-applies first. Work
- * on one stack runs one at a time (a per-stack chain). A heal can still race a newer object the
- * reconciler is applying: the newer one's onApplied replaces what is tracked, and the next check
- * puts the cluster right.
+ * on one stack runs one at a time (a per-stack chain), and a stack the reconciler has new work for
+ * is not checked until that work succeeds (onPending, onApplied). A check already past that point
+ * may still re-apply the old object once; the newer object's retry or next check puts it right.
  */
 export class StickerKeeper {
   private readonly stacks = new Map<string, Tracked>();
@@ -79,6 +79,14 @@ export class StickerKeeper {
     };
     this.stacks.set(event.stackId, tracked);
     void this.chain(event.stackId, () => this.establish(tracked));
+  };
+
+  /**
+   * The reconciler's hook when it takes on new work for a stack: until that succeeds, what is live
+   * is the reconciler's business, not drift (and healing back to the old object would fight it).
+   */
+  readonly onPending = (stackId: string): void => {
+    this.stacks.delete(stackId);
   };
 
   start(): void {
@@ -147,6 +155,7 @@ export class StickerKeeper {
     let items = await this.collect(t);
     let healed = false;
     // A field another manager shares at the applied value stays shared after any apply: nothing to heal.
+    if (!this.current(t)) return;
     if (t.policy === "HEAL" && items.some((i) => i.reason !== "FOREIGN_MANAGER")) {
       await this.deps.applier.reapply({ ...t.object, stackId });
       await this.deps.applier.applyManifests([structuredClone(t.sticker)]);

@@ -28,6 +28,15 @@ export function requireStickerContent(content: unknown): Record<string, unknown>
   return content as Record<string, unknown>;
 }
 
+/** Clock skew allowed to an agent's writtenAt: a sticker from the future would stay current for ever. */
+const MAX_SKEW_MS = 5 * 60_000;
+
+export function requireWrittenAt(writtenAt: Date, now = new Date()): Date {
+  if (writtenAt.getTime() > now.getTime() + MAX_SKEW_MS)
+    throw badInput("input.writtenAt", "writtenAt lies in the future (more than 5 minutes ahead of the broker's clock)");
+  return writtenAt;
+}
+
 export function requireContentHash(hash: string): string {
   if (!HASH.test(hash)) throw badInput("input.contentHash", "contentHash must be 64 lower-case hex characters (SHA-256)");
   return hash;

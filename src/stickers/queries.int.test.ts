@@ -74,8 +74,8 @@ describe("versionStickers and Agent.versionStickers", () => {
   it("pages newest first after a sticker id, and refuses a bad one", async () => {
     const a = await succeeded();
     const b = await succeeded();
-    ok(await reportSticker(broker, a.agent.pak, a.task.taskId, { writtenAt: "2030-01-01T00:00:00Z" }));
-    ok(await reportSticker(broker, b.agent.pak, b.task.taskId, { writtenAt: "2030-01-02T00:00:00Z" }));
+    ok(await reportSticker(broker, a.agent.pak, a.task.taskId, { writtenAt: new Date().toISOString() }));
+    ok(await reportSticker(broker, b.agent.pak, b.task.taskId, { writtenAt: new Date(Date.now() + 1000).toISOString() }));
     const page = (after?: string) =>
       broker.gql(`query($after: String) { versionStickers(first: 1, after: $after) { id agent { id } } }`, { after });
     const first = ok(await page()).versionStickers;

@@ -5,7 +5,7 @@ import { type Database, type Db, inTransaction } from "../db/client.js";
 import { BrokkrError, badInput, conflict, forbidden } from "../errors.js";
 import type { ReportDriftInput, ReportVersionStickerInput } from "../generated/graphql.js";
 import { requireId, requireText } from "../validation.js";
-import { requireContentHash, requireDriftItems, requireStickerContent } from "./input.js";
+import { requireContentHash, requireDriftItems, requireStickerContent, requireWrittenAt } from "./input.js";
 import * as store from "./store.js";
 import type { DriftItemRow, StickerRow, TaskRow } from "./store.js";
 
@@ -46,9 +46,10 @@ export async function reportVersionSticker(
   const agentId = requireAgent(identity);
   const content = requireStickerContent(input.content);
   const contentHash = requireContentHash(input.contentHash);
+  const writtenAt = requireWrittenAt(input.writtenAt);
   return inTransaction(db, async (tx) => {
     const task = await ownSucceededTask(tx, agentId, input.taskId);
-    const id = await store.upsertSticker(tx, { task, content, contentHash, writtenAt: input.writtenAt });
+    const id = await store.upsertSticker(tx, { task, content, contentHash, writtenAt });
     return stickerOrThrow(tx, id);
   });
 }

@@ -74,6 +74,7 @@ describe("reportVersionSticker", () => {
       [{ content: { big: "x".repeat(16 * 1024) } }, "input.content"],
       [{ content: ["not", "an", "object"] }, "input.content"],
       [{ content: { bad: "nul\u0000" } }, "input.content.bad"],
+      [{ writtenAt: new Date(Date.now() + 3_600_000).toISOString() }, "input.writtenAt"],
     ];
     for (const [extra, field] of cases) {
       const res = await reportSticker(broker, f.agent.pak, f.task.taskId, extra);
