@@ -42,6 +42,8 @@ const config: CodegenConfig = {
           Promotion: "../promotions/store.js#PromotionRow",
           PromotionApproval: "../promotions/store.js#ApprovalRow",
           PromotionRequester: "../promotions/queries.js#RequesterModel",
+          VersionSticker: "../stickers/store.js#StickerRow",
+          ReleaseContext: "../stickers/store.js#ReleaseContextRow",
         },
       },
     },

@@ -48,6 +48,7 @@ describe("createAgentRuntime", () => {
       defaultNamespace: "default",
       heartbeatIntervalMs: 3_600_000,
       healthReportIntervalMs: 3_600_000,
+      driftCheckIntervalMs: 3_600_000,
       telemetry: { enabled: false, intervalMs: 3_600_000, logLinesPerSecond: 100, maxContainers: 50 },
       logLevel: "silent",
     };

@@ -13,6 +13,7 @@ import { type KubeProbe, createKubeClients, loadKubeConfig, probeKube } from "./
 import { type Logger, createLogger } from "./logger.ts";
 import { type AgentMetrics, createAgentMetrics } from "./metrics.ts";
 import { Reconciler } from "./reconciler.ts";
+import { StickerKeeper } from "./stickers/index.ts";
 import { type TelemetryRuntime, startTelemetry } from "./telemetry/index.ts";
 import { runWorkOrders } from "./work-orders/index.ts";
 import { relayWebhooks, WEBHOOK_POLL_MS } from "./webhooks/relay.ts";
@@ -74,6 +75,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
   let health: HealthServer | undefined;
   let diagnostics: DiagnosticsRunner | undefined;
   let telemetry: TelemetryRuntime | undefined;
+  let stickers: StickerKeeper | undefined;
 
   const status = (): AgentStatus => {
     const r = reconciler?.status();
@@ -144,13 +146,25 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
         defaultNamespace: config.defaultNamespace,
         logger: logger.child({ module: "kube" }),
       });
+      const http = { baseUrl: config.brokerUrl, pak: config.pak };
+      stickers = new StickerKeeper({
+        ...kube,
+        applier,
+        http,
+        agentId,
+        logger: logger.child({ module: "stickers" }),
+        driftCheckIntervalMs: config.driftCheckIntervalMs,
+      });
       reconciler = new Reconciler({
+        onApplied: stickers.onApplied,
+        onPending: stickers.onPending,
         applier,
         reporter: link,
         logger: logger.child({ module: "reconciler" }),
         metrics,
         retryBaseMs: deps.applyRetryBaseMs,
       });
+      stickers.start();
       running = receive(reconciler).catch((err: unknown) => log.error({ err }, "broker link stopped"));
       diagnostics = startDiagnostics({
         http: { baseUrl: config.brokerUrl, pak: config.pak },
@@ -196,6 +210,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
       await diagnostics?.stop();
       await workOrders;
       await reconciler?.stop();
+      await stickers?.stop();
       connection = "stopped";
       await health?.close();
       log.info("agent stopped");

@@ -21,6 +21,7 @@ describe("loadAgentConfig", () => {
         defaultNamespace: "default",
         heartbeatIntervalMs: 30_000,
         healthReportIntervalMs: 60_000,
+        driftCheckIntervalMs: 60_000,
         logLevel: "info",
         telemetry: { enabled: true, intervalMs: 5000, logLinesPerSecond: 100, maxContainers: 50 },
       },

@@ -19,6 +19,8 @@ const schema = z.object({
     .default("default"),
   HEARTBEAT_INTERVAL: seconds(30),
   HEALTH_REPORT_INTERVAL: seconds(60),
+  // Version stickers (agent/stickers): how often applied release objects are checked for drift.
+  DRIFT_CHECK_INTERVAL: seconds(60),
   // Cluster telemetry (agent/telemetry): Kubernetes events and pod logs of the stacks, sent over the websocket.
   TELEMETRY__ENABLED: z.enum(["true", "false"]).default("true"),
   TELEMETRY__INTERVAL: seconds(5),
@@ -40,6 +42,8 @@ export interface AgentConfig {
   heartbeatIntervalMs: number;
   /** How often pod health per stack is checked and sent to the broker. */
   healthReportIntervalMs: number;
+  /** How often the resources of release objects and their version stickers are checked for drift. */
+  driftCheckIntervalMs: number;
   logLevel: string;
   telemetry: TelemetryConfig;
 }
@@ -85,6 +89,7 @@ export function loadAgentConfig(env: Record<string, string | undefined>): Config
     defaultNamespace: c.DEFAULT_NAMESPACE,
     heartbeatIntervalMs: c.HEARTBEAT_INTERVAL * 1000,
     healthReportIntervalMs: c.HEALTH_REPORT_INTERVAL * 1000,
+    driftCheckIntervalMs: c.DRIFT_CHECK_INTERVAL * 1000,
     logLevel: c.LOG__LEVEL,
     telemetry: {
       enabled: c.TELEMETRY__ENABLED === "true",

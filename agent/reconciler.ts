@@ -26,6 +26,10 @@ export interface ReconcilerDeps {
   retryMaxMs?: number;
   /** Must resolve early when `signal` aborts (a newer object or stop). */
   sleep?: Sleep;
+  /** After each successful reconcile of a stack (agent/stickers writes version stickers). */
+  onApplied?: (event: DeploymentEvent) => void;
+  /** When new work for a stack is taken on, before it is carried out (agent/stickers stops checking it). */
+  onPending?: (stackId: string) => void;
 }
 
 export interface ReconcilerStatus {
@@ -168,6 +172,7 @@ export class Reconciler {
     }
     state.targeted = event.type === "DEPLOY" && !event.deploymentObject?.isDeletionMarker;
     state.pending = event;
+    this.deps.onPending?.(event.stackId);
     state.wait?.abort();
     state.worker ??= this.work(event.stackId, state);
   }
@@ -221,6 +226,8 @@ export class Reconciler {
       state.applied = obj && !obj.isDeletionMarker ? { objectId: obj.id, checksum: obj.yamlChecksum } : undefined;
       log.info({ outcome, type: event.type }, "reconciled stack");
       if (obj) await this.report({ deploymentObjectId: obj.id, status: "SUCCESS", message: null, eventType: eventTypeOf(obj) });
+      // A newer object already waiting supersedes this one: it reports when it has succeeded.
+      if (!state.pending) this.deps.onApplied?.(event);
       return true;
     } catch (err) {
       const message = describeKubeError(err);

@@ -76,6 +76,7 @@ describe("configuration", () => {
         maxAgeSeconds: 3600,
       },
       releases: { signingKey: undefined },
+      stickers: { namespace: "brokkr-system" },
       log: { level: "info" },
       source: { file: undefined, env: {}, reloadDebounceMs: 5000 },
     });

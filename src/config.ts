@@ -113,6 +113,11 @@ const envSchema = z.object({
     .optional(),
   // The console's "objects pending too long": an unreported latest object older than this (src/fleet).
   BROKKR__FLEET__OVERDUE_SECONDS: z.coerce.number().int().min(1).max(604_800).default(300),
+  // ---- version stickers (src/stickers): where agents write their sticker ConfigMaps ----
+  BROKKR__STICKERS__NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name (DNS label)")
+    .default("brokkr-system"),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -179,6 +184,8 @@ export type BrokerConfig = Readonly<{
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
   /** Release orchestration: the evidence signing key (PKCS#8 PEM) when configured. */
   releases: { signingKey?: string };
+  /** Version stickers (src/stickers): the namespace named to agents in each releaseContext. */
+  stickers: { namespace: string };
   log: { level: string };
   /** Where this config came from, so a reload reads the same layers again (src/live-config). */
   source: { file?: string; env: Readonly<Record<string, string | undefined>>; reloadDebounceMs: number };
@@ -306,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       maxAgeSeconds: e.BROKKR__CORS__MAX_AGE_SECONDS,
     },
     releases: { signingKey: e.BROKKR__RELEASES__SIGNING_KEY },
+    stickers: { namespace: e.BROKKR__STICKERS__NAMESPACE },
     log: { level: e.BROKKR__LOG__LEVEL },
     source: Object.freeze({
       file: e.BROKKR_CONFIG_FILE,

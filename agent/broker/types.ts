@@ -8,8 +8,12 @@ import type { HealthState } from "../kube/stack-health.ts";
 
 // Wire shapes come from the generated operation types (agent/broker/operations.graphql), so a
 // schema change that breaks them fails the agent's build; the REST transport maps into the same.
-export type DeploymentObjectPayload = AppliedObjectFragment;
-export type DeploymentEvent = AgentDeploymentsSubscription["agentDeployments"];
+// releaseContext may be absent: REST (Brokkr's v1 target state) carries none, so REST agents write no stickers.
+export type DeploymentObjectPayload = Omit<AppliedObjectFragment, "releaseContext"> &
+  Partial<Pick<AppliedObjectFragment, "releaseContext">>;
+export type DeploymentEvent = Omit<AgentDeploymentsSubscription["agentDeployments"], "deploymentObject"> & {
+  deploymentObject: DeploymentObjectPayload | null;
+};
 export type DeploymentEventType = DeploymentEvent["type"];
 
 export interface AgentEventReport {

@@ -87,6 +87,22 @@ export class KubeApplier {
       const pruned = await this.pruner.prune(obj.stackId, obj.yamlChecksum);
       return { status: "unchanged", applied: 0, pruned };
     }
+    await this.applyStamped(manifests, obj);
+    const pruned = await this.pruner.prune(obj.stackId, obj.yamlChecksum);
+    return { status: "applied", applied: manifests.length, pruned };
+  }
+
+  /**
+   * Applies the object whatever the live objects' checksums say, taking back any field another
+   * manager took (force): healing drift (agent/stickers). Prunes nothing. Returns how many it applied.
+   */
+  async reapply(obj: DeploymentObjectInput): Promise<number> {
+    const manifests = orderForApply(parseManifests(obj.yamlContent));
+    await this.applyStamped(manifests, obj);
+    return manifests.length;
+  }
+
+  private async applyStamped(manifests: Manifest[], obj: DeploymentObjectInput): Promise<void> {
     const appliedAt = (this.options.now ?? (() => new Date()))();
     for (const manifest of manifests) {
       const stamped = stampOwnership(await this.resolve(manifest), {
@@ -99,8 +115,6 @@ export class KubeApplier {
       await this.serverSideApply(stamped);
       if (isCrd(stamped)) await this.waitEstablished(stamped.metadata.name);
     }
-    const pruned = await this.pruner.prune(obj.stackId, obj.yamlChecksum);
-    return { status: "applied", applied: manifests.length, pruned };
   }
 
   /**
@@ -173,7 +187,7 @@ export class KubeApplier {
   }
 
   /** Sets the default namespace on namespaced kinds, found through (cached) discovery. */
-  private async resolve(manifest: Manifest): Promise<Manifest> {
+  async resolve(manifest: Manifest): Promise<Manifest> {
     const resource = await withTransientRetry(
       () => this.options.objects.resourceFor(manifest.apiVersion, manifest.kind),
       this.retry,

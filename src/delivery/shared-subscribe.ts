@@ -31,6 +31,24 @@ export const SHAREABLE_FIELDS: ReadonlySet<string> = new Set([
   "DeploymentObject.isDeletionMarker",
   "DeploymentObject.submittedAt",
   "DeploymentObject.createdAt",
+  // Where a release job's object came from (src/stickers): resolved from the object alone, the
+  // same for every reader. Its driftPolicy may change later, so a cached result can lag an
+  // environment update; the agent takes the current policy from each sticker report's answer.
+  "DeploymentObject.releaseContext",
+  "ReleaseContext.taskId",
+  "ReleaseContext.releaseId",
+  "ReleaseContext.releaseName",
+  "ReleaseContext.promotionId",
+  "ReleaseContext.environmentId",
+  "ReleaseContext.environmentName",
+  "ReleaseContext.digests",
+  "ReleaseContext.stickerNamespace",
+  "ReleaseContext.driftPolicy",
+  "ComponentDigest.component",
+  "ComponentDigest.image",
+  "ComponentDigest.tag",
+  "ComponentDigest.digest",
+  "ComponentDigest.semver",
 ]);
 
 /** Whether every field the document selects (fragments included) is on the allowlist. */

@@ -23,6 +23,7 @@ import { refuseMutationsByReadOnlyUsers } from "../auth/read-only.js";
 import { userResolvers } from "../users/resolvers.js";
 import { evidenceResolvers } from "../evidence/resolvers.js";
 import { promotionResolvers } from "../promotions/resolvers.js";
+import { stickerResolvers } from "../stickers/resolvers.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -60,6 +61,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       userResolvers,
       evidenceResolvers,
       promotionResolvers,
+      stickerResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,

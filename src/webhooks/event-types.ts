@@ -30,6 +30,9 @@ export const EVENT_TYPES = [
   "promotion.requested",
   "promotion.approved",
   "promotion.rejected",
+  // Written by src/stickers/service.ts in the drift report's transaction.
+  "release.drift_detected",
+  "release.drift_resolved",
 ] as const;
 
 /** Sent by `POST /webhooks/{id}/test` (testWebhookSubscription) to that subscription only. */
