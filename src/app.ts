@@ -46,6 +46,7 @@ import { createTelemetry, type Telemetry } from "./telemetry/wiring.js";
 import type { WorkOrderFeed } from "./work-orders/feed.js";
 import { registerWorkOrders } from "./work-orders/tasks.js";
 import { createWebhooks, type Webhooks } from "./webhooks/runtime.js";
+import { registerRollouts, type Rollouts } from "./rollouts/runner.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -78,6 +79,8 @@ export interface BrokerApp {
   readonly webhooks: Webhooks;
   /** The audit log's writer: every API layer records into it; stop() flushes it. */
   readonly audit: AuditWriter;
+  /** The release rollout runner (src/rollouts), scheduler task "rollouts". */
+  readonly rollouts: Rollouts;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -156,6 +159,14 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   });
   const webhooks = createWebhooks(prisma, () => live().webhooks, scheduler, listener);
   registerAuditTasks(scheduler, auditLog.pool, () => live().audit.retentionDays);
+  const rollouts = registerRollouts({
+    scheduler,
+    db: prisma,
+    committed: delivery,
+    limits: config.broker.input,
+    settings: () => liveConfig.current.rollouts,
+    activeFreezeWindow: null,
+  });
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -276,6 +287,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     workOrders,
     webhooks,
     audit,
+    rollouts,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -343,6 +355,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
       fleetLive.stop();
       fleetFeed.stop();
       await scheduler.stop();
+      await rollouts.stop().catch((err) => log.warn({ err }, "releasing rollout leases"));
       delivery.stop();
       diagnostics.stop();
       workOrders.stop();

@@ -74,6 +74,7 @@ describe("configuration", () => {
         allowedHeaders: [],
         maxAgeSeconds: 3600,
       },
+      rollouts: { intervalMs: 2000, leaseTtlMs: 30_000 },
       log: { level: "info" },
       source: { file: undefined, env: {}, reloadDebounceMs: 5000 },
     });

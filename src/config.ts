@@ -103,6 +103,10 @@ const envSchema = z.object({
   BROKKR__BROKER__AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
   BROKKR__BROKER__AUDIT_QUEUE_CAPACITY: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   BROKKR__BROKER__AUDIT_TRUST_FORWARDED_FOR: boolish.default(false),
+  // ---- release rollouts (src/rollouts): how often the runner steps jobs, and how long a broker's
+  // claim on a job lasts without renewal (a broker that died gives its jobs up after this).
+  BROKKR__ROLLOUTS__INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
+  BROKKR__ROLLOUTS__LEASE_TTL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -165,6 +169,8 @@ export type BrokerConfig = Readonly<{
     audit: { retentionDays: number; queueCapacity: number; trustForwardedFor: boolean };
   };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
+  /** The release rollout runner (src/rollouts). */
+  rollouts: { intervalMs: number; leaseTtlMs: number };
   log: { level: string };
   /** Where this config came from, so a reload reads the same layers again (src/live-config). */
   source: { file?: string; env: Readonly<Record<string, string | undefined>>; reloadDebounceMs: number };
@@ -279,6 +285,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       allowedMethods: commaList(e.BROKKR__CORS__ALLOWED_METHODS).map((m) => m.toUpperCase()),
       allowedHeaders: commaList(e.BROKKR__CORS__ALLOWED_HEADERS),
       maxAgeSeconds: e.BROKKR__CORS__MAX_AGE_SECONDS,
+    },
+    rollouts: {
+      intervalMs: e.BROKKR__ROLLOUTS__INTERVAL_MS,
+      leaseTtlMs: Math.round(e.BROKKR__ROLLOUTS__LEASE_TTL_SECONDS * 1000),
     },
     log: { level: e.BROKKR__LOG__LEVEL },
     source: Object.freeze({

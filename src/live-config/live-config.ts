@@ -22,6 +22,7 @@ const DYNAMIC_PATHS = [
   "broker.diagnostics.cleanupIntervalMs",
   "broker.workOrders.maintenanceIntervalSeconds",
   "broker.audit.retentionDays",
+  "rollouts",
 ] as const;
 const isDynamic = (key: string) => DYNAMIC_PATHS.some((path) => key === path || key.startsWith(`${path}.`));
 

@@ -26,6 +26,9 @@ export const EVENT_TYPES = [
   "diagnostic.completed",
   "diagnostic.failed",
   "diagnostic.expired",
+  "promotion.deployed",
+  "promotion.failed",
+  "promotion.rolled_back",
 ] as const;
 
 /** Sent by `POST /webhooks/{id}/test` (testWebhookSubscription) to that subscription only. */
