@@ -46,15 +46,23 @@ export interface ReleaseFixture {
 /** A READY release of one component `web` (a fresh version), rendering RELEASE_TEMPLATE with `name`. */
 export async function createRelease(
   broker: TestBroker,
-  opts: { name: string; templateId?: string; template?: string; semver?: string },
+  opts: { name: string; templateId?: string; template?: string; semver?: string; parameters?: Record<string, unknown> },
 ): Promise<ReleaseFixture & { templateId: string }> {
   const sql = broker.db.sql;
   const templateId =
-    opts.templateId ?? (await createTemplate(broker, broker.adminPak, { templateContent: opts.template ?? RELEASE_TEMPLATE, parametersSchema: RELEASE_SCHEMA })).id;
+    opts.templateId ??
+    (
+      await createTemplate(broker, broker.adminPak, {
+        templateContent: opts.template ?? RELEASE_TEMPLATE,
+        parametersSchema: RELEASE_SCHEMA,
+      })
+    ).id;
   const repository = "registry.example/web";
   const component =
     (await sql.query("SELECT id FROM components WHERE name = 'web' AND deleted_at IS NULL")).rows[0] ??
-    (await one(sql, "INSERT INTO components (name, display_name, image_repository) VALUES ('web', 'Web', $1) RETURNING id", [repository]));
+    (await one(sql, "INSERT INTO components (name, display_name, image_repository) VALUES ('web', 'Web', $1) RETURNING id", [
+      repository,
+    ]));
   const digest = digestOf();
   const semver = opts.semver ?? `1.0.${++orderIndex}`;
   const version = await one(
@@ -65,7 +73,7 @@ export async function createRelease(
   const release = await one(
     sql,
     "INSERT INTO releases (name, display_name, template_id, parameters) VALUES ($1, $1, $2, $3) RETURNING id",
-    [unique("release"), templateId, JSON.stringify({ name: opts.name })],
+    [unique("release"), templateId, JSON.stringify({ ...opts.parameters, name: opts.name })],
   );
   await sql.query("INSERT INTO release_components (release_id, component_id, component_version_id) VALUES ($1, $2, $3)", [
     release.id,
@@ -155,4 +163,13 @@ export async function tasksOf(broker: TestBroker, jobId: string): Promise<TaskVi
 
 export async function promotionStatus(broker: TestBroker, promotionId: string): Promise<string> {
   return (await one<{ status: string }>(broker.db.sql, "SELECT status FROM promotions WHERE id = $1", [promotionId])).status;
+}
+
+/** What an agent would report for every DELIVERED task of the job (the API tests run no agents). */
+export async function reportTasks(broker: TestBroker, jobId: string, status: "SUCCESS" | "FAILURE" = "SUCCESS"): Promise<void> {
+  await broker.db.sql.query(
+    `INSERT INTO agent_events (agent_id, deployment_object_id, status)
+     SELECT agent_id, deployment_object_id, $2 FROM deployment_tasks WHERE job_id = $1 AND status = 'DELIVERED'`,
+    [jobId, status],
+  );
 }

@@ -103,9 +103,10 @@ describe("rollout faults", () => {
     await broker.app.scheduler.runNow(ROLLOUTS_TASK);
     const [job] = await jobsOf(broker, promotionId);
     // As a broker that died holding the lease leaves it.
-    await q("UPDATE deployment_jobs SET lease_owner = 'broker-gone', lease_expires_at = now() + interval '1 hour' WHERE id = $1", [
-      job!.id,
-    ]);
+    await q(
+      "UPDATE deployment_jobs SET lease_owner = 'broker-gone', lease_expires_at = now() + interval '1 hour' WHERE id = $1",
+      [job!.id],
+    );
     await waitUntil(successReported(job!.id, 0), () => "batch 0 applied", 20_000);
     const survivor = await otherBroker();
     await survivor.app.scheduler.runNow(ROLLOUTS_TASK);
@@ -121,7 +122,8 @@ describe("rollout faults", () => {
     const members = await runningAgents(4);
     const { env, promotionId } = await rollingPromotion(members);
     const other = await otherBroker();
-    const expire = () => q("UPDATE deployment_jobs SET lease_expires_at = now() - interval '1 second' WHERE promotion_id = $1", [promotionId]);
+    const expire = () =>
+      q("UPDATE deployment_jobs SET lease_expires_at = now() - interval '1 second' WHERE promotion_id = $1", [promotionId]);
     await driveUntil([broker, other], () => finished(promotionId), "the job to finish", expire);
     const jobs = await jobsOf(broker, promotionId);
     expect(jobs).toHaveLength(1);

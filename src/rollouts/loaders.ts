@@ -25,7 +25,10 @@ function create(db: Db) {
       const rows = new Map((await jobsByIds(db, ids)).map((j) => [j.id, j]));
       return ids.map((id) => rows.get(id) ?? null);
     }, options),
-    tasksOfJob: new DataLoader<string, TaskRow[]>(async (ids) => grouped(await tasksOfJobs(db, ids), ids, (t) => t.jobId), options),
+    tasksOfJob: new DataLoader<string, TaskRow[]>(
+      async (ids) => grouped(await tasksOfJobs(db, ids), ids, (t) => t.jobId),
+      options,
+    ),
     health: new DataLoader<string, string | null>(async (ids) => {
       const health = await healthOfTasks(db, ids);
       return ids.map((id) => health.get(id) ?? null);

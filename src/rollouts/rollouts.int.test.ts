@@ -90,9 +90,10 @@ describe("rollouts with real agents", () => {
     const [promotion] = await q("SELECT completed_at, decision_record FROM promotions WHERE id = $1", [promotionId]);
     expect(promotion.completed_at).not.toBeNull();
     expect(promotion.decision_record.at(-1)).toMatchObject({ name: "NO_ACTIVE_FREEZE", passed: true });
-    const events = await q("SELECT data FROM domain_events WHERE event_type = 'promotion.deployed' AND data->>'promotionId' = $1", [
-      promotionId,
-    ]);
+    const events = await q(
+      "SELECT data FROM domain_events WHERE event_type = 'promotion.deployed' AND data->>'promotionId' = $1",
+      [promotionId],
+    );
     expect(events).toHaveLength(1);
     // Each agent's stack is the orchestrator's, targeted at that agent alone.
     const stacks = await q(
@@ -176,7 +177,11 @@ describe("rollouts with real agents", () => {
       promotion { id status } job { id status strategy rollbackOf { id } } } }`;
     const older = await broker.gql(ROLLBACK, { id: p1 });
     expect(errorCode(older)).toBe("CONFLICT");
-    const data = ok(await broker.gql<{ rollbackPromotion: { job: { id: string; strategy: string; rollbackOf: { id: string } } } }>(ROLLBACK, { id: p2 }));
+    const data = ok(
+      await broker.gql<{ rollbackPromotion: { job: { id: string; strategy: string; rollbackOf: { id: string } } } }>(ROLLBACK, {
+        id: p2,
+      }),
+    );
     const [p2Job] = await jobsOf(broker, p2);
     expect(data.rollbackPromotion.job).toMatchObject({ strategy: "ALL_AT_ONCE", rollbackOf: { id: p2Job!.id } });
     expect(errorCode(await broker.gql(ROLLBACK, { id: p2 }))).toBe("CONFLICT");

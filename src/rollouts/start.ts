@@ -8,7 +8,13 @@ import { completeJob } from "./complete.js";
 import { environmentAgentIds, findRolloutEnvironment, type RolloutEnvironment } from "./environment-store.js";
 import type { ActiveFreezeWindow, FreezeWindowSpec } from "./freeze.js";
 import { claimNewJob, insertJob } from "./job-store.js";
-import { appendDecision, approvedWithoutJob, lockApprovedWithoutJob, movePromotion, type PromotionRef } from "./promotion-store.js";
+import {
+  appendDecision,
+  approvedWithoutJob,
+  lockApprovedWithoutJob,
+  movePromotion,
+  type PromotionRef,
+} from "./promotion-store.js";
 import { batchIndexes } from "./strategy.js";
 import { insertTasks } from "./task-store.js";
 
