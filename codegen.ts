@@ -39,6 +39,8 @@ const config: CodegenConfig = {
           User: "../generated/prisma/client.js#User as UserRow",
           DeploymentJob: "../rollouts/job-store.js#JobRow",
           DeploymentTask: "../rollouts/task-store.js#TaskRow",
+          EvidencePacket: "../evidence/store.js#EvidencePacketRow",
+          EvidenceSigningKey: "../evidence/store.js#SigningKeyRow",
         },
       },
     },

@@ -47,6 +47,7 @@ import type { WorkOrderFeed } from "./work-orders/feed.js";
 import { registerWorkOrders } from "./work-orders/tasks.js";
 import { createWebhooks, type Webhooks } from "./webhooks/runtime.js";
 import { registerRollouts, type Rollouts } from "./rollouts/runner.js";
+import { createEvidenceKeys, type EvidenceKeys } from "./evidence/signing.js";
 
 const log = moduleLogger("app");
 /** /readyz answers within this budget even when PostgreSQL hangs. */
@@ -81,6 +82,8 @@ export interface BrokerApp {
   readonly audit: AuditWriter;
   /** The release rollout runner (src/rollouts), scheduler task "rollouts". */
   readonly rollouts: Rollouts;
+  /** The evidence signing key (src/evidence), shared with the webhook keyring. */
+  readonly evidence: EvidenceKeys;
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -158,6 +161,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     maintenanceIntervalSeconds: () => live().workOrders.maintenanceIntervalSeconds,
   });
   const webhooks = createWebhooks(prisma, () => live().webhooks, scheduler, listener);
+  const evidence = createEvidenceKeys(prisma, config.releases.signingKey, webhooks.cipher);
   registerAuditTasks(scheduler, auditLog.pool, () => live().audit.retentionDays);
   const rollouts = registerRollouts({
     scheduler,
@@ -215,6 +219,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     diagnostics,
     telemetry,
     webhooks,
+    evidence,
   });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
@@ -288,6 +293,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     webhooks,
     audit,
     rollouts,
+    evidence,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;

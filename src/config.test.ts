@@ -75,6 +75,7 @@ describe("configuration", () => {
         maxAgeSeconds: 3600,
       },
       rollouts: { intervalMs: 2000, leaseTtlMs: 30_000 },
+      releases: { signingKey: undefined },
       log: { level: "info" },
       source: { file: undefined, env: {}, reloadDebounceMs: 5000 },
     });

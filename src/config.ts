@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import { z } from "zod";
 import { ConfigFileError, readConfigFile } from "./live-config/file.js";
 import type { InputLimits } from "./validation.js";
@@ -107,6 +108,13 @@ const envSchema = z.object({
   // claim on a job lasts without renewal (a broker that died gives its jobs up after this).
   BROKKR__ROLLOUTS__INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
   BROKKR__ROLLOUTS__LEASE_TTL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  // ---- release orchestration (src/evidence) ----
+  // An Ed25519 private key (PKCS#8 PEM) evidence packets are signed with; generated and kept
+  // in the database (sealed by the webhook keyring) when unset.
+  BROKKR__RELEASES__SIGNING_KEY: z
+    .string()
+    .refine((v) => ed25519PrivateKey(v) !== null, "must be an Ed25519 private key in PKCS#8 PEM")
+    .optional(),
   BROKKR__CORS__ALLOWED_ORIGINS: z.string().default("*"),
   BROKKR__CORS__ALLOWED_METHODS: z.string().default("GET,HEAD,PUT,PATCH,POST,DELETE"),
   // Empty: answer a preflight with the headers it asks for.
@@ -171,6 +179,8 @@ export type BrokerConfig = Readonly<{
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
   /** The release rollout runner (src/rollouts). */
   rollouts: { intervalMs: number; leaseTtlMs: number };
+  /** Release orchestration: the evidence signing key (PKCS#8 PEM) when configured. */
+  releases: { signingKey?: string };
   log: { level: string };
   /** Where this config came from, so a reload reads the same layers again (src/live-config). */
   source: { file?: string; env: Readonly<Record<string, string | undefined>>; reloadDebounceMs: number };
@@ -198,6 +208,16 @@ export function webhookKeyBytes(value: string): Buffer | null {
     if (bytes.length === 32) return bytes;
   }
   return null;
+}
+
+/** The Ed25519 private key of a PKCS#8 PEM; null for anything else. */
+export function ed25519PrivateKey(pem: string): KeyObject | null {
+  try {
+    const key = createPrivateKey({ key: pem, format: "pem" });
+    return key.asymmetricKeyType === "ed25519" ? key : null;
+  } catch {
+    return null;
+  }
 }
 
 export class ConfigError extends Error {
@@ -290,6 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       intervalMs: e.BROKKR__ROLLOUTS__INTERVAL_MS,
       leaseTtlMs: Math.round(e.BROKKR__ROLLOUTS__LEASE_TTL_SECONDS * 1000),
     },
+    releases: { signingKey: e.BROKKR__RELEASES__SIGNING_KEY },
     log: { level: e.BROKKR__LOG__LEVEL },
     source: Object.freeze({
       file: e.BROKKR_CONFIG_FILE,

@@ -11,6 +11,7 @@ import type { DiagnosticFeed } from "../diagnostics/feed.js";
 import type { Telemetry } from "../telemetry/wiring.js";
 import type { WorkOrderFeed } from "../work-orders/feed.js";
 import type { Webhooks } from "../webhooks/runtime.js";
+import type { EvidenceKeys } from "../evidence/signing.js";
 
 export interface GraphQLContext {
   identity: Identity | null;
@@ -24,6 +25,8 @@ export interface GraphQLContext {
   /** New diagnostic requests, pushed to agents (agentDiagnosticRequests). */
   diagnostics: DiagnosticFeed;
   webhooks: Webhooks;
+  /** The evidence signing key (src/evidence). */
+  evidence: EvidenceKeys;
   /** The HTTP request's Idempotency-Key header (GraphQL inputs may carry clientMutationId instead). */
   idempotencyKey?: string;
   /** Set on websocket operations. */
@@ -51,6 +54,7 @@ export function createContextFactory(deps: {
   diagnostics: DiagnosticFeed;
   telemetry: Telemetry;
   webhooks: Webhooks;
+  evidence: EvidenceKeys;
 }) {
   const build = (identity: Identity | null, cacheLoaders: boolean, extra: Partial<GraphQLContext> = {}): GraphQLContext => ({
     identity,
@@ -64,6 +68,7 @@ export function createContextFactory(deps: {
     diagnostics: deps.diagnostics,
     telemetry: deps.telemetry,
     webhooks: deps.webhooks,
+    evidence: deps.evidence,
     ...extra,
   });
   return {

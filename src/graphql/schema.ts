@@ -22,6 +22,7 @@ import { webhookResolvers } from "../webhooks/resolvers.js";
 import { refuseMutationsByReadOnlyUsers } from "../auth/read-only.js";
 import { userResolvers } from "../users/resolvers.js";
 import { rolloutResolvers } from "../rollouts/resolvers.js";
+import { evidenceResolvers } from "../evidence/resolvers.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -58,6 +59,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       auditResolvers,
       userResolvers,
       rolloutResolvers,
+      evidenceResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,

@@ -27,7 +27,12 @@ const DYNAMIC_PATHS = [
 const isDynamic = (key: string) => DYNAMIC_PATHS.some((path) => key === path || key.startsWith(`${path}.`));
 
 /** Values never shown by a reload answer, only that they changed. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(["database.url", "broker.adminPakHash", "broker.webhooks.encryptionKey"]);
+const SECRET_KEYS: ReadonlySet<string> = new Set([
+  "database.url",
+  "broker.adminPakHash",
+  "broker.webhooks.encryptionKey",
+  "releases.signingKey",
+]);
 
 export interface ConfigChange {
   key: string;
