@@ -168,6 +168,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     db: prisma,
     committed: delivery,
     limits: config.broker.input,
+    signer: () => evidence.signer(),
     settings: () => liveConfig.current.rollouts,
     activeFreezeWindow: null,
   });

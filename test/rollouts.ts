@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
+import { type ExportedPacket, verifyPacket } from "../src/evidence/verify.js";
 import type { TestBroker } from "./broker.js";
 import { unique } from "./factories.js";
 import { createTemplate } from "./templates.js";
@@ -172,4 +173,17 @@ export async function reportTasks(broker: TestBroker, jobId: string, status: "SU
      SELECT agent_id, deployment_object_id, $2 FROM deployment_tasks WHERE job_id = $1 AND status = 'DELIVERED'`,
     [jobId, status],
   );
+}
+
+/** A job's completion packet (JOB_COMPLETED / ROLLBACK_COMPLETED) and whether it verifies under the published keys. */
+export async function completionPacket(broker: TestBroker, jobId: string) {
+  const { rows } = await broker.db.sql.query(
+    `SELECT id, promotion_id AS "promotionId", job_id AS "jobId", packet_type AS "packetType", content,
+            content_hash AS "contentHash", signature, signer_key_id AS "signerKeyId"
+       FROM evidence_packets WHERE job_id = $1 AND packet_type IN ('JOB_COMPLETED', 'ROLLBACK_COMPLETED')`,
+    [jobId],
+  );
+  const keys = (await broker.db.sql.query(`SELECT id, public_key_pem AS "publicKeyPem" FROM evidence_signing_keys`)).rows;
+  const packets = rows as (ExportedPacket & { content: Record<string, any> })[];
+  return { packets, verdicts: packets.map((p) => verifyPacket(p, keys)) };
 }

@@ -212,12 +212,14 @@ describe("a broker that lost the lease", () => {
       limits: DEFAULT_INPUT_LIMITS,
       owner: "broker-stale",
       generatorId: orchestratorGenerator(db),
+      signer: () => broker.app.evidence.signer(),
     };
     await stepJob(stale, job!);
     expect(await objects()).toBe(before);
     expect((await tasksOf(broker, view!.id)).map((t) => t.status).sort()).toEqual(["DELIVERED", "PENDING"]);
     await inTransaction(db, async (tx) => {
-      expect(await completeJob(tx, job!, "broker-stale", { status: "SUCCEEDED", message: null })).toBeNull();
+      const signer = await broker.app.evidence.signer();
+      expect(await completeJob(tx, job!, "broker-stale", { status: "SUCCEEDED", message: null }, signer)).toBeNull();
     });
     expect(await promotionStatus(broker, promotionId)).toBe("DEPLOYING");
   });

@@ -4,6 +4,7 @@ import type { CommitHook } from "../delivery/commit-feed.js";
 import { createDeploymentObject } from "../deployment-objects/service.js";
 import { latestObjectsOfStacks } from "../deployment-objects/store.js";
 import { addTarget } from "../agents/store.js";
+import type { EvidenceSigner } from "../evidence/keys.js";
 import { sqlState } from "../errors.js";
 import { insertStack } from "../stacks/store.js";
 import type { InputLimits } from "../validation.js";
@@ -20,6 +21,8 @@ export interface DeliveryDeps {
   owner: string;
   /** The orchestrator's generator id, looked up (or created) once per broker. */
   generatorId: () => Promise<string>;
+  /** The evidence signing key (src/evidence), for the completion packet. */
+  signer: () => Promise<EvidenceSigner>;
 }
 
 export function orchestratorGenerator(db: Database): () => Promise<string> {

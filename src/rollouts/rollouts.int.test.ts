@@ -6,6 +6,7 @@ import { createAgent, unique } from "../../test/factories.js";
 import { type FakeKube, startFakeKube } from "../../test/fake-kube/index.js";
 import {
   approvedPromotion,
+  completionPacket,
   createEnvironment,
   createRelease,
   jobsOf,
@@ -54,7 +55,7 @@ const driveUntil = (check: () => Promise<boolean>, what: string) =>
   waitUntil(
     async () => (await run()).outcome === "ok" && (await check()),
     () => `timed out waiting for ${what}`,
-    30_000,
+    90_000,
   );
 
 const jobDone = (promotionId: string) => async () => {
@@ -70,7 +71,8 @@ async function promote(opts: EnvironmentOptions & { name: string }) {
 
 const q = async (text: string, params: unknown[]) => (await broker.db.sql.query(text, params)).rows;
 
-describe("rollouts with real agents", () => {
+// A ceiling, not a measure: several agents and brokers share two loaded cores here.
+describe("rollouts with real agents", { timeout: 120_000 }, () => {
   it("delivers ALL_AT_ONCE to every agent of the environment and marks the promotion and release DEPLOYED", async () => {
     const [a, b] = await agents(2);
     await Promise.all([a, b].map((x) => x?.start()));
@@ -95,6 +97,15 @@ describe("rollouts with real agents", () => {
       [promotionId],
     );
     expect(events).toHaveLength(1);
+    const evidence = await completionPacket(broker, job!.id);
+    expect(evidence.verdicts).toEqual([{ ok: true }]);
+    expect(evidence.packets[0]).toMatchObject({ packetType: "JOB_COMPLETED", promotionId });
+    expect(evidence.packets[0]?.content).toMatchObject({
+      status: "SUCCEEDED",
+      artifacts: { components: [{ component: "web", digest: release.digest, image: release.image }] },
+      results: [{ status: "SUCCEEDED" }, { status: "SUCCEEDED" }],
+    });
+    expect(evidence.packets[0]?.content.renderedChecksum).toMatch(/^[0-9a-f]{64}$/);
     // Each agent's stack is the orchestrator's, targeted at that agent alone.
     const stacks = await q(
       `SELECT s.agent_id, g.name AS generator, array_agg(t.agent_id) AS targets
@@ -158,6 +169,13 @@ describe("rollouts with real agents", () => {
       promotionId,
     ]);
     expect(events).toHaveLength(1);
+    const evidence = await completionPacket(broker, job!.id);
+    expect(evidence.verdicts).toEqual([{ ok: true }]);
+    expect(evidence.packets[0]?.content.results.map((r: { status: string }) => r.status)).toEqual([
+      "FAILED",
+      "SKIPPED",
+      "SKIPPED",
+    ]);
   });
 
   it("rolls back by re-delivering what each stack held before, and a first release by deleting it", async () => {
@@ -189,11 +207,14 @@ describe("rollouts with real agents", () => {
     await waitUntil(
       () => liveData(agent!.kube, name)?.image === r1.image,
       () => "release 1 back in the cluster",
-      20_000,
+      60_000,
     );
     const [task] = await tasksOf(broker, data.rollbackPromotion.job.id);
     const [p2Task] = await tasksOf(broker, p2Job!.id);
     expect(task).toMatchObject({ status: "SUCCEEDED", previous_deployment_object_id: p2Task!.deployment_object_id });
+    const evidence = await completionPacket(broker, data.rollbackPromotion.job.id);
+    expect(evidence.verdicts).toEqual([{ ok: true }]);
+    expect(evidence.packets[0]).toMatchObject({ packetType: "ROLLBACK_COMPLETED", content: { rollbackOf: p2Job!.id } });
 
     // The environment's first promotion had nothing before it: its rollback deletes what it applied.
     const [fresh] = await agents(1);
@@ -207,7 +228,7 @@ describe("rollouts with real agents", () => {
     await waitUntil(
       () => liveData(fresh!.kube, firstName) === undefined,
       () => "the release deleted",
-      20_000,
+      60_000,
     );
     const markers = await q(
       `SELECT o.is_deletion_marker FROM deployment_tasks t JOIN deployment_jobs j ON j.id = t.job_id

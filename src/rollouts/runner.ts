@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Database } from "../db/client.js";
+import type { EvidenceSigner } from "../evidence/keys.js";
 import type { CommitHook } from "../delivery/commit-feed.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import type { InputLimits } from "../validation.js";
@@ -37,6 +38,8 @@ export function registerRollouts(deps: {
   db: Database;
   committed: CommitHook;
   limits: InputLimits;
+  /** The evidence signing key (src/evidence createEvidenceKeys). */
+  signer: () => Promise<EvidenceSigner>;
   settings: () => RolloutSettings;
   /** src/environments/freeze-windows.ts activeFreezeWindow; null fails closed (start.ts). */
   activeFreezeWindow: ActiveFreezeWindow | null;
@@ -49,6 +52,7 @@ export function registerRollouts(deps: {
     limits: deps.limits,
     owner,
     generatorId: orchestratorGenerator(deps.db),
+    signer: deps.signer,
   };
   const leaseTtlMs = () => deps.settings().leaseTtlMs;
   const startDeps = { ...delivery, leaseTtlMs, activeFreezeWindow: deps.activeFreezeWindow, now: deps.now ?? (() => new Date()) };

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { inTransaction, type Database, type Db } from "../db/client.js";
 import { BrokkrError } from "../errors.js";
+import type { EvidenceSigner } from "../evidence/keys.js";
 import { moduleLogger } from "../logger.js";
 import { renderReleaseForEnvironment, type RenderedRelease } from "../releases/render.js";
 import type { InputLimits } from "../validation.js";
@@ -24,6 +25,7 @@ const START_BATCH = 20;
 
 export interface StartDeps {
   db: Database;
+  signer: () => Promise<EvidenceSigner>;
   limits: InputLimits;
   owner: string;
   leaseTtlMs: () => number;
@@ -78,7 +80,14 @@ async function render(deps: StartDeps, p: PromotionRef): Promise<Rendering> {
 }
 
 /** The job and its tasks (agents snapshotted now, batch indexes by strategy); the promotion DEPLOYING. */
-async function createJob(tx: Db, deps: StartDeps, p: PromotionRef, env: RolloutEnvironment, rendering: Rendering) {
+async function createJob(
+  tx: Db,
+  deps: StartDeps,
+  p: PromotionRef,
+  env: RolloutEnvironment,
+  rendering: Rendering,
+  signer: EvidenceSigner | null,
+) {
   const rendered = rendering.ok ? rendering.rendered : null;
   const job = await insertJob(tx, {
     promotionId: p.id,
@@ -102,10 +111,10 @@ async function createJob(tx: Db, deps: StartDeps, p: PromotionRef, env: RolloutE
     agents.map((a, i) => ({ agentId: a.id, batchIndex: batches[i] ?? 0, digests })),
   );
   await movePromotion(tx, p.id, ["APPROVED"], "DEPLOYING");
-  if (rendering.ok) return;
+  if (rendering.ok || !signer) return;
   // Claimed here so completeJob (the one place a job ends) may finish it at once.
   const claimed = await claimNewJob(tx, job.id, deps.owner, deps.leaseTtlMs());
-  if (claimed) await completeJob(tx, claimed, deps.owner, { status: "FAILED", message: rendering.message });
+  if (claimed) await completeJob(tx, claimed, deps.owner, { status: "FAILED", message: rendering.message }, signer);
 }
 
 async function startOne(deps: StartDeps, candidate: PromotionRef): Promise<boolean> {
@@ -119,11 +128,12 @@ async function startOne(deps: StartDeps, candidate: PromotionRef): Promise<boole
     return false;
   }
   const rendering = await render(deps, candidate);
+  const signer = rendering.ok ? null : await deps.signer();
   return inTransaction(deps.db, async (tx) => {
     const promotion = await lockApprovedWithoutJob(tx, candidate.id);
     if (!promotion) return false;
     await appendDecision(tx, promotion.id, gate);
-    await createJob(tx, deps, promotion, env, rendering);
+    await createJob(tx, deps, promotion, env, rendering, signer);
     return true;
   });
 }

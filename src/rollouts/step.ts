@@ -33,9 +33,10 @@ export async function stepJob(deps: DeliveryDeps, job: JobRow): Promise<void> {
     const state = await batchState(deps.db, job.id, current);
     const decision = decide({ ...job, currentBatch: current }, state);
     if (decision.kind === "halt" || decision.kind === "complete") {
+      const signer = await deps.signer();
       await inTransaction(deps.db, async (tx) => {
         if (decision.kind === "halt") await skipPending(tx, job.id, deps.owner);
-        await completeJob(tx, job, deps.owner, decision.outcome);
+        await completeJob(tx, job, deps.owner, decision.outcome, signer);
       });
       return;
     }

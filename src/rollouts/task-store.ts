@@ -158,3 +158,22 @@ export async function insertRollbackTasks(db: Db, jobId: string, rolledBackJobId
       LEFT JOIN deployment_tasks p ON p.deployment_object_id = t.previous_deployment_object_id
      WHERE t.job_id = ${rolledBackJobId}::uuid AND t.deployment_object_id IS NOT NULL`;
 }
+
+export interface TaskResult {
+  agentId: string;
+  batchIndex: number;
+  status: TaskStatus;
+  message: string | null;
+  deploymentObjectId: string | null;
+  /** SHA-256 of what was delivered (a rollback's content differs per agent). */
+  checksum: string | null;
+}
+
+/** Per-agent results of a job, for its completion event and evidence. */
+export function taskResults(db: Db, jobId: string): Promise<TaskResult[]> {
+  return db.$queryRaw<TaskResult[]>`
+    SELECT t.agent_id::text AS "agentId", t.batch_index AS "batchIndex", t.status, t.message,
+           t.deployment_object_id::text AS "deploymentObjectId", o.yaml_checksum AS checksum
+      FROM deployment_tasks t LEFT JOIN deployment_objects o ON o.id = t.deployment_object_id
+     WHERE t.job_id = ${jobId}::uuid ORDER BY t.batch_index, t.agent_id`;
+}
