@@ -1,5 +1,6 @@
 import { Prisma } from "../generated/prisma/client.js";
 import type { Db } from "../db/client.js";
+import { POLL_TAG } from "./promotion-store.js";
 
 export type JobStatus = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED";
 export type Strategy = "ALL_AT_ONCE" | "ROLLING";
@@ -25,6 +26,8 @@ export interface JobRow {
   finishedAt: Date | null;
   createdAt: Date;
 }
+
+const POLL = Prisma.raw(POLL_TAG);
 
 const JOB_COLUMNS = Prisma.raw(`j.id::text, j.promotion_id::text AS "promotionId", j.release_id::text AS "releaseId",
   j.environment_id::text AS "environmentId", j.status, j.strategy, j.batch_size AS "batchSize",
@@ -65,7 +68,7 @@ export async function insertJob(db: Db, job: NewJob): Promise<JobRow> {
  */
 export function claimJobs(db: Db, owner: string, ttlMs: number, limit: number): Promise<JobRow[]> {
   return db.$queryRaw<JobRow[]>`
-    UPDATE deployment_jobs AS j
+    ${POLL} UPDATE deployment_jobs AS j
        SET lease_owner = ${owner}, lease_expires_at = now() + ${ttlMs} * interval '1 millisecond',
            status = CASE WHEN j.status = 'PENDING' THEN 'RUNNING' ELSE j.status END,
            started_at = coalesce(j.started_at, now())

@@ -12,10 +12,16 @@ export interface PromotionRef {
 const COLUMNS = `id::text, status, release_id::text AS "releaseId", target_environment_id::text AS "environmentId",
   decision_record AS "decisionRecord"`;
 
+/**
+ * Marks the runner's two idle polls (this and claimJobs): statement-counting tests leave out a
+ * broker's background polls, and these run every couple of seconds whatever the request under test.
+ */
+export const POLL_TAG = "/* brokkr:rollouts-poll */";
+
 /** APPROVED promotions no job was made for, oldest decision first. */
 export function approvedWithoutJob(db: Db, limit: number): Promise<PromotionRef[]> {
   return db.$queryRawUnsafe<PromotionRef[]>(
-    `SELECT ${COLUMNS} FROM promotions p
+    `${POLL_TAG} SELECT ${COLUMNS} FROM promotions p
       WHERE p.status = 'APPROVED' AND NOT EXISTS (SELECT 1 FROM deployment_jobs j WHERE j.promotion_id = p.id)
       ORDER BY p.decided_at NULLS FIRST, p.id LIMIT $1`,
     limit,
