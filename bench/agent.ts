@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { pino } from "pino";
 import type { AgentEventReport, DeploymentEvent } from "../agent/broker/types.js";
+import { AGENT_RUN_FLAGS } from "../agent/build.ts";
 import { KubeApplier } from "../agent/kube/applier.js";
 import { createKubeClients, loadKubeConfig } from "../agent/kube/client.js";
 import { Reconciler } from "../agent/reconciler.js";
@@ -19,7 +20,7 @@ const NAMESPACES = ["bench-a", "bench-b", "bench-c"];
 const LATENCY_MS = Number(process.env.BENCH_KUBE_LATENCY_MS ?? 0);
 const SETTLE_MS = 5_000;
 // The flags docker/Dockerfile.agent runs the bundle (npm run build:agent) with.
-const SHIPPED_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=128", "--single-threaded"];
+const SHIPPED_FLAGS = AGENT_RUN_FLAGS;
 const logger = pino({ level: "silent" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -93,5 +93,4 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-export const yaml2k = (i: number) =>
-  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bench-${i}\ndata:\n  payload: "${"x".repeat(1900)}"\n`;
+export { yaml2k } from "./payloads.js";

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { TypedDocumentString } from "../generated/operations.ts";
 import { jitteredDelay, sleep } from "./backoff.ts";
+import { type HttpRequestInit, httpRequest } from "./http-request.ts";
 import type { DeploymentHealthEntry } from "./types.ts";
 
 export class BrokerHttpError extends Error {
@@ -26,8 +27,8 @@ const ErrorBody = z
   .catch({});
 
 /** A JSON request to the broker with the PAK; non-2xx answers become BrokerHttpError. */
-export async function brokerRequest<T>(http: BrokerHttp, path: string, init: RequestInit = {}): Promise<T | undefined> {
-  const res = await fetch(`${http.baseUrl}${path}`, {
+export async function brokerRequest<T>(http: BrokerHttp, path: string, init: HttpRequestInit = {}): Promise<T | undefined> {
+  const res = await httpRequest(`${http.baseUrl}${path}`, {
     ...init,
     headers: {
       "content-type": "application/json",
@@ -90,8 +91,8 @@ function safeJson(text: string): unknown {
 export async function waitForBrokerReady(baseUrl: string, logger: Logger, signal: AbortSignal): Promise<void> {
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
-      const res = await fetch(`${baseUrl}/readyz`, { signal });
-      await res.body?.cancel();
+      const res = await httpRequest(`${baseUrl}/readyz`, { signal });
+      await res.text();
       if (res.ok) return;
       logger.info({ status: res.status, attempt }, "broker not ready yet");
     } catch (err) {

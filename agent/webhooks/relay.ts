@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { type BrokerHttp, brokerRequest } from "../broker/http.ts";
+import { httpRequest } from "../broker/http-request.ts";
 
 /** How often the agent asks for webhook deliveries routed to it (Brokkr's agent: every 10 s). */
 export const WEBHOOK_POLL_MS = 10_000;
@@ -22,21 +23,6 @@ interface Result {
   duration_ms: number;
 }
 
-async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
-  if (!body) return;
-  const reader = body.getReader();
-  let read = 0;
-  try {
-    while (read < RESPONSE_READ_CAP_BYTES) {
-      const chunk = await reader.read();
-      if (chunk.done) return;
-      read += chunk.value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-}
-
 /** One bounded POST, as the broker makes it: timeout for the whole exchange, no redirects, capped read. */
 async function post(d: PendingDelivery): Promise<Result> {
   const started = performance.now();
@@ -44,14 +30,14 @@ async function post(d: PendingDelivery): Promise<Result> {
   const headers: Record<string, string> = d.headers ? { ...d.headers } : { "Content-Type": "application/json" };
   if (d.auth_header) headers.authorization = d.auth_header;
   try {
-    const res = await fetch(d.url, {
+    // node:http follows no redirect: a 3xx is the receiver's answer, as the broker treats it.
+    const res = await httpRequest(d.url, {
       method: "POST",
       body: d.payload,
       headers,
-      redirect: "manual",
       signal: AbortSignal.timeout(d.timeout_seconds * 1000),
     });
-    await drain(res.body);
+    await res.discard(RESPONSE_READ_CAP_BYTES);
     const ok = res.status >= 200 && res.status < 300;
     return { success: ok, status_code: res.status, error: ok ? null : `HTTP ${res.status}`, duration_ms: elapsed(started) };
   } catch (err) {

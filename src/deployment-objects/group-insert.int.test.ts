@@ -1,7 +1,9 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { CONFIGMAP_YAML, createGenerator, createStack, deleteStack } from "../../test/factories.js";
+import { sqlState } from "../errors.js";
 import { insertObjectGrouped } from "./group-insert.js";
+import { sha256Hex } from "./yaml.js";
 
 // Group commit: concurrent creates share one statement and commit; each caller still gets its own answer.
 let broker: TestBroker;
@@ -77,5 +79,70 @@ describe("concurrent creates of deployment objects", () => {
     );
     expect(new Set(rows.map((r) => r.xmin)).size).toBe(1);
     expect(rows.map((r) => r.id)).toEqual(ids);
+  });
+});
+
+describe("one statement per group", () => {
+  const object = (stackId: string, generatorId: string, name: string, checksum = sha256Hex(CONFIGMAP_YAML(name))) => ({
+    stackId,
+    ownerGeneratorId: generatorId,
+    yamlContent: CONFIGMAP_YAML(name),
+    yamlChecksum: checksum,
+    isDeletionMarker: false,
+  });
+
+  it("gives a row that fails its own error and commits every other row of the group", async () => {
+    const gen = await createGenerator(broker);
+    const stack = await createStack(broker, gen.pak);
+    const db = broker.app.database.prisma;
+    // The checksum column's CHECK refuses the middle row: the shared statement fails as a whole.
+    const outcomes = await Promise.allSettled([
+      insertObjectGrouped(db, object(stack.id, gen.id, "before")),
+      insertObjectGrouped(db, object(stack.id, gen.id, "bad", "not-a-checksum")),
+      insertObjectGrouped(db, object(stack.id, gen.id, "after")),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(sqlState((outcomes[1] as PromiseRejectedResult).reason)).toBe("23514");
+    const rows = outcomes.flatMap((o) => (o.status === "fulfilled" && o.value ? [o.value] : []));
+    expect(rows.map((r) => r.yamlContent)).toEqual([CONFIGMAP_YAML("before"), CONFIGMAP_YAML("after")]);
+    const { rows: stored } = await broker.app.database.pool.query<{ yaml_content: string }>(
+      "SELECT yaml_content FROM deployment_objects WHERE stack_id = $1 ORDER BY sequence_id",
+      [stack.id],
+    );
+    expect(stored.map((r) => r.yaml_content)).toEqual([CONFIGMAP_YAML("before"), CONFIGMAP_YAML("after")]);
+  });
+
+  it("waits for a locked stack before drawing any sequence id, so the delivery horizon stays readable", async () => {
+    const gen = await createGenerator(broker);
+    const [free, locked] = [await createStack(broker, gen.pak), await createStack(broker, gen.pak)];
+    const db = broker.app.database.prisma;
+    const holder = await broker.app.database.pool.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT id FROM stacks WHERE id = $1 FOR UPDATE", [locked.id]);
+      // Queued in one turn: one group, its first row for the free stack.
+      const inserting = Promise.all([
+        insertObjectGrouped(db, object(free.id, gen.id, "free")),
+        insertObjectGrouped(db, object(locked.id, gen.id, "locked")),
+      ]);
+      await vi.waitFor(
+        async () => {
+          const { rows } = await broker.app.database.pool.query(
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH locked AS%'",
+          );
+          expect(rows).toHaveLength(1);
+        },
+        { timeout: 10_000 },
+      );
+      // brokkr_delivery_horizon gives up after its 200 ms lock_timeout if an inserter holds the lock.
+      const { rows } = await broker.app.database.pool.query("SELECT brokkr_delivery_horizon() AS h");
+      expect(rows).toHaveLength(1);
+      await holder.query("COMMIT");
+      const objects = await inserting;
+      expect(objects.map((o) => o?.stackId)).toEqual([free.id, locked.id]);
+      expect(objects[0]!.sequenceId < objects[1]!.sequenceId).toBe(true);
+    } finally {
+      holder.release();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { Prisma, type DeploymentObject } from "../generated/prisma/client.js";
-import type { Db } from "../db/client.js";
+import { queryRows, type Db } from "../db/client.js";
 import { DEFER_NOTIFY } from "../delivery/commit-feed.js";
 
 export type DeploymentObjectRow = DeploymentObject;
@@ -65,6 +65,54 @@ export async function insertObjectIntoLiveStack(
        AND (${data.ownerGeneratorId}::uuid IS NULL OR s.generator_id = ${data.ownerGeneratorId}::uuid)
     RETURNING ${OBJECT_COLUMNS}`;
   return rows[0] ? toObjectRow(rows[0]) : null;
+}
+
+export interface ObjectToInsert {
+  id: string;
+  stackId: string;
+  /** The generator the stack must belong to; null for an admin. */
+  ownerGeneratorId: string | null;
+  yamlContent: string;
+  yamlChecksum: string;
+  isDeletionMarker: boolean;
+}
+
+/**
+ * Inserts many objects in one statement (one round trip, and one commit when `db` is not a
+ * transaction), in the given order, each into its stack only if that stack is live and, for a
+ * generator, its own; returns the rows inserted (callers find theirs by id). The stacks are
+ * share-locked in id order by the `locked` CTE, which the WHERE clause reads through an
+ * uncorrelated subquery (an InitPlan): PostgreSQL evaluates it, locking every stack, before the
+ * statement produces its first row, so before the first row's trigger takes the delivery lock
+ * (migration 0001) no stack lock is still to be waited for (0005's order, kept for many rows).
+ * Groups lock in one order, so they never deadlock with each other.
+ */
+export async function insertObjectsIntoLiveStacks(db: Db, objects: readonly ObjectToInsert[]): Promise<DeploymentObjectRow[]> {
+  const col = <K extends keyof ObjectToInsert>(k: K) => objects.map((o) => o[k]);
+  const stackIds = [...new Set(col("stackId"))].sort();
+  const rows = await queryRows<RawObject>(
+    db,
+    `WITH locked AS MATERIALIZED (
+       SELECT id FROM stacks WHERE id = ANY($7::uuid[]) AND deleted_at IS NULL ORDER BY id FOR SHARE)
+     INSERT INTO deployment_objects AS d (id, stack_id, generator_id, yaml_content, yaml_checksum, is_deletion_marker)
+     SELECT i.id, s.id, s.generator_id, i.yaml, i.checksum, i.marker
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bool[])
+              WITH ORDINALITY AS i(id, stack_id, owner, yaml, checksum, marker, ord)
+       JOIN stacks s ON s.id = i.stack_id, ${DEFER_NOTIFY.sql} AS deferred
+      WHERE s.id = ANY((SELECT array_agg(id) FROM locked)::uuid[]) AND (i.owner IS NULL OR s.generator_id = i.owner)
+      ORDER BY i.ord
+     RETURNING ${OBJECT_COLUMNS.sql}`,
+    [
+      col("id"),
+      col("stackId"),
+      col("ownerGeneratorId"),
+      col("yamlContent"),
+      col("yamlChecksum"),
+      col("isDeletionMarker"),
+      stackIds,
+    ],
+  );
+  return rows.map(toObjectRow);
 }
 
 export function findObject(db: Db, id: string) {

@@ -2,7 +2,9 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import type { RequestHandler } from "express";
 import type { ErrorFormatter } from "./client-errors.js";
 import type { GraphQLContext } from "./context.js";
-import { limitError, operationLimitErrors, parseWithinLimits, type QueryLimits } from "./limits.js";
+import { DOCUMENT_CACHE_BYTES, DocumentCache } from "./document-cache.js";
+import { cachedOperationLimitErrors } from "./limit-cache.js";
+import { limitError, parseWithinLimits, type QueryLimits } from "./limits.js";
 import { jsonBytesOver, responseTooLarge } from "./response-size.js";
 
 /**
@@ -19,7 +21,7 @@ export function limitsPlugin(limits: QueryLimits, format: ErrorFormatter): Apoll
           if (operation?.operation === "subscription") {
             throw limitError("BAD_REQUEST", "subscriptions are served over websockets (graphql-transport-ws), not over HTTP");
           }
-          const [first] = operationLimitErrors(
+          const [first] = cachedOperationLimitErrors(
             schema,
             document,
             request.variables ?? {},
@@ -41,12 +43,14 @@ export function limitsPlugin(limits: QueryLimits, format: ErrorFormatter): Apoll
 
 /**
  * Before Apollo: size, tokens and the counts that bound validation's own cost, answered before
- * the PAK is looked up. (Apollo parses again; at most maxTokens, that is cheap.)
+ * the PAK is looked up, kept per query text. (Apollo parses again, from its own document store.)
  */
 export function earlyLimits(limits: QueryLimits, format: ErrorFormatter): RequestHandler {
+  // The verdict depends on the text alone; generators send the same few texts again and again.
+  const checks = new DocumentCache(DOCUMENT_CACHE_BYTES, (query) => parseWithinLimits(query, limits));
   return (req, res, next) => {
     const query: unknown = req.body?.query ?? req.query.query;
-    const checked = typeof query === "string" ? parseWithinLimits(query, limits) : undefined;
+    const checked = typeof query === "string" ? checks.get(query) : undefined;
     if (!Array.isArray(checked)) return next();
     res.status(400).json({ errors: checked.map((e) => format(e.toJSON(), e)) });
   };
