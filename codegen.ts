@@ -37,6 +37,8 @@ const config: CodegenConfig = {
           WebhookDelivery: "../webhooks/delivery-store.js#DeliveryRow",
           WebhookDeliveryAttempt: "../webhooks/delivery-queries.js#AttemptRow",
           User: "../generated/prisma/client.js#User as UserRow",
+          DeploymentJob: "../rollouts/job-store.js#JobRow",
+          DeploymentTask: "../rollouts/task-store.js#TaskRow",
           EvidencePacket: "../evidence/store.js#EvidencePacketRow",
           EvidenceSigningKey: "../evidence/store.js#SigningKeyRow",
           Promotion: "../promotions/store.js#PromotionRow",

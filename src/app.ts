@@ -46,6 +46,7 @@ import { createTelemetry, type Telemetry } from "./telemetry/wiring.js";
 import type { WorkOrderFeed } from "./work-orders/feed.js";
 import { registerWorkOrders } from "./work-orders/tasks.js";
 import { createWebhooks, type Webhooks } from "./webhooks/runtime.js";
+import { registerRollouts, type Rollouts } from "./rollouts/runner.js";
 import { createEvidenceKeys, type EvidenceKeys } from "./evidence/signing.js";
 import { PromotionFeed } from "./promotions/feed.js";
 
@@ -80,6 +81,8 @@ export interface BrokerApp {
   readonly webhooks: Webhooks;
   /** The audit log's writer: every API layer records into it; stop() flushes it. */
   readonly audit: AuditWriter;
+  /** The release rollout runner (src/rollouts), scheduler task "rollouts". */
+  readonly rollouts: Rollouts;
   /** The evidence signing key (src/evidence), shared with the webhook keyring. */
   readonly evidence: EvidenceKeys;
   /** promotionProgress streams on this broker (src/promotions). */
@@ -164,6 +167,15 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   const evidence = createEvidenceKeys(prisma, config.releases.signingKey, webhooks.cipher);
   const promotions = new PromotionFeed(prisma, listener);
   registerAuditTasks(scheduler, auditLog.pool, () => live().audit.retentionDays);
+  const rollouts = registerRollouts({
+    scheduler,
+    db: prisma,
+    committed: delivery,
+    limits: config.broker.input,
+    signer: () => evidence.signer(),
+    settings: () => liveConfig.current.rollouts,
+    activeFreezeWindow: null,
+  });
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);
   const app = express();
@@ -286,6 +298,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     workOrders,
     webhooks,
     audit,
+    rollouts,
     evidence,
     promotions,
     async start() {
@@ -355,6 +368,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
       fleetLive.stop();
       fleetFeed.stop();
       await scheduler.stop();
+      await rollouts.stop().catch((err) => log.warn({ err }, "releasing rollout leases"));
       delivery.stop();
       diagnostics.stop();
       workOrders.stop();

@@ -104,6 +104,10 @@ const envSchema = z.object({
   BROKKR__BROKER__AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
   BROKKR__BROKER__AUDIT_QUEUE_CAPACITY: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   BROKKR__BROKER__AUDIT_TRUST_FORWARDED_FOR: boolish.default(false),
+  // ---- release rollouts (src/rollouts): how often the runner steps jobs, and how long a broker's
+  // claim on a job lasts without renewal (a broker that died gives its jobs up after this).
+  BROKKR__ROLLOUTS__INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
+  BROKKR__ROLLOUTS__LEASE_TTL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   // ---- release orchestration (src/evidence) ----
   // An Ed25519 private key (PKCS#8 PEM) evidence packets are signed with; generated and kept
   // in the database (sealed by the webhook keyring) when unset.
@@ -182,6 +186,8 @@ export type BrokerConfig = Readonly<{
   /** Fleet verdicts (src/fleet): when an unreported object counts as overdue. */
   fleet: { overdueSeconds: number };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
+  /** The release rollout runner (src/rollouts). */
+  rollouts: { intervalMs: number; leaseTtlMs: number };
   /** Release orchestration: the evidence signing key (PKCS#8 PEM) when configured. */
   releases: { signingKey?: string };
   /** Version stickers (src/stickers): the namespace named to agents in each releaseContext. */
@@ -311,6 +317,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       allowedMethods: commaList(e.BROKKR__CORS__ALLOWED_METHODS).map((m) => m.toUpperCase()),
       allowedHeaders: commaList(e.BROKKR__CORS__ALLOWED_HEADERS),
       maxAgeSeconds: e.BROKKR__CORS__MAX_AGE_SECONDS,
+    },
+    rollouts: {
+      intervalMs: e.BROKKR__ROLLOUTS__INTERVAL_MS,
+      leaseTtlMs: Math.round(e.BROKKR__ROLLOUTS__LEASE_TTL_SECONDS * 1000),
     },
     releases: { signingKey: e.BROKKR__RELEASES__SIGNING_KEY },
     stickers: { namespace: e.BROKKR__STICKERS__NAMESPACE },

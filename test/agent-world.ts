@@ -14,10 +14,10 @@ export interface AgentWorld {
 
 /**
  * End to end for one test file: a real broker, the fake Kubernetes API and real agents started
- * against them, all stopped after the file (agents first).
+ * against them, all stopped after the file (agents first). `brokerEnv`: the broker's settings.
  */
-export async function agentWorld(): Promise<AgentWorld> {
-  const broker = await startTestBroker();
+export async function agentWorld(brokerEnv: Record<string, string> = {}): Promise<AgentWorld> {
+  const broker = await startTestBroker(brokerEnv);
   const kube = await startFakeKube();
   const running: AgentRuntime[] = [];
   afterAll(async () => {

@@ -4,10 +4,10 @@ import pg from "pg";
  * Counts the statements the broker's own pool sends while `fn` runs: Prisma's pg adapter runs
  * plain queries through pool.query and transactions through a checked-out client, both of which
  * end in Client#query; the broker's pool connects as application_name "brokkr-broker". The
- * delivery hub's once-a-second horizon read (and a batched NOTIFY) run on their own clock and
- * are not counted.
+ * delivery hub's once-a-second horizon read (and a batched NOTIFY) and the rollout runner's polls
+ * (src/rollouts POLL_TAG) run on their own clock and are not counted.
  */
-const BACKGROUND = /brokkr_delivery_horizon|^NOTIFY /;
+const BACKGROUND = /brokkr_delivery_horizon|^NOTIFY |brokkr:rollouts-poll/;
 
 export async function countBrokerStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: number }> {
   const original = pg.Client.prototype.query;

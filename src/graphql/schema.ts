@@ -21,6 +21,7 @@ import { templateResolvers } from "../templates/resolvers.js";
 import { webhookResolvers } from "../webhooks/resolvers.js";
 import { refuseMutationsByReadOnlyUsers } from "../auth/read-only.js";
 import { userResolvers } from "../users/resolvers.js";
+import { rolloutResolvers } from "../rollouts/resolvers.js";
 import { evidenceResolvers } from "../evidence/resolvers.js";
 import { promotionResolvers } from "../promotions/resolvers.js";
 import { stickerResolvers } from "../stickers/resolvers.js";
@@ -59,6 +60,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       webhookResolvers,
       auditResolvers,
       userResolvers,
+      rolloutResolvers,
       evidenceResolvers,
       promotionResolvers,
       stickerResolvers,

@@ -23,6 +23,7 @@ const DYNAMIC_PATHS = [
   "broker.workOrders.maintenanceIntervalSeconds",
   "broker.audit.retentionDays",
   "fleet",
+  "rollouts",
 ] as const;
 const isDynamic = (key: string) => DYNAMIC_PATHS.some((path) => key === path || key.startsWith(`${path}.`));
 

@@ -10,7 +10,7 @@ import { getManagedStack } from "../stacks/service.js";
 import { DEFAULT_INPUT_LIMITS, findUncleanText, requireId, type InputLimits } from "../validation.js";
 import { renderInWorker, renderRefusal, type RenderResult } from "./rendering/render.js";
 import { assertMayUseTemplates, getReadableTemplate } from "./service.js";
-import { insertProvenance, tagsMissingFromStack } from "./store.js";
+import { insertProvenance, tagsMissingFromStack, type TemplateRow } from "./store.js";
 
 /** Largest parameters object, as JSON text. */
 export const MAX_PARAMETERS_CHARS = 64 * 1024;
@@ -94,6 +94,30 @@ function assertManifest(output: string, limits: InputLimits): void {
 const lineOf = (text: string, offset: number) => text.slice(0, offset).split("\n").length;
 
 /**
+ * The one render path (instantiation and releases, src/releases/render.ts): bounded parameters,
+ * the worker render, and the manifest check. Returns the checked parameters and the YAML.
+ */
+export async function renderTemplate(
+  template: Pick<TemplateRow, "templateContent" | "parametersSchema">,
+  rawParameters: unknown,
+  limits: InputLimits,
+): Promise<{ parameters: unknown; output: string }> {
+  const parameters = checkedParameters(rawParameters);
+  const output = assertRendered(
+    await renderInWorker({
+      body: template.templateContent,
+      schema: template.parametersSchema,
+      parameters,
+      maxOutputChars: limits.maxYamlBytes,
+      timeoutMs: limits.templateRenderTimeoutMs ?? 5000,
+      maxConcurrent: limits.maxConcurrentRenders ?? 4,
+    }),
+  );
+  assertManifest(output, limits);
+  return { parameters, output };
+}
+
+/**
  * Renders a template into a new deployment object of the stack. Order: the caller may write
  * the stack, may read the template, the stack carries the template's labels and annotations;
  * only then the (bounded) render, the manifest check, and the object, created by the
@@ -112,18 +136,7 @@ export async function instantiateTemplate(
   const stack = await getManagedStack(db, identity, requireId("stackId", input.stackId), "stackId");
   const template = await getReadableTemplate(db, identity, input.templateId, "templateId");
   await assertStackCarriesTemplateTags(db, template.id, stack.id);
-  const parameters = checkedParameters(input.parameters);
-  const output = assertRendered(
-    await renderInWorker({
-      body: template.templateContent,
-      schema: template.parametersSchema,
-      parameters,
-      maxOutputChars: limits.maxYamlBytes,
-      timeoutMs: limits.templateRenderTimeoutMs ?? 5000,
-      maxConcurrent: limits.maxConcurrentRenders ?? 4,
-    }),
-  );
-  assertManifest(output, limits);
+  const { parameters, output } = await renderTemplate(template, input.parameters, limits);
   return createDeploymentObject(db, identity, { stackId: stack.id, yamlContent: output }, committed, {
     limits,
     idempotency: opts.idempotency,

@@ -33,6 +33,9 @@ export const EVENT_TYPES = [
   // Written by src/stickers/service.ts in the drift report's transaction.
   "release.drift_detected",
   "release.drift_resolved",
+  "promotion.deployed",
+  "promotion.failed",
+  "promotion.rolled_back",
 ] as const;
 
 /** Sent by `POST /webhooks/{id}/test` (testWebhookSubscription) to that subscription only. */

@@ -1,0 +1,57 @@
+import type { Identity } from "../auth/identity.js";
+import { requireIdentity } from "../auth/policy.js";
+import { forbidden } from "../errors.js";
+import type { Resolvers } from "../generated/graphql.js";
+import type { GraphQLContext } from "../graphql/context.js";
+import { renderReleaseAs } from "../releases/render.js";
+import { rolloutLoaders } from "./loaders.js";
+import { rollbackPromotion } from "./rollback.js";
+
+/** Jobs and tasks: whoever reads promotions (admin, read-only users, generators); agents never query them. */
+function requireJobReader(ctx: GraphQLContext): Identity {
+  const who = requireIdentity(ctx.identity);
+  if (who.role === "AGENT") throw forbidden("agents do not read deployment jobs");
+  return who;
+}
+
+export const rolloutResolvers: Resolvers = {
+  Mutation: {
+    renderRelease: async (_, { input }, ctx) => {
+      const rendered = await renderReleaseAs(ctx.db, requireIdentity(ctx.identity), input, ctx.limits);
+      return { yamlContent: rendered.yamlContent, checksum: rendered.checksum };
+    },
+    rollbackPromotion: async (_, { input }, ctx) => {
+      const { promotion, job } = await rollbackPromotion(ctx.db, requireIdentity(ctx.identity), input.promotionId);
+      // The promotion's own fields resolve through the promotions domain's resolvers (its mapper).
+      return { promotion: promotion as never, job };
+    },
+  },
+  Promotion: {
+    job: async (p, _, ctx) => {
+      requireJobReader(ctx);
+      return (await rolloutLoaders(ctx).jobsOfPromotion.load(p.id))[0] ?? null;
+    },
+    jobs: (p, _, ctx) => {
+      requireJobReader(ctx);
+      return rolloutLoaders(ctx).jobsOfPromotion.load(p.id);
+    },
+  },
+  DeploymentJob: {
+    batchCount: async (job, _, ctx) => {
+      const tasks = await rolloutLoaders(ctx).tasksOfJob.load(job.id);
+      return tasks.reduce((max, t) => Math.max(max, t.batchIndex + 1), 0);
+    },
+    rollbackOf: (job, _, ctx) => (job.rollbackOf ? rolloutLoaders(ctx).job.load(job.rollbackOf) : null),
+    tasks: (job, _, ctx) => rolloutLoaders(ctx).tasksOfJob.load(job.id),
+  },
+  DeploymentTask: {
+    agent: async (task, _, ctx) => {
+      const agent = await ctx.loaders.agent.load(task.agentId);
+      if (!agent) throw new Error(`task ${task.id} names a missing agent`);
+      return agent;
+    },
+    deploymentObject: (task, _, ctx) =>
+      task.deploymentObjectId ? ctx.loaders.deploymentObject.load(task.deploymentObjectId) : null,
+    health: (task, _, ctx) => (task.deploymentObjectId ? rolloutLoaders(ctx).health.load(task.id) : null),
+  },
+};
