@@ -47,6 +47,7 @@ import type { WorkOrderFeed } from "./work-orders/feed.js";
 import { registerWorkOrders } from "./work-orders/tasks.js";
 import { createWebhooks, type Webhooks } from "./webhooks/runtime.js";
 import { registerRollouts, type Rollouts } from "./rollouts/runner.js";
+import { activeFreezeWindow } from "./environments/freeze-windows.js";
 import { createEvidenceKeys, type EvidenceKeys } from "./evidence/signing.js";
 import { PromotionFeed } from "./promotions/feed.js";
 
@@ -174,7 +175,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     limits: config.broker.input,
     signer: () => evidence.signer(),
     settings: () => liveConfig.current.rollouts,
-    activeFreezeWindow: null,
+    activeFreezeWindow,
   });
   const httpServer = http.createServer();
   httpServer.on("clientError", answerClientError);

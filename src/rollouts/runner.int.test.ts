@@ -46,7 +46,7 @@ describe("the runner without agents running", () => {
     expect(await promotionStatus(broker, promotionId)).toBe("FAILED");
   });
 
-  it("keeps an approved promotion waiting while its freeze windows cannot be evaluated, recording that once", async () => {
+  it("keeps an approved promotion waiting while a freeze window is active, recording that once, and starts it once the window is gone", async () => {
     const agent = await createAgent(broker, { activate: true });
     const windows = [
       { days: ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"], startTime: "00:00", endTime: "00:00", reason: "always" },
@@ -60,7 +60,10 @@ describe("the runner without agents running", () => {
     expect(await promotionStatus(broker, promotionId)).toBe("APPROVED");
     const [{ decision_record: record }] = await q("SELECT decision_record FROM promotions WHERE id = $1", [promotionId]);
     expect(record).toHaveLength(1);
-    expect(record[0]).toMatchObject({ name: "NO_ACTIVE_FREEZE", passed: false });
+    expect(record[0]).toMatchObject({ name: "NO_ACTIVE_FREEZE", passed: false, detail: expect.stringMatching(/always/) });
+    await q(`UPDATE environments SET freeze_windows = '[{"start": "2001-01-01T00:00:00Z", "end": "2001-01-02T00:00:00Z"}]' WHERE id = $1`, [env.id]);
+    await run();
+    expect(await jobsOf(broker, promotionId)).toHaveLength(1);
   });
 
   it("snapshots the environment's agents: explicit members and agents carrying every selector label", async () => {

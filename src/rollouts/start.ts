@@ -62,8 +62,13 @@ const UNEVALUATED: FreezeWindowSpec = { reason: "freeze windows cannot be evalua
 
 function freezeNow(evaluate: ActiveFreezeWindow | null, env: RolloutEnvironment, now: Date): FreezeWindowSpec | null {
   const windows = env.freezeWindows as FreezeWindowSpec[];
-  if (evaluate) return evaluate(windows, env.timeZone, now);
-  return windows.length === 0 ? null : UNEVALUATED;
+  if (!evaluate) return windows.length === 0 ? null : UNEVALUATED;
+  try {
+    return evaluate(windows, env.timeZone, now);
+  } catch {
+    // Fails closed, as the request gate does: a window that cannot be read might be a freeze.
+    return UNEVALUATED;
+  }
 }
 
 type Rendering = { ok: true; rendered: RenderedRelease } | { ok: false; message: string };
