@@ -4,6 +4,8 @@ import { BrokerClient } from "./client.js";
 import { printObject, printRows } from "./output.js";
 import { CliError, loadSession, saveSession } from "./session.js";
 import { FLEET_COLUMNS, FLEET_QUERY, fleetRow, type FleetNode } from "./fleet.js";
+import { registerPromotionCommands } from "./promotions.js";
+import { registerCatalogCommands } from "./releases.js";
 import { resolveTarget, waitForRollout } from "./wait.js";
 
 const AGENT_ROW = "id name clusterName status lastHeartbeat labels";
@@ -167,6 +169,8 @@ export function buildProgram(): Command {
       printRows(json() ? nodes : nodes.map(fleetRow), json() ? [] : FLEET_COLUMNS, json());
     });
 
+  registerCatalogCommands(program, { client, json });
+  registerPromotionCommands(program, { client, json });
   return program;
 }
 
