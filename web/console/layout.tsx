@@ -7,6 +7,8 @@ import { DiagnosticsPage } from "./diagnostics-page.js";
 import type { FleetStore } from "./fleet-store.js";
 import { FleetPage } from "./fleet-page.js";
 import { OverviewPage } from "./overview-page.js";
+import { PromotionPage } from "./promotion-page.js";
+import { ReleasesPage } from "./releases-page.js";
 import { href, type Route, useRoute } from "./route.js";
 import { StackPage } from "./stack-page.js";
 import { StacksPage } from "./stacks-page.js";
@@ -18,6 +20,7 @@ const NAV = [
   { label: "Overview", href: href.overview, pages: ["overview"] },
   { label: "Fleet", href: href.fleet, pages: ["fleet", "agent"] },
   { label: "Stacks", href: href.stacks, pages: ["stacks", "stack"] },
+  { label: "Releases", href: href.releases, pages: ["releases", "promotion"] },
   { label: "Templates", href: href.templates, pages: ["templates"] },
   { label: "Work orders", href: href.workOrders, pages: ["work-orders"] },
   { label: "Diagnostics", href: href.diagnostics, pages: ["diagnostics"] },
@@ -45,6 +48,10 @@ function Page({ route, fleet }: { route: Route; fleet: FleetStore }) {
       return <AuditPage />;
     case "diagnostics":
       return <DiagnosticsPage />;
+    case "releases":
+      return <ReleasesPage />;
+    case "promotion":
+      return <PromotionPage id={route.id} />;
     default:
       return <OverviewPage fleet={fleet} />;
   }

@@ -11,9 +11,11 @@ export type Route =
   | { page: "webhooks" }
   | { page: "audit" }
   | { page: "templates" }
-  | { page: "diagnostics" };
+  | { page: "diagnostics" }
+  | { page: "releases" }
+  | { page: "promotion"; id: string };
 
-const PLAIN = ["work-orders", "webhooks", "audit", "templates", "diagnostics"] as const;
+const PLAIN = ["work-orders", "webhooks", "audit", "templates", "diagnostics", "releases"] as const;
 
 export function parseRoute(hash: string): Route {
   const [, page, id] = hash.replace(/^#/, "").split("/");
@@ -23,6 +25,7 @@ export function parseRoute(hash: string): Route {
   if (page === "stacks" && id) return { page: "stack", id: decodeURIComponent(id) };
   if (page === "stacks") return { page: "stacks" };
   if (page === "agents" && id) return { page: "agent", id: decodeURIComponent(id) };
+  if (page === "promotions" && id) return { page: "promotion", id: decodeURIComponent(id) };
   return { page: "overview" };
 }
 
@@ -37,6 +40,8 @@ export const href = {
   audit: "#/audit",
   templates: "#/templates",
   diagnostics: "#/diagnostics",
+  releases: "#/releases",
+  promotion: (id: string) => `#/promotions/${encodeURIComponent(id)}`,
 };
 
 export function useRoute(): Route {

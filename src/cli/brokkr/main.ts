@@ -4,6 +4,8 @@ import { BrokerClient } from "./client.js";
 import { printObject, printRows } from "./output.js";
 import { CliError, loadSession, saveSession } from "./session.js";
 import { FLEET_COLUMNS, FLEET_QUERY, fleetRow, type FleetNode } from "./fleet.js";
+import { registerPromotionCommands } from "./promotions.js";
+import { registerCatalogCommands } from "./releases.js";
 import { resolveTarget, waitForRollout } from "./wait.js";
 import { registerEvidenceCommands } from "./evidence.js";
 
@@ -169,6 +171,8 @@ export function buildProgram(): Command {
     });
 
   registerEvidenceCommands(program, client);
+  registerCatalogCommands(program, { client, json });
+  registerPromotionCommands(program, { client, json });
   return program;
 }
 
