@@ -21,6 +21,7 @@ import { templateResolvers } from "../templates/resolvers.js";
 import { webhookResolvers } from "../webhooks/resolvers.js";
 import { refuseMutationsByReadOnlyUsers } from "../auth/read-only.js";
 import { userResolvers } from "../users/resolvers.js";
+import { catalogResolvers } from "../releases/catalog.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -56,6 +57,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       webhookResolvers,
       auditResolvers,
       userResolvers,
+      ...catalogResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,

@@ -26,6 +26,8 @@ export const EVENT_TYPES = [
   "diagnostic.completed",
   "diagnostic.failed",
   "diagnostic.expired",
+  "release.created",
+  "release.status_changed",
 ] as const;
 
 /** Sent by `POST /webhooks/{id}/test` (testWebhookSubscription) to that subscription only. */
