@@ -17,7 +17,7 @@ export const ENVIRONMENT_LIMITS = {
   freezeWindows: MAX_LIST_ARGUMENT,
   freezeReason: 1024,
   /** Explicit members are exceptions to the selector, not the way to list a fleet. */
-  explicitMembers: 1000,
+  explicitMembers: MAX_LIST_ARGUMENT,
   orderIndex: 100_000,
   requiredApprovals: 10,
   batchSize: 100_000,
