@@ -66,7 +66,9 @@ export async function createComponent(broker: TestBroker, input: Record<string, 
 }
 
 export function registerVersionRaw(broker: TestBroker, input: Record<string, unknown>, pak = broker.adminPak) {
-  return broker.gql<{ registerComponentVersion: { version: { id: string; tag: string; digest: string; semver: string }; created: boolean } }>(
+  return broker.gql<{
+    registerComponentVersion: { version: { id: string; tag: string; digest: string; semver: string }; created: boolean };
+  }>(
     `mutation($i: RegisterComponentVersionInput!) { registerComponentVersion(input: $i) { created version { ${VERSION_FIELDS} } } }`,
     { i: input },
     pak,
@@ -83,7 +85,13 @@ export async function registerVersion(
 ) {
   const n = ++versionCounter;
   const tag = input.tag ?? `v1.${n}.0`;
-  const full = { componentId, tag, semver: input.semver ?? `1.${n}.0`, digest: input.digest ?? digestOf(`${componentId}:${tag}`), ...input };
+  const full = {
+    componentId,
+    tag,
+    semver: input.semver ?? `1.${n}.0`,
+    digest: input.digest ?? digestOf(`${componentId}:${tag}`),
+    ...input,
+  };
   return ok(await registerVersionRaw(broker, full, pak)).registerComponentVersion.version;
 }
 
@@ -122,7 +130,11 @@ export async function createRelease(
 export async function readyRelease(broker: TestBroker, pak = broker.adminPak) {
   const component = await createComponent(broker, {}, pak);
   const version = await registerVersion(broker, component.id, {}, pak);
-  const release = await createRelease(broker, { components: [{ componentId: component.id, versionId: version.id }], ready: true }, pak);
+  const release = await createRelease(
+    broker,
+    { components: [{ componentId: component.id, versionId: version.id }], ready: true },
+    pak,
+  );
   return { component, version, release };
 }
 

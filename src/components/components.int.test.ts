@@ -29,20 +29,24 @@ beforeAll(async () => {
 const COMPONENT = `query($id: ID!, $first: Int, $after: String) { component(id: $id) { id name defaultChannel
   versions(first: $first, after: $after) { edges { node { ${VERSION_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`;
 const readComponent = (id: string, vars: Record<string, unknown> = {}, pak = broker.adminPak) =>
-  broker.gql<{ component: { id: string; versions: { edges: { node: { id: string; tag: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } } | null }>(
-    COMPONENT,
-    { id, ...vars },
-    pak,
-  );
+  broker.gql<{
+    component: {
+      id: string;
+      versions: { edges: { node: { id: string; tag: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } };
+    } | null;
+  }>(COMPONENT, { id, ...vars }, pak);
 
 describe("components", () => {
   it("creates a component with defaults, for the admin, ADMIN users and generators only", async () => {
     const name = unique("api");
-    const made = ok(await createComponentRaw(broker, { name, imageRepository: "ghcr.io/acme/api" }, paks.gen)).createComponent.component;
+    const made = ok(await createComponentRaw(broker, { name, imageRepository: "ghcr.io/acme/api" }, paks.gen)).createComponent
+      .component;
     expect(made).toMatchObject({ name, displayName: name, imageRepository: "ghcr.io/acme/api", defaultChannel: "stable" });
     expect(ok(await createComponentRaw(broker, { name: unique("c"), imageRepository: "acme/x" }, paks.adminUser))).toBeTruthy();
     for (const pak of [paks.viewer, paks.agent])
-      expect(errorCode(await createComponentRaw(broker, { name: unique("c"), imageRepository: "acme/x" }, pak))).toBe("FORBIDDEN");
+      expect(errorCode(await createComponentRaw(broker, { name: unique("c"), imageRepository: "acme/x" }, pak))).toBe(
+        "FORBIDDEN",
+      );
     const dup = await createComponentRaw(broker, { name, imageRepository: "acme/x" });
     expect([errorCode(dup), fieldOf(dup)]).toEqual(["CONFLICT", "name"]);
   });
@@ -59,7 +63,11 @@ describe("components", () => {
       [{ displayName: "x".repeat(256) }, "displayName"],
     ];
     for (const [input, field] of cases) {
-      const res = await createComponentRaw(broker, { name: unique("c"), imageRepository: "registry.example.com:5000/a/b", ...input });
+      const res = await createComponentRaw(broker, {
+        name: unique("c"),
+        imageRepository: "registry.example.com:5000/a/b",
+        ...input,
+      });
       expect([errorCode(res), fieldOf(res)], JSON.stringify(input)).toEqual(["BAD_USER_INPUT", field]);
     }
   });
@@ -81,7 +89,12 @@ describe("components", () => {
     const names: string[] = [];
     let after: string | null = null;
     do {
-      const page: any = ok(await broker.gql(`query($a: String) { components(first: 2, after: $a) { edges { node { name } } pageInfo { hasNextPage endCursor } } }`, { a: after })).components;
+      const page: any = ok(
+        await broker.gql(
+          `query($a: String) { components(first: 2, after: $a) { edges { node { name } } pageInfo { hasNextPage endCursor } } }`,
+          { a: after },
+        ),
+      ).components;
       names.push(...page.edges.map((e: { node: { name: string } }) => e.node.name));
       after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
     } while (after);
@@ -93,15 +106,36 @@ describe("components", () => {
 describe("registering versions", () => {
   it("registers a version with the component's default channel, for the admin and generators", async () => {
     const c = await createComponent(broker, { defaultChannel: "edge" });
-    const res = ok(await registerVersionRaw(broker, { componentId: c.id, tag: "v2.0.0-rc.1", digest: digestOf("a"), semver: "2.0.0-rc.1+build.5" }, paks.gen));
+    const res = ok(
+      await registerVersionRaw(
+        broker,
+        { componentId: c.id, tag: "v2.0.0-rc.1", digest: digestOf("a"), semver: "2.0.0-rc.1+build.5" },
+        paks.gen,
+      ),
+    );
     expect(res.registerComponentVersion).toMatchObject({
       created: true,
-      version: { tag: "v2.0.0-rc.1", digest: digestOf("a"), semver: "2.0.0-rc.1+build.5", channel: "edge", component: { id: c.id } },
+      version: {
+        tag: "v2.0.0-rc.1",
+        digest: digestOf("a"),
+        semver: "2.0.0-rc.1+build.5",
+        channel: "edge",
+        component: { id: c.id },
+      },
     });
-    expect(ok(await registerVersionRaw(broker, { componentId: c.id, tag: "b", digest: digestOf("b"), semver: "1.0.0", channel: "beta" }, paks.adminUser))
-      .registerComponentVersion.version).toMatchObject({ channel: "beta" });
+    expect(
+      ok(
+        await registerVersionRaw(
+          broker,
+          { componentId: c.id, tag: "b", digest: digestOf("b"), semver: "1.0.0", channel: "beta" },
+          paks.adminUser,
+        ),
+      ).registerComponentVersion.version,
+    ).toMatchObject({ channel: "beta" });
     for (const pak of [paks.viewer, paks.agent])
-      expect(errorCode(await registerVersionRaw(broker, { componentId: c.id, tag: "c", digest: digestOf("c"), semver: "1.0.1" }, pak))).toBe("FORBIDDEN");
+      expect(
+        errorCode(await registerVersionRaw(broker, { componentId: c.id, tag: "c", digest: digestOf("c"), semver: "1.0.1" }, pak)),
+      ).toBe("FORBIDDEN");
   });
 
   it("answers the same tag and digest again with the existing version and created: false", async () => {

@@ -14,7 +14,10 @@ const REPOSITORY = new RegExp(`^${HOST}?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*
 
 export function requireComponentName(value: string): string {
   if (!NAME.test(value))
-    throw badInput("name", "name must be 1-128 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit");
+    throw badInput(
+      "name",
+      "name must be 1-128 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
+    );
   return value;
 }
 
@@ -26,12 +29,19 @@ export function requireChannel(field: string, value: string): string {
 export function requireRepository(value: string): string {
   const repo = requireText("imageRepository", value, LIMITS.name);
   if (!REPOSITORY.test(repo))
-    throw badInput("imageRepository", "imageRepository must be an image repository such as registry.example.com/team/app (no tag or digest)");
+    throw badInput(
+      "imageRepository",
+      "imageRepository must be an image repository such as registry.example.com/team/app (no tag or digest)",
+    );
   return repo;
 }
 
 export function requireTag(field: string, value: string): string {
-  if (!TAG.test(value)) throw badInput(field, `${field} must be an image tag: up to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'`);
+  if (!TAG.test(value))
+    throw badInput(
+      field,
+      `${field} must be an image tag: up to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'`,
+    );
   return value;
 }
 

@@ -65,8 +65,7 @@ export async function registerComponentVersion(db: Db, identity: Identity | null
     const field = same.semver !== wanted.semver ? "semver" : "channel";
     throw new BrokkrError("CONFLICT", `tag '${wanted.tag}' is registered with ${field} ${same[field]}`, field, "version_exists");
   }
-  const first =
-    existing.find((v) => v.tag === wanted.tag) ?? existing.find((v) => v.digest === wanted.digest) ?? existing[0];
+  const first = existing.find((v) => v.tag === wanted.tag) ?? existing.find((v) => v.digest === wanted.digest) ?? existing[0];
   if (!first) throw new BrokkrError("CONFLICT", "the version was registered and removed concurrently; retry", "tag");
   const { field, message } = clash(first, wanted);
   throw new BrokkrError("CONFLICT", message, field, "version_exists");

@@ -32,9 +32,18 @@ let order = 1;
 const create = (input: Record<string, unknown>, pak = broker.adminPak) =>
   createEnvironmentRaw(broker, { name: envName(), orderIndex: order++, ...input }, pak);
 const get = (id: string, pak = broker.adminPak) =>
-  broker.gql<{ environment: Record<string, any> | null }>(`query($id: ID!) { environment(id: $id) { ${ENVIRONMENT_FIELDS} } }`, { id }, pak);
+  broker.gql<{ environment: Record<string, any> | null }>(
+    `query($id: ID!) { environment(id: $id) { ${ENVIRONMENT_FIELDS} } }`,
+    { id },
+    pak,
+  );
 const list = (vars: Record<string, unknown> = {}, pak = broker.adminPak) =>
-  broker.gql<{ environments: { edges: { node: { id: string; orderIndex: number } }[]; pageInfo: { endCursor: string; hasNextPage: boolean } } }>(
+  broker.gql<{
+    environments: {
+      edges: { node: { id: string; orderIndex: number } }[];
+      pageInfo: { endCursor: string; hasNextPage: boolean };
+    };
+  }>(
     `query($f: EnvironmentFilter, $first: Int, $after: String) {
        environments(filter: $f, first: $first, after: $after) { edges { node { id orderIndex } } pageInfo { endCursor hasNextPage } } }`,
     vars,
@@ -87,14 +96,22 @@ describe("creating environments", () => {
     const { freezeWindows: _, ...settings } = input;
     expect(read).toMatchObject({ ...settings, batchSize: null });
     expect(read?.freezeWindows).toEqual([
-      { start: "2026-12-24T00:00:00.000Z", end: "2026-12-27T00:00:00.000Z", reason: "holidays", days: null, startTime: null, endTime: null },
+      {
+        start: "2026-12-24T00:00:00.000Z",
+        end: "2026-12-27T00:00:00.000Z",
+        reason: "holidays",
+        days: null,
+        startTime: null,
+        endTime: null,
+      },
       { start: null, end: null, days: ["FRI", "SAT"], startTime: "18:00", endTime: "06:00", reason: null },
     ]);
   });
 
   it("lets the admin key and ADMIN users create, and refuses everyone else", async () => {
     expect(ok(await create({}, paks.adminUser)).createEnvironment.environment.id).toBeTruthy();
-    for (const pak of [paks.viewer, paks.approver, paks.gen, paks.agent]) expect(errorCode(await create({}, pak))).toBe("FORBIDDEN");
+    for (const pak of [paks.viewer, paks.approver, paks.gen, paks.agent])
+      expect(errorCode(await create({}, pak))).toBe("FORBIDDEN");
     expect(errorCode(await create({}, null as unknown as string))).toBe("UNAUTHENTICATED");
   });
 
@@ -130,7 +147,17 @@ describe("creating environments", () => {
       [{ config: { big: "x".repeat(64 * 1024) } }, "config"],
       [{ config: { a: "nul\u0000" } }, "config.a"],
       [{ agentSelector: { labels: ["bad label"] } }, "agentSelector.labels[0]"],
-      [{ agentSelector: { annotations: [{ key: "k", value: "a" }, { key: "k", value: "b" }] } }, "agentSelector.annotations"],
+      [
+        {
+          agentSelector: {
+            annotations: [
+              { key: "k", value: "a" },
+              { key: "k", value: "b" },
+            ],
+          },
+        },
+        "agentSelector.annotations",
+      ],
       [{ freezeWindows: [{ start: "2026-01-02T00:00:00Z", end: "2026-01-01T00:00:00Z" }] }, "freezeWindows[0].end"],
       [{ freezeWindows: [{ start: "2026-01-01T00:00:00Z" }] }, "freezeWindows[0]"],
       [{ freezeWindows: [{ start: "2026-01-01T00:00:00Z", end: "2026-01-02T00:00:00Z", days: ["MON"] }] }, "freezeWindows[0]"],
@@ -166,7 +193,8 @@ describe("updating and deleting environments", () => {
     // Naming the other batch field replaces the first.
     const bySize = ok(await updateEnvironmentRaw(broker, { id: env.id, batchSize: 3 })).updateEnvironment.environment;
     expect(bySize).toMatchObject({ rolloutStrategy: "ROLLING", batchSize: 3, batchPercent: null });
-    const flat = ok(await updateEnvironmentRaw(broker, { id: env.id, rolloutStrategy: "ALL_AT_ONCE" })).updateEnvironment.environment;
+    const flat = ok(await updateEnvironmentRaw(broker, { id: env.id, rolloutStrategy: "ALL_AT_ONCE" })).updateEnvironment
+      .environment;
     expect(flat).toMatchObject({ rolloutStrategy: "ALL_AT_ONCE", batchSize: null, batchPercent: null, requiredApprovals: 1 });
     const bad = await updateEnvironmentRaw(broker, { id: env.id, rolloutStrategy: "ALL_AT_ONCE", batchSize: 2 });
     expect([errorCode(bad), fieldOf(bad)]).toEqual(["BAD_USER_INPUT", "batchSize"]);
@@ -176,7 +204,9 @@ describe("updating and deleting environments", () => {
     const [a, b] = [await createEnvironment(broker), await createEnvironment(broker)];
     const res = await updateEnvironmentRaw(broker, { id: b.id, orderIndex: a.orderIndex });
     expect([errorCode(res), fieldOf(res)]).toEqual(["CONFLICT", "orderIndex"]);
-    expect(ok(await updateEnvironmentRaw(broker, { id: b.id, orderIndex: b.orderIndex })).updateEnvironment.environment.id).toBe(b.id);
+    expect(ok(await updateEnvironmentRaw(broker, { id: b.id, orderIndex: b.orderIndex })).updateEnvironment.environment.id).toBe(
+      b.id,
+    );
     expect(errorCode(await updateEnvironmentRaw(broker, { id: "00000000-0000-4000-8000-000000000000" }))).toBe("NOT_FOUND");
     expect(errorCode(await remove("00000000-0000-4000-8000-000000000000"))).toBe("NOT_FOUND");
   });
@@ -204,7 +234,10 @@ describe("updating and deleting environments", () => {
 
 describe("reading environments", () => {
   it("lists live environments by order index, page by page", async () => {
-    const made = [await createEnvironment(broker, { orderIndex: 20_003 }), await createEnvironment(broker, { orderIndex: 20_001 })];
+    const made = [
+      await createEnvironment(broker, { orderIndex: 20_003 }),
+      await createEnvironment(broker, { orderIndex: 20_001 }),
+    ];
     const gone = await createEnvironment(broker, { orderIndex: 20_002 });
     ok(await remove(gone.id));
     const seen: { id: string; orderIndex: number }[] = [];

@@ -109,8 +109,7 @@ function requireWindow(field: string, w: FreezeWindowInput): FreezeWindowJson {
   return { days: ordered, startTime: w.startTime as string, endTime: w.endTime as string, ...(reason ? { reason } : {}) };
 }
 
-export const requireFreezeWindows = (list: readonly FreezeWindowInput[]) =>
-  requireList("freezeWindows", list, requireWindow);
+export const requireFreezeWindows = (list: readonly FreezeWindowInput[]) => requireList("freezeWindows", list, requireWindow);
 
 export interface Rollout {
   rolloutStrategy: "ALL_AT_ONCE" | "ROLLING";

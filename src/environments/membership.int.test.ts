@@ -13,8 +13,9 @@ beforeAll(async () => {
 
 const MEMBERS = `query($id: ID!) { environment(id: $id) { explicitMembers { id } agents { id name } } }`;
 const members = async (id: string) => {
-  const env = ok(await broker.gql<{ environment: { explicitMembers: { id: string }[]; agents: { id: string }[] } }>(MEMBERS, { id }))
-    .environment;
+  const env = ok(
+    await broker.gql<{ environment: { explicitMembers: { id: string }[]; agents: { id: string }[] } }>(MEMBERS, { id }),
+  ).environment;
   return { explicit: env.explicitMembers.map((a) => a.id).sort(), agents: env.agents.map((a) => a.id).sort() };
 };
 const sorted = (...ids: string[]) => [...ids].sort();

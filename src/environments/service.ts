@@ -48,7 +48,12 @@ function mergeSettings(base: EnvironmentSettings, i: SettingsInput): Environment
   if (i.freezeWindows != null) s.freezeWindows = input.requireFreezeWindows(i.freezeWindows);
   if (i.timeZone != null) s.timeZone = input.requireTimeZone(i.timeZone);
   if (i.requiredApprovals != null)
-    s.requiredApprovals = input.requireIntIn("requiredApprovals", i.requiredApprovals, 0, input.ENVIRONMENT_LIMITS.requiredApprovals);
+    s.requiredApprovals = input.requireIntIn(
+      "requiredApprovals",
+      i.requiredApprovals,
+      0,
+      input.ENVIRONMENT_LIMITS.requiredApprovals,
+    );
   if (i.requireSeparationOfDuties != null) s.requireSod = i.requireSeparationOfDuties;
   if (i.failureThreshold != null)
     s.failureThreshold = input.requireIntIn("failureThreshold", i.failureThreshold, 1, input.ENVIRONMENT_LIMITS.failureThreshold);

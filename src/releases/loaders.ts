@@ -13,14 +13,28 @@ function grouped<T>(rows: T[], ids: readonly string[], keyOf: (row: T) => string
 
 async function currentReleases(db: Db, environmentIds: readonly string[]): Promise<(ReleaseRow | null)[]> {
   const links = await store.currentReleaseOfEnvironments(db, environmentIds);
-  const releases = new Map((await store.findReleasesByIds(db, links.map((l) => l.releaseId))).map((r) => [r.id, r]));
+  const releases = new Map(
+    (
+      await store.findReleasesByIds(
+        db,
+        links.map((l) => l.releaseId),
+      )
+    ).map((r) => [r.id, r]),
+  );
   const byEnv = new Map(links.map((l) => [l.environmentId, releases.get(l.releaseId) ?? null]));
   return environmentIds.map((id) => byEnv.get(id) ?? null);
 }
 
 async function deployedTo(db: Db, releaseIds: readonly string[]): Promise<EnvironmentRow[][]> {
   const links = await store.environmentsCurrentlyOn(db, releaseIds);
-  const envs = new Map((await findEnvironmentsByIds(db, links.map((l) => l.environmentId))).map((e) => [e.id, e]));
+  const envs = new Map(
+    (
+      await findEnvironmentsByIds(
+        db,
+        links.map((l) => l.environmentId),
+      )
+    ).map((e) => [e.id, e]),
+  );
   return grouped(links, releaseIds, (l) => l.releaseId).map((ls) => ls.flatMap((l) => envs.get(l.environmentId) ?? []));
 }
 

@@ -32,7 +32,14 @@ beforeAll(async () => {
     createGenerator(broker),
     createAgent(broker, { activate: true }),
   ]);
-  paks = { viewer: viewer.pak, approver: approver.pak, adminUser: adminUser.pak, gen: gen.pak, otherGen: otherGen.pak, agent: agent.pak };
+  paks = {
+    viewer: viewer.pak,
+    approver: approver.pak,
+    adminUser: adminUser.pak,
+    gen: gen.pak,
+    otherGen: otherGen.pak,
+    agent: agent.pak,
+  };
   api = await createComponent(broker);
   web = await createComponent(broker);
   v1 = await registerVersion(broker, api.id);
@@ -54,34 +61,58 @@ describe("creating releases", () => {
   it("bundles versions named by id, digest, tag or semver, as images repository@digest", async () => {
     const w2 = await registerVersion(broker, web.id);
     const made = ok(
-      await createReleaseRaw(broker, input({
-        displayName: "Spring release",
-        sourceRef: { repository: "https://git.example.com/acme", revision: "abc123" },
-        components: [{ componentId: api.id, digest: v1.digest }, { componentId: web.id, semver: w2.semver }],
-      })),
+      await createReleaseRaw(
+        broker,
+        input({
+          displayName: "Spring release",
+          sourceRef: { repository: "https://git.example.com/acme", revision: "abc123" },
+          components: [
+            { componentId: api.id, digest: v1.digest },
+            { componentId: web.id, semver: w2.semver },
+          ],
+        }),
+      ),
     ).createRelease.release;
-    expect(made).toMatchObject({ status: "DRAFT", displayName: "Spring release", parameters: { name: "demo" }, template: { id: systemTemplate } });
+    expect(made).toMatchObject({
+      status: "DRAFT",
+      displayName: "Spring release",
+      parameters: { name: "demo" },
+      template: { id: systemTemplate },
+    });
     const byComponent = Object.fromEntries(made.components.map((c) => [c.component.id, c]));
-    expect(byComponent[api.id]).toMatchObject({ image: `${api.imageRepository}@${v1.digest}`, version: { id: v1.id, tag: v1.tag } });
+    expect(byComponent[api.id]).toMatchObject({
+      image: `${api.imageRepository}@${v1.digest}`,
+      version: { id: v1.id, tag: v1.tag },
+    });
     expect(byComponent[web.id]?.version.id).toBe(w2.id);
-    expect(ok(await read(made.id)).release?.sourceRef).toEqual({ repository: "https://git.example.com/acme", revision: "abc123" });
-    const byTag = ok(await createReleaseRaw(broker, input({ components: [{ componentId: web.id, tag: w1.tag }], ready: true }))).createRelease.release;
+    expect(ok(await read(made.id)).release?.sourceRef).toEqual({
+      repository: "https://git.example.com/acme",
+      revision: "abc123",
+    });
+    const byTag = ok(await createReleaseRaw(broker, input({ components: [{ componentId: web.id, tag: w1.tag }], ready: true })))
+      .createRelease.release;
     expect(byTag).toMatchObject({ status: "READY", components: [{ version: { id: w1.id } }] });
   });
 
   it("lets the admin, ADMIN users and generators create, with templates they may read", async () => {
     const own = await createTemplate(broker, paks.gen);
-    expect(ok(await createReleaseRaw(broker, input({ templateId: own.id }), paks.gen)).createRelease.release.template.id).toBe(own.id);
+    expect(ok(await createReleaseRaw(broker, input({ templateId: own.id }), paks.gen)).createRelease.release.template.id).toBe(
+      own.id,
+    );
     expect(ok(await createReleaseRaw(broker, input(), paks.gen))).toBeTruthy();
     expect(ok(await createReleaseRaw(broker, input({ templateId: own.id }), paks.adminUser))).toBeTruthy();
     // Another generator's template is not found for this one, as a missing one.
     const theirs = await createReleaseRaw(broker, input({ templateId: own.id }), paks.otherGen);
     expect(errorCode(theirs)).toBe("NOT_FOUND");
-    for (const pak of [paks.viewer, paks.approver, paks.agent]) expect(errorCode(await createReleaseRaw(broker, input(), pak))).toBe("FORBIDDEN");
+    for (const pak of [paks.viewer, paks.approver, paks.agent])
+      expect(errorCode(await createReleaseRaw(broker, input(), pak))).toBe("FORBIDDEN");
   });
 
   it("refuses a taken name with CONFLICT", async () => {
-    const r = await createRelease(broker, { components: [{ componentId: api.id, versionId: v1.id }], templateId: systemTemplate });
+    const r = await createRelease(broker, {
+      components: [{ componentId: api.id, versionId: v1.id }],
+      templateId: systemTemplate,
+    });
     const res = await createReleaseRaw(broker, input({ name: r.name }));
     expect([errorCode(res), fieldOf(res)]).toEqual(["CONFLICT", "name"]);
   });
@@ -96,7 +127,13 @@ describe("creating releases", () => {
       [[{ componentId: api.id, digest: "sha256:short" }], "components[0].digest"],
       [[{ componentId: api.id, semver: "v1" }], "components[0].semver"],
       [[{ componentId: "00000000-0000-4000-8000-000000000000", tag: "x" }], "components[0].componentId"],
-      [[{ componentId: api.id, versionId: v1.id }, { componentId: api.id, tag: v1.tag }], "components[1].componentId"],
+      [
+        [
+          { componentId: api.id, versionId: v1.id },
+          { componentId: api.id, tag: v1.tag },
+        ],
+        "components[1].componentId",
+      ],
       [[], "components"],
     ];
     for (const [components, field] of cases) {
@@ -130,8 +167,11 @@ describe("release status", () => {
     expect(ok(await setReleaseStatus(broker, r.id, "READY", paks.gen)).setReleaseStatus.release.status).toBe("READY");
     // The same status again changes nothing and is no error.
     expect(ok(await setReleaseStatus(broker, r.id, "READY")).setReleaseStatus.release.status).toBe("READY");
-    expect(ok(await setReleaseStatus(broker, r.id, "DEPRECATED", paks.adminUser)).setReleaseStatus.release.status).toBe("DEPRECATED");
-    for (const pak of [paks.viewer, paks.approver, paks.agent]) expect(errorCode(await setReleaseStatus(broker, r.id, "READY", pak))).toBe("FORBIDDEN");
+    expect(ok(await setReleaseStatus(broker, r.id, "DEPRECATED", paks.adminUser)).setReleaseStatus.release.status).toBe(
+      "DEPRECATED",
+    );
+    for (const pak of [paks.viewer, paks.approver, paks.agent])
+      expect(errorCode(await setReleaseStatus(broker, r.id, "READY", pak))).toBe("FORBIDDEN");
   });
 
   it("refuses every other transition, and DEPLOYED from the API", async () => {
@@ -174,7 +214,13 @@ describe("reading releases", () => {
   it("lists releases newest first, by status, page by page", async () => {
     const made = [];
     for (let i = 0; i < 3; i++)
-      made.push(await createRelease(broker, { components: [{ componentId: api.id, versionId: v1.id }], templateId: systemTemplate, ready: i !== 1 }));
+      made.push(
+        await createRelease(broker, {
+          components: [{ componentId: api.id, versionId: v1.id }],
+          templateId: systemTemplate,
+          ready: i !== 1,
+        }),
+      );
     const LIST = `query($s: ReleaseStatus, $a: String) { releases(status: $s, first: 2, after: $a) {
       edges { node { id status } } pageInfo { hasNextPage endCursor } } }`;
     const all = async (status: string | null, pak = broker.adminPak) => {
@@ -197,8 +243,12 @@ describe("reading releases", () => {
   });
 
   it("lets the admin, read-only users and generators read, and refuses agents", async () => {
-    const r = await createRelease(broker, { components: [{ componentId: api.id, versionId: v1.id }], templateId: systemTemplate });
-    for (const pak of [paks.viewer, paks.approver, paks.gen, paks.otherGen]) expect(ok(await read(r.id, pak)).release?.id).toBe(r.id);
+    const r = await createRelease(broker, {
+      components: [{ componentId: api.id, versionId: v1.id }],
+      templateId: systemTemplate,
+    });
+    for (const pak of [paks.viewer, paks.approver, paks.gen, paks.otherGen])
+      expect(ok(await read(r.id, pak)).release?.id).toBe(r.id);
     expect(errorCode(await read(r.id, paks.agent))).toBe("FORBIDDEN");
     expect(errorCode(await broker.gql(`{ releases { edges { node { id } } } }`, {}, paks.agent))).toBe("FORBIDDEN");
     expect(ok(await read("00000000-0000-4000-8000-000000000000")).release).toBeNull();
@@ -210,7 +260,8 @@ describe("release events", () => {
     const probe = outboxProbe(broker.db.sql);
     let id = "";
     const created = await probe.eventsDuring(async () => {
-      id = (await createRelease(broker, { components: [{ componentId: api.id, versionId: v1.id }], templateId: systemTemplate })).id;
+      id = (await createRelease(broker, { components: [{ componentId: api.id, versionId: v1.id }], templateId: systemTemplate }))
+        .id;
     });
     expect(probe.types(created)).toEqual(["release.created"]);
     expect(created[0]?.data).toMatchObject({
@@ -220,7 +271,9 @@ describe("release events", () => {
       components: [{ component_id: api.id, version_id: v1.id, tag: v1.tag, digest: v1.digest, semver: v1.semver }],
     });
     const changed = await probe.eventsDuring(() => setReleaseStatus(broker, id, "READY"));
-    expect(changed.map((e) => [e.event_type, e.data.status, e.data.previous_status])).toEqual([["release.status_changed", "READY", "DRAFT"]]);
+    expect(changed.map((e) => [e.event_type, e.data.status, e.data.previous_status])).toEqual([
+      ["release.status_changed", "READY", "DRAFT"],
+    ]);
     const refused = await probe.eventsDuring(async () => {
       expect(errorCode(await setReleaseStatus(broker, id, "DRAFT"))).toBe("CONFLICT");
       expect(errorCode(await createReleaseRaw(broker, input({ components: [] })))).toBe("BAD_USER_INPUT");

@@ -9,7 +9,8 @@ const missing = (what: string, id: string) => new Error(`${what} ${id} of a rele
 
 export const releaseResolvers: Resolvers = {
   Query: {
-    releases: (_, { status, first, after }, { db, identity }) => service.listReleases(db, identity, status, pageArgs(first, after)),
+    releases: (_, { status, first, after }, { db, identity }) =>
+      service.listReleases(db, identity, status, pageArgs(first, after)),
     release: (_, { id }, { db, identity }) => service.getRelease(db, identity, id),
   },
   Mutation: {
@@ -21,7 +22,8 @@ export const releaseResolvers: Resolvers = {
   Release: {
     components: (r, _, ctx) => releaseLoaders(ctx).components.load(r.id),
     // A release pins its template version: whoever may read the release reads what it renders.
-    template: async (r, _, ctx) => (await templateLoaders(ctx).template.load(r.templateId)) ?? Promise.reject(missing("template", r.templateId)),
+    template: async (r, _, ctx) =>
+      (await templateLoaders(ctx).template.load(r.templateId)) ?? Promise.reject(missing("template", r.templateId)),
     deployedTo: (r, _, ctx) => releaseLoaders(ctx).deployedTo.load(r.id),
   },
   ReleaseComponent: {

@@ -70,9 +70,19 @@ export async function createRelease(db: Database, identity: Identity | null, i: 
     return await inTransaction(db, async (tx) => {
       let release = await store.insertRelease(tx, write);
       if (!release) throw taken();
-      await store.insertReleaseComponents(tx, release.id, versions.map((v) => ({ componentId: v.componentId, versionId: v.id })));
+      await store.insertReleaseComponents(
+        tx,
+        release.id,
+        versions.map((v) => ({ componentId: v.componentId, versionId: v.id })),
+      );
       if (i.ready) release = (await store.updateStatus(tx, release.id, "DRAFT", "READY")) as ReleaseRow;
-      const digests = versions.map((v) => ({ component_id: v.componentId, version_id: v.id, tag: v.tag, digest: v.digest, semver: v.semver }));
+      const digests = versions.map((v) => ({
+        component_id: v.componentId,
+        version_id: v.id,
+        tag: v.tag,
+        digest: v.digest,
+        semver: v.semver,
+      }));
       await store.insertEvent(tx, "release.created", { ...releaseEvent(release), components: digests });
       return release;
     });
