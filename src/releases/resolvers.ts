@@ -15,6 +15,7 @@ export const releaseResolvers: Resolvers = {
   },
   Mutation: {
     createRelease: async (_, { input }, { db, identity }) => ({ release: await service.createRelease(db, identity, input) }),
+    updateRelease: async (_, { input }, { db, identity }) => ({ release: await service.updateRelease(db, identity, input) }),
     setReleaseStatus: async (_, { input }, { db, identity }) => ({
       release: await service.setReleaseStatus(db, identity, input),
     }),

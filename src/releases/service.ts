@@ -3,8 +3,13 @@ import { requireRole } from "../auth/policy.js";
 import * as components from "../components/store.js";
 import { requireDigest, requireSemver, requireTag } from "../components/input.js";
 import { inTransaction, type Database, type Db } from "../db/client.js";
-import { BrokkrError, badInput, fromDatabaseError, notFound, sqlState } from "../errors.js";
-import type { CreateReleaseInput, ReleaseComponentInput, SetReleaseStatusInput } from "../generated/graphql.js";
+import { BrokkrError, badInput, forbidden, fromDatabaseError, notFound, sqlState } from "../errors.js";
+import type {
+  CreateReleaseInput,
+  ReleaseComponentInput,
+  SetReleaseStatusInput,
+  UpdateReleaseInput,
+} from "../generated/graphql.js";
 import { decodeNumberIdCursor, encodeCursor, toConnection, type Page } from "../graphql/pagination.js";
 import { getReadableTemplate } from "../templates/service.js";
 import { LIMITS, MAX_LIST_ARGUMENT, requireId, requireJsonObject, requireText } from "../validation.js";
@@ -89,6 +94,55 @@ export async function createRelease(db: Database, identity: Identity | null, i: 
   } catch (err) {
     // A component deleted meanwhile (foreign key), or a racing create of the name.
     if (sqlState(err) === "23505") throw taken();
+    throw fromDatabaseError(err);
+  }
+}
+
+const notDraft = (status: string) =>
+  new BrokkrError("CONFLICT", `the release is ${status}: only a DRAFT release changes`, undefined, "release_not_draft");
+
+/** The draft's fields with the given ones replaced, each validated and named on refusal. */
+async function draftFields(db: Db, who: Identity, current: ReleaseRow, i: UpdateReleaseInput): Promise<store.DraftFields> {
+  return {
+    displayName: i.displayName == null ? current.displayName : requireText("displayName", i.displayName, LIMITS.name),
+    templateId: i.templateId == null ? current.templateId : (await getReadableTemplate(db, who, i.templateId, "templateId")).id,
+    parameters:
+      i.parameters === undefined
+        ? current.parameters
+        : requireJsonObject("parameters", i.parameters, RELEASE_LIMITS.parametersBytes),
+    sourceRef: i.sourceRef === undefined ? current.sourceRef : requireSourceRef(i.sourceRef),
+  };
+}
+
+/**
+ * Edits a DRAFT. Its components are replaced first, so the frozen-components trigger is the one
+ * guard of them (a release that left DRAFT meanwhile is refused there, as CONFLICT); the other
+ * fields are then set by an UPDATE guarded on the status.
+ */
+export async function updateRelease(db: Database, identity: Identity | null, i: UpdateReleaseInput) {
+  const who = requireReleaseUser(identity);
+  const current = await store.findRelease(db, requireId("id", i.id));
+  if (!current) throw notFound("release");
+  if (who.role === "GENERATOR" && current.createdByGeneratorId !== who.id)
+    throw forbidden("a generator changes only the releases it created");
+  const fields = await draftFields(db, who, current, i);
+  const versions = i.components == null ? null : await resolveComponents(db, i.components);
+  try {
+    return await inTransaction(db, async (tx) => {
+      if (versions) {
+        await store.deleteReleaseComponents(tx, current.id);
+        await store.insertReleaseComponents(
+          tx,
+          current.id,
+          versions.map((v) => ({ componentId: v.componentId, versionId: v.id })),
+        );
+      }
+      const updated = await store.updateDraft(tx, current.id, fields);
+      if (!updated) throw notDraft((await store.findRelease(tx, current.id))?.status ?? current.status);
+      return updated;
+    });
+  } catch (err) {
+    if (store.isFrozenComponentsError(err)) throw notDraft("no longer a DRAFT");
     throw fromDatabaseError(err);
   }
 }

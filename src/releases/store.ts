@@ -55,6 +55,31 @@ export async function insertReleaseComponents(db: Db, releaseId: string, links: 
     SELECT ${releaseId}::uuid, c, v FROM unnest(${links.map((l) => l.componentId)}::uuid[], ${links.map((l) => l.versionId)}::uuid[]) AS x(c, v)`;
 }
 
+export async function deleteReleaseComponents(db: Db, releaseId: string) {
+  await db.$executeRaw`DELETE FROM release_components WHERE release_id = ${releaseId}::uuid`;
+}
+
+/** Whether `err` is the refusal of brokkr_release_components_frozen (migration 0019). */
+export function isFrozenComponentsError(err: unknown): boolean {
+  const e = err as { message?: string; meta?: { driverAdapterError?: { cause?: { originalMessage?: string } } } };
+  const message = e?.meta?.driverAdapterError?.cause?.originalMessage ?? e?.message ?? "";
+  return message.includes("no longer a draft");
+}
+
+export type DraftFields = Pick<ReleaseRow, "displayName" | "templateId" | "parameters" | "sourceRef">;
+
+/** Sets a DRAFT release's fields; null when it is not (or no longer) a draft. */
+export async function updateDraft(db: Db, id: string, f: DraftFields): Promise<ReleaseRow | null> {
+  const rows = await db.$queryRaw<ReleaseRow[]>`
+    WITH r AS (
+      UPDATE releases SET display_name = ${f.displayName}, template_id = ${f.templateId}::uuid,
+             parameters = ${JSON.stringify(f.parameters)}::jsonb,
+             source_ref = ${f.sourceRef === null ? null : JSON.stringify(f.sourceRef)}::jsonb
+       WHERE id = ${id}::uuid AND status = 'DRAFT' RETURNING *)
+    SELECT ${RELEASE} FROM r`;
+  return rows[0] ?? null;
+}
+
 /** Moves the release from `from` to `to`; null when it is no longer in `from` (a racing change). */
 export async function updateStatus(db: Db, id: string, from: ReleaseStatus, to: ReleaseStatus): Promise<ReleaseRow | null> {
   const rows = await db.$queryRaw<ReleaseRow[]>`
