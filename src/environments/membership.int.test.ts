@@ -3,7 +3,7 @@ import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/brok
 import { countBrokerStatements } from "../../test/count-statements.js";
 import { createAgent, unique } from "../../test/factories.js";
 import { createEnvironment, insertPromotionRow, readyRelease, updateEnvironmentRaw } from "../../test/releases.js";
-import { listEnvironmentAgents } from "./service.js";
+import { listEnvironmentAgents, MAX_ENVIRONMENT_AGENTS } from "./service.js";
 
 let broker: TestBroker;
 
@@ -98,6 +98,24 @@ describe("environment membership", () => {
     const byId = new Map(all.map((e) => [e.node.id, e.node.agents.map((a) => a.id)]));
     expect(byId.get(envs[0]?.id ?? "")).toEqual([agent.id]);
     expect(byId.get(envs[1]?.id ?? "")).toEqual([]);
+  });
+});
+
+describe("an oversized environment", () => {
+  it("is refused rather than cut short, so a rollout never skips agents silently", async () => {
+    const label = unique("many");
+    await broker.db.sql.query(
+      `WITH a AS (INSERT INTO agents (name, cluster_name) SELECT $1 || '-' || g, 'c' FROM generate_series(1, $2::int) g RETURNING id)
+       INSERT INTO agent_labels (agent_id, label) SELECT id, $1 FROM a`,
+      [label, MAX_ENVIRONMENT_AGENTS + 1],
+    );
+    const env = await createEnvironment(broker, { agentSelector: { labels: [label] } });
+    expect(errorCode(await broker.gql(MEMBERS, { id: env.id }))).toBe("UNPROCESSABLE_ENTITY");
+    await expect(listEnvironmentAgents(broker.app.database.prisma, env.id)).rejects.toThrow(/more than 10000 agents/);
+    await broker.db.sql.query(`DELETE FROM agents WHERE id = (SELECT agent_id FROM agent_labels WHERE label = $1 LIMIT 1)`, [
+      label,
+    ]);
+    expect(await listEnvironmentAgents(broker.app.database.prisma, env.id)).toHaveLength(MAX_ENVIRONMENT_AGENTS);
   });
 });
 
