@@ -31,7 +31,8 @@ const update = (input: Record<string, unknown>, pak = broker.adminPak) =>
     { i: input },
     pak,
   );
-const versionIds = (release: { components: { version: { id: string } }[] }) => release.components.map((c) => c.version.id).sort();
+const versionIds = (release: Record<string, any>) =>
+  (release.components as { version: { id: string } }[]).map((c) => c.version.id).sort();
 
 describe("editing a draft release", () => {
   it("sets the given fields, keeps the others, and replaces the components", async () => {
