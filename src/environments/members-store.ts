@@ -1,9 +1,13 @@
+import type { AgentRow } from "../agents/store.js";
 import type { Db } from "../db/client.js";
+import { Prisma } from "../generated/prisma/client.js";
 
-export interface MemberLink {
-  environmentId: string;
-  agentId: string;
-}
+/** An agent row in Prisma's shape (src/agents/store.ts AgentRow), read in the same statement as the links. */
+export type MemberAgent = AgentRow & { environmentId: string };
+
+const AGENT = Prisma.raw(`a.id::text AS id, a.name, a.cluster_name AS "clusterName", a.status, a.pak_hash AS "pakHash",
+  a.last_heartbeat AS "lastHeartbeat", a.k8s_reachable AS "k8sReachable", a.k8s_api_latency_ms AS "k8sApiLatencyMs",
+  a.created_at AS "createdAt", a.updated_at AS "updatedAt", a.deleted_at AS "deletedAt"`);
 
 /** The ids among `ids` that name no live agent. */
 export async function missingAgents(db: Db, ids: readonly string[]): Promise<string[]> {
@@ -25,9 +29,9 @@ export async function replaceExplicitMembers(db: Db, environmentId: string, agen
 }
 
 /** Each environment's explicit members that are live agents, by agent name. */
-export function explicitMembersOf(db: Db, environmentIds: readonly string[]): Promise<MemberLink[]> {
-  return db.$queryRaw<MemberLink[]>`
-    SELECT m.environment_id::text AS "environmentId", m.agent_id::text AS "agentId"
+export function explicitMembersOf(db: Db, environmentIds: readonly string[]): Promise<MemberAgent[]> {
+  return db.$queryRaw<MemberAgent[]>`
+    SELECT m.environment_id::text AS "environmentId", ${AGENT}
       FROM environment_members m JOIN agents a ON a.id = m.agent_id AND a.deleted_at IS NULL
      WHERE m.environment_id = ANY(${[...environmentIds]}::uuid[])
      ORDER BY m.environment_id, a.name, a.id`;
@@ -39,8 +43,8 @@ export function explicitMembersOf(db: Db, environmentIds: readonly string[]): Pr
  * at most `limit` per environment by agent name. One statement for any number of environments;
  * the selector drives through the label and (key, value) indexes, never a scan of all agents.
  */
-export function agentsOfEnvironments(db: Db, environmentIds: readonly string[], limit: number): Promise<MemberLink[]> {
-  return db.$queryRaw<MemberLink[]>`
+export function agentsOfEnvironments(db: Db, environmentIds: readonly string[], limit: number): Promise<MemberAgent[]> {
+  return db.$queryRaw<MemberAgent[]>`
     WITH e AS (
       SELECT id, agent_selector AS s FROM environments WHERE id = ANY(${[...environmentIds]}::uuid[]) AND deleted_at IS NULL),
     l AS (SELECT DISTINCT e.id AS env, x AS label FROM e, jsonb_array_elements_text(e.s->'labels') x),
@@ -59,8 +63,8 @@ export function agentsOfEnvironments(db: Db, environmentIds: readonly string[], 
       UNION SELECT b.env, b.agent_id FROM by_label b JOIN by_annotation c USING (env, agent_id)
       UNION SELECT m.environment_id, m.agent_id FROM environment_members m JOIN e ON e.id = m.environment_id),
     ranked AS (
-      SELECT m.env, a.id, row_number() OVER (PARTITION BY m.env ORDER BY a.name, a.id) AS rn
+      SELECT m.env, m.agent_id, row_number() OVER (PARTITION BY m.env ORDER BY a.name, a.id) AS rn
         FROM members m JOIN agents a ON a.id = m.agent_id AND a.deleted_at IS NULL)
-    SELECT env::text AS "environmentId", id::text AS "agentId" FROM ranked WHERE rn <= ${limit}
-     ORDER BY env, rn`;
+    SELECT r.env::text AS "environmentId", ${AGENT} FROM ranked r JOIN agents a ON a.id = r.agent_id
+     WHERE r.rn <= ${limit} ORDER BY r.env, r.rn`;
 }

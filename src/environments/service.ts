@@ -1,4 +1,4 @@
-import { findAgentsByIds, type AgentRow } from "../agents/store.js";
+import type { AgentRow } from "../agents/store.js";
 import type { Identity } from "../auth/identity.js";
 import { requireAdmin, requireRole } from "../auth/policy.js";
 import { inTransaction, type Database, type Db } from "../db/client.js";
@@ -154,21 +154,16 @@ export async function listEnvironments(db: Db, identity: Identity | null, nameCo
   return toConnection(rows, page.first, (e) => encodeCursor([e.orderIndex, e.id]));
 }
 
-/** Agent rows in the order of `ids`, for each environment's links. */
-async function agentRowsByEnvironment(db: Db, environmentIds: readonly string[], links: members.MemberLink[]) {
-  const agents = new Map((await findAgentsByIds(db, [...new Set(links.map((l) => l.agentId))])).map((a) => [a.id, a]));
+/** Each environment's agents, in the order the statement gave them. */
+function byEnvironment(environmentIds: readonly string[], rows: members.MemberAgent[]): AgentRow[][] {
   const out = new Map<string, AgentRow[]>(environmentIds.map((id) => [id, []]));
-  for (const link of links) {
-    const agent = agents.get(link.agentId);
-    if (agent) out.get(link.environmentId)?.push(agent);
-  }
+  for (const { environmentId, ...agent } of rows) out.get(environmentId)?.push(agent);
   return environmentIds.map((id) => out.get(id) ?? []);
 }
 
 /** Every live agent of each environment (explicit or by selector), by name; refuses an oversized one. */
 export async function agentsOfEnvironments(db: Db, environmentIds: readonly string[]): Promise<AgentRow[][]> {
-  const links = await members.agentsOfEnvironments(db, environmentIds, MAX_ENVIRONMENT_AGENTS + 1);
-  const lists = await agentRowsByEnvironment(db, environmentIds, links);
+  const lists = byEnvironment(environmentIds, await members.agentsOfEnvironments(db, environmentIds, MAX_ENVIRONMENT_AGENTS + 1));
   if (lists.some((l) => l.length > MAX_ENVIRONMENT_AGENTS))
     throw new BrokkrError("UNPROCESSABLE_ENTITY", `an environment resolves to more than ${MAX_ENVIRONMENT_AGENTS} agents`);
   return lists;
@@ -180,5 +175,5 @@ export async function listEnvironmentAgents(db: Db, environmentId: string): Prom
 }
 
 export async function explicitMembersOf(db: Db, environmentIds: readonly string[]): Promise<AgentRow[][]> {
-  return agentRowsByEnvironment(db, environmentIds, await members.explicitMembersOf(db, environmentIds));
+  return byEnvironment(environmentIds, await members.explicitMembersOf(db, environmentIds));
 }
