@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
-import { outboxProbe } from "../../test/domain-events.js";
 import { createAgent, createGenerator, unique } from "../../test/factories.js";
 import {
   createComponent,
@@ -252,33 +251,5 @@ describe("reading releases", () => {
     expect(errorCode(await read(r.id, paks.agent))).toBe("FORBIDDEN");
     expect(errorCode(await broker.gql(`{ releases { edges { node { id } } } }`, {}, paks.agent))).toBe("FORBIDDEN");
     expect(ok(await read("00000000-0000-4000-8000-000000000000")).release).toBeNull();
-  });
-});
-
-describe("release events", () => {
-  it("writes release.created and release.status_changed to the outbox with the change, and nothing for a refusal", async () => {
-    const probe = outboxProbe(broker.db.sql);
-    let id = "";
-    const created = await probe.eventsDuring(async () => {
-      id = (await createRelease(broker, { components: [{ componentId: api.id, versionId: v1.id }], templateId: systemTemplate }))
-        .id;
-    });
-    expect(probe.types(created)).toEqual(["release.created"]);
-    expect(created[0]?.data).toMatchObject({
-      release_id: id,
-      status: "DRAFT",
-      template_id: systemTemplate,
-      components: [{ component_id: api.id, version_id: v1.id, tag: v1.tag, digest: v1.digest, semver: v1.semver }],
-    });
-    const changed = await probe.eventsDuring(() => setReleaseStatus(broker, id, "READY"));
-    expect(changed.map((e) => [e.event_type, e.data.status, e.data.previous_status])).toEqual([
-      ["release.status_changed", "READY", "DRAFT"],
-    ]);
-    const refused = await probe.eventsDuring(async () => {
-      expect(errorCode(await setReleaseStatus(broker, id, "DRAFT"))).toBe("CONFLICT");
-      expect(errorCode(await createReleaseRaw(broker, input({ components: [] })))).toBe("BAD_USER_INPUT");
-      ok(await setReleaseStatus(broker, id, "READY"));
-    });
-    expect(refused).toEqual([]);
   });
 });
