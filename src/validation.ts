@@ -146,3 +146,17 @@ export function parseSequenceId(field: string, value: unknown): bigint {
   if (typeof value === "string" && isInt64Digits(value)) return BigInt(value);
   throw badInput(field, `${field} must be a non-negative 64-bit integer`);
 }
+
+/**
+ * A JSON object argument (configuration, parameters) of at most `maxBytes` as UTF-8 JSON, with
+ * clean text throughout; `undefined`/null give `{}`. The size is what PostgreSQL will store.
+ */
+export function requireJsonObject(field: string, value: unknown, maxBytes: number): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw badInput(field, `${field} must be a JSON object`);
+  if (Buffer.byteLength(JSON.stringify(value), "utf8") > maxBytes)
+    throw badInput(field, `${field} must be at most ${maxBytes / 1024} KiB as JSON`);
+  const unclean = findUncleanText(value, field);
+  if (unclean) throw badInput(unclean, `${unclean} must not contain NUL characters or unpaired surrogates`);
+  return value as Record<string, unknown>;
+}

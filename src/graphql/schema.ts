@@ -25,6 +25,7 @@ import { rolloutResolvers } from "../rollouts/resolvers.js";
 import { evidenceResolvers } from "../evidence/resolvers.js";
 import { promotionResolvers } from "../promotions/resolvers.js";
 import { stickerResolvers } from "../stickers/resolvers.js";
+import { catalogResolvers } from "../releases/catalog.js";
 import { BigIntScalar, DateTimeScalar } from "./scalars.js";
 
 const schemaPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema.graphql");
@@ -64,6 +65,7 @@ export function buildSchema(extra: Resolvers[] = []): GraphQLSchema {
       evidenceResolvers,
       promotionResolvers,
       stickerResolvers,
+      ...catalogResolvers,
       ...extra,
     ],
     inheritResolversFromInterfaces: true,

@@ -36,6 +36,8 @@ export const EVENT_TYPES = [
   "promotion.deployed",
   "promotion.failed",
   "promotion.rolled_back",
+  "release.created",
+  "release.status_changed",
 ] as const;
 
 /** Sent by `POST /webhooks/{id}/test` (testWebhookSubscription) to that subscription only. */
