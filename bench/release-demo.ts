@@ -11,6 +11,7 @@ import { loadAgentConfig } from "../agent/config.js";
 import { startFakeKube } from "../test/fake-kube/index.js";
 import { BrokerClient } from "../src/cli/brokkr/client.js";
 import { taskRows, waitForPromotion } from "../src/cli/brokkr/promotions.js";
+import { type EvidenceExport, verifyExport } from "../src/evidence/verify.js";
 import { gql, startBenchBroker } from "./harness.js";
 
 const TEMPLATE = `apiVersion: v1
@@ -158,18 +159,39 @@ const prod = await request("prod");
 console.log(`prod: requested by alice -> ${prod.status}`);
 const own = await approve(alice, prod.id).then(
   () => "accepted (wrong!)",
-  (err: Error) => `refused: ${err.message}`,
+  (err: Error) => `refused (${/"code":"(\w+)"/.exec(err.message)?.[1] ?? err.message})`,
 );
 console.log(`prod: alice approving her own request is ${own}`);
 await approve(bob, prod.id);
 await approve(carol, prod.id);
 const final = await deployed("prod", prod.id);
 
-const evidence = await admin(`query($id: ID!) { promotion(id: $id) { evidence { packetType contentHash signerKeyId } } }`, {
-  id: final.id,
-});
-for (const p of evidence.promotion.evidence)
-  console.log(`evidence: ${p.packetType} sha256=${p.contentHash.slice(0, 16)}… key ${p.signerKeyId}`);
+// The evidence as an auditor gets it: one export, verified offline against the published keys;
+// then the same export with one result changed, which the check must name.
+const exported = (await admin(`query($id: ID!) { promotionEvidenceExport(promotionId: $id) }`, { id: final.id }))
+  .promotionEvidenceExport as EvidenceExport;
+for (const p of exported.packets) console.log(`evidence: ${p.packetType} sha256=${String(p.contentHash).slice(0, 16)}…`);
+const report = verifyExport(exported);
+console.log(`evidence verified offline: ${report.checked - report.failures.length} of ${report.checked} packets`);
+const tampered = structuredClone(exported);
+const last = tampered.packets.at(-1) as { content: Record<string, unknown> };
+last.content = { ...last.content, tampered: true };
+const caught = verifyExport(tampered).failures.map((f) => f.packetType);
+console.log(`a tampered export is caught: ${caught.join(", ") || "NOT CAUGHT"}`);
+
+// Each prod agent writes its sticker ConfigMap after its apply succeeded, then reports it: read
+// until all three have (the report may land just after the promotion is DEPLOYED).
+const readStickers = () =>
+  admin(`query($e: ID) { versionStickers(environmentId: $e) { agent { name } release { name } contentHash driftDetected } }`, {
+    e: environments.prod,
+  });
+let stickers = await readStickers();
+for (let tries = 0; stickers.versionStickers.length < 3 && tries < 50; tries++) {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  stickers = await readStickers();
+}
+for (const s of stickers.versionStickers)
+  console.log(`version sticker on ${s.agent.name}: ${s.release.name} ${s.contentHash.slice(0, 12)}… drift ${s.driftDetected}`);
 
 let stopping = false;
 const stop = async () => {

@@ -1,7 +1,19 @@
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import { releaseLoaders } from "../releases/loaders.js";
+import { listPromotionPage } from "../promotions/queries.js";
+import { activeFreezeWindow } from "./freeze-windows.js";
 import { environmentLoaders } from "./loaders.js";
+import type { EnvironmentRow } from "./store.js";
+
+/** As the gate: a window that cannot be read counts as a freeze (windows are validated when written). */
+function activeFreezeWindowOf(e: EnvironmentRow) {
+  try {
+    return activeFreezeWindow(e.freezeWindows, e.timeZone, new Date());
+  } catch {
+    return { reason: "freeze windows cannot be read" } as EnvironmentRow["freezeWindows"][number];
+  }
+}
 import * as service from "./service.js";
 
 export const environmentResolvers: Resolvers = {
@@ -24,6 +36,8 @@ export const environmentResolvers: Resolvers = {
     agents: (e, _, ctx) => environmentLoaders(ctx).agents.load(e.id),
     requireSeparationOfDuties: (e) => e.requireSod,
     currentRelease: (e, _, ctx) => releaseLoaders(ctx).currentRelease.load(e.id),
+    activeFreezeWindow: (e) => activeFreezeWindowOf(e),
+    promotions: (e, { first, after }, ctx) => listPromotionPage(ctx.db, ctx.identity, { environmentId: e.id, first, after }),
   },
   FreezeWindow: {
     start: (w) => ("start" in w ? new Date(w.start) : null),

@@ -8,6 +8,7 @@ import { promotionLoaders } from "./loaders.js";
 import { getPromotion, listPromotionPage, promotionToWatch } from "./queries.js";
 import { requestPromotion } from "./service.js";
 import type { PromotionRow } from "./store.js";
+import { releaseLoaders } from "../releases/loaders.js";
 
 const SLOW_CONSUMER_CLOSE = 4413;
 
@@ -49,6 +50,14 @@ export const promotionResolvers: Resolvers = {
     },
   },
   Promotion: {
+    // The promotion's reader may read what it names (environments and releases are readable by every promotion reader).
+    release: async (p, _, ctx) =>
+      (await releaseLoaders(ctx).release.load(p.releaseId)) ?? Promise.reject(new Error(`release ${p.releaseId} not found`)),
+    targetEnvironment: async (p, _, ctx) =>
+      (await releaseLoaders(ctx).environment.load(p.targetEnvironmentId)) ??
+      Promise.reject(new Error(`environment ${p.targetEnvironmentId} not found`)),
+    sourceEnvironment: (p, _, ctx) =>
+      p.sourceEnvironmentId ? releaseLoaders(ctx).environment.load(p.sourceEnvironmentId) : null,
     gates: (p) => latestVerdicts(p.decisionRecord).map(gate),
     decisionRecord: (p) => p.decisionRecord.map(gate),
     approvals: (p, _, ctx) => promotionLoaders(ctx).approvals.load(p.id),

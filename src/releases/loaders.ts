@@ -38,6 +38,11 @@ async function deployedTo(db: Db, releaseIds: readonly string[]): Promise<Enviro
   return grouped(links, releaseIds, (l) => l.releaseId).map((ls) => ls.flatMap((l) => envs.get(l.environmentId) ?? []));
 }
 
+function byId<T extends { id: string }>(rows: T[], ids: readonly string[]): (T | null)[] {
+  const map = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => map.get(id) ?? null);
+}
+
 /* Per request context, batching without a cache (see src/templates/loaders.ts). */
 function create(db: Db) {
   const options = { cache: false };
@@ -49,6 +54,8 @@ function create(db: Db) {
     ),
     currentRelease: new DataLoader((ids: readonly string[]) => currentReleases(db, ids), options),
     deployedTo: new DataLoader((ids: readonly string[]) => deployedTo(db, ids), options),
+    release: new DataLoader(async (ids: readonly string[]) => byId(await store.findReleasesByIds(db, ids), ids), options),
+    environment: new DataLoader(async (ids: readonly string[]) => byId(await findEnvironmentsByIds(db, ids), ids), options),
   };
 }
 

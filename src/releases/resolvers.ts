@@ -2,6 +2,7 @@ import { componentLoaders } from "../components/loaders.js";
 import type { Resolvers } from "../generated/graphql.js";
 import { pageArgs } from "../graphql/pagination.js";
 import { templateLoaders } from "../templates/loaders.js";
+import { listPromotionPage } from "../promotions/queries.js";
 import { releaseLoaders } from "./loaders.js";
 import * as service from "./service.js";
 
@@ -26,6 +27,7 @@ export const releaseResolvers: Resolvers = {
     template: async (r, _, ctx) =>
       (await templateLoaders(ctx).template.load(r.templateId)) ?? Promise.reject(missing("template", r.templateId)),
     deployedTo: (r, _, ctx) => releaseLoaders(ctx).deployedTo.load(r.id),
+    promotions: (r, { first, after }, ctx) => listPromotionPage(ctx.db, ctx.identity, { releaseId: r.id, first, after }),
   },
   ReleaseComponent: {
     component: async (l, _, ctx) =>

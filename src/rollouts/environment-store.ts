@@ -21,26 +21,6 @@ export async function findRolloutEnvironment(db: Db, id: string): Promise<Rollou
   return rows[0] ?? null;
 }
 
-/**
- * Live agents of the environment: explicit members, and agents carrying every label and
- * annotation pair of its selector (an empty selector selects nobody), by name.
- * Stands in until the catalog's listEnvironmentAgents (src/environments) is merged: wire that in.
- */
-export function environmentAgentIds(db: Db, environmentId: string): Promise<{ id: string }[]> {
-  return db.$queryRaw<{ id: string }[]>`
-    SELECT a.id::text FROM agents a, environments e
-     WHERE e.id = ${environmentId}::uuid AND a.deleted_at IS NULL
-       AND (EXISTS (SELECT 1 FROM environment_members m WHERE m.environment_id = e.id AND m.agent_id = a.id)
-            OR ((jsonb_array_length(coalesce(e.agent_selector->'labels', '[]')) > 0
-                 OR jsonb_array_length(coalesce(e.agent_selector->'annotations', '[]')) > 0)
-                AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(e.agent_selector->'labels', '[]')) l(label)
-                                 WHERE NOT EXISTS (SELECT 1 FROM agent_labels al WHERE al.agent_id = a.id AND al.label = l.label))
-                AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(e.agent_selector->'annotations', '[]')) s(pair)
-                                 WHERE NOT EXISTS (SELECT 1 FROM agent_annotations aa WHERE aa.agent_id = a.id
-                                                      AND aa.key = s.pair->>'key' AND aa.value = s.pair->>'value'))))
-     ORDER BY a.name, a.id`;
-}
-
 export async function findEnvironmentStack(db: Db, environmentId: string, agentId: string): Promise<string | null> {
   const rows = await db.$queryRaw<{ stackId: string }[]>`
     SELECT s.stack_id::text AS "stackId" FROM environment_agent_stacks s

@@ -1,11 +1,12 @@
 import type { Identity } from "../auth/identity.js";
 import { requireIdentity } from "../auth/policy.js";
-import { forbidden } from "../errors.js";
+import { forbidden, notFound } from "../errors.js";
 import type { Resolvers } from "../generated/graphql.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { renderReleaseAs } from "../releases/render.js";
 import { rolloutLoaders } from "./loaders.js";
 import { rollbackPromotion } from "./rollback.js";
+import { getPromotion } from "../promotions/queries.js";
 
 /** Jobs and tasks: whoever reads promotions (admin, read-only users, generators); agents never query them. */
 function requireJobReader(ctx: GraphQLContext): Identity {
@@ -22,8 +23,10 @@ export const rolloutResolvers: Resolvers = {
     },
     rollbackPromotion: async (_, { input }, ctx) => {
       const { promotion, job } = await rollbackPromotion(ctx.db, requireIdentity(ctx.identity), input.promotionId);
-      // The promotion's own fields resolve through the promotions domain's resolvers (its mapper).
-      return { promotion: promotion as never, job };
+      // The payload carries the promotions domain's own row, read after the rollback committed.
+      const row = await getPromotion(ctx.db, ctx.identity, promotion.id);
+      if (!row) throw notFound("promotion");
+      return { promotion: row, job };
     },
   },
   Promotion: {

@@ -61,7 +61,10 @@ describe("the runner without agents running", () => {
     const [{ decision_record: record }] = await q("SELECT decision_record FROM promotions WHERE id = $1", [promotionId]);
     expect(record).toHaveLength(1);
     expect(record[0]).toMatchObject({ name: "NO_ACTIVE_FREEZE", passed: false, detail: expect.stringMatching(/always/) });
-    await q(`UPDATE environments SET freeze_windows = '[{"start": "2001-01-01T00:00:00Z", "end": "2001-01-02T00:00:00Z"}]' WHERE id = $1`, [env.id]);
+    await q(
+      `UPDATE environments SET freeze_windows = '[{"start": "2001-01-01T00:00:00Z", "end": "2001-01-02T00:00:00Z"}]' WHERE id = $1`,
+      [env.id],
+    );
     await run();
     expect(await jobsOf(broker, promotionId)).toHaveLength(1);
   });

@@ -6,7 +6,8 @@ import { moduleLogger } from "../logger.js";
 import { renderReleaseForEnvironment, type RenderedRelease } from "../releases/render.js";
 import type { InputLimits } from "../validation.js";
 import { completeJob } from "./complete.js";
-import { environmentAgentIds, findRolloutEnvironment, type RolloutEnvironment } from "./environment-store.js";
+import { listEnvironmentAgents } from "../environments/service.js";
+import { findRolloutEnvironment, type RolloutEnvironment } from "./environment-store.js";
 import type { ActiveFreezeWindow, FreezeWindowSpec } from "./freeze.js";
 import { claimNewJob, insertJob } from "./job-store.js";
 import {
@@ -107,7 +108,8 @@ async function createJob(
     artifacts: rendered?.artifacts ?? {},
     rollbackOf: null,
   });
-  const agents = rendered ? await environmentAgentIds(tx, env.id) : [];
+  // Inactive agents receive nothing (the delivery path withholds it), so their tasks could only wait forever.
+  const agents = rendered ? (await listEnvironmentAgents(tx, env.id)).filter((a) => a.status === "ACTIVE") : [];
   const batches = batchIndexes(agents.length, env);
   const digests = rendered?.artifacts.components ?? [];
   await insertTasks(

@@ -20,13 +20,17 @@ function requireAgent(identity: Identity | null): string {
 
 /**
  * The caller's own task, succeeded. Another agent's task and a missing one are alike FORBIDDEN
- * (existence does not leak); a task still DELIVERED is a CONFLICT the agent retries once the
- * rollout runner has folded its SUCCESS event in; any other status is no task to put a sticker on.
+ * (existence does not leak). A task still DELIVERED counts once the agent's newest report on its
+ * object is SUCCESS: the agent writes its sticker right after that report, usually before the
+ * rollout runner's next run folds it in; before that report it is a CONFLICT the agent retries.
+ * Any other status is no task to put a sticker on.
  */
 async function ownSucceededTask(db: Db, agentId: string, taskId: string): Promise<TaskRow & { deploymentObjectId: string }> {
   const task = await store.findTask(db, requireId("input.taskId", taskId));
   if (!task || task.agentId !== agentId) throw forbidden("not a task of this agent");
-  if (task.status === "DELIVERED") throw conflict("the task has not succeeded yet; report again once it has");
+  if (task.status === "DELIVERED" && !task.reportedSuccess)
+    throw conflict("the task has not succeeded yet; report again once it has");
+  if (task.status === "DELIVERED") return { ...task, deploymentObjectId: task.deploymentObjectId as string };
   if (task.status !== "SUCCEEDED" || !task.deploymentObjectId)
     throw badInput("input.taskId", `the task is ${task.status}: only a succeeded task gets a version sticker`);
   return { ...task, deploymentObjectId: task.deploymentObjectId };

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { outboxProbe } from "../../test/domain-events.js";
-import { CONFIGMAP_YAML, createAgent, createGenerator, unique } from "../../test/factories.js";
+import { CONFIGMAP_YAML, createAgent, createGenerator, reportEvent, unique } from "../../test/factories.js";
 import { deliverTask, releaseFixture, reportDrift, reportSticker, stickersOf, succeedTask } from "../../test/stickers.js";
 import { createUser } from "../../test/users.js";
 
@@ -59,11 +59,21 @@ describe("reportVersionSticker", () => {
 
   it("refuses a task that has not succeeded: CONFLICT while delivered, BAD_USER_INPUT when it failed", async () => {
     const f = await releaseFixture(broker);
-    await deliverTask(broker, f.task, f.stack, CONFIGMAP_YAML(unique("cm")));
+    const { objectId } = await deliverTask(broker, f.task, f.stack, CONFIGMAP_YAML(unique("cm")));
+    expect(errorCode(await reportSticker(broker, f.agent.pak, f.task.taskId))).toBe("CONFLICT");
+    await reportEvent(broker, f.agent.pak, objectId, "FAILURE");
     expect(errorCode(await reportSticker(broker, f.agent.pak, f.task.taskId))).toBe("CONFLICT");
     await broker.db.sql.query(`UPDATE deployment_tasks SET status = 'FAILED' WHERE id = $1`, [f.task.taskId]);
     const failed = await reportSticker(broker, f.agent.pak, f.task.taskId);
     expect(failed.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.taskId" });
+  });
+
+  it("takes the sticker of a task still DELIVERED once the agent reported SUCCESS for its object (before the runner folds it in)", async () => {
+    const f = await releaseFixture(broker);
+    const { objectId } = await deliverTask(broker, f.task, f.stack, CONFIGMAP_YAML(unique("cm")));
+    await reportEvent(broker, f.agent.pak, objectId, "SUCCESS");
+    expect((await reportSticker(broker, f.agent.pak, f.task.taskId)).errors).toBeUndefined();
+    expect(await stickersOf(broker, f.agent.id)).toHaveLength(1);
   });
 
   it("refuses bad input naming the field: hash, content size and shape, task id", async () => {

@@ -23,6 +23,8 @@ export interface TaskRow {
   releaseId: string;
   promotionId: string;
   environmentId: string;
+  /** The agent's newest report on the task's object is SUCCESS (the runner may not have folded it in yet). */
+  reportedSuccess: boolean;
 }
 
 export interface DriftItemRow {
@@ -83,7 +85,10 @@ export async function releaseContextsOf(db: Db, objectIds: readonly string[]): P
 export async function findTask(db: Db, taskId: string): Promise<TaskRow | null> {
   const rows = await db.$queryRaw<TaskRow[]>`
     SELECT t.id::text, t.agent_id::text AS "agentId", t.status, t.deployment_object_id::text AS "deploymentObjectId",
-           j.release_id::text AS "releaseId", j.promotion_id::text AS "promotionId", j.environment_id::text AS "environmentId"
+           j.release_id::text AS "releaseId", j.promotion_id::text AS "promotionId", j.environment_id::text AS "environmentId",
+           coalesce((SELECT e.status = 'SUCCESS' FROM agent_events e
+                      WHERE e.agent_id = t.agent_id AND e.deployment_object_id = t.deployment_object_id AND e.deleted_at IS NULL
+                      ORDER BY e.created_at DESC, e.id DESC LIMIT 1), false) AS "reportedSuccess"
       FROM deployment_tasks t JOIN deployment_jobs j ON j.id = t.job_id
      WHERE t.id = ${taskId}::uuid`;
   return rows[0] ?? null;
