@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 /** `npm run demo:release` as CI runs it (CI set: it stops by itself), on its own embedded PostgreSQL. */
 describe("npm run demo:release", () => {
   it("walks the release from dev to prod, refuses self-approval, verifies the evidence and shows the stickers", async () => {
-    const env = { ...process.env, CI: "1" };
+    const env: NodeJS.ProcessEnv = { ...process.env, CI: "1" };
     delete env.BROKKR__DATABASE__URL;
     const child = spawn(process.execPath, ["--import", "tsx", "bench/release-demo.ts"], {
       env,
