@@ -1,5 +1,5 @@
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { agentWorld, type AgentWorld } from "../agent-world.js";
 import { launchBrowser } from "../browser.js";
 import { ok } from "../broker.js";
@@ -40,7 +40,7 @@ async function signedIn(pak: string): Promise<Page> {
 }
 
 describe("the console's release pages", () => {
-  it("shows the pipeline and a promotion going live from waiting for approval to deployed", async () => {
+  it("shows the pipeline, a promotion going live from waiting for approval to deployed, and the agent's version sticker and its drift", async () => {
     const { broker } = world;
     const label = unique("rel-ui");
     const agent = await createAgent(broker, { activate: true, labels: [label], name: unique("ui-agent") });
@@ -103,6 +103,20 @@ describe("the console's release pages", () => {
 
     await page.getByRole("navigation", { name: "Console pages" }).getByRole("link", { name: "Releases" }).click();
     await page.locator(`[data-current-release="${env.name}"]`).getByText(release.name).waitFor({ timeout: 20_000 });
+    // The agent's sticker, drift-free once reported; then a drift recorded (as another broker would) shows on a re-read.
+    const stickers = () => broker.db.sql.query("SELECT id FROM version_stickers WHERE agent_id = $1", [agent.id]);
+    await vi.waitFor(async () => expect((await stickers()).rows).toHaveLength(1), { timeout: 30_000, interval: 200 });
+    await page.reload();
+    const row = page.getByRole("table", { name: "Version stickers" }).locator(`tr[data-sticker-agent="${agent.name}"]`);
+    await row.and(page.locator('[data-drift="false"]')).waitFor({ timeout: 20_000 });
+    await broker.db.sql.query(
+      `UPDATE version_stickers SET drift_detected = true, drift_checked_at = now(),
+         drift_details = '[{"reason": "CHANGED", "apiVersion": "v1", "kind": "ConfigMap", "namespace": "default", "name": "web", "path": "data.image"}]'
+       WHERE agent_id = $1`,
+      [agent.id],
+    );
+    await page.reload();
+    await row.getByText("drifted: changed ConfigMap default/web data.image").waitFor({ timeout: 20_000 });
     await page.close();
   }, 120_000);
 });

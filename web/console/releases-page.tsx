@@ -1,5 +1,6 @@
 import { Anchor, Badge, Card, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useQuery } from "urql";
+import { useEffect } from "react";
 import { ErrorText, when } from "./paged.js";
 import { href } from "./route.js";
 
@@ -11,7 +12,11 @@ const PIPELINE = `{
     promotions(first: 1) { edges { node { id status release { name } approvals { action } } } }
   } } }
   releases(first: 50) { edges { node { id name status createdAt deployedTo { name } components { image } } } }
+  versionStickers(first: 50) { id agent { id name } environment { name } release { name } contentHash writtenAt
+    driftDetected driftCheckedAt healedAt driftDetails { reason kind namespace name path manager } }
 }`;
+// Stickers have no subscription yet: the page re-reads them (and the pipeline) at this interval.
+const REFRESH_MS = 15_000;
 
 interface EnvironmentNode {
   id: string;
@@ -30,6 +35,67 @@ interface LatestPromotion {
   release: { name: string };
   approvals: { action: string }[];
 }
+interface StickerNode {
+  id: string;
+  agent: { id: string; name: string };
+  environment: { name: string };
+  release: { name: string };
+  contentHash: string;
+  writtenAt: string;
+  driftDetected: boolean;
+  driftCheckedAt: string | null;
+  healedAt: string | null;
+  driftDetails: {
+    reason: string;
+    kind: string;
+    namespace: string | null;
+    name: string;
+    path: string | null;
+    manager: string | null;
+  }[];
+}
+
+const driftText = (s: StickerNode) =>
+  s.driftDetails
+    .map(
+      (d) =>
+        `${d.reason.toLowerCase()} ${d.kind} ${d.namespace ? `${d.namespace}/` : ""}${d.name}${d.path ? ` ${d.path}` : ""}${d.manager ? ` by ${d.manager}` : ""}`,
+    )
+    .join("; ");
+
+/** What each agent's version sticker says it runs, drifted ones first. */
+function Stickers({ stickers }: { stickers: StickerNode[] }) {
+  const sorted = [...stickers].sort((a, b) => Number(b.driftDetected) - Number(a.driftDetected));
+  return (
+    <Table striped aria-label="Version stickers">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>Agent</Table.Th>
+          <Table.Th>Environment</Table.Th>
+          <Table.Th>Release</Table.Th>
+          <Table.Th>Drift</Table.Th>
+          <Table.Th>Checked</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {sorted.map((s) => (
+          <Table.Tr key={s.id} data-sticker-agent={s.agent.name} data-drift={String(s.driftDetected)}>
+            <Table.Td>
+              <Anchor href={href.agent(s.agent.id)}>{s.agent.name}</Anchor>
+            </Table.Td>
+            <Table.Td>{s.environment.name}</Table.Td>
+            <Table.Td>{s.release.name}</Table.Td>
+            <Table.Td>
+              {s.driftDetected ? <Badge color="red">drifted: {driftText(s)}</Badge> : s.healedAt ? "healed" : "none"}
+            </Table.Td>
+            <Table.Td>{when(s.driftCheckedAt ?? s.writtenAt)}</Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
 interface ReleaseNode {
   id: string;
   name: string;
@@ -97,9 +163,15 @@ function EnvironmentCard({ env }: { env: EnvironmentNode }) {
 
 /** Environments as a pipeline (which release is where, what waits for whom), then the releases. */
 export function ReleasesPage() {
-  const [{ data, error }] = useQuery({ query: PIPELINE, requestPolicy: "cache-and-network" });
+  const [{ data, error }, refetch] = useQuery({ query: PIPELINE, requestPolicy: "cache-and-network" });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the latest refetch is read through the closure on purpose
+  useEffect(() => {
+    const timer = setInterval(() => refetch({ requestPolicy: "network-only" }), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
   const environments: EnvironmentNode[] = data?.environments.edges.map((e: { node: EnvironmentNode }) => e.node) ?? [];
   const releases: ReleaseNode[] = data?.releases.edges.map((e: { node: ReleaseNode }) => e.node) ?? [];
+  const stickers: StickerNode[] = data?.versionStickers ?? [];
   return (
     <Stack>
       <Title order={2}>Releases</Title>
@@ -140,6 +212,14 @@ export function ReleasesPage() {
           ))}
         </Table.Tbody>
       </Table>
+      <Title order={3} size="h4">
+        Version stickers
+      </Title>
+      {data && stickers.length === 0 ? (
+        <Text size="sm">No agent has written a sticker yet.</Text>
+      ) : (
+        <Stickers stickers={stickers} />
+      )}
     </Stack>
   );
 }
