@@ -75,7 +75,7 @@ describe("configuration", () => {
         allowedHeaders: [],
         maxAgeSeconds: 3600,
       },
-      rollouts: { intervalMs: 2000, leaseTtlMs: 30_000 },
+      rollouts: { intervalMs: 2000, leaseTtlMs: 30_000, taskTimeoutSeconds: 1800 },
       releases: { signingKey: undefined },
       stickers: { namespace: "brokkr-system" },
       log: { level: "info" },

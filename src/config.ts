@@ -108,6 +108,8 @@ const envSchema = z.object({
   // claim on a job lasts without renewal (a broker that died gives its jobs up after this).
   BROKKR__ROLLOUTS__INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
   BROKKR__ROLLOUTS__LEASE_TTL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  // A delivered task whose agent has not reported within this fails (its job goes on, or halts at the threshold).
+  BROKKR__ROLLOUTS__TASK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(604_800).default(1800),
   // ---- release orchestration (src/evidence) ----
   // An Ed25519 private key (PKCS#8 PEM) evidence packets are signed with; generated and kept
   // in the database (sealed by the webhook keyring) when unset.
@@ -187,7 +189,7 @@ export type BrokerConfig = Readonly<{
   fleet: { overdueSeconds: number };
   cors: { allowedOrigins: string[]; allowedMethods: string[]; allowedHeaders: string[]; maxAgeSeconds: number };
   /** The release rollout runner (src/rollouts). */
-  rollouts: { intervalMs: number; leaseTtlMs: number };
+  rollouts: { intervalMs: number; leaseTtlMs: number; taskTimeoutSeconds: number };
   /** Release orchestration: the evidence signing key (PKCS#8 PEM) when configured. */
   releases: { signingKey?: string };
   /** Version stickers (src/stickers): the namespace named to agents in each releaseContext. */
@@ -321,6 +323,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     rollouts: {
       intervalMs: e.BROKKR__ROLLOUTS__INTERVAL_MS,
       leaseTtlMs: Math.round(e.BROKKR__ROLLOUTS__LEASE_TTL_SECONDS * 1000),
+      taskTimeoutSeconds: e.BROKKR__ROLLOUTS__TASK_TIMEOUT_SECONDS,
     },
     releases: { signingKey: e.BROKKR__RELEASES__SIGNING_KEY },
     stickers: { namespace: e.BROKKR__STICKERS__NAMESPACE },

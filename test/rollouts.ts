@@ -151,11 +151,12 @@ export interface TaskView {
   status: string;
   deployment_object_id: string | null;
   previous_deployment_object_id: string | null;
+  message: string | null;
 }
 
 export async function tasksOf(broker: TestBroker, jobId: string): Promise<TaskView[]> {
   const { rows } = await broker.db.sql.query(
-    `SELECT agent_id, batch_index, status, deployment_object_id, previous_deployment_object_id
+    `SELECT agent_id, batch_index, status, deployment_object_id, previous_deployment_object_id, message
        FROM deployment_tasks WHERE job_id = $1 ORDER BY batch_index, agent_id`,
     [jobId],
   );

@@ -23,6 +23,8 @@ export interface DeliveryDeps {
   generatorId: () => Promise<string>;
   /** The evidence signing key (src/evidence), for the completion packet. */
   signer: () => Promise<EvidenceSigner>;
+  /** How long a delivered task waits for its agent's report before it fails (live setting). */
+  taskTimeoutSeconds: () => number;
 }
 
 export function orchestratorGenerator(db: Database): () => Promise<string> {

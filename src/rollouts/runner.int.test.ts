@@ -69,10 +69,12 @@ describe("the runner without agents running", () => {
     expect(await jobsOf(broker, promotionId)).toHaveLength(1);
   });
 
-  it("snapshots the environment's agents: explicit members and agents carrying every selector label", async () => {
+  it("snapshots the environment's active agents: explicit members and agents carrying every selector label", async () => {
     const member = await createAgent(broker, { activate: true });
     const both = await createAgent(broker, { activate: true, labels: ["tier-web", "region-eu"] });
     await createAgent(broker, { activate: true, labels: ["tier-web"] });
+    // Inactive agents are withheld everything, so a task for one could only wait forever.
+    await createAgent(broker, { activate: false, labels: ["tier-web", "region-eu"] });
     const deleted = await createAgent(broker, { activate: true, labels: ["tier-web", "region-eu"] });
     await q("UPDATE agents SET deleted_at = now() WHERE id = $1", [deleted.id]);
     const env = await createEnvironment(broker, { members: [member.id], selectorLabels: ["tier-web", "region-eu"] });
@@ -82,6 +84,35 @@ describe("the runner without agents running", () => {
     const [job] = await jobsOf(broker, promotionId);
     const agents = (await tasksOf(broker, job!.id)).map((t) => t.agent_id).sort();
     expect(agents).toEqual([member.id, both.id].sort());
+  });
+
+  it("fails a delivered task whose agent stays silent past the task timeout, after counting a report that did arrive", async () => {
+    const silent = await createAgent(broker, { activate: true });
+    const reporting = await createAgent(broker, { activate: true });
+    const env = await createEnvironment(broker, { members: [silent.id, reporting.id], failureThreshold: 2 });
+    const release = await createRelease(broker, { name: "silent" });
+    const promotionId = await approvedPromotion(broker, release.id, env.id);
+    await run();
+    await run();
+    const [job] = await jobsOf(broker, promotionId);
+    expect((await tasksOf(broker, job!.id)).map((t) => t.status)).toEqual(["DELIVERED", "DELIVERED"]);
+    await q(
+      `INSERT INTO agent_events (agent_id, deployment_object_id, status)
+       SELECT agent_id, deployment_object_id, 'SUCCESS' FROM deployment_tasks WHERE job_id = $1 AND agent_id = $2`,
+      [job!.id, reporting.id],
+    );
+    await run();
+    expect((await tasksOf(broker, job!.id)).find((t) => t.agent_id === silent.id)?.status).toBe("DELIVERED");
+    await q("UPDATE deployment_tasks SET delivered_at = now() - interval '31 minutes' WHERE job_id = $1", [job!.id]);
+    await run();
+    const tasks = await tasksOf(broker, job!.id);
+    expect(tasks.find((t) => t.agent_id === reporting.id)?.status).toBe("SUCCEEDED");
+    expect(tasks.find((t) => t.agent_id === silent.id)).toMatchObject({
+      status: "FAILED",
+      message: "no report from the agent within 1800 s of delivery",
+    });
+    expect((await jobsOf(broker, promotionId))[0]?.status).toBe("FAILED");
+    expect(await promotionStatus(broker, promotionId)).toBe("FAILED");
   });
 
   it("holds the next batch while a succeeded task's object reports failing health", async () => {
@@ -156,6 +187,7 @@ describe("a broker that lost the lease", () => {
       owner: "broker-stale",
       generatorId: orchestratorGenerator(db),
       signer: () => broker.app.evidence.signer(),
+      taskTimeoutSeconds: () => 1800,
     };
     await stepJob(stale, job!);
     expect(await objects()).toBe(before);

@@ -18,6 +18,7 @@ const JOBS_PER_RUN = 50;
 export interface RolloutSettings {
   intervalMs: number;
   leaseTtlMs: number;
+  taskTimeoutSeconds: number;
 }
 
 export interface Rollouts {
@@ -53,6 +54,7 @@ export function registerRollouts(deps: {
     owner,
     generatorId: orchestratorGenerator(deps.db),
     signer: deps.signer,
+    taskTimeoutSeconds: () => deps.settings().taskTimeoutSeconds,
   };
   const leaseTtlMs = () => deps.settings().leaseTtlMs;
   const startDeps = { ...delivery, leaseTtlMs, activeFreezeWindow: deps.activeFreezeWindow, now: deps.now ?? (() => new Date()) };

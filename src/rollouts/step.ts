@@ -2,7 +2,7 @@ import { inTransaction } from "../db/client.js";
 import { completeJob, type JobOutcome } from "./complete.js";
 import { deliverBatch, type DeliveryDeps } from "./deliver.js";
 import { advanceBatch, type JobRow } from "./job-store.js";
-import { batchState, foldAgentEvents, skipPending, type BatchState } from "./task-store.js";
+import { batchState, failSilentTasks, foldAgentEvents, skipPending, type BatchState } from "./task-store.js";
 
 /** What the job's counts say to do next. */
 type Decision = { kind: "halt" | "complete"; outcome: JobOutcome } | { kind: "advance" } | { kind: "wait" };
@@ -28,6 +28,8 @@ export function decide(job: Pick<JobRow, "failureThreshold" | "currentBatch">, s
  */
 export async function stepJob(deps: DeliveryDeps, job: JobRow): Promise<void> {
   await foldAgentEvents(deps.db, job.id, deps.owner);
+  // After the fold, so a report that did arrive counts before the silence does.
+  await failSilentTasks(deps.db, job.id, deps.owner, deps.taskTimeoutSeconds());
   let current = job.currentBatch;
   for (;;) {
     const state = await batchState(deps.db, job.id, current);

@@ -89,6 +89,15 @@ export function foldAgentEvents(db: Db, jobId: string, owner: string): Promise<n
        AND ${leaseHeld(jobId, owner)}`;
 }
 
+/** Delivered tasks whose agent has not reported for `seconds`: an agent that is gone must not hold the job forever. */
+export function failSilentTasks(db: Db, jobId: string, owner: string, seconds: number): Promise<number> {
+  const message = `no report from the agent within ${seconds} s of delivery`;
+  return db.$executeRaw`
+    UPDATE deployment_tasks SET status = 'FAILED', message = ${message}, finished_at = now()
+     WHERE job_id = ${jobId}::uuid AND status = 'DELIVERED'
+       AND delivered_at < now() - make_interval(secs => ${seconds}::int) AND ${leaseHeld(jobId, owner)}`;
+}
+
 /** A halted job's undelivered tasks. */
 export function skipPending(db: Db, jobId: string, owner: string): Promise<number> {
   return db.$executeRaw`
