@@ -78,16 +78,24 @@ describe("the console's feature pages", () => {
         ...(await Promise.all(Array.from({ length: 10 }, () => createWorkOrder(broker, { targeting: { labels: [label] } })))),
       );
     const queue = page.getByRole("table", { name: "Queued work orders" });
-    // Each new order arrived live; the table knows all of them, and renders only those in view.
-    await vi.waitFor(async () => expect(Number(await queue.getAttribute("aria-rowcount"))).toBeGreaterThan(made.length), {
-      timeout: 20_000,
-    });
-    const total = Number(await queue.getAttribute("aria-rowcount"));
+    // Each new order arrived live; the table knows all of them (aria-rowcount counts the header
+    // row too), and renders only those in view.
+    const queued = Number((await broker.db.sql.query("SELECT count(*) AS n FROM work_orders")).rows[0].n);
+    const total = queued + 1;
+    await vi.waitFor(async () => expect(Number(await queue.getAttribute("aria-rowcount"))).toBe(total), { timeout: 20_000 });
     expect(await queue.locator("tbody tr[data-work-order-id]").count()).toBeLessThan(total - 1);
-    await page.getByRole("region", { name: "Queued work orders (scrollable)" }).focus();
-    await page.keyboard.press("End");
+    const region = page.getByRole("region", { name: "Queued work orders (scrollable)" });
     const last = queue.locator(`tr[aria-rowindex="${total}"]`);
-    await last.waitFor();
+    // End scrolls to the bottom; rows are measured as they render, so the first jump can land
+    // short of it while heights settle: press again until the last row is in view.
+    await vi.waitFor(
+      async () => {
+        await region.focus();
+        await page.keyboard.press("End");
+        expect(await last.isVisible()).toBe(true);
+      },
+      { timeout: 20_000, interval: 300 },
+    );
     const id = (await last.getAttribute("data-work-order-id")) as string;
     expect(made.map((o) => o.id)).toContain(id);
     const agent = await createAgent(broker, { activate: true, labels: [label] });
