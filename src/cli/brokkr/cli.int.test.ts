@@ -4,29 +4,17 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { captureCli } from "../../../test/cli.js";
 import { startTestBroker, type TestBroker } from "../../../test/broker.js";
 import { createAgent, createGenerator } from "../../../test/factories.js";
-import { runCli } from "./main.js";
 
 let broker: TestBroker;
 let generator: { id: string; pak: string };
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brokkr-cli-"));
 const configFile = path.join(dir, "config", "cli.json");
 
-/** Runs the CLI in this process against the test broker; returns what it printed and its code. */
-async function cli(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await runCli(["node", "brokkr", ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+/** The CLI in this process against the test broker. */
+const cli = captureCli;
 const cliJson = async (...args: string[]) => {
   const result = await cli("--json", ...args);
   expect(result.stderr).toBe("");

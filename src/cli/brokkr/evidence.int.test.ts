@@ -2,32 +2,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { captureCli } from "../../../test/cli.js";
 import { ok, startTestBroker, type TestBroker } from "../../../test/broker.js";
 import { promotablePair } from "../../../test/promotions.js";
-import { runCli } from "./main.js";
 
 let broker: TestBroker;
 let promotionId: string;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brokkr-evidence-"));
 
-async function cli(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await runCli(["node", "brokkr", ...args]), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const cli = captureCli;
 
 beforeAll(async () => {
   broker = await startTestBroker();

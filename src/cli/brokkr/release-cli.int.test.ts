@@ -4,10 +4,10 @@ import path from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { agentWorld, type AgentWorld } from "../../../test/agent-world.js";
 import { ok } from "../../../test/broker.js";
+import { captureCli } from "../../../test/cli.js";
 import { createAgent } from "../../../test/factories.js";
 import { createTemplate } from "../../../test/templates.js";
 import { createUser } from "../../../test/users.js";
-import { runCli } from "./main.js";
 
 const TEMPLATE = `apiVersion: v1
 kind: ConfigMap
@@ -26,17 +26,8 @@ let templateId: string;
 async function cli(pak: string, ...args: string[]) {
   vi.stubEnv("BROKKR_URL", world.broker.url);
   vi.stubEnv("BROKKR_PAK", pak);
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await runCli(["node", "brokkr", "--json", ...args]);
-    return { code, stderr, json: () => JSON.parse(stdout) };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+  const { code, stdout, stderr } = await captureCli("--json", ...args);
+  return { code, stderr, json: () => JSON.parse(stdout) };
 }
 
 async function environment(name: string, orderIndex: number, requiredApprovals: number) {

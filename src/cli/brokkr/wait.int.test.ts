@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { captureCli } from "../../../test/cli.js";
 import { ok, startTestBroker, type TestBroker } from "../../../test/broker.js";
 import { createAgent, createGenerator, createObject, createStack, targetStack, unique } from "../../../test/factories.js";
 import { nextOpened } from "../../../test/subscriptions.js";
 import { BrokerClient } from "./client.js";
-import { runCli } from "./main.js";
 import { resolveTarget, waitForRollout } from "./wait.js";
 
 let broker: TestBroker;
@@ -17,25 +17,7 @@ beforeAll(async () => {
   vi.stubEnv("BROKKR_PAK", broker.adminPak);
 });
 
-/** Runs the CLI in this process; returns what it printed and its exit code. */
-async function cli(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await runCli(["node", "brokkr", ...args]), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const cli = captureCli;
 
 /** Starts `brokkr …` and resolves, with its run, once its event subscription is open on the broker. */
 async function started(...args: string[]) {
