@@ -1,3 +1,4 @@
+import { insertDomainEvent } from "../webhooks/outbox.js";
 import type { UserIdentity } from "../auth/identity.js";
 import { requireIdentity } from "../auth/policy.js";
 import { type Db, inTransaction } from "../db/client.js";
@@ -7,15 +8,7 @@ import { recordEvidence } from "../evidence/service.js";
 import { requireId } from "../validation.js";
 import { approvalsComplete, REFUSING_GATES } from "./gates.js";
 import { eventData, gateFacts, type PromotionDeps } from "./service.js";
-import {
-  type ApprovalRow,
-  approvalsOfPromotions,
-  decide,
-  findPromotion,
-  insertApproval,
-  insertPromotionEvent,
-  type PromotionRow,
-} from "./store.js";
+import { type ApprovalRow, approvalsOfPromotions, decide, findPromotion, insertApproval, type PromotionRow } from "./store.js";
 
 export const MAX_COMMENT_LENGTH = 4096;
 type Action = ApprovalRow["action"];
@@ -77,7 +70,7 @@ export async function decideOnPromotion(
 async function reject(tx: Db, promotion: PromotionRow, approval: ApprovalRow): Promise<PromotionRow> {
   const rejected = await decide(tx, promotion.id, "PENDING_APPROVAL", "REJECTED", []);
   if (!rejected) throw conflict("promotion is no longer awaiting approval");
-  await insertPromotionEvent(
+  await insertDomainEvent(
     tx,
     "promotion.rejected",
     eventData(rejected, { approver_id: approval.approverId, comment: approval.comment }),
@@ -115,7 +108,7 @@ async function afterApproval(
       })),
     },
   });
-  await insertPromotionEvent(tx, "promotion.approved", eventData(decided));
+  await insertDomainEvent(tx, "promotion.approved", eventData(decided));
   return decided;
 }
 

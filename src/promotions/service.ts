@@ -1,3 +1,4 @@
+import { insertDomainEvent } from "../webhooks/outbox.js";
 import type { Identity } from "../auth/identity.js";
 import { requireIdentity } from "../auth/policy.js";
 import { type Database, type Db, inTransaction } from "../db/client.js";
@@ -7,7 +8,7 @@ import { recordEvidence } from "../evidence/service.js";
 import { requireId } from "../validation.js";
 import * as gateStore from "./gate-store.js";
 import { approvalsComplete, type GateFacts, type GateVerdict, REFUSING_GATES } from "./gates.js";
-import { insertPromotion, insertPromotionEvent, type PromotionRow } from "./store.js";
+import { insertPromotion, type PromotionRow } from "./store.js";
 
 export interface PromotionDeps {
   db: Database;
@@ -80,7 +81,7 @@ export async function requestPromotion(
         packetType: "PROMOTION_REQUESTED",
         content: { ...content, requestedBy: by, gates: verdicts, status },
       });
-      await insertPromotionEvent(tx, "promotion.requested", eventData(promotion));
+      await insertDomainEvent(tx, "promotion.requested", eventData(promotion));
       if (status === "APPROVED") await approvedAtOnce(tx, signer, promotion, content, verdicts);
       return promotion;
     });
@@ -101,7 +102,7 @@ async function approvedAtOnce(
     packetType: "PROMOTION_APPROVED",
     content: { ...content, gates, approvals: [] },
   });
-  await insertPromotionEvent(tx, "promotion.approved", eventData(promotion));
+  await insertDomainEvent(tx, "promotion.approved", eventData(promotion));
 }
 
 export function eventData(p: PromotionRow, extra: Record<string, unknown> = {}): Record<string, unknown> {

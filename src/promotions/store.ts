@@ -127,8 +127,3 @@ export function approvalsOfPromotions(db: Db, ids: readonly string[]): Promise<A
     SELECT id, promotion_id AS "promotionId", approver_id AS "approverId", action, comment, created_at AS "createdAt"
     FROM promotion_approvals WHERE promotion_id = ANY(${ids as string[]}::uuid[]) ORDER BY created_at, id`;
 }
-
-/** The outbox event (webhooks) of a promotion change, in the caller's transaction. */
-export async function insertPromotionEvent(db: Db, eventType: string, data: Record<string, unknown>): Promise<void> {
-  await db.$executeRaw`INSERT INTO domain_events (event_type, data) VALUES (${eventType}, ${JSON.stringify(data)}::jsonb)`;
-}

@@ -1,3 +1,4 @@
+import { insertDomainEvent } from "../webhooks/outbox.js";
 import type { Identity } from "../auth/identity.js";
 import { requireRole } from "../auth/policy.js";
 import * as components from "../components/store.js";
@@ -88,7 +89,7 @@ export async function createRelease(db: Database, identity: Identity | null, i: 
         digest: v.digest,
         semver: v.semver,
       }));
-      await store.insertEvent(tx, "release.created", { ...releaseEvent(release), components: digests });
+      await insertDomainEvent(tx, "release.created", { ...releaseEvent(release), components: digests });
       return release;
     });
   } catch (err) {
@@ -170,7 +171,7 @@ export async function setReleaseStatus(db: Database, identity: Identity | null, 
     }
     const updated = await store.updateStatus(tx, id, current.status, i.status);
     if (!updated) throw new BrokkrError("CONFLICT", "the release's status changed meanwhile; read it and retry", "status");
-    await store.insertEvent(tx, "release.status_changed", { ...releaseEvent(updated), previous_status: current.status });
+    await insertDomainEvent(tx, "release.status_changed", { ...releaseEvent(updated), previous_status: current.status });
     return updated;
   });
 }

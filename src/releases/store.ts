@@ -140,8 +140,3 @@ export function environmentsCurrentlyOn(db: Db, releaseIds: readonly string[]) {
      WHERE c.rel = ANY(${[...releaseIds]}::uuid[])
      ORDER BY e.order_index`;
 }
-
-/** An outbox event (webhooks), in the caller's transaction so it commits with the change. */
-export async function insertEvent(db: Db, eventType: string, data: Record<string, unknown>) {
-  await db.$executeRaw`INSERT INTO domain_events (event_type, data) VALUES (${eventType}, ${JSON.stringify(data)}::jsonb)`;
-}

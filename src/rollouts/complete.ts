@@ -2,7 +2,8 @@ import type { Db } from "../db/client.js";
 import type { EvidenceSigner } from "../evidence/keys.js";
 import { recordEvidence } from "../evidence/service.js";
 import { finishJob, type JobRow } from "./job-store.js";
-import { insertDomainEvent, markReleaseDeployed, movePromotion } from "./promotion-store.js";
+import { insertDomainEvent } from "../webhooks/outbox.js";
+import { markReleaseDeployed, movePromotion } from "./promotion-store.js";
 import { taskResults } from "./task-store.js";
 
 export interface JobOutcome {

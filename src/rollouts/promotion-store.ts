@@ -69,8 +69,3 @@ export async function movePromotion(
 export async function markReleaseDeployed(db: Db, releaseId: string): Promise<void> {
   await db.$executeRaw`UPDATE releases SET status = 'DEPLOYED' WHERE id = ${releaseId}::uuid AND status = 'READY'`;
 }
-
-/** The outbox (migration 0013): webhooks fan it out after commit. */
-export async function insertDomainEvent(db: Db, eventType: string, data: Record<string, unknown>): Promise<void> {
-  await db.$executeRaw`INSERT INTO domain_events (event_type, data) VALUES (${eventType}, ${JSON.stringify(data)}::jsonb)`;
-}

@@ -1,3 +1,4 @@
+import { insertDomainEvent } from "../webhooks/outbox.js";
 import { isDeepStrictEqual } from "node:util";
 import type { Identity } from "../auth/identity.js";
 import { requireIdentity } from "../auth/policy.js";
@@ -94,8 +95,8 @@ export async function reportDrift(db: Database, identity: Identity | null, input
       healed,
     };
     if (input.drifted && (!prev.driftDetected || !isDeepStrictEqual(prev.driftDetails, items)))
-      await store.insertDomainEvent(tx, DRIFT_DETECTED, agentId, data);
-    if (!detected && (prev.driftDetected || healed)) await store.insertDomainEvent(tx, DRIFT_RESOLVED, agentId, data);
+      await insertDomainEvent(tx, DRIFT_DETECTED, data, agentId);
+    if (!detected && (prev.driftDetected || healed)) await insertDomainEvent(tx, DRIFT_RESOLVED, data, agentId);
     return stickerOrThrow(tx, prev.id);
   });
 }

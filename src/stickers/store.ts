@@ -140,12 +140,6 @@ export async function updateDrift(
      WHERE id = ${id}::uuid`;
 }
 
-/** The outbox (migration 0013): webhooks and the console read it; written in the caller's transaction. */
-export async function insertDomainEvent(db: Db, eventType: string, agentId: string, data: Record<string, unknown>) {
-  await db.$executeRaw`
-    INSERT INTO domain_events (event_type, agent_id, data) VALUES (${eventType}, ${agentId}::uuid, ${JSON.stringify(data)}::jsonb)`;
-}
-
 const STICKER_COLUMNS = Prisma.sql`
   s.id::text, s.agent_id::text AS "agentId", s.environment_id::text AS "environmentId", s.release_id::text AS "releaseId",
   s.promotion_id::text AS "promotionId", s.task_id::text AS "taskId", s.deployment_object_id::text AS "deploymentObjectId",
