@@ -154,3 +154,11 @@ export function nextOrderPair(): [number, number] {
   orderBase += 100;
   return [orderBase, orderBase + 1];
 }
+
+/**
+ * The outbox events of one promotion among those a probe saw: the rollout runner may end another
+ * test's promotion meanwhile (its promotion.failed lands in the same window).
+ */
+export function eventsOfPromotion<E extends { data: unknown }>(events: E[], promotionId: string): E[] {
+  return events.filter((e) => (e.data as { promotion_id?: string }).promotion_id === promotionId);
+}

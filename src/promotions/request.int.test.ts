@@ -2,7 +2,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, type GraphQLResult, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { outboxProbe } from "../../test/domain-events.js";
 import { createAgent, createGenerator } from "../../test/factories.js";
-import { insertDeployment, insertEnvironment, insertRelease, nextOrderPair, promotablePair } from "../../test/promotions.js";
+import {
+  eventsOfPromotion,
+  insertDeployment,
+  insertEnvironment,
+  insertRelease,
+  nextOrderPair,
+  promotablePair,
+} from "../../test/promotions.js";
 import { createUser } from "../../test/users.js";
 import { verifyExport } from "../evidence/verify.js";
 
@@ -67,8 +74,9 @@ describe("requestPromotion", () => {
     expect(promotion.gates[3]?.detail).toBe("no approvals required");
     expect(promotion.requestedBy).toEqual({ user: null, generator: null });
     expect(promotion.evidence.map((e) => e.packetType)).toEqual(["PROMOTION_REQUESTED", "PROMOTION_APPROVED"]);
-    expect(probe.types(events)).toEqual(["promotion.requested", "promotion.approved"]);
-    expect(events[0]?.data).toEqual({
+    const own = eventsOfPromotion(events, promotion.id);
+    expect(probe.types(own)).toEqual(["promotion.requested", "promotion.approved"]);
+    expect(own[0]?.data).toEqual({
       promotion_id: promotion.id,
       release_id: releaseId,
       environment_id: environmentId,
