@@ -36,8 +36,17 @@ export function createMetrics() {
     help: "Subscriptions closed for not reading",
     registers: [registry],
   });
+  const graphqlSockets = new Gauge({
+    name: "brokkr_graphql_ws_sockets",
+    help: "Open /graphql websockets, authenticated or not",
+    registers: [registry],
+  });
   return {
     registry,
+    /** Set once by the app: counts the /graphql websocket server's open sockets when scraped. */
+    countGraphqlSockets(count: () => number) {
+      graphqlSockets.collect = () => graphqlSockets.set(count());
+    },
     listenerReconnects,
     slowConsumers,
     agents,

@@ -153,6 +153,9 @@ export function startGraphQLWs(opts: {
           ctx.extra.socket.close(CloseCode.Unauthorized, raw ? UNKNOWN_KEY_REASON : MISSING_KEY_REASON);
           return false;
         }
+        // Closed while its key was looked up (onClose has run already, finding nothing to
+        // remove): registering it now would keep the socket and its context for ever.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         const { extra } = ctx;
         extra.identity = key.identity;
         extra.connection = opts.delivery.connections.add(key, extra.socket);
