@@ -4,6 +4,7 @@
 // database, no GraphQL execution: what any server on this machine pays at least.
 import http from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
+import { fullGc } from "./gc.js";
 
 type Command =
   | { type: "publish"; payload: string }
@@ -46,7 +47,7 @@ process.on("message", (cmd: Command) => {
     send({ ok: true });
   } else if (cmd.type === "count") send({ count: subscriptions.size });
   else if (cmd.type === "rss") {
-    global.gc?.();
+    fullGc();
     send({ rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
   } else if (cmd.type === "stop") process.exit(0);
 });

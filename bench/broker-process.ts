@@ -3,11 +3,19 @@
 // the shipped broker is built (build:broker): compiled JavaScript, not a TypeScript loader
 // (tsx keeps every function's name with a defineProperty, which costs each closure a property
 // dictionary: about 2 KB per subscribed agent that production never pays).
+import { fullGc } from "./gc.js";
 import { startBenchBroker } from "./harness.js";
 
+import fs from "node:fs";
+import { Session } from "node:inspector/promises";
 import v8 from "node:v8";
 
-type Command = { type: "rss" } | { type: "snapshot"; file: string } | { type: "stop" };
+type Command = { type: "rss" } | { type: "snapshot"; file: string } | { type: "profile"; file: string | null } | { type: "stop" };
+
+/** One CPU profile at a time, of one phase of the bench (BENCH_PROFILE_DIR): started, then written to `file`. */
+const profiler = new Session();
+profiler.connect();
+let profiling = false;
 
 const send = process.send?.bind(process);
 if (!send) throw new Error("bench/broker-process.ts runs as a forked child of bench/delivery.ts");
@@ -16,12 +24,24 @@ const broker = await startBenchBroker(process.env.BENCH_LABEL ?? "delivery");
 send({ url: broker.url, databaseUrl: broker.databaseUrl, adminPak: broker.adminPak });
 process.on("message", async (cmd: Command) => {
   if (cmd.type === "rss") {
-    global.gc?.();
+    fullGc();
     const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
     send({ ...process.memoryUsage(), spaces });
   } else if (cmd.type === "snapshot") {
     global.gc?.();
     send({ file: v8.writeHeapSnapshot(cmd.file) });
+  } else if (cmd.type === "profile") {
+    if (cmd.file === null) {
+      if (!profiling) await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.start");
+      profiling = true;
+      send({ file: null });
+    } else {
+      const { profile } = await profiler.post("Profiler.stop");
+      profiling = false;
+      fs.writeFileSync(cmd.file, JSON.stringify(profile));
+      send({ file: cmd.file });
+    }
   } else if (cmd.type === "stop") {
     await broker.stop();
     process.exit(0);

@@ -6,7 +6,9 @@
 // of its own (bench/broker-process.ts, built by build:bench-broker); BENCH_BROKER=tsx runs the
 // broker in this process under tsx instead (as before). BENCH_HEAP_DIR=dir writes V8 heap snapshots of the broker
 // before and after its N agents subscribed (bench/heap-summary.ts diffs them); BENCH_ONLY_MEMORY=1
-// stops after that (no publishing, no storm).
+// stops after that (no publishing, no storm). BENCH_PROFILE_DIR=dir writes CPU profiles of the
+// broker during the fan-out and during the storm (fanout-N.cpuprofile, storm-N.cpuprofile).
+// BENCH_NODE_FLAGS (default: as production runs the broker) and BENCH_BARE_FLAGS set node's flags.
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import v8 from "node:v8";
@@ -18,6 +20,7 @@ const sizes = (process.env.BENCH_AGENTS ?? "100,1000").split(",").map(Number);
 const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 20);
 const STORM_TIMEOUT_MS = 300_000;
 const HEAP_DIR = process.env.BENCH_HEAP_DIR;
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const heapSnapshot = (name: string) => {
   if (!HEAP_DIR) return;
   global.gc?.();
@@ -56,6 +59,24 @@ function child(file: string, execArgv: string[], env: Record<string, string> = {
   };
 }
 const clients = () => child(new URL("./delivery-clients.ts", import.meta.url).pathname, ["--import", "tsx"]);
+
+/**
+ * A server's idle memory: each read follows a full compacting GC (bench/gc.ts), and V8 hands
+ * freed pages back to the system only a while later, so reads start after IDLE_MS and go on
+ * every 2 s until RSS stops falling. The same for both sides.
+ */
+const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 20_000);
+async function settledMemory<T extends { rss: number }>(read: () => Promise<T>): Promise<T> {
+  await sleep(IDLE_MS);
+  let last = await read();
+  for (let i = 0; i < 10; i++) {
+    await sleep(2000);
+    const now = await read();
+    if (now.rss > last.rss * 0.99) return now.rss < last.rss ? now : last;
+    last = now;
+  }
+  return last;
+}
 
 /** Waits until `count()` reaches n, or stops growing for 30 s. */
 async function untilCount(n: number, count: () => Promise<number>): Promise<number> {
@@ -131,6 +152,8 @@ interface Side {
   receipts(): Promise<[string, number][]>;
   /** Drops every client, then reconnects all at once and times until each caught up. */
   storm(): Promise<{ stormCaughtUp: number; stormSeconds: number }>;
+  /** Ours only (BENCH_PROFILE_DIR): a CPU profile of the server from now until the function returned is called. */
+  profile?(name: string): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }
 
@@ -152,10 +175,15 @@ interface Broker {
   adminPak: string;
   /** After a full GC. */
   memory(): Promise<NodeJS.MemoryUsage>;
+  /** With BENCH_PROFILE_DIR: starts a CPU profile of the broker; the function returned writes it as `<name>.cpuprofile`. */
+  profile(name: string): Promise<() => Promise<void>>;
   snapshot(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** Node flags for the broker's process and the bare server's, as production runs (BENCH_NODE_FLAGS overrides, e.g. to add --cpu-prof). */
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+const BARE_FLAGS = process.env.BENCH_BARE_FLAGS?.split(" ").filter(Boolean) ?? NODE_FLAGS;
 const compiled = (name: string) => new URL(`../dist/bench/${name}.mjs`, import.meta.url).pathname;
 
 /** Our broker: compiled in a child process, or in this one under tsx (BENCH_BROKER=tsx). */
@@ -169,10 +197,11 @@ async function launchBroker(n: number): Promise<Broker> {
         return process.memoryUsage();
       },
       snapshot: async (name) => heapSnapshot(name),
+      profile: async () => async () => {},
       stop: () => broker.stop(),
     };
   }
-  const proc = child(compiled("broker-process"), ["--expose-gc"], { BENCH_LABEL: `delivery${n}` });
+  const proc = child(compiled("broker-process"), ["--expose-gc", ...NODE_FLAGS], { BENCH_LABEL: `delivery${n}` });
   const started = await proc.next<{ url: string; databaseUrl: string; adminPak: string }>();
   return {
     ...started,
@@ -182,6 +211,14 @@ async function launchBroker(n: number): Promise<Broker> {
         console.log(
           `heap snapshot: ${(await proc.ask<{ file: string }>({ type: "snapshot", file: path.join(HEAP_DIR, name) })).file}`,
         );
+    },
+    async profile(name) {
+      if (!PROFILE_DIR) return async () => {};
+      await proc.ask({ type: "profile", file: null });
+      return async () => {
+        const file = path.join(PROFILE_DIR, `${name}.cpuprofile`);
+        console.log(`cpu profile: ${(await proc.ask<{ file: string }>({ type: "profile", file })).file}`);
+      };
     },
     stop: () => proc.stop(),
   };
@@ -196,15 +233,14 @@ async function startOurs(n: number): Promise<Side> {
   const { paks, agentIds } = await seedAgents(broker.databaseUrl, stackId, n);
   const keys = paks.map((p) => p.pak);
   await broker.snapshot(`broker-${n}-before.heapsnapshot`);
-  const memBefore = await broker.memory();
+  const memBefore = await settledMemory(() => broker.memory());
   const rssBefore = memBefore.rss;
   const c = clients();
   await c.next();
   await c.ask({ url: broker.url, paks: keys });
   const connected = await untilCount(n, () => activeSubscriptions(broker.url));
   if (connected < n) console.log(`N=${n}: only ${connected} broker subscriptions opened`);
-  await sleep(500);
-  const memAfter = await broker.memory();
+  const memAfter = await settledMemory(() => broker.memory());
   const rssAfter = memAfter.rss;
   if (process.env.BENCH_ONLY_MEMORY) {
     const per = (k: keyof NodeJS.MemoryUsage) => `${k} ${((memAfter[k] - memBefore[k]) / connected / 1024).toFixed(1)} KB`;
@@ -224,7 +260,14 @@ async function startOurs(n: number): Promise<Side> {
       return [o.createDeploymentObject.deploymentObject.id, Date.now()];
     },
     receipts: async () => (await c.ask<{ receipts: [string, number][] }>({ type: "report" })).receipts,
-    storm: () => storm(connected, broker.url, keys, async () => (await activeSubscriptions(broker.url)) === 0, c),
+    async storm() {
+      const drained = async () => (await activeSubscriptions(broker.url)) === 0;
+      const stopProfile = await broker.profile(`storm-${n}`);
+      const figures = await storm(connected, broker.url, keys, drained, c);
+      await stopProfile();
+      return figures;
+    },
+    profile: (name) => broker.profile(name),
     async stop() {
       const [firstAgent, firstPak] = [agentIds[0], paks[0]];
       const rest = n === sizes[0] && !process.env.BENCH_ONLY_MEMORY;
@@ -236,7 +279,7 @@ async function startOurs(n: number): Promise<Side> {
 
 /** The same clients against the bare ws server, pushing a payload of the same shape and size. */
 async function startBare(n: number): Promise<Side> {
-  const bare = child(compiled("bare-ws-server"), ["--expose-gc"]);
+  const bare = child(compiled("bare-ws-server"), ["--expose-gc", ...BARE_FLAGS]);
   const { port } = await bare.next<{ port: number }>();
   const url = `http://127.0.0.1:${port}`;
   const keys = Array.from({ length: n }, () => mintPak().pak);
@@ -257,13 +300,12 @@ async function startBare(n: number): Promise<Side> {
       },
     });
   const count = async () => (await bare.ask<{ count: number }>({ type: "count" })).count;
-  const { rss: rssBefore } = await bare.ask<{ rss: number }>({ type: "rss" });
+  const { rss: rssBefore } = await settledMemory(() => bare.ask<{ rss: number }>({ type: "rss" }));
   const c = clients();
   await c.next();
   await c.ask({ url, paks: keys });
   const connected = await untilCount(n, count);
-  await sleep(500);
-  const { rss } = await bare.ask<{ rss: number }>({ type: "rss" });
+  const { rss } = await settledMemory(() => bare.ask<{ rss: number }>({ type: "rss" }));
   return {
     connected,
     rssPerAgentKb: (rss - rssBefore) / connected / 1024,
@@ -289,6 +331,7 @@ async function startBare(n: number): Promise<Side> {
 async function measure(n: number): Promise<[Figures, Figures]> {
   const sides = [await startOurs(n), await startBare(n)] as const;
   const committed = sides.map(() => new Map<string, number>());
+  const stopProfile = (await sides[0].profile?.(`fanout-${n}`)) ?? (async () => {});
   for (let i = 0; i < OBJECTS; i++) {
     for (const [k, side] of sides.entries()) {
       const [id, t0] = await side.publish(i);
@@ -297,6 +340,7 @@ async function measure(n: number): Promise<[Figures, Figures]> {
     }
   }
   await sleep(2000);
+  await stopProfile();
   const figures: Figures[] = [];
   for (const [k, side] of sides.entries()) {
     const lat = latencyFigures(committed[k] ?? new Map(), await side.receipts(), side.connected);
