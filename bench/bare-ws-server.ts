@@ -11,6 +11,7 @@ type Command =
   | { type: "onSubscribe"; payload: string | null }
   | { type: "count" }
   | { type: "rss" }
+  | { type: "cpu" }
   | { type: "stop" };
 
 const send = process.send?.bind(process);
@@ -46,6 +47,7 @@ process.on("message", (cmd: Command) => {
     onSubscribePayload = cmd.payload;
     send({ ok: true });
   } else if (cmd.type === "count") send({ count: subscriptions.size });
+  else if (cmd.type === "cpu") send(process.cpuUsage());
   else if (cmd.type === "rss") {
     fullGc();
     send({ rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import { Session } from "node:inspector/promises";
 import v8 from "node:v8";
 
-type Command = { type: "rss" } | { type: "snapshot"; file: string } | { type: "profile"; file: string | null } | { type: "stop" };
+type Command = { type: "rss" } | { type: "cpu" } | { type: "snapshot"; file: string } | { type: "profile"; file: string | null } | { type: "stop" };
 
 /** One CPU profile at a time, of one phase of the bench (BENCH_PROFILE_DIR): started, then written to `file`. */
 const profiler = new Session();
@@ -30,6 +30,8 @@ process.on("message", async (cmd: Command) => {
   } else if (cmd.type === "snapshot") {
     global.gc?.();
     send({ file: v8.writeHeapSnapshot(cmd.file) });
+  } else if (cmd.type === "cpu") {
+    send(process.cpuUsage());
   } else if (cmd.type === "profile") {
     if (cmd.file === null) {
       if (!profiling) await profiler.post("Profiler.enable");

@@ -37,6 +37,9 @@ interface Figures {
   rssPerAgentKb: number;
   stormSeconds: number;
   stormCaughtUp: number;
+  /** The server process's CPU (user + system) per delivery while objects went out, and per agent in the storm. */
+  cpuUsPerDelivery: number;
+  stormCpuUsPerAgent: number;
 }
 
 /** A forked child answering each message with one message, in order. */
@@ -152,6 +155,8 @@ interface Side {
   receipts(): Promise<[string, number][]>;
   /** Drops every client, then reconnects all at once and times until each caught up. */
   storm(): Promise<{ stormCaughtUp: number; stormSeconds: number }>;
+  /** The server process's CPU time so far (user + system), in µs. */
+  cpu(): Promise<number>;
   /** Ours only (BENCH_PROFILE_DIR): a CPU profile of the server from now until the function returned is called. */
   profile?(name: string): Promise<() => Promise<void>>;
   stop(): Promise<void>;
@@ -175,6 +180,7 @@ interface Broker {
   adminPak: string;
   /** After a full GC. */
   memory(): Promise<NodeJS.MemoryUsage>;
+  cpu(): Promise<number>;
   /** With BENCH_PROFILE_DIR: starts a CPU profile of the broker; the function returned writes it as `<name>.cpuprofile`. */
   profile(name: string): Promise<() => Promise<void>>;
   snapshot(name: string): Promise<void>;
@@ -184,6 +190,7 @@ interface Broker {
 /** Node flags for the broker's process and the bare server's, as production runs (BENCH_NODE_FLAGS overrides, e.g. to add --cpu-prof). */
 const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
 const BARE_FLAGS = process.env.BENCH_BARE_FLAGS?.split(" ").filter(Boolean) ?? NODE_FLAGS;
+const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
 const compiled = (name: string) => new URL(`../dist/bench/${name}.mjs`, import.meta.url).pathname;
 
 /** Our broker: compiled in a child process, or in this one under tsx (BENCH_BROKER=tsx). */
@@ -198,6 +205,7 @@ async function launchBroker(n: number): Promise<Broker> {
       },
       snapshot: async (name) => heapSnapshot(name),
       profile: async () => async () => {},
+      cpu: async () => cpuMicros(process.cpuUsage()),
       stop: () => broker.stop(),
     };
   }
@@ -206,6 +214,7 @@ async function launchBroker(n: number): Promise<Broker> {
   return {
     ...started,
     memory: () => proc.ask<NodeJS.MemoryUsage>({ type: "rss" }),
+    cpu: async () => cpuMicros(await proc.ask<NodeJS.CpuUsage>({ type: "cpu" })),
     async snapshot(name) {
       if (HEAP_DIR)
         console.log(
@@ -268,6 +277,7 @@ async function startOurs(n: number): Promise<Side> {
       return figures;
     },
     profile: (name) => broker.profile(name),
+    cpu: () => broker.cpu(),
     async stop() {
       const [firstAgent, firstPak] = [agentIds[0], paks[0]];
       const rest = n === sizes[0] && !process.env.BENCH_ONLY_MEMORY;
@@ -315,6 +325,7 @@ async function startBare(n: number): Promise<Side> {
       return [`bare-${i}`, t0];
     },
     receipts: async () => (await c.ask<{ receipts: [string, number][] }>({ type: "report" })).receipts,
+    cpu: async () => cpuMicros(await bare.ask<NodeJS.CpuUsage>({ type: "cpu" })),
     async storm() {
       await bare.ask({ type: "onSubscribe", payload: payload(OBJECTS) });
       return storm(connected, url, keys, async () => (await count()) === 0, c);
@@ -332,6 +343,7 @@ async function measure(n: number): Promise<[Figures, Figures]> {
   const sides = [await startOurs(n), await startBare(n)] as const;
   const committed = sides.map(() => new Map<string, number>());
   const stopProfile = (await sides[0].profile?.(`fanout-${n}`)) ?? (async () => {});
+  const cpuBefore = await Promise.all(sides.map((side) => side.cpu()));
   for (let i = 0; i < OBJECTS; i++) {
     for (const [k, side] of sides.entries()) {
       const [id, t0] = await side.publish(i);
@@ -340,13 +352,18 @@ async function measure(n: number): Promise<[Figures, Figures]> {
     }
   }
   await sleep(2000);
+  const cpuAfter = await Promise.all(sides.map((side) => side.cpu()));
   await stopProfile();
   const figures: Figures[] = [];
   for (const [k, side] of sides.entries()) {
     const lat = latencyFigures(committed[k] ?? new Map(), await side.receipts(), side.connected);
     if (lat.delivered < side.connected * OBJECTS)
       console.log(`N=${n}: side ${k} delivered ${lat.delivered}/${side.connected * OBJECTS}`);
-    figures.push({ ...lat, rssPerAgentKb: side.rssPerAgentKb, rssTotalMb: side.rssTotalMb, ...(await side.storm()) });
+    const cpuUsPerDelivery = ((cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0)) / Math.max(1, lat.delivered);
+    const stormCpuBefore = await side.cpu();
+    const storm = await side.storm();
+    const stormCpuUsPerAgent = ((await side.cpu()) - stormCpuBefore) / Math.max(1, storm.stormCaughtUp);
+    figures.push({ ...lat, rssPerAgentKb: side.rssPerAgentKb, rssTotalMb: side.rssTotalMb, ...storm, cpuUsPerDelivery, stormCpuUsPerAgent });
   }
   for (const side of sides) await side.stop();
   return [figures[0] as Figures, figures[1] as Figures];
@@ -363,6 +380,9 @@ function report(n: number, ours: Figures, limit: Figures) {
   row("RSS per idle subscribed agent", ours.rssPerAgentKb, limit.rssPerAgentKb, "KB", 1);
   row("server RSS with N idle agents", ours.rssTotalMb, limit.rssTotalMb, "MB");
   row(`reconnect storm (${ours.stormCaughtUp}/${limit.stormCaughtUp} caught up)`, ours.stormSeconds, limit.stormSeconds, "s", 2);
+  // CPU time moves less with the machine's load than wall time does.
+  row("server CPU per delivery", ours.cpuUsPerDelivery, limit.cpuUsPerDelivery, "µs", 1);
+  row("server CPU per agent in the storm", ours.stormCpuUsPerAgent, limit.stormCpuUsPerAgent, "µs", 0);
 }
 
 async function restLatency(broker: { url: string }, genPak: string, stackId: string, agentId: string, pak: string) {

@@ -235,19 +235,19 @@ class DirectStream implements EventSink {
   }
 
   /**
-   * One `next` message in two fragments of one text frame (RFC 6455 5.4): this subscription's
-   * envelope, then the tail every subscriber shares. Nothing is copied or encoded per subscriber
-   * but the envelope, and both go out back to back, so nothing can come between them; corked,
-   * they leave in one write to the kernel, as one unfragmented frame would.
+   * One `next` message: this subscription's envelope, then the tail every subscriber shares,
+   * copied into one buffer outside the JS heap. Per subscriber that is one short string and a
+   * copy of bytes, not a string of the whole payload to build, collect and encode as UTF-8.
    */
   private write(tail: Buffer): void {
     const { socket } = this.owner;
     if (this.closed || socket.readyState !== socket.OPEN) return;
-    const stream = (socket as { _socket?: { cork(): void; uncork(): void } })._socket;
-    stream?.cork();
-    socket.send(`{"id":${JSON.stringify(this.id)},"type":"next","payload":`, { fin: false });
-    socket.send(tail, { binary: false, fin: true });
-    stream?.uncork();
+    const envelope = `{"id":${JSON.stringify(this.id)},"type":"next","payload":`;
+    const head = Buffer.byteLength(envelope);
+    const frame = Buffer.allocUnsafe(head + tail.length);
+    frame.write(envelope, 0);
+    tail.copy(frame, head);
+    socket.send(frame, { binary: false });
   }
 
   [Symbol.asyncIterator](): this {
