@@ -125,8 +125,21 @@ async function importCosts(bareMb: number): Promise<void> {
   }
 }
 
+// Candidate flag sets to try beside the shipped ones, `;`-separated, e.g. "--lite-mode;--max-lazy".
+const TRY_FLAGS = (process.env.BENCH_TRY_FLAGS ?? "")
+  .split(";")
+  .map((set) => set.trim().split(/\s+/).filter(Boolean))
+  .filter((set) => set.length > 0)
+  .map((set) => [...AGENT_RUN_FLAGS, ...set]);
+
 const [bareMb, bareNoFlagsMb] = [await bareNode(AGENT_RUN_FLAGS), await bareNode([])];
-const [agentMb = Number.NaN, agentNoFlagsMb = Number.NaN] = await shippedAgentRss([AGENT_RUN_FLAGS, []]);
+const bareTried: number[] = [];
+for (const flags of TRY_FLAGS) bareTried.push(await bareNode(flags));
+const [agentMb = Number.NaN, agentNoFlagsMb = Number.NaN, ...agentTried] = await shippedAgentRss([
+  AGENT_RUN_FLAGS,
+  [],
+  ...TRY_FLAGS,
+]);
 const row = (what: string, ours: number, limit: number) =>
   console.log(
     `${what}: ours ${ours.toFixed(1)} MB, limit (bare node idling, same flags, same run) ${limit.toFixed(1)} MB, ratio ${(ours / limit).toFixed(2)}×, +${(ours - limit).toFixed(1)} MB`,
@@ -136,4 +149,6 @@ console.log(
 );
 row(`  as docker/Dockerfile.agent runs it (node ${AGENT_RUN_FLAGS.join(" ")})`, agentMb, bareMb);
 row("  plain node, no flags", agentNoFlagsMb, bareNoFlagsMb);
+for (const [i, flags] of TRY_FLAGS.entries())
+  row(`  tried: node ${flags.join(" ")}`, agentTried[i] ?? Number.NaN, bareTried[i] ?? Number.NaN);
 if (!process.env.BENCH_SKIP_IMPORTS) await importCosts(bareMb);
