@@ -12,12 +12,12 @@ export interface Credentials {
 
 export interface CredentialSource {
   get(): Promise<Credentials>;
-  /** The API server answered 401: the next get() fetches anew (a no-op for fixed credentials). */
-  invalidate(): void;
+  /** The API server answered 401: the next get() fetches anew. False when there is nothing to fetch anew. */
+  invalidate(): boolean;
 }
 
 export function staticCredentials(credentials: Credentials): CredentialSource {
-  return { get: async () => credentials, invalidate: () => {} };
+  return { get: async () => credentials, invalidate: () => false };
 }
 
 /** How long a token file is trusted before it is read again (client-go re-reads every minute too). */
@@ -39,8 +39,9 @@ export class FileToken implements CredentialSource {
     return { authorization: this.cached.authorization };
   }
 
-  invalidate(): void {
+  invalidate(): boolean {
     this.cached = undefined;
+    return true;
   }
 }
 
@@ -85,8 +86,9 @@ export class ExecCredentialPlugin implements CredentialSource {
     return this.running;
   }
 
-  invalidate(): void {
+  invalidate(): boolean {
     this.cached = undefined;
+    return true;
   }
 
   private async run(): Promise<Credentials> {

@@ -86,7 +86,7 @@ describe("TLS to the API server", () => {
           calls++ === 0
             ? { authorization: "Bearer stale" }
             : { cert: Buffer.from(pki.clientcert ?? ""), key: Buffer.from(pki.clientprivate ?? "") },
-        invalidate: () => {},
+        invalidate: () => true,
       },
     };
     answer = (req, res) =>
@@ -100,6 +100,16 @@ describe("TLS to the API server", () => {
       ["Bearer stale", undefined],
       [undefined, "brokkr-agent"],
     ]);
+  });
+
+  it("does not repeat a request refused with 401 when the credentials cannot be renewed", async () => {
+    answer = (_req, res) =>
+      res.writeHead(401, { "content-type": "application/json" }).end('{"kind":"Status","message":"Unauthorized"}');
+    const err = await createKubeClients(config({ ca: Buffer.from(pki.cert) }))
+      .version.getCode()
+      .catch((e: unknown) => e);
+    expect(statusCodeOf(err)).toBe(401);
+    expect(seen).toHaveLength(1);
   });
 });
 

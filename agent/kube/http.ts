@@ -50,16 +50,13 @@ export class KubeHttp {
       throw new Error(`${config.source}: server ${config.server} is neither https:// nor http://`);
   }
 
-  /** The response text of a 2xx answer; a KubeApiError otherwise. A 401 asks the credentials anew once. */
+  /** The response text of a 2xx answer; a KubeApiError otherwise. A 401 asks renewable credentials anew, once. */
   async request(req: KubeRequest): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       const credentials = await this.config.credentials.get();
       const { status, text, type } = await this.send(req, credentials);
       if (status >= 200 && status < 300) return text;
-      if (status === 401 && attempt === 1) {
-        this.config.credentials.invalidate();
-        continue;
-      }
+      if (status === 401 && attempt === 1 && this.config.credentials.invalidate()) continue;
       throw new KubeApiError(status, parseBody(text, type));
     }
   }

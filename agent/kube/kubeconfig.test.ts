@@ -119,6 +119,7 @@ describe("loadKubeConfig", () => {
     expect(() => loadKubeConfig(writeKubeconfig({ "auth-provider": { name: "oidc" } }))).toThrow(
       /auth-provider is not supported/,
     );
+    expect(() => loadKubeConfig(writeKubeconfig({}, { "proxy-url": "http://proxy:3128" }))).toThrow(/proxy-url is not supported/);
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, stringify({ "current-context": "x", clusters: [{ name: "x", cluster: {} }] }));
     expect(() => loadKubeConfig(bad)).toThrow(/clusters\.0\.cluster\.server/);

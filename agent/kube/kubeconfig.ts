@@ -48,6 +48,7 @@ const Cluster = z.object({
   "certificate-authority-data": z.string().nullish(),
   "insecure-skip-tls-verify": z.boolean().nullish(),
   "tls-server-name": z.string().nullish(),
+  "proxy-url": z.string().nullish(),
 });
 
 const User = z.object({
@@ -154,6 +155,7 @@ function resolveContext(
   const u = user?.user ?? {};
   if (u["auth-provider"] !== undefined && !u.exec && !u.token && !u.tokenFile)
     throw new KubeconfigError(`${source}: user "${user?.name}": auth-provider is not supported; use an exec credential plugin`);
+  if (c["proxy-url"]) throw new KubeconfigError(`${source}: cluster "${cluster.name}": proxy-url is not supported`);
   const ca = material(c["certificate-authority-data"], c["certificate-authority"], cluster.dir);
   return {
     source,
