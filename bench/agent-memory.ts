@@ -1,7 +1,10 @@
 // npm run bench:agent-memory — idle RSS of the shipped agent (dist/agent.mjs, started the way
 // docker/Dockerfile.agent starts it) connected to a real broker and the fake Kubernetes API, beside
 // the limit measured in the same run: bare node idling with the same flags. Then what each of the
-// agent's imports costs on its own, each bundled like the agent. Prints figures; never a test.
+// agent's imports costs on its own, each bundled like the agent (the @kubernetes/client-node lines
+// are for comparison: the agent's own client in agent/kube replaced it). Prints figures; never a test.
+// BENCH_AGENT_BUNDLE measures another build; BENCH_TRY_FLAGS="--a;--b --c" adds flag sets (each
+// beside bare node with the same flags); BENCH_SKIP_IMPORTS=1 skips the import costs.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -99,6 +102,7 @@ const IMPORTS: Record<string, string> = {
   "prom-client": `import * as a from "prom-client"; globalThis.k = a;`,
   yaml: `import * as a from "yaml"; globalThis.k = a;`,
   zod: `import * as a from "zod"; globalThis.k = a;`,
+  "zod/mini": `import * as a from "zod/mini"; globalThis.k = a;`,
   "Node's global fetch, once called (loads its bundled undici)": `fetch("http://127.0.0.1:9/").catch(() => {});`,
   "node:http, one request": `import http from "node:http"; http.get("http://127.0.0.1:9/").on("error", () => {});`,
 };
