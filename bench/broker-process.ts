@@ -10,7 +10,12 @@ import fs from "node:fs";
 import { Session } from "node:inspector/promises";
 import v8 from "node:v8";
 
-type Command = { type: "rss" } | { type: "cpu" } | { type: "snapshot"; file: string } | { type: "profile"; file: string | null } | { type: "stop" };
+type Command =
+  | { type: "rss" }
+  | { type: "cpu" }
+  | { type: "snapshot"; file: string }
+  | { type: "profile"; file: string | null }
+  | { type: "stop" };
 
 /** One CPU profile at a time, of one phase of the bench (BENCH_PROFILE_DIR): started, then written to `file`. */
 const profiler = new Session();

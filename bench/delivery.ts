@@ -14,6 +14,7 @@ import path from "node:path";
 import v8 from "node:v8";
 import pg from "pg";
 import { mintPak } from "../src/auth/pak.js";
+import { BROKER_NODE_FLAGS } from "../src/run-flags.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 
 const sizes = (process.env.BENCH_AGENTS ?? "100,1000").split(",").map(Number);
@@ -188,7 +189,7 @@ interface Broker {
 }
 
 /** Node flags for the broker's process and the bare server's, as production runs (BENCH_NODE_FLAGS overrides, e.g. to add --cpu-prof). */
-const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? BROKER_NODE_FLAGS;
 const BARE_FLAGS = process.env.BENCH_BARE_FLAGS?.split(" ").filter(Boolean) ?? NODE_FLAGS;
 const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
 const compiled = (name: string) => new URL(`../dist/bench/${name}.mjs`, import.meta.url).pathname;
@@ -363,7 +364,14 @@ async function measure(n: number): Promise<[Figures, Figures]> {
     const stormCpuBefore = await side.cpu();
     const storm = await side.storm();
     const stormCpuUsPerAgent = ((await side.cpu()) - stormCpuBefore) / Math.max(1, storm.stormCaughtUp);
-    figures.push({ ...lat, rssPerAgentKb: side.rssPerAgentKb, rssTotalMb: side.rssTotalMb, ...storm, cpuUsPerDelivery, stormCpuUsPerAgent });
+    figures.push({
+      ...lat,
+      rssPerAgentKb: side.rssPerAgentKb,
+      rssTotalMb: side.rssTotalMb,
+      ...storm,
+      cpuUsPerDelivery,
+      stormCpuUsPerAgent,
+    });
   }
   for (const side of sides) await side.stop();
   return [figures[0] as Figures, figures[1] as Figures];
