@@ -40,7 +40,10 @@ interface Figures {
   stormCaughtUp: number;
   /** The server process's CPU (user + system) per delivery while objects went out, and per agent in the storm. */
   cpuUsPerDelivery: number;
+  /** The same, less what the server spends idle over as long (keep-alive, background tasks). */
+  netCpuUsPerDelivery: number;
   stormCpuUsPerAgent: number;
+  idleCpuMsPerSecond: number;
 }
 
 /** A forked child answering each message with one message, in order. */
@@ -80,6 +83,15 @@ async function settledMemory<T extends { rss: number }>(read: () => Promise<T>):
     last = now;
   }
   return last;
+}
+
+/** A server's CPU per second of wall time over IDLE_CPU_MS while it holds its agents idle, µs/s. */
+const IDLE_CPU_MS = 5000;
+async function idleCpu(cpu: () => Promise<number>): Promise<number> {
+  await sleep(1000);
+  const [c0, t0] = [await cpu(), performance.now()];
+  await sleep(IDLE_CPU_MS);
+  return ((await cpu()) - c0) / ((performance.now() - t0) / 1000);
 }
 
 /** Waits until `count()` reaches n, or stops growing for 30 s. */
@@ -148,6 +160,8 @@ async function seedAgents(databaseUrl: string, stackId: string, n: number) {
 /** One server under test with N subscribed clients: ours, or the bare-ws limit. */
 interface Side {
   connected: number;
+  /** The server's CPU per second of wall time while its N agents sat idle (keep-alive, background tasks), µs/s. */
+  idleCpuPerSecond: number;
   rssPerAgentKb: number;
   /** The server's whole RSS with its N idle subscribed agents. */
   rssTotalMb: number;
@@ -250,6 +264,7 @@ async function startOurs(n: number): Promise<Side> {
   await c.ask({ url: broker.url, paks: keys });
   const connected = await untilCount(n, () => activeSubscriptions(broker.url));
   if (connected < n) console.log(`N=${n}: only ${connected} broker subscriptions opened`);
+  const idleCpuPerSecond = await idleCpu(() => broker.cpu());
   const memAfter = await settledMemory(() => broker.memory());
   const rssAfter = memAfter.rss;
   if (process.env.BENCH_ONLY_MEMORY) {
@@ -263,6 +278,7 @@ async function startOurs(n: number): Promise<Side> {
   await broker.snapshot(`broker-${n}-after.heapsnapshot`);
   return {
     connected,
+    idleCpuPerSecond,
     rssPerAgentKb: (rssAfter - rssBefore) / connected / 1024,
     rssTotalMb: rssAfter / 2 ** 20,
     async publish(i) {
@@ -316,9 +332,12 @@ async function startBare(n: number): Promise<Side> {
   await c.next();
   await c.ask({ url, paks: keys });
   const connected = await untilCount(n, count);
+  const cpu = async () => cpuMicros(await bare.ask<NodeJS.CpuUsage>({ type: "cpu" }));
+  const idleCpuPerSecond = await idleCpu(cpu);
   const { rss } = await settledMemory(() => bare.ask<{ rss: number }>({ type: "rss" }));
   return {
     connected,
+    idleCpuPerSecond,
     rssPerAgentKb: (rss - rssBefore) / connected / 1024,
     rssTotalMb: rss / 2 ** 20,
     async publish(i) {
@@ -326,7 +345,7 @@ async function startBare(n: number): Promise<Side> {
       return [`bare-${i}`, t0];
     },
     receipts: async () => (await c.ask<{ receipts: [string, number][] }>({ type: "report" })).receipts,
-    cpu: async () => cpuMicros(await bare.ask<NodeJS.CpuUsage>({ type: "cpu" })),
+    cpu,
     async storm() {
       await bare.ask({ type: "onSubscribe", payload: payload(OBJECTS) });
       return storm(connected, url, keys, async () => (await count()) === 0, c);
@@ -345,6 +364,7 @@ async function measure(n: number): Promise<[Figures, Figures]> {
   const committed = sides.map(() => new Map<string, number>());
   const stopProfile = (await sides[0].profile?.(`fanout-${n}`)) ?? (async () => {});
   const cpuBefore = await Promise.all(sides.map((side) => side.cpu()));
+  const loopStart = performance.now();
   for (let i = 0; i < OBJECTS; i++) {
     for (const [k, side] of sides.entries()) {
       const [id, t0] = await side.publish(i);
@@ -354,6 +374,7 @@ async function measure(n: number): Promise<[Figures, Figures]> {
   }
   await sleep(2000);
   const cpuAfter = await Promise.all(sides.map((side) => side.cpu()));
+  const loopSeconds = (performance.now() - loopStart) / 1000;
   await stopProfile();
   const figures: Figures[] = [];
   for (const [k, side] of sides.entries()) {
@@ -361,6 +382,8 @@ async function measure(n: number): Promise<[Figures, Figures]> {
     if (lat.delivered < side.connected * OBJECTS)
       console.log(`N=${n}: side ${k} delivered ${lat.delivered}/${side.connected * OBJECTS}`);
     const cpuUsPerDelivery = ((cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0)) / Math.max(1, lat.delivered);
+    const netCpuUsPerDelivery =
+      ((cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0) - side.idleCpuPerSecond * loopSeconds) / Math.max(1, lat.delivered);
     const stormCpuBefore = await side.cpu();
     const storm = await side.storm();
     const stormCpuUsPerAgent = ((await side.cpu()) - stormCpuBefore) / Math.max(1, storm.stormCaughtUp);
@@ -370,7 +393,9 @@ async function measure(n: number): Promise<[Figures, Figures]> {
       rssTotalMb: side.rssTotalMb,
       ...storm,
       cpuUsPerDelivery,
+      netCpuUsPerDelivery,
       stormCpuUsPerAgent,
+      idleCpuMsPerSecond: side.idleCpuPerSecond / 1000,
     });
   }
   for (const side of sides) await side.stop();
@@ -390,6 +415,8 @@ function report(n: number, ours: Figures, limit: Figures) {
   row(`reconnect storm (${ours.stormCaughtUp}/${limit.stormCaughtUp} caught up)`, ours.stormSeconds, limit.stormSeconds, "s", 2);
   // CPU time moves less with the machine's load than wall time does.
   row("server CPU per delivery", ours.cpuUsPerDelivery, limit.cpuUsPerDelivery, "µs", 1);
+  row("  the same, net of idle CPU", ours.netCpuUsPerDelivery, limit.netCpuUsPerDelivery, "µs", 1);
+  row("server CPU while idle with N agents", ours.idleCpuMsPerSecond, limit.idleCpuMsPerSecond, "ms/s", 1);
   row("server CPU per agent in the storm", ours.stormCpuUsPerAgent, limit.stormCpuUsPerAgent, "µs", 0);
 }
 
