@@ -4,6 +4,7 @@
 import { fork } from "node:child_process";
 import pg from "pg";
 import { sha256Hex } from "../src/deployment-objects/yaml.js";
+import { formatProfileParts, startCpuProfile } from "./cpu-profile.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 
 const PAGE_QUERY = `query($first: Int) { stacks(first: $first) { edges { node {
@@ -51,6 +52,8 @@ async function main() {
   const stacks = await gql(url, adminPak, `{ stacks(first: 100) { edges { node { id } } } }`);
   const ids: string[] = stacks.stacks.edges.map((e: { node: { id: string } }) => e.node.id);
   // The broker's own CPU per mutation: on a shared machine this moves less than the rate does.
+  // BENCH_CPU_PROFILE=file: a CPU profile of the broker over the writers' run, and its table.
+  const stopProfile = process.env.BENCH_CPU_PROFILE ? await startCpuProfile() : undefined;
   const cpuBefore = process.cpuUsage();
   const { rate: ours, done: mutations } = process.env.BENCH_INPROCESS_CLIENTS
     ? await throughput(async (w, i) => {
@@ -59,6 +62,7 @@ async function main() {
     : await writersInChildProcess(url, genPak, ids);
   const cpu = process.cpuUsage(cpuBefore);
   const cpuMsPerMutation = (cpu.user + cpu.system) / 1000 / mutations;
+  const profile = stopProfile && process.env.BENCH_CPU_PROFILE ? await stopProfile(process.env.BENCH_CPU_PROFILE) : undefined;
   const generatorId = gen.createGenerator.generator.id as string;
   const limit = await plainInserts(broker.databaseUrl, generatorId, ids, false);
   const where = process.env.BENCH_INPROCESS_CLIENTS ? "clients in the broker's process" : "clients in a child process";
@@ -69,6 +73,10 @@ async function main() {
   console.log(
     `  broker process CPU per createDeploymentObject: ${cpuMsPerMutation.toFixed(2)} ms (${where}; user+system over the run)`,
   );
+  if (profile)
+    console.log(
+      `  where the broker's CPU went, per mutation (${process.env.BENCH_CPU_PROFILE}):\n${formatProfileParts(profile, mutations)}`,
+    );
   // The stricter limit: the same plain INSERTs without the per-commit NOTIFY that a plain client's
   // trigger sends (the broker defers it and wakes other brokers once per batch window).
   const deferred = await plainInserts(broker.databaseUrl, generatorId, ids, true);
