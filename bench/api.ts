@@ -1,11 +1,69 @@
 // npm run bench:api — prints SQL statements per request and latency for a 100-stack page, and
 // createDeploymentObject throughput beside plain SQL INSERTs of the same rows (the limit, same run).
-// A script that prints figures, never a test. BENCH_WRITES_ONLY=1 skips the page figures.
+// A script that prints figures, never a test. BENCH_WRITES_ONLY=1 skips the page figures. The
+// broker runs compiled in a process of its own (bench/broker-process.ts, as production runs
+// it); BENCH_BROKER=tsx runs it in this process under tsx instead. BENCH_CPU_PROFILE=file
+// profiles the broker over the writers' run and prints where its CPU went (bench/cpu-profile.ts).
 import { fork } from "node:child_process";
 import pg from "pg";
 import { sha256Hex } from "../src/deployment-objects/yaml.js";
-import { formatProfileParts, startCpuProfile } from "./cpu-profile.js";
+import { child, compiled } from "./child.js";
+import { formatProfileParts, type Profile, startCpuProfile } from "./cpu-profile.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
+
+interface Broker {
+  url: string;
+  databaseUrl: string;
+  adminPak: string;
+  /** Where the broker runs, for the printed lines. */
+  how: string;
+  cpu(): Promise<NodeJS.CpuUsage>;
+  profile(): Promise<(file: string) => Promise<Profile>>;
+  /** SQL statements the broker sends while `run` runs. */
+  statements(run: () => Promise<unknown>): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function launchBroker(): Promise<Broker> {
+  if (process.env.BENCH_BROKER === "tsx") {
+    const broker = await startBenchBroker("api");
+    return {
+      ...broker,
+      how: "in the bench's process, under tsx",
+      cpu: async () => process.cpuUsage(),
+      profile: startCpuProfile,
+      async statements(run) {
+        let statements = 0;
+        const original = pg.Client.prototype.query;
+        pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+          statements++;
+          return (original as (...a: unknown[]) => unknown).apply(this, args);
+        } as typeof original;
+        await run().finally(() => {
+          pg.Client.prototype.query = original;
+        });
+        return statements;
+      },
+    };
+  }
+  const proc = child(compiled("broker-process"), [], { BENCH_LABEL: "api" });
+  const started = await proc.next<{ url: string; databaseUrl: string; adminPak: string }>();
+  return {
+    ...started,
+    how: "compiled, in a process of its own",
+    cpu: () => proc.ask<NodeJS.CpuUsage>({ type: "cpu" }),
+    async profile() {
+      await proc.ask({ type: "profile-start" });
+      return (file) => proc.ask<Profile>({ type: "profile-stop", file });
+    },
+    async statements(run) {
+      await proc.ask({ type: "statements-start" });
+      await run();
+      return (await proc.ask<{ statements: number }>({ type: "statements-stop" })).statements;
+    },
+    stop: () => proc.stop(),
+  };
+}
 
 const PAGE_QUERY = `query($first: Int) { stacks(first: $first) { edges { node {
   id name labels annotations { key value }
@@ -13,7 +71,7 @@ const PAGE_QUERY = `query($first: Int) { stacks(first: $first) { edges { node {
   targetedAgents { id name status } } } pageInfo { hasNextPage } } }`;
 
 async function main() {
-  const broker = await startBenchBroker("api");
+  const broker = await launchBroker();
   const { url, adminPak } = broker;
   const gen = await gql(url, adminPak, `mutation { createGenerator(input: { name: "bench" }) { generator { id } pak } }`);
   const genPak = gen.createGenerator.pak as string;
@@ -47,22 +105,24 @@ async function main() {
     });
   }
 
-  if (!process.env.BENCH_WRITES_ONLY) await pageFigures(url, adminPak);
+  if (!process.env.BENCH_WRITES_ONLY) await pageFigures(broker);
 
   const stacks = await gql(url, adminPak, `{ stacks(first: 100) { edges { node { id } } } }`);
   const ids: string[] = stacks.stacks.edges.map((e: { node: { id: string } }) => e.node.id);
   // The broker's own CPU per mutation: on a shared machine this moves less than the rate does.
   // BENCH_CPU_PROFILE=file: a CPU profile of the broker over the writers' run, and its table.
-  const stopProfile = process.env.BENCH_CPU_PROFILE ? await startCpuProfile() : undefined;
-  const cpuBefore = process.cpuUsage();
+  const profileFile = process.env.BENCH_CPU_PROFILE;
+  const stopProfile = profileFile ? await broker.profile() : undefined;
+  const cpuBefore = await broker.cpu();
   const { rate: ours, done: mutations } = process.env.BENCH_INPROCESS_CLIENTS
     ? await throughput(async (w, i) => {
         await gql(url, genPak, CREATE_OBJECT, { s: ids[(w * 7 + i) % ids.length], y: yaml2k(w * 100000 + i) });
       })
     : await writersInChildProcess(url, genPak, ids);
-  const cpu = process.cpuUsage(cpuBefore);
+  const cpuAfter = await broker.cpu();
+  const cpu = { user: cpuAfter.user - cpuBefore.user, system: cpuAfter.system - cpuBefore.system };
   const cpuMsPerMutation = (cpu.user + cpu.system) / 1000 / mutations;
-  const profile = stopProfile && process.env.BENCH_CPU_PROFILE ? await stopProfile(process.env.BENCH_CPU_PROFILE) : undefined;
+  const profile = stopProfile && profileFile ? await stopProfile(profileFile) : undefined;
   const generatorId = gen.createGenerator.generator.id as string;
   const limit = await plainInserts(broker.databaseUrl, generatorId, ids, false);
   const where = process.env.BENCH_INPROCESS_CLIENTS ? "clients in the broker's process" : "clients in a child process";
@@ -71,7 +131,7 @@ async function main() {
       `plain SQL INSERT of the same rows, one commit each, over ${CONCURRENCY} connections, same database, triggers on: ${limit.toFixed(0)}/s | ratio ${(ours / limit).toFixed(2)}×`,
   );
   console.log(
-    `  broker process CPU per createDeploymentObject: ${cpuMsPerMutation.toFixed(2)} ms (${where}; user+system over the run)`,
+    `  broker process CPU per createDeploymentObject: ${cpuMsPerMutation.toFixed(2)} ms (broker ${broker.how}; ${where}; user+system over the run, of it system ${(cpu.system / 1000 / mutations).toFixed(2)} ms)`,
   );
   if (profile)
     console.log(
@@ -101,22 +161,14 @@ async function writersInChildProcess(url: string, pak: string, stackIds: string[
   return result;
 }
 
-async function pageFigures(url: string, adminPak: string) {
-  // Count statements on every pooled connection the broker uses.
-  let statements = 0;
-  const original = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    statements++;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
+async function pageFigures(broker: Broker) {
+  const { url, adminPak } = broker;
   for (const first of [10, 100]) {
-    statements = 0;
-    await gql(url, adminPak, PAGE_QUERY, { first });
+    const statements = await broker.statements(() => gql(url, adminPak, PAGE_QUERY, { first }));
     console.log(
       `SQL statements for a page of ${first} stacks (labels, annotations, latest object, targeted agents): ${statements}`,
     );
   }
-  pg.Client.prototype.query = original;
 
   const latencies: number[] = [];
   for (let i = 0; i < 200; i++) {

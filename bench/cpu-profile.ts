@@ -11,7 +11,7 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string };
   children?: number[];
 }
-interface Profile {
+export interface Profile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -119,7 +119,8 @@ export function formatProfileParts(profile: Profile, operations: number): string
   return [`  ${"part".padEnd(44)} ms/op     share of busy (${(busy / operations).toFixed(3)} ms/op busy)`, ...lines].join("\n");
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/bench\//, "/bench/"))) {
+// Run as a script (not when bundled into bench/broker-process.ts).
+if (process.argv[1]?.endsWith("/bench/cpu-profile.ts")) {
   const [file, n] = process.argv.slice(2);
   if (!file) throw new Error("usage: bench/cpu-profile.ts file.cpuprofile [operations]");
   console.log(formatProfileParts(JSON.parse(fs.readFileSync(file, "utf8")) as Profile, Number(n ?? 1)));

@@ -7,11 +7,11 @@
 // broker in this process under tsx instead (as before). BENCH_HEAP_DIR=dir writes V8 heap snapshots of the broker
 // before and after its N agents subscribed (bench/heap-summary.ts diffs them); BENCH_ONLY_MEMORY=1
 // stops after that (no publishing, no storm).
-import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import v8 from "node:v8";
 import pg from "pg";
 import { mintPak } from "../src/auth/pak.js";
+import { child, compiled } from "./child.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 
 const sizes = (process.env.BENCH_AGENTS ?? "100,1000").split(",").map(Number);
@@ -36,25 +36,6 @@ interface Figures {
   stormCaughtUp: number;
 }
 
-/** A forked child answering each message with one message, in order. */
-function child(file: string, execArgv: string[], env: Record<string, string> = {}) {
-  const proc: ChildProcess = fork(file, [], { execArgv, env: { ...process.env, ...env } });
-  const waiting: ((m: unknown) => void)[] = [];
-  proc.on("message", (m) => waiting.shift()?.(m));
-  return {
-    next: <T>() => new Promise<T>((r) => waiting.push(r as (m: unknown) => void)),
-    ask: <T>(msg: object) => {
-      const answer = new Promise<T>((r) => waiting.push(r as (m: unknown) => void));
-      proc.send(msg);
-      return answer;
-    },
-    stop: async () => {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.send({ type: "stop" });
-      await exited;
-    },
-  };
-}
 const clients = () => child(new URL("./delivery-clients.ts", import.meta.url).pathname, ["--import", "tsx"]);
 
 /** Waits until `count()` reaches n, or stops growing for 30 s. */
@@ -155,8 +136,6 @@ interface Broker {
   snapshot(name: string): Promise<void>;
   stop(): Promise<void>;
 }
-
-const compiled = (name: string) => new URL(`../dist/bench/${name}.mjs`, import.meta.url).pathname;
 
 /** Our broker: compiled in a child process, or in this one under tsx (BENCH_BROKER=tsx). */
 async function launchBroker(n: number): Promise<Broker> {
