@@ -46,11 +46,13 @@ async function launchBroker(): Promise<Broker> {
       },
     };
   }
-  const proc = child(compiled("broker-process"), [], { BENCH_LABEL: "api" });
+  // BENCH_BROKER_FLAGS: node flags for the broker (e.g. --max-semi-space-size=32), to measure them.
+  const flags = process.env.BENCH_BROKER_FLAGS?.split(" ").filter(Boolean) ?? [];
+  const proc = child(compiled("broker-process"), flags, { BENCH_LABEL: "api" });
   const started = await proc.next<{ url: string; databaseUrl: string; adminPak: string }>();
   return {
     ...started,
-    how: "compiled, in a process of its own",
+    how: `compiled, in a process of its own${flags.length ? `, node ${flags.join(" ")}` : ""}`,
     cpu: () => proc.ask<NodeJS.CpuUsage>({ type: "cpu" }),
     async profile() {
       await proc.ask({ type: "profile-start" });
