@@ -50,11 +50,12 @@ async function launchBroker(): Promise<Broker> {
   }
   // BENCH_BROKER_FLAGS: node flags for the broker (e.g. --max-semi-space-size=32), to measure them.
   const flags = process.env.BENCH_BROKER_FLAGS?.split(" ").filter(Boolean) ?? [];
-  const proc = child(compiled("broker-process"), flags, { BENCH_LABEL: "api" });
+  // As docker/Dockerfile.broker runs it: graphql-js, for one, checks every instanceof twice otherwise.
+  const proc = child(compiled("broker-process"), flags, { BENCH_LABEL: "api", NODE_ENV: process.env.NODE_ENV ?? "production" });
   const started = await proc.next<{ url: string; databaseUrl: string; adminPak: string }>();
   return {
     ...started,
-    how: `compiled, in a process of its own${flags.length ? `, node ${flags.join(" ")}` : ""}`,
+    how: `compiled, in a process of its own, NODE_ENV=${process.env.NODE_ENV ?? "production"}${flags.length ? `, node ${flags.join(" ")}` : ""}`,
     cpu: () => proc.ask<NodeJS.CpuUsage>({ type: "cpu" }),
     async profile() {
       await proc.ask({ type: "profile-start" });
