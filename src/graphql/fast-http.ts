@@ -157,9 +157,11 @@ export function createFastGraphQL(opts: {
   };
 }
 
+const utf8 = new TextDecoder("utf-8");
+
 /** body-parser's json(): the BOM dropped, strict (an object or array), else its parse failure. */
 function parseBody(raw: Buffer): { value: unknown } | { error: { type: string; status: number } } {
-  const text = new TextDecoder("utf-8").decode(raw);
+  const text = utf8.decode(raw);
   const first = /^[ \t\n\r]*(.)/s.exec(text)?.[1];
   try {
     if (first !== "{" && first !== "[") throw new SyntaxError("strict");
