@@ -89,7 +89,7 @@ export interface BrokerApp {
   readonly evidence: EvidenceKeys;
   /** promotionProgress streams on this broker (src/promotions). */
   readonly promotions: PromotionFeed;
-  /** POST /graphql requests served without Express and Apollo, and those handed on (src/graphql/fast-http.ts). */
+  /** POST /graphql requests served without Express and Apollo, and those handed on once their body was read (src/graphql/fast-http.ts). */
   readonly graphqlFastPath: { readonly served: number; readonly declined: number };
 }
 
