@@ -1,4 +1,3 @@
-import type { KubeConfig } from "@kubernetes/client-node";
 import { BrokerLink } from "./broker/broker-link.ts";
 import { waitForBrokerReady } from "./broker/http.ts";
 import { RestTransport } from "./broker/rest-transport.ts";
@@ -9,7 +8,7 @@ import { type DiagnosticsRunner, startDiagnostics } from "./diagnostics/index.ts
 import { reportDeploymentHealth } from "./health-report.ts";
 import { type HealthServer, startHealthServer } from "./health-server.ts";
 import { KubeApplier } from "./kube/applier.ts";
-import { type KubeProbe, createKubeClients, loadKubeConfig, probeKube } from "./kube/client.ts";
+import { type KubeConfig, type KubeProbe, createKubeClients, loadKubeConfig, probeKube } from "./kube/client.ts";
 import { type Logger, createLogger } from "./logger.ts";
 import { type AgentMetrics, createAgentMetrics } from "./metrics.ts";
 import { Reconciler } from "./reconciler.ts";
@@ -62,7 +61,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
   const logger = deps.logger ?? createLogger(config.logLevel);
   const log = logger.child({ module: "app" });
   const metrics = createAgentMetrics({ defaultMetrics: true });
-  const kube = createKubeClients(deps.kubeConfig ?? loadKubeConfig(config.kubeconfigPath));
+  const kube = createKubeClients(deps.kubeConfig ?? loadKubeConfig(config.kubeconfigPath, config.kube));
   const link = createBrokerLink(config, deps, logger);
   const stopping = new AbortController();
   const timers: NodeJS.Timeout[] = [];
@@ -194,7 +193,7 @@ export function createAgentRuntime(config: AgentConfig, deps: AgentRuntimeDeps =
       void heartbeat();
       const r = reconciler;
       telemetry = startTelemetry(config.telemetry, {
-        config: kube.config,
+        core: kube.core,
         objects: kube.objects,
         sink: link,
         logger,

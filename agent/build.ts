@@ -31,7 +31,6 @@ export const agentBuildOptions: BuildOptions = {
   // ~25 MB smaller (bench:agent-memory). Names are kept, so errors and class names read the same.
   minify: true,
   keepNames: true,
-  alias: { "whatwg-url": "./agent/build-shims/whatwg-url.ts" },
   plugins: [zodEnglishOnly],
   // Some bundled CommonJS packages call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" },

@@ -16,6 +16,7 @@ describe("loadAgentConfig", () => {
         clusterName: undefined,
         pollingIntervalMs: 10_000,
         kubeconfigPath: undefined,
+        kube: {},
         healthPort: 8080,
         transport: "websocket",
         defaultNamespace: "default",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { KubeEnvironment } from "./kube/kubeconfig.ts";
 
 const PREFIX = "BROKKR__AGENT__";
 
@@ -11,6 +12,8 @@ const schema = z.object({
   CLUSTER_NAME: z.string().min(1).optional(),
   POLLING_INTERVAL: seconds(10),
   KUBECONFIG_PATH: z.string().min(1).optional(),
+  // In-cluster: where the pod's service account files are (tests point it at a folder of their own).
+  SERVICE_ACCOUNT_DIR: z.string().min(1).optional(),
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   TRANSPORT: z.enum(["websocket", "rest"]).default("websocket"),
   DEFAULT_NAMESPACE: z
@@ -36,6 +39,8 @@ export interface AgentConfig {
   clusterName?: string;
   pollingIntervalMs: number;
   kubeconfigPath?: string;
+  /** Without kubeconfigPath: the standard Kubernetes variables that find the cluster. */
+  kube?: KubeEnvironment;
   healthPort: number;
   transport: "websocket" | "rest";
   defaultNamespace: string;
@@ -84,6 +89,13 @@ export function loadAgentConfig(env: Record<string, string | undefined>): Config
     clusterName: c.CLUSTER_NAME,
     pollingIntervalMs: c.POLLING_INTERVAL * 1000,
     kubeconfigPath: c.KUBECONFIG_PATH,
+    kube: {
+      kubeconfig: env.KUBECONFIG || undefined,
+      home: env.HOME || undefined,
+      serviceHost: env.KUBERNETES_SERVICE_HOST || undefined,
+      servicePort: env.KUBERNETES_SERVICE_PORT || undefined,
+      serviceAccountDir: c.SERVICE_ACCOUNT_DIR,
+    },
     healthPort: c.HEALTH_PORT,
     transport: c.TRANSPORT,
     defaultNamespace: c.DEFAULT_NAMESPACE,

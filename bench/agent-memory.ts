@@ -1,7 +1,10 @@
 // npm run bench:agent-memory — idle RSS of the shipped agent (dist/agent.mjs, started the way
 // docker/Dockerfile.agent starts it) connected to a real broker and the fake Kubernetes API, beside
 // the limit measured in the same run: bare node idling with the same flags. Then what each of the
-// agent's imports costs on its own, each bundled like the agent. Prints figures; never a test.
+// agent's imports costs on its own, each bundled like the agent (the @kubernetes/client-node lines
+// are for comparison: the agent's own client in agent/kube replaced it). Prints figures; never a test.
+// BENCH_AGENT_BUNDLE measures another build; BENCH_TRY_FLAGS="--a;--b --c" adds flag sets (each
+// beside bare node with the same flags); BENCH_SKIP_IMPORTS=1 skips the import costs.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -99,6 +102,7 @@ const IMPORTS: Record<string, string> = {
   "prom-client": `import * as a from "prom-client"; globalThis.k = a;`,
   yaml: `import * as a from "yaml"; globalThis.k = a;`,
   zod: `import * as a from "zod"; globalThis.k = a;`,
+  "zod/mini": `import * as a from "zod/mini"; globalThis.k = a;`,
   "Node's global fetch, once called (loads its bundled undici)": `fetch("http://127.0.0.1:9/").catch(() => {});`,
   "node:http, one request": `import http from "node:http"; http.get("http://127.0.0.1:9/").on("error", () => {});`,
 };
@@ -125,8 +129,21 @@ async function importCosts(bareMb: number): Promise<void> {
   }
 }
 
+// Candidate flag sets to try beside the shipped ones, `;`-separated, e.g. "--lite-mode;--max-lazy".
+const TRY_FLAGS = (process.env.BENCH_TRY_FLAGS ?? "")
+  .split(";")
+  .map((set) => set.trim().split(/\s+/).filter(Boolean))
+  .filter((set) => set.length > 0)
+  .map((set) => [...AGENT_RUN_FLAGS, ...set]);
+
 const [bareMb, bareNoFlagsMb] = [await bareNode(AGENT_RUN_FLAGS), await bareNode([])];
-const [agentMb = Number.NaN, agentNoFlagsMb = Number.NaN] = await shippedAgentRss([AGENT_RUN_FLAGS, []]);
+const bareTried: number[] = [];
+for (const flags of TRY_FLAGS) bareTried.push(await bareNode(flags));
+const [agentMb = Number.NaN, agentNoFlagsMb = Number.NaN, ...agentTried] = await shippedAgentRss([
+  AGENT_RUN_FLAGS,
+  [],
+  ...TRY_FLAGS,
+]);
 const row = (what: string, ours: number, limit: number) =>
   console.log(
     `${what}: ours ${ours.toFixed(1)} MB, limit (bare node idling, same flags, same run) ${limit.toFixed(1)} MB, ratio ${(ours / limit).toFixed(2)}×, +${(ours - limit).toFixed(1)} MB`,
@@ -136,4 +153,6 @@ console.log(
 );
 row(`  as docker/Dockerfile.agent runs it (node ${AGENT_RUN_FLAGS.join(" ")})`, agentMb, bareMb);
 row("  plain node, no flags", agentNoFlagsMb, bareNoFlagsMb);
+for (const [i, flags] of TRY_FLAGS.entries())
+  row(`  tried: node ${flags.join(" ")}`, agentTried[i] ?? Number.NaN, bareTried[i] ?? Number.NaN);
 if (!process.env.BENCH_SKIP_IMPORTS) await importCosts(bareMb);

@@ -2,7 +2,8 @@
 // createDeploymentObject throughput beside plain SQL INSERTs of the same rows (the limit, same run).
 // A script that prints figures, never a test. BENCH_WRITES_ONLY=1 skips the page figures. The
 // broker runs compiled in a process of its own (bench/broker-process.ts, as production runs
-// it); BENCH_BROKER=tsx runs it in this process under tsx instead. BENCH_CPU_PROFILE=file
+// it, with src/run-flags.ts's node flags; BENCH_NODE_FLAGS overrides them); BENCH_BROKER=tsx runs
+// it in this process under tsx instead. BENCH_CPU_PROFILE=file
 // profiles the broker over the writers' run and prints where its CPU went (bench/cpu-profile.ts).
 import { fork } from "node:child_process";
 import fs from "node:fs";
@@ -11,6 +12,7 @@ import pg from "pg";
 import { sha256Hex } from "../src/deployment-objects/yaml.js";
 import { child, compiled } from "./child.js";
 import { formatProfileParts, type Profile, startCpuProfile } from "./cpu-profile.js";
+import { BROKER_NODE_FLAGS } from "../src/run-flags.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 
 interface Broker {
@@ -48,8 +50,8 @@ async function launchBroker(): Promise<Broker> {
       },
     };
   }
-  // BENCH_BROKER_FLAGS: node flags for the broker (e.g. --max-semi-space-size=32), to measure them.
-  const flags = process.env.BENCH_BROKER_FLAGS?.split(" ").filter(Boolean) ?? [];
+  // As production runs it (src/run-flags.ts); BENCH_NODE_FLAGS overrides, as in bench:delivery.
+  const flags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? BROKER_NODE_FLAGS;
   // As docker/Dockerfile.broker runs it: graphql-js, for one, checks every instanceof twice otherwise.
   const proc = child(compiled("broker-process"), flags, { BENCH_LABEL: "api", NODE_ENV: process.env.NODE_ENV ?? "production" });
   const started = await proc.next<{ url: string; databaseUrl: string; adminPak: string }>();
@@ -58,13 +60,16 @@ async function launchBroker(): Promise<Broker> {
     how: `compiled, in a process of its own, NODE_ENV=${process.env.NODE_ENV ?? "production"}${flags.length ? `, node ${flags.join(" ")}` : ""}`,
     cpu: () => proc.ask<NodeJS.CpuUsage>({ type: "cpu" }),
     async profile() {
-      await proc.ask({ type: "profile-start" });
-      return (file) => proc.ask<Profile>({ type: "profile-stop", file });
+      await proc.ask({ type: "profile", file: null });
+      return async (file) => {
+        await proc.ask({ type: "profile", file });
+        return JSON.parse(fs.readFileSync(file, "utf8")) as Profile;
+      };
     },
     async statements(run) {
-      await proc.ask({ type: "statements-start" });
+      await proc.ask({ type: "statements", counting: true });
       await run();
-      return (await proc.ask<{ statements: number }>({ type: "statements-stop" })).statements;
+      return (await proc.ask<{ statements: number }>({ type: "statements", counting: false })).statements;
     },
     stop: () => proc.stop(),
   };

@@ -4,12 +4,14 @@
 // database, no GraphQL execution: what any server on this machine pays at least.
 import http from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
+import { fullGc } from "./gc.js";
 
 type Command =
   | { type: "publish"; payload: string }
   | { type: "onSubscribe"; payload: string | null }
   | { type: "count" }
   | { type: "rss" }
+  | { type: "cpu" }
   | { type: "stop" };
 
 const send = process.send?.bind(process);
@@ -45,8 +47,9 @@ process.on("message", (cmd: Command) => {
     onSubscribePayload = cmd.payload;
     send({ ok: true });
   } else if (cmd.type === "count") send({ count: subscriptions.size });
+  else if (cmd.type === "cpu") send(process.cpuUsage());
   else if (cmd.type === "rss") {
-    global.gc?.();
+    fullGc();
     send({ rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
   } else if (cmd.type === "stop") process.exit(0);
 });

@@ -1,34 +1,41 @@
 // Child process of bench/delivery.ts and bench/api.ts: one bench broker (harness.ts) in a process
-// of its own, so its memory and CPU are measured alone. `npm run build:bench-broker` bundles this
-// file with esbuild as the shipped broker is built (build:broker): compiled JavaScript, not a
-// TypeScript loader (tsx keeps every function's name with a defineProperty, which costs each
-// closure a property dictionary: about 2 KB per subscribed agent that production never pays).
+// of its own, so its memory and CPU are measured alone. `npm run build:bench-broker` bundles this file with esbuild as
+// the shipped broker is built (build:broker): compiled JavaScript, not a TypeScript loader
+// (tsx keeps every function's name with a defineProperty, which costs each closure a property
+// dictionary: about 2 KB per subscribed agent that production never pays).
+import { fullGc } from "./gc.js";
+import { startBenchBroker } from "./harness.js";
+
+import fs from "node:fs";
+import { Session } from "node:inspector/promises";
 import v8 from "node:v8";
 import pg from "pg";
-import { startCpuProfile } from "./cpu-profile.js";
-import { startBenchBroker } from "./harness.js";
 
 type Command =
   | { type: "rss" }
-  | { type: "snapshot"; file: string }
   | { type: "cpu" }
-  | { type: "profile-start" }
-  | { type: "profile-stop"; file: string }
-  | { type: "statements-start" }
-  | { type: "statements-stop" }
+  | { type: "snapshot"; file: string }
+  | { type: "profile"; file: string | null }
+  | { type: "statements"; counting: boolean }
   | { type: "stop" };
+
+/** One CPU profile at a time, of one phase of the bench (BENCH_PROFILE_DIR): started, then written to `file`. */
+const profiler = new Session();
+profiler.connect();
+let profiling = false;
 
 const send = process.send?.bind(process);
 if (!send) throw new Error("bench/broker-process.ts runs as a forked child of a bench script");
 
-const broker = await startBenchBroker(process.env.BENCH_LABEL ?? "delivery");
-let stopProfile: ((file: string) => Promise<unknown>) | undefined;
+/** SQL statements on every pooled connection of the broker while counting (bench/api.ts). */
 const originalQuery = pg.Client.prototype.query;
 let statements = 0;
+
+const broker = await startBenchBroker(process.env.BENCH_LABEL ?? "delivery");
 send({ url: broker.url, databaseUrl: broker.databaseUrl, adminPak: broker.adminPak });
 process.on("message", async (cmd: Command) => {
   if (cmd.type === "rss") {
-    global.gc?.();
+    fullGc();
     const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
     send({ ...process.memoryUsage(), spaces });
   } else if (cmd.type === "snapshot") {
@@ -36,21 +43,26 @@ process.on("message", async (cmd: Command) => {
     send({ file: v8.writeHeapSnapshot(cmd.file) });
   } else if (cmd.type === "cpu") {
     send(process.cpuUsage());
-  } else if (cmd.type === "profile-start") {
-    stopProfile = await startCpuProfile();
-    send({ started: true });
-  } else if (cmd.type === "profile-stop") {
-    send(await stopProfile?.(cmd.file));
-  } else if (cmd.type === "statements-start") {
-    // Every statement on every pooled connection the broker uses.
-    statements = 0;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      statements++;
-      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof originalQuery;
-    send({ started: true });
-  } else if (cmd.type === "statements-stop") {
-    pg.Client.prototype.query = originalQuery;
+  } else if (cmd.type === "profile") {
+    if (cmd.file === null) {
+      if (!profiling) await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.start");
+      profiling = true;
+      send({ file: null });
+    } else {
+      const { profile } = await profiler.post("Profiler.stop");
+      profiling = false;
+      fs.writeFileSync(cmd.file, JSON.stringify(profile));
+      send({ file: cmd.file });
+    }
+  } else if (cmd.type === "statements") {
+    if (cmd.counting) {
+      statements = 0;
+      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+        statements++;
+        return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+      } as typeof originalQuery;
+    } else pg.Client.prototype.query = originalQuery;
     send({ statements });
   } else if (cmd.type === "stop") {
     await broker.stop();

@@ -6,11 +6,14 @@
 // of its own (bench/broker-process.ts, built by build:bench-broker); BENCH_BROKER=tsx runs the
 // broker in this process under tsx instead (as before). BENCH_HEAP_DIR=dir writes V8 heap snapshots of the broker
 // before and after its N agents subscribed (bench/heap-summary.ts diffs them); BENCH_ONLY_MEMORY=1
-// stops after that (no publishing, no storm).
+// stops after that (no publishing, no storm). BENCH_PROFILE_DIR=dir writes CPU profiles of the
+// broker during the fan-out and during the storm (fanout-N.cpuprofile, storm-N.cpuprofile).
+// BENCH_NODE_FLAGS (default: as production runs the broker) and BENCH_BARE_FLAGS set node's flags.
 import path from "node:path";
 import v8 from "node:v8";
 import pg from "pg";
 import { mintPak } from "../src/auth/pak.js";
+import { BROKER_NODE_FLAGS } from "../src/run-flags.js";
 import { child, compiled } from "./child.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 
@@ -18,6 +21,7 @@ const sizes = (process.env.BENCH_AGENTS ?? "100,1000").split(",").map(Number);
 const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 20);
 const STORM_TIMEOUT_MS = 300_000;
 const HEAP_DIR = process.env.BENCH_HEAP_DIR;
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const heapSnapshot = (name: string) => {
   if (!HEAP_DIR) return;
   global.gc?.();
@@ -34,9 +38,42 @@ interface Figures {
   rssPerAgentKb: number;
   stormSeconds: number;
   stormCaughtUp: number;
+  /** The server process's CPU (user + system) per delivery while objects went out, and per agent in the storm. */
+  cpuUsPerDelivery: number;
+  /** The same, less what the server spends idle over as long (keep-alive, background tasks). */
+  netCpuUsPerDelivery: number;
+  stormCpuUsPerAgent: number;
+  idleCpuMsPerSecond: number;
 }
 
 const clients = () => child(new URL("./delivery-clients.ts", import.meta.url).pathname, ["--import", "tsx"]);
+
+/**
+ * A server's idle memory: each read follows a full compacting GC (bench/gc.ts), and V8 hands
+ * freed pages back to the system only a while later, so reads start after IDLE_MS and go on
+ * every 2 s until RSS stops falling. The same for both sides.
+ */
+const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 20_000);
+async function settledMemory<T extends { rss: number }>(read: () => Promise<T>): Promise<T> {
+  await sleep(IDLE_MS);
+  let last = await read();
+  for (let i = 0; i < 10; i++) {
+    await sleep(2000);
+    const now = await read();
+    if (now.rss > last.rss * 0.99) return now.rss < last.rss ? now : last;
+    last = now;
+  }
+  return last;
+}
+
+/** A server's CPU per second of wall time over IDLE_CPU_MS while it holds its agents idle, µs/s. */
+const IDLE_CPU_MS = 5000;
+async function idleCpu(cpu: () => Promise<number>): Promise<number> {
+  await sleep(1000);
+  const [c0, t0] = [await cpu(), performance.now()];
+  await sleep(IDLE_CPU_MS);
+  return ((await cpu()) - c0) / ((performance.now() - t0) / 1000);
+}
 
 /** Waits until `count()` reaches n, or stops growing for 30 s. */
 async function untilCount(n: number, count: () => Promise<number>): Promise<number> {
@@ -104,6 +141,8 @@ async function seedAgents(databaseUrl: string, stackId: string, n: number) {
 /** One server under test with N subscribed clients: ours, or the bare-ws limit. */
 interface Side {
   connected: number;
+  /** The server's CPU per second of wall time while its N agents sat idle (keep-alive, background tasks), µs/s. */
+  idleCpuPerSecond: number;
   rssPerAgentKb: number;
   /** The server's whole RSS with its N idle subscribed agents. */
   rssTotalMb: number;
@@ -112,6 +151,10 @@ interface Side {
   receipts(): Promise<[string, number][]>;
   /** Drops every client, then reconnects all at once and times until each caught up. */
   storm(): Promise<{ stormCaughtUp: number; stormSeconds: number }>;
+  /** The server process's CPU time so far (user + system), in µs. */
+  cpu(): Promise<number>;
+  /** Ours only (BENCH_PROFILE_DIR): a CPU profile of the server from now until the function returned is called. */
+  profile?(name: string): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }
 
@@ -133,9 +176,17 @@ interface Broker {
   adminPak: string;
   /** After a full GC. */
   memory(): Promise<NodeJS.MemoryUsage>;
+  cpu(): Promise<number>;
+  /** With BENCH_PROFILE_DIR: starts a CPU profile of the broker; the function returned writes it as `<name>.cpuprofile`. */
+  profile(name: string): Promise<() => Promise<void>>;
   snapshot(name: string): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Node flags for the broker's process and the bare server's, as production runs (BENCH_NODE_FLAGS overrides, e.g. to add --cpu-prof). */
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? BROKER_NODE_FLAGS;
+const BARE_FLAGS = process.env.BENCH_BARE_FLAGS?.split(" ").filter(Boolean) ?? NODE_FLAGS;
+const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
 
 /** Our broker: compiled in a child process, or in this one under tsx (BENCH_BROKER=tsx). */
 async function launchBroker(n: number): Promise<Broker> {
@@ -148,19 +199,30 @@ async function launchBroker(n: number): Promise<Broker> {
         return process.memoryUsage();
       },
       snapshot: async (name) => heapSnapshot(name),
+      profile: async () => async () => {},
+      cpu: async () => cpuMicros(process.cpuUsage()),
       stop: () => broker.stop(),
     };
   }
-  const proc = child(compiled("broker-process"), ["--expose-gc"], { BENCH_LABEL: `delivery${n}` });
+  const proc = child(compiled("broker-process"), ["--expose-gc", ...NODE_FLAGS], { BENCH_LABEL: `delivery${n}` });
   const started = await proc.next<{ url: string; databaseUrl: string; adminPak: string }>();
   return {
     ...started,
     memory: () => proc.ask<NodeJS.MemoryUsage>({ type: "rss" }),
+    cpu: async () => cpuMicros(await proc.ask<NodeJS.CpuUsage>({ type: "cpu" })),
     async snapshot(name) {
       if (HEAP_DIR)
         console.log(
           `heap snapshot: ${(await proc.ask<{ file: string }>({ type: "snapshot", file: path.join(HEAP_DIR, name) })).file}`,
         );
+    },
+    async profile(name) {
+      if (!PROFILE_DIR) return async () => {};
+      await proc.ask({ type: "profile", file: null });
+      return async () => {
+        const file = path.join(PROFILE_DIR, `${name}.cpuprofile`);
+        console.log(`cpu profile: ${(await proc.ask<{ file: string }>({ type: "profile", file })).file}`);
+      };
     },
     stop: () => proc.stop(),
   };
@@ -175,15 +237,15 @@ async function startOurs(n: number): Promise<Side> {
   const { paks, agentIds } = await seedAgents(broker.databaseUrl, stackId, n);
   const keys = paks.map((p) => p.pak);
   await broker.snapshot(`broker-${n}-before.heapsnapshot`);
-  const memBefore = await broker.memory();
+  const memBefore = await settledMemory(() => broker.memory());
   const rssBefore = memBefore.rss;
   const c = clients();
   await c.next();
   await c.ask({ url: broker.url, paks: keys });
   const connected = await untilCount(n, () => activeSubscriptions(broker.url));
   if (connected < n) console.log(`N=${n}: only ${connected} broker subscriptions opened`);
-  await sleep(500);
-  const memAfter = await broker.memory();
+  const idleCpuPerSecond = await idleCpu(() => broker.cpu());
+  const memAfter = await settledMemory(() => broker.memory());
   const rssAfter = memAfter.rss;
   if (process.env.BENCH_ONLY_MEMORY) {
     const per = (k: keyof NodeJS.MemoryUsage) => `${k} ${((memAfter[k] - memBefore[k]) / connected / 1024).toFixed(1)} KB`;
@@ -196,6 +258,7 @@ async function startOurs(n: number): Promise<Side> {
   await broker.snapshot(`broker-${n}-after.heapsnapshot`);
   return {
     connected,
+    idleCpuPerSecond,
     rssPerAgentKb: (rssAfter - rssBefore) / connected / 1024,
     rssTotalMb: rssAfter / 2 ** 20,
     async publish(i) {
@@ -203,7 +266,15 @@ async function startOurs(n: number): Promise<Side> {
       return [o.createDeploymentObject.deploymentObject.id, Date.now()];
     },
     receipts: async () => (await c.ask<{ receipts: [string, number][] }>({ type: "report" })).receipts,
-    storm: () => storm(connected, broker.url, keys, async () => (await activeSubscriptions(broker.url)) === 0, c),
+    async storm() {
+      const drained = async () => (await activeSubscriptions(broker.url)) === 0;
+      const stopProfile = await broker.profile(`storm-${n}`);
+      const figures = await storm(connected, broker.url, keys, drained, c);
+      await stopProfile();
+      return figures;
+    },
+    profile: (name) => broker.profile(name),
+    cpu: () => broker.cpu(),
     async stop() {
       const [firstAgent, firstPak] = [agentIds[0], paks[0]];
       const rest = n === sizes[0] && !process.env.BENCH_ONLY_MEMORY;
@@ -215,7 +286,7 @@ async function startOurs(n: number): Promise<Side> {
 
 /** The same clients against the bare ws server, pushing a payload of the same shape and size. */
 async function startBare(n: number): Promise<Side> {
-  const bare = child(compiled("bare-ws-server"), ["--expose-gc"]);
+  const bare = child(compiled("bare-ws-server"), ["--expose-gc", ...BARE_FLAGS]);
   const { port } = await bare.next<{ port: number }>();
   const url = `http://127.0.0.1:${port}`;
   const keys = Array.from({ length: n }, () => mintPak().pak);
@@ -236,15 +307,17 @@ async function startBare(n: number): Promise<Side> {
       },
     });
   const count = async () => (await bare.ask<{ count: number }>({ type: "count" })).count;
-  const { rss: rssBefore } = await bare.ask<{ rss: number }>({ type: "rss" });
+  const { rss: rssBefore } = await settledMemory(() => bare.ask<{ rss: number }>({ type: "rss" }));
   const c = clients();
   await c.next();
   await c.ask({ url, paks: keys });
   const connected = await untilCount(n, count);
-  await sleep(500);
-  const { rss } = await bare.ask<{ rss: number }>({ type: "rss" });
+  const cpu = async () => cpuMicros(await bare.ask<NodeJS.CpuUsage>({ type: "cpu" }));
+  const idleCpuPerSecond = await idleCpu(cpu);
+  const { rss } = await settledMemory(() => bare.ask<{ rss: number }>({ type: "rss" }));
   return {
     connected,
+    idleCpuPerSecond,
     rssPerAgentKb: (rss - rssBefore) / connected / 1024,
     rssTotalMb: rss / 2 ** 20,
     async publish(i) {
@@ -252,6 +325,7 @@ async function startBare(n: number): Promise<Side> {
       return [`bare-${i}`, t0];
     },
     receipts: async () => (await c.ask<{ receipts: [string, number][] }>({ type: "report" })).receipts,
+    cpu,
     async storm() {
       await bare.ask({ type: "onSubscribe", payload: payload(OBJECTS) });
       return storm(connected, url, keys, async () => (await count()) === 0, c);
@@ -268,6 +342,9 @@ async function startBare(n: number): Promise<Side> {
 async function measure(n: number): Promise<[Figures, Figures]> {
   const sides = [await startOurs(n), await startBare(n)] as const;
   const committed = sides.map(() => new Map<string, number>());
+  const stopProfile = (await sides[0].profile?.(`fanout-${n}`)) ?? (async () => {});
+  const cpuBefore = await Promise.all(sides.map((side) => side.cpu()));
+  const loopStart = performance.now();
   for (let i = 0; i < OBJECTS; i++) {
     for (const [k, side] of sides.entries()) {
       const [id, t0] = await side.publish(i);
@@ -276,12 +353,30 @@ async function measure(n: number): Promise<[Figures, Figures]> {
     }
   }
   await sleep(2000);
+  const cpuAfter = await Promise.all(sides.map((side) => side.cpu()));
+  const loopSeconds = (performance.now() - loopStart) / 1000;
+  await stopProfile();
   const figures: Figures[] = [];
   for (const [k, side] of sides.entries()) {
     const lat = latencyFigures(committed[k] ?? new Map(), await side.receipts(), side.connected);
     if (lat.delivered < side.connected * OBJECTS)
       console.log(`N=${n}: side ${k} delivered ${lat.delivered}/${side.connected * OBJECTS}`);
-    figures.push({ ...lat, rssPerAgentKb: side.rssPerAgentKb, rssTotalMb: side.rssTotalMb, ...(await side.storm()) });
+    const cpuUsPerDelivery = ((cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0)) / Math.max(1, lat.delivered);
+    const netCpuUsPerDelivery =
+      ((cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0) - side.idleCpuPerSecond * loopSeconds) / Math.max(1, lat.delivered);
+    const stormCpuBefore = await side.cpu();
+    const storm = await side.storm();
+    const stormCpuUsPerAgent = ((await side.cpu()) - stormCpuBefore) / Math.max(1, storm.stormCaughtUp);
+    figures.push({
+      ...lat,
+      rssPerAgentKb: side.rssPerAgentKb,
+      rssTotalMb: side.rssTotalMb,
+      ...storm,
+      cpuUsPerDelivery,
+      netCpuUsPerDelivery,
+      stormCpuUsPerAgent,
+      idleCpuMsPerSecond: side.idleCpuPerSecond / 1000,
+    });
   }
   for (const side of sides) await side.stop();
   return [figures[0] as Figures, figures[1] as Figures];
@@ -298,6 +393,11 @@ function report(n: number, ours: Figures, limit: Figures) {
   row("RSS per idle subscribed agent", ours.rssPerAgentKb, limit.rssPerAgentKb, "KB", 1);
   row("server RSS with N idle agents", ours.rssTotalMb, limit.rssTotalMb, "MB");
   row(`reconnect storm (${ours.stormCaughtUp}/${limit.stormCaughtUp} caught up)`, ours.stormSeconds, limit.stormSeconds, "s", 2);
+  // CPU time moves less with the machine's load than wall time does.
+  row("server CPU per delivery", ours.cpuUsPerDelivery, limit.cpuUsPerDelivery, "µs", 1);
+  row("  the same, net of idle CPU", ours.netCpuUsPerDelivery, limit.netCpuUsPerDelivery, "µs", 1);
+  row("server CPU while idle with N agents", ours.idleCpuMsPerSecond, limit.idleCpuMsPerSecond, "ms/s", 1);
+  row("server CPU per agent in the storm", ours.stormCpuUsPerAgent, limit.stormCpuUsPerAgent, "µs", 0);
 }
 
 async function restLatency(broker: { url: string }, genPak: string, stackId: string, agentId: string, pak: string) {

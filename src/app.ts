@@ -189,6 +189,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   wss.on("error", (err) => faults.record("websocket", err));
   // graphql-ws listens for a socket's first 'error' only (once); a second would end the process.
   wss.on("connection", (socket) => socket.on("error", (err) => faults.record("websocket", err)));
+  metrics.countGraphqlSockets(() => wss.clients.size);
   const agentSockets = new AgentSocketServer({
     db: prisma,
     identities,

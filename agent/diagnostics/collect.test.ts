@@ -1,4 +1,3 @@
-import { CoreV1Api } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FakeKube, startFakeKube } from "../../test/fake-kube/index.ts";
@@ -18,7 +17,7 @@ beforeEach(async () => {
   const clients = createKubeClients(loadKubeConfig(kube.kubeconfigPath));
   deps = {
     objects: clients.objects,
-    core: clients.config.makeApiClient(CoreV1Api),
+    core: clients.core,
     retry: { attempts: 2, baseMs: 1, maxMs: 1 },
     logger: pino({ level: "silent" }),
   };

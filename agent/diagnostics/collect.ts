@@ -1,11 +1,12 @@
-import type { CoreV1Api, CoreV1Event, V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import type { CoreApi } from "../kube/client.ts";
 import type { ListDeps } from "../kube/listing.ts";
+import type { CoreV1Event, V1ContainerStatus, V1Pod } from "../kube/objects.ts";
 import { describeKubeError, withTransientRetry } from "../kube/retry.ts";
 import { DIAGNOSTIC_LIMITS as LIMITS } from "./limits.ts";
 import { type DiagnosticTarget, type Found, findResources } from "./resources.ts";
 
 export interface CollectDeps extends ListDeps {
-  core: CoreV1Api;
+  core: CoreApi;
 }
 
 /** A result as the broker takes it: each part JSON-encoded text (README, Diagnostics). */
@@ -73,7 +74,7 @@ async function eventsOf(deps: CollectDeps, found: Found): Promise<ReturnType<typ
         const io = e.involvedObject;
         if ((io?.uid && uids.has(io.uid)) || names.has(`${io?.namespace ?? namespace}/${io?.kind}/${io?.name}`)) matched.push(e);
       }
-      token = list.metadata?._continue || undefined;
+      token = list.metadata?.continue || undefined;
     } while (token && scanned < LIMITS.eventsScanned);
   }
   const events = matched.map(eventJson);

@@ -1,4 +1,3 @@
-import { CoreV1Api } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { jitteredDelay, sleep } from "../broker/backoff.ts";
 import type { BrokerHttp } from "../broker/http.ts";
@@ -37,7 +36,7 @@ export function startDiagnostics(deps: DiagnosticsDeps): DiagnosticsRunner {
   const broker = new DiagnosticsBroker(deps.http, log);
   const collect = {
     objects: deps.kube.objects,
-    core: deps.kube.config.makeApiClient(CoreV1Api),
+    core: deps.kube.core,
     retry: DEFAULT_RETRY,
     logger: log,
   };

@@ -1,6 +1,7 @@
-import type { CoreV1Api, V1LabelSelector, V1Pod } from "@kubernetes/client-node";
+import type { CoreApi } from "../kube/client.ts";
 import type { KindRef } from "../kube/kinds.ts";
 import { type ListDeps, listKind } from "../kube/listing.ts";
+import type { V1LabelSelector, V1Pod } from "../kube/objects.ts";
 import { type LiveObject, OBJECT_ID_LABEL, STACK_LABEL } from "../kube/ownership.ts";
 import { withTransientRetry } from "../kube/retry.ts";
 import { DIAGNOSTIC_LIMITS as LIMITS } from "./limits.ts";
@@ -54,7 +55,7 @@ async function listWorkloads(deps: ListDeps, selector: string): Promise<Workload
  * object id; by the stack alone when a newer object of the stack has replaced them), and their
  * pods: those applied directly, and those each controller's selector picks in its namespace.
  */
-export async function findResources(deps: ListDeps & { core: CoreV1Api }, target: DiagnosticTarget): Promise<Found> {
+export async function findResources(deps: ListDeps & { core: CoreApi }, target: DiagnosticTarget): Promise<Found> {
   const stack = `${STACK_LABEL}=${target.stackId}`;
   let resources = await listWorkloads(deps, `${stack},${OBJECT_ID_LABEL}=${target.deploymentObjectId}`);
   if (resources.length === 0) resources = await listWorkloads(deps, stack);

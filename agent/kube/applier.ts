@@ -1,10 +1,10 @@
-import { PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { AgentObjectApi } from "./client.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { type KindRef, KindRegistry } from "./kinds.ts";
 import { type Manifest, isCrd, objectKey, orderForApply, orderForDelete, parseManifests } from "./manifest.ts";
+import { type KubernetesObject, PatchStrategy } from "./objects.ts";
 import { FIELD_MANAGER, checksumOf, stampOwnership } from "./ownership.ts";
 import { StackPruner } from "./pruner.ts";
 import { DEFAULT_RETRY, type RetryOptions, isNotFound, withTransientRetry } from "./retry.ts";

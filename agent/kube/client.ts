@@ -1,32 +1,79 @@
-import { existsSync } from "node:fs";
-import { KubeConfig, KubernetesObjectApi, VersionApi, type V1APIResource } from "@kubernetes/client-node";
+import { KubeHttp } from "./http.ts";
+import type { KubeConfig } from "./kubeconfig.ts";
+import { AgentObjectApi, type CoreV1Event, type ObjectList, type V1Pod } from "./objects.ts";
 
-const IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+export { AgentObjectApi } from "./objects.ts";
+export { type KubeConfig, type KubeEnvironment, loadKubeConfig } from "./kubeconfig.ts";
 
-/** Exposes the client's cached discovery lookup, which it keeps protected. */
-export class AgentObjectApi extends KubernetesObjectApi {
-  resourceFor(apiVersion: string, kind: string): Promise<V1APIResource | undefined> {
-    return this.resource(apiVersion, kind);
+/** The core/v1 calls the agent makes by name (pods by selector, events, a container's log). */
+export class CoreApi {
+  constructor(private readonly http: KubeHttp) {}
+
+  listNamespacedPod(q: { namespace: string; labelSelector?: string; limit?: number; _continue?: string }) {
+    return this.http.json<ObjectList<V1Pod>>({
+      method: "GET",
+      path: `/api/v1/namespaces/${encodeURIComponent(q.namespace)}/pods`,
+      query: { labelSelector: q.labelSelector, limit: q.limit, continue: q._continue },
+    });
+  }
+
+  listNamespacedEvent(q: { namespace: string; limit?: number; _continue?: string }) {
+    return this.http.json<ObjectList<CoreV1Event>>({
+      method: "GET",
+      path: `/api/v1/namespaces/${encodeURIComponent(q.namespace)}/events`,
+      query: { limit: q.limit, continue: q._continue },
+    });
+  }
+
+  readNamespacedPodLog(q: {
+    name: string;
+    namespace: string;
+    container?: string;
+    timestamps?: boolean;
+    limitBytes?: number;
+    sinceSeconds?: number;
+    tailLines?: number;
+    previous?: boolean;
+  }): Promise<string> {
+    const { name, namespace, ...query } = q;
+    return this.http.request({
+      method: "GET",
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/log`,
+      query,
+    });
   }
 }
 
-/** From the given kubeconfig path, else the in-cluster service account, else the default lookup. */
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else if (existsSync(IN_CLUSTER_TOKEN)) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
+export interface VersionInfo {
+  major: string;
+  minor: string;
+  gitVersion: string;
+}
+
+export class VersionApi {
+  constructor(private readonly http: KubeHttp) {}
+
+  getCode(): Promise<VersionInfo> {
+    return this.http.json<VersionInfo>({ method: "GET", path: "/version" });
+  }
 }
 
 export interface KubeClients {
   config: KubeConfig;
   objects: AgentObjectApi;
+  core: CoreApi;
   version: VersionApi;
 }
 
+/** One connection pool to the API server, shared by every client. */
 export function createKubeClients(config: KubeConfig): KubeClients {
-  return { config, objects: config.makeApiClient(AgentObjectApi), version: config.makeApiClient(VersionApi) };
+  const http = new KubeHttp(config);
+  return {
+    config,
+    objects: new AgentObjectApi(http, config.namespace),
+    core: new CoreApi(http),
+    version: new VersionApi(http),
+  };
 }
 
 export interface KubeProbe {

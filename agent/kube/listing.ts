@@ -56,7 +56,7 @@ export async function listKind(
     }
     // Typed lists leave kind and apiVersion off their items.
     await onPage(list.items.map((item) => ({ ...item, apiVersion: ref.apiVersion, kind: ref.kind })));
-    token = list.metadata?._continue || undefined;
+    token = list.metadata?.continue || undefined;
   } while (token);
 }
 

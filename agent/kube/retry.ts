@@ -1,4 +1,3 @@
-import { ApiException } from "@kubernetes/client-node";
 import { z } from "zod";
 
 const TRANSIENT_CODES = new Set([429, 500, 503, 504]);
@@ -12,8 +11,8 @@ export interface RetryOptions {
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 6, baseMs: 200, maxMs: 5_000 };
 
+/** The HTTP status of a Kubernetes API error (KubeApiError, or any error with a numeric `code`). */
 export function statusCodeOf(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
   const code = typeof err === "object" && err !== null && "code" in err ? err.code : undefined;
   return typeof code === "number" ? code : undefined;
 }
@@ -44,10 +43,11 @@ export async function withTransientRetry<T>(fn: () => Promise<T>, options: Retry
 
 /** A short message for an event report: the API's Status message rather than the client's dump. */
 export function describeKubeError(err: unknown): string {
-  if (err instanceof ApiException) {
+  const code = statusCodeOf(err);
+  if (code !== undefined && typeof err === "object" && err !== null && "body" in err) {
     const body = parseStatus(err.body);
     const detail = body?.message ?? "no message";
-    return `Kubernetes API ${err.code}${body?.reason ? ` ${body.reason}` : ""}: ${detail}`;
+    return `Kubernetes API ${code}${body?.reason ? ` ${body.reason}` : ""}: ${detail}`;
   }
   return err instanceof Error ? err.message : String(err);
 }

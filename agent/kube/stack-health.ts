@@ -1,5 +1,5 @@
-import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import type { AgentObjectApi } from "./client.ts";
+import type { V1ContainerStatus, V1Pod } from "./objects.ts";
 import { STACK_LABEL } from "./ownership.ts";
 import { type RetryOptions, DEFAULT_RETRY, withTransientRetry } from "./retry.ts";
 

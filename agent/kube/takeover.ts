@@ -1,8 +1,8 @@
-import { type KubernetesObject, PatchStrategy } from "@kubernetes/client-node";
 import type { KeyedQueue } from "./keyed-queue.ts";
 import { type KindRef, type KindRegistry, kindsOfCrd } from "./kinds.ts";
 import { type ListDeps, listKind } from "./listing.ts";
 import { isCrd, objectKey } from "./manifest.ts";
+import { type KubernetesObject, PatchStrategy } from "./objects.ts";
 import { FIELD_MANAGER, type LiveObject, STACK_LABEL, adoptionOf, isOwnedBy } from "./ownership.ts";
 import { isNotFound, statusCodeOf, withTransientRetry } from "./retry.ts";
 

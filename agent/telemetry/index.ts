@@ -1,7 +1,7 @@
-import { CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { ReportTelemetryInput } from "../generated/operations.ts";
-import type { AgentObjectApi } from "../kube/client.ts";
+import type { AgentObjectApi, CoreApi } from "../kube/client.ts";
+import type { V1Pod } from "../kube/objects.ts";
 import { STACK_LABEL } from "../kube/ownership.ts";
 import type { TelemetryConfig } from "../config.ts";
 import { TelemetryBuffer } from "./buffer.ts";
@@ -19,7 +19,7 @@ export class TelemetryRefusedError extends Error {
 }
 
 export interface TelemetryDeps {
-  config: KubeConfig;
+  core: CoreApi;
   objects: AgentObjectApi;
   sink: TelemetrySink;
   logger: Logger;
@@ -44,8 +44,7 @@ export interface TelemetryRuntime {
 export function startTelemetry(settings: TelemetryConfig, deps: TelemetryDeps): TelemetryRuntime {
   const log = deps.logger.child({ module: "telemetry" });
   const buffer = new TelemetryBuffer(settings.logLinesPerSecond);
-  const core = deps.config.makeApiClient(CoreV1Api);
-  const logs = new PodLogTailer({ core, buffer, logger: log, maxContainers: settings.maxContainers });
+  const logs = new PodLogTailer({ core: deps.core, buffer, logger: log, maxContainers: settings.maxContainers });
   const events = new KubeEventPoller({ objects: deps.objects, buffer, logger: log });
   let running: Promise<void> | null = null;
 

@@ -1,6 +1,6 @@
-import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { AgentObjectApi } from "../kube/client.ts";
+import type { CoreV1Event, V1Pod } from "../kube/objects.ts";
 import { STACK_LABEL } from "../kube/ownership.ts";
 import type { TelemetryBuffer } from "./buffer.ts";
 
@@ -47,7 +47,7 @@ export class KubeEventPoller {
         token,
       );
       for (const event of list.items) await this.consider(event, podStacks, stacks);
-      token = list.metadata?._continue || undefined;
+      token = list.metadata?.continue || undefined;
       if (!token) break;
     }
   }

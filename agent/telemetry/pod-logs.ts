@@ -1,5 +1,6 @@
-import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import type { CoreApi } from "../kube/client.ts";
+import type { V1Pod } from "../kube/objects.ts";
 import { STACK_LABEL } from "../kube/ownership.ts";
 import type { TelemetryBuffer } from "./buffer.ts";
 
@@ -35,7 +36,7 @@ export class PodLogTailer {
   private readonly cursors = new Map<string, Cursor>();
   private offset = 0;
 
-  constructor(private readonly deps: { core: CoreV1Api; buffer: TelemetryBuffer; logger: Logger; maxContainers: number }) {}
+  constructor(private readonly deps: { core: CoreApi; buffer: TelemetryBuffer; logger: Logger; maxContainers: number }) {}
 
   async tick(pods: V1Pod[], stacks: ReadonlySet<string>): Promise<void> {
     const containers = pods.flatMap((pod) => containersOf(pod, stacks)).sort((a, b) => keyOf(a).localeCompare(keyOf(b)));

@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.js";
+import { queryRows, type Db } from "../db/client.js";
 import { OBJECT_COLUMNS, toObjectRow } from "../deployment-objects/store.js";
 
 // Which stacks reach an agent is defined once, by the view agent_stack_associations
@@ -17,11 +17,13 @@ export async function isStackAssociated(db: Db, agentId: string, stackId: string
   return rows.length > 0;
 }
 
-/** (agent, stack) association pairs for many agents in one statement. */
+/**
+ * (agent, stack) association pairs for many agents in one statement. This and agentStatuses run
+ * by plain pg (queryRows): a reconnect storm reads them for thousands of agents at once.
+ */
 export async function associationsOfAgents(db: Db, agentIds: string[]): Promise<{ agent_id: string; stack_id: string }[]> {
   if (agentIds.length === 0) return [];
-  return db.$queryRaw`
-    SELECT agent_id, stack_id FROM agent_stack_associations WHERE agent_id = ANY(${agentIds}::uuid[])`;
+  return queryRows(db, "SELECT agent_id, stack_id FROM agent_stack_associations WHERE agent_id = ANY($1::uuid[])", [agentIds]);
 }
 
 /** Which of `agentIds` the stack reaches now. */
@@ -35,7 +37,11 @@ export async function agentsOfStack(db: Db, stackId: string, agentIds: string[])
 
 /** Status and deletion of many agents (for `agentReceives`). */
 export function agentStatuses(db: Db, agentIds: string[]) {
-  return db.agent.findMany({ where: { id: { in: agentIds } }, select: { id: true, status: true, deletedAt: true } });
+  return queryRows<{ id: string; status: string; deletedAt: Date | null }>(
+    db,
+    `SELECT id, status, deleted_at AS "deletedAt" FROM agents WHERE id = ANY($1::uuid[])`,
+    [agentIds],
+  );
 }
 
 /**

@@ -36,8 +36,21 @@ export function createMetrics() {
     help: "Subscriptions closed for not reading",
     registers: [registry],
   });
+  let countSockets = () => 0;
+  new Gauge({
+    name: "brokkr_graphql_ws_sockets",
+    help: "Open /graphql websockets, authenticated or not",
+    registers: [registry],
+    collect() {
+      this.set(countSockets());
+    },
+  });
   return {
     registry,
+    /** Set once by the app: counts the /graphql websocket server's open sockets when scraped. */
+    countGraphqlSockets(count: () => number) {
+      countSockets = count;
+    },
     listenerReconnects,
     slowConsumers,
     agents,

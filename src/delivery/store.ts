@@ -31,9 +31,12 @@ export async function newestSequenceId(db: Db): Promise<bigint> {
 
 /** Which of these agents are live, and the newest sequence id drawn: one statement for many subscribers. */
 export async function liveAgentsAndNewest(db: Db, agentIds: string[]): Promise<{ live: Set<string>; newest: bigint }> {
-  const rows = await db.$queryRaw<{ newest: bigint; live: string[] }[]>`
-    SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM deployment_objects_sequence_id_seq) AS newest,
-           ARRAY(SELECT id::text FROM agents WHERE id = ANY(${agentIds}::uuid[]) AND deleted_at IS NULL) AS live`;
+  const rows = await queryRows<{ newest: bigint | string; live: string[] }>(
+    db,
+    `SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM deployment_objects_sequence_id_seq) AS newest,
+            ARRAY(SELECT id::text FROM agents WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL) AS live`,
+    [agentIds],
+  );
   const row = single(rows);
   return { live: new Set(row.live), newest: BigInt(row.newest) };
 }
@@ -50,13 +53,16 @@ export async function objectsInRange(db: Db, from: bigint, to: bigint): Promise<
   return rows.map(toObjectRow);
 }
 
-/** The newest live object at or below the horizon for each stack. */
+/** The newest live object at or below the horizon for each stack (plain pg: subscribes of a storm share it). */
 export async function latestObjectsUpTo(db: Db, stackIds: string[], horizon: bigint): Promise<DeploymentObjectRow[]> {
   if (stackIds.length === 0) return [];
-  const rows = await db.$queryRaw<RawObject[]>`
-    SELECT DISTINCT ON (d.stack_id) ${OBJECT_COLUMNS} FROM deployment_objects d
-     WHERE d.stack_id = ANY(${stackIds}::uuid[]) AND d.deleted_at IS NULL AND d.sequence_id <= ${horizon}
-     ORDER BY d.stack_id, d.sequence_id DESC`;
+  const rows = await queryRows<RawObject>(
+    db,
+    `SELECT DISTINCT ON (d.stack_id) ${OBJECT_COLUMNS.sql} FROM deployment_objects d
+      WHERE d.stack_id = ANY($1::uuid[]) AND d.deleted_at IS NULL AND d.sequence_id <= $2
+      ORDER BY d.stack_id, d.sequence_id DESC`,
+    [stackIds, horizon.toString()],
+  );
   return rows.map(toObjectRow);
 }
 

@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.js";
+import { queryRows, type Db } from "../db/client.js";
 
 // The connection tables of migration 0009. A broker is live while its seen_at is younger than
 // BROKER_STALE_SECONDS; it refreshes it every BROKER_REFRESH_MS.
@@ -22,26 +22,33 @@ export async function touchBroker(db: Db, brokerId: string): Promise<void> {
 /**
  * These agents' first websocket on this broker opened (one statement for many: a reconnect
  * storm). Their closed rows elsewhere, and rows of brokers that are gone, are deleted: so each
- * agent keeps at most one row per live broker.
+ * agent keeps at most one row per live broker. This and markManyDisconnected run by plain pg
+ * (queryRows): a reconnect storm's batches carry thousands of ids.
  */
 export async function markManyConnected(db: Db, agentIds: string[], brokerId: string): Promise<void> {
-  await db.$executeRaw`
-    WITH ids AS (SELECT DISTINCT unnest(${agentIds}::uuid[]) AS agent_id),
-    cleared AS (
-      DELETE FROM agent_connections c USING ids
-       WHERE c.agent_id = ids.agent_id AND c.broker_id <> ${brokerId}::uuid
-         AND (c.disconnected_at IS NOT NULL OR c.broker_id IN (
-              SELECT id FROM broker_instances WHERE seen_at < now() - make_interval(secs => ${BROKER_STALE_SECONDS}))))
-    INSERT INTO agent_connections (agent_id, broker_id, transport, connected_at)
-    SELECT agent_id, ${brokerId}::uuid, 'WEBSOCKET', now() FROM ids
-    ON CONFLICT (agent_id, broker_id) DO UPDATE SET connected_at = now(), disconnected_at = NULL, transport = EXCLUDED.transport`;
+  await queryRows(
+    db,
+    `WITH ids AS (SELECT DISTINCT unnest($1::uuid[]) AS agent_id),
+     cleared AS (
+       DELETE FROM agent_connections c USING ids
+        WHERE c.agent_id = ids.agent_id AND c.broker_id <> $2::uuid
+          AND (c.disconnected_at IS NOT NULL OR c.broker_id IN (
+               SELECT id FROM broker_instances WHERE seen_at < now() - make_interval(secs => $3))))
+     INSERT INTO agent_connections (agent_id, broker_id, transport, connected_at)
+     SELECT agent_id, $2::uuid, 'WEBSOCKET', now() FROM ids
+     ON CONFLICT (agent_id, broker_id) DO UPDATE SET connected_at = now(), disconnected_at = NULL, transport = EXCLUDED.transport`,
+    [agentIds, brokerId, BROKER_STALE_SECONDS],
+  );
 }
 
 /** These agents' last websocket on this broker closed. */
 export async function markManyDisconnected(db: Db, agentIds: string[], brokerId: string): Promise<void> {
-  await db.$executeRaw`
-    UPDATE agent_connections SET disconnected_at = now()
-     WHERE agent_id = ANY(${agentIds}::uuid[]) AND broker_id = ${brokerId}::uuid AND disconnected_at IS NULL`;
+  await queryRows(
+    db,
+    `UPDATE agent_connections SET disconnected_at = now()
+      WHERE agent_id = ANY($1::uuid[]) AND broker_id = $2::uuid AND disconnected_at IS NULL`,
+    [agentIds, brokerId],
+  );
 }
 
 /** A broker stopping cleanly closes its rows at once rather than after BROKER_STALE_SECONDS. */

@@ -41,6 +41,9 @@ interface SharedOperation {
   key: string;
   args: ExecutionArgs;
   field: OperationDefinitionNode["selectionSet"]["selections"][number];
+  /** The object last sent and its frame tail (frameTail). */
+  lastObject: AgentDeploymentEventModel["deploymentObject"];
+  lastTail: Buffer | null;
 }
 
 const DONE: IteratorResult<never> = { value: undefined, done: true };
@@ -86,7 +89,7 @@ export class DirectDeployments {
     if (!shared) {
       if (this.operations.size >= MAX_OPERATIONS) this.operations.clear();
       const args = { schema: this.deps.schema, document, operationName, variableValues: variables };
-      shared = { key, field, args: { ...args, contextValue: this.deps.sharedContext } };
+      shared = { key, field, args: { ...args, contextValue: this.deps.sharedContext }, lastObject: null, lastTail: null };
       this.operations.set(key, shared);
     }
     return { operation, shared };
@@ -129,10 +132,26 @@ export class DirectDeployments {
     return true;
   }
 
-  /** The `next` payload of an event for this operation: shared, serialised once. */
-  payload(shared: SharedOperation, event: AgentDeploymentEventModel): string | Promise<string> {
+  /**
+   * The rest of an event's `next` frame after its id: the payload, serialised once, and the
+   * frame's closing brace, as bytes every subscriber's socket sends (see DirectStream.write).
+   * Consecutive subscribers of one dispatch get the same object, so the last one is kept.
+   */
+  frameTail(shared: SharedOperation, event: AgentDeploymentEventModel): Buffer | Promise<Buffer> {
+    const object = event.deploymentObject;
+    if (object && shared.lastObject === object && shared.lastTail) return shared.lastTail;
     const result = this.deps.results.resultFor(shared.key, shared.args, event);
-    return result instanceof Promise ? result.then((r) => this.json(r)) : this.json(result);
+    const tail = result instanceof Promise ? result.then((r) => this.tailOf(r)) : this.tailOf(result);
+    if (object && !(tail instanceof Promise)) [shared.lastObject, shared.lastTail] = [object, tail];
+    return tail;
+  }
+
+  private readonly tails = new WeakMap<SharedResult, Buffer>();
+
+  private tailOf(result: SharedResult): Buffer {
+    let tail = this.tails.get(result);
+    if (!tail) this.tails.set(result, (tail = Buffer.from(`${this.json(result)}}`)));
+    return tail;
   }
 
   private json(result: SharedResult): string {
@@ -182,10 +201,10 @@ class DirectStream implements EventSink {
   push(event: AgentDeploymentEventModel): void {
     if (this.closed) return;
     if (this.owner.socket.bufferedAmount > this.direct.maxBuffered) return this.cutOff();
-    const json = this.direct.payload(this.shared, event);
-    if (typeof json === "string" && !this.tail) return this.write(json);
+    const tail = this.direct.frameTail(this.shared, event);
+    if (!(tail instanceof Promise) && !this.tail) return this.write(tail);
     const next = (this.tail ?? Promise.resolve())
-      .then(() => json)
+      .then(() => tail)
       .then(
         (j) => this.write(j),
         () => this.close(),
@@ -215,10 +234,20 @@ class DirectStream implements EventSink {
     caps.release(ctx, this.id);
   }
 
-  private write(json: string): void {
+  /**
+   * One `next` message: this subscription's envelope, then the tail every subscriber shares,
+   * copied into one buffer outside the JS heap. Per subscriber that is one short string and a
+   * copy of bytes, not a string of the whole payload to build, collect and encode as UTF-8.
+   */
+  private write(tail: Buffer): void {
     const { socket } = this.owner;
     if (this.closed || socket.readyState !== socket.OPEN) return;
-    socket.send(`{"id":${JSON.stringify(this.id)},"type":"next","payload":${json}}`);
+    const envelope = `{"id":${JSON.stringify(this.id)},"type":"next","payload":`;
+    const head = Buffer.byteLength(envelope);
+    const frame = Buffer.allocUnsafe(head + tail.length);
+    frame.write(envelope, 0);
+    tail.copy(frame, head);
+    socket.send(frame, { binary: false });
   }
 
   [Symbol.asyncIterator](): this {

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import WebSocket from "ws";
+import { metricValue } from "../../test/brokkr-agent.js";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createAgent, createGenerator, createStack } from "../../test/factories.js";
 import { waitUntil } from "../../test/subscriptions.js";
@@ -66,5 +68,35 @@ describe("what a websocket client makes the broker hold", () => {
     expect(s.messages.find((x) => x.id === "query")?.type).toBe("next"); // executed (and refused the bogus id)
     expect(s.messages.some((x) => x.id === "fine")).toBe(false); // open, waiting for objects
     s.ws.close();
+  });
+
+  it("forgets a socket that closed while its key was being looked up", async () => {
+    const agent = await createAgent(broker, { activate: true });
+    broker.app.identities.cache.clear();
+    const registered = broker.app.delivery.connections.size;
+    // The key's lookup waits on this lock while the client goes away.
+    const lock = new pg.Client({ connectionString: broker.db.url });
+    await lock.connect();
+    await lock.query("BEGIN");
+    await lock.query("LOCK TABLE agents IN ACCESS EXCLUSIVE MODE");
+    const ws = new WebSocket(`${broker.url.replace(/^http/, "ws")}/graphql`, "graphql-transport-ws");
+    await new Promise((r) => ws.on("open", r));
+    ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${agent.pak}` } }));
+    const waitingOnLock = async () =>
+      Number((await broker.db.sql.query("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rows[0].n) >
+      0;
+    await waitUntil(waitingOnLock, () => "the key's lookup never waited on the lock");
+    ws.terminate();
+    await waitUntil(
+      async () => (await metricValue(broker, "brokkr_graphql_ws_sockets")) === 0,
+      () => "the broker still holds the socket",
+    );
+    await lock.query("COMMIT");
+    await lock.end();
+    await waitUntil(
+      () => broker.app.identities.cache.size > 0,
+      () => "the key's lookup never finished",
+    );
+    expect(broker.app.delivery.connections.size).toBe(registered);
   });
 });
