@@ -9,12 +9,12 @@
 // stops after that (no publishing, no storm). BENCH_PROFILE_DIR=dir writes CPU profiles of the
 // broker during the fan-out and during the storm (fanout-N.cpuprofile, storm-N.cpuprofile).
 // BENCH_NODE_FLAGS (default: as production runs the broker) and BENCH_BARE_FLAGS set node's flags.
-import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import v8 from "node:v8";
 import pg from "pg";
 import { mintPak } from "../src/auth/pak.js";
 import { BROKER_NODE_FLAGS } from "../src/run-flags.js";
+import { child, compiled } from "./child.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 
 const sizes = (process.env.BENCH_AGENTS ?? "100,1000").split(",").map(Number);
@@ -46,25 +46,6 @@ interface Figures {
   idleCpuMsPerSecond: number;
 }
 
-/** A forked child answering each message with one message, in order. */
-function child(file: string, execArgv: string[], env: Record<string, string> = {}) {
-  const proc: ChildProcess = fork(file, [], { execArgv, env: { ...process.env, ...env } });
-  const waiting: ((m: unknown) => void)[] = [];
-  proc.on("message", (m) => waiting.shift()?.(m));
-  return {
-    next: <T>() => new Promise<T>((r) => waiting.push(r as (m: unknown) => void)),
-    ask: <T>(msg: object) => {
-      const answer = new Promise<T>((r) => waiting.push(r as (m: unknown) => void));
-      proc.send(msg);
-      return answer;
-    },
-    stop: async () => {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.send({ type: "stop" });
-      await exited;
-    },
-  };
-}
 const clients = () => child(new URL("./delivery-clients.ts", import.meta.url).pathname, ["--import", "tsx"]);
 
 /**
@@ -206,7 +187,6 @@ interface Broker {
 const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? BROKER_NODE_FLAGS;
 const BARE_FLAGS = process.env.BENCH_BARE_FLAGS?.split(" ").filter(Boolean) ?? NODE_FLAGS;
 const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
-const compiled = (name: string) => new URL(`../dist/bench/${name}.mjs`, import.meta.url).pathname;
 
 /** Our broker: compiled in a child process, or in this one under tsx (BENCH_BROKER=tsx). */
 async function launchBroker(n: number): Promise<Broker> {

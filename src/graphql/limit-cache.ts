@@ -80,6 +80,11 @@ function shapeOf(entry: PerDocument, variables: Record<string, unknown>, operati
   const text =
     entry.textVariables.get(operationName ?? "") ??
     (entry.textVariables.size === 1 ? [...entry.textVariables.values()][0] : undefined);
+  // The common case (createDeploymentObject's stackId and YAML): only strings, each a String or
+  // ID variable, so only the names shape the cost. Not JSON, so never equal to a shape below.
+  const names = Object.keys(variables);
+  if (names.every((name) => text?.get(name) === null && typeof variables[name] === "string"))
+    return `${operationName ?? ""}\u0000text:${names.join("\u0000")}`;
   const shape = Object.fromEntries(
     Object.entries(variables).map(([name, value]) => {
       const scalar = text?.get(name);
