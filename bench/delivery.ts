@@ -7,7 +7,8 @@
 // broker in this process under tsx instead (as before). BENCH_HEAP_DIR=dir writes V8 heap snapshots of the broker
 // before and after its N agents subscribed (bench/heap-summary.ts diffs them); BENCH_ONLY_MEMORY=1
 // stops after that (no publishing, no storm). BENCH_PROFILE_DIR=dir writes CPU profiles of the
-// broker during the fan-out and during the storm (fanout-N.cpuprofile, storm-N.cpuprofile).
+// broker while its agents idle, during the fan-out and during the storm (idle-N, fanout-N and
+// storm-N.cpuprofile).
 // BENCH_NODE_FLAGS (default: as production runs the broker) and BENCH_BARE_FLAGS set node's flags.
 import path from "node:path";
 import v8 from "node:v8";
@@ -66,7 +67,11 @@ async function settledMemory<T extends { rss: number }>(read: () => Promise<T>):
   return last;
 }
 
-/** A server's CPU per second of wall time over IDLE_CPU_MS while it holds its agents idle, µs/s. */
+/**
+ * A server's CPU per second of wall time over IDLE_CPU_MS while it holds its agents idle, µs/s:
+ * read after the memory settled, since right after a connect burst V8's GC threads are still
+ * marking and sweeping (tens of ms per second for ours at 5,000 agents).
+ */
 const IDLE_CPU_MS = 5000;
 async function idleCpu(cpu: () => Promise<number>): Promise<number> {
   await sleep(1000);
@@ -244,8 +249,10 @@ async function startOurs(n: number): Promise<Side> {
   await c.ask({ url: broker.url, paks: keys });
   const connected = await untilCount(n, () => activeSubscriptions(broker.url));
   if (connected < n) console.log(`N=${n}: only ${connected} broker subscriptions opened`);
-  const idleCpuPerSecond = await idleCpu(() => broker.cpu());
   const memAfter = await settledMemory(() => broker.memory());
+  const stopIdleProfile = await broker.profile(`idle-${n}`);
+  const idleCpuPerSecond = await idleCpu(() => broker.cpu());
+  await stopIdleProfile();
   const rssAfter = memAfter.rss;
   if (process.env.BENCH_ONLY_MEMORY) {
     const per = (k: keyof NodeJS.MemoryUsage) => `${k} ${((memAfter[k] - memBefore[k]) / connected / 1024).toFixed(1)} KB`;
@@ -313,8 +320,8 @@ async function startBare(n: number): Promise<Side> {
   await c.ask({ url, paks: keys });
   const connected = await untilCount(n, count);
   const cpu = async () => cpuMicros(await bare.ask<NodeJS.CpuUsage>({ type: "cpu" }));
-  const idleCpuPerSecond = await idleCpu(cpu);
   const { rss } = await settledMemory(() => bare.ask<{ rss: number }>({ type: "rss" }));
+  const idleCpuPerSecond = await idleCpu(cpu);
   return {
     connected,
     idleCpuPerSecond,
