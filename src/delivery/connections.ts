@@ -30,14 +30,14 @@ export interface Connection {
 type TrackedRole = KeyState["role"];
 
 /** Users act with the admin's role but hold keys of their own, revocable like any other. */
-function tracked(identity: ResolvedKey["identity"]): { role: TrackedRole; id: string } | null {
-  if (identity.role !== "ADMIN") return { role: identity.role, id: identity.id };
-  return identity.user ? { role: "USER", id: identity.user.id } : null;
+function trackedRole(identity: ResolvedKey["identity"]): TrackedRole | null {
+  if (identity.role !== "ADMIN") return identity.role;
+  return identity.user ? "USER" : null;
 }
 
 /**
  * One connection: what the registry tracks, and the Connection handed out (one object per
- * socket, its identity's role and id in its own fields; the id is the identity's own string).
+ * socket; its identity's role and id are read from its key, not kept again).
  */
 class Entry implements Connection {
   closed = false;
@@ -45,10 +45,17 @@ class Entry implements Connection {
   constructor(
     private readonly registry: ConnectionRegistry,
     readonly key: ResolvedKey,
-    readonly role: TrackedRole,
-    readonly id: string,
     readonly socket: Socket,
   ) {}
+
+  get role(): TrackedRole {
+    return trackedRole(this.key.identity) ?? "USER";
+  }
+
+  get id(): string {
+    const { identity } = this.key;
+    return (identity.role === "ADMIN" ? identity.user?.id : identity.id) ?? "";
+  }
 
   async recheck(): Promise<boolean> {
     await this.registry.recheckEntry(this);
@@ -94,9 +101,8 @@ export class ConnectionRegistry {
   constructor(private readonly db: Db) {}
 
   add(key: ResolvedKey, socket: Socket): Connection {
-    const identity = tracked(key.identity);
-    if (!identity) return UNTRACKED;
-    const entry = new Entry(this, key, identity.role, identity.id, socket);
+    if (!trackedRole(key.identity)) return UNTRACKED;
+    const entry = new Entry(this, key, socket);
     addTo(this.byRole[entry.role], entry.id, entry);
     return entry;
   }

@@ -1,13 +1,21 @@
 import { addTo, removeFrom, sizeOf, valuesOf, type SmallSet } from "../small-set.js";
 import type { AgentSubscription } from "./agent-subscription.js";
 
+/** A stack's subscribed agents, with the one copy of the stack's id its subscriptions share. */
+class StackAgents extends Set<string> {
+  constructor(readonly stackId: string) {
+    super();
+  }
+}
+
 /**
  * Open agentDeployments subscriptions by agent (the one subscription an agent almost always has
- * is kept bare, not in a Set of its own), and stack → agents for dispatching an object.
+ * is kept bare, not in a Set of its own), and stack → agents for dispatching an object. Every
+ * association read brings a string of its own per stack id; subscriptions keep the index's.
  */
 export class SubscriptionIndex {
   private readonly byAgent = new Map<string, SmallSet<AgentSubscription>>();
-  private readonly byStack = new Map<string, Set<string>>();
+  private readonly byStack = new Map<string, StackAgents>();
 
   add(sub: AgentSubscription): void {
     addTo(this.byAgent, sub.agentId, sub);
@@ -23,13 +31,15 @@ export class SubscriptionIndex {
   /** Sets a subscription's associations and keeps stack → agents in step. */
   install(sub: AgentSubscription, stacks: Set<string>, active: boolean): void {
     const before = sub.stackIds();
-    sub.install(stacks, active);
-    for (const stackId of before) if (!stacks.has(stackId)) this.unindex(sub.agentId, stackId);
+    const shared = new Set<string>();
     for (const stackId of stacks) {
       let agents = this.byStack.get(stackId);
-      if (!agents) this.byStack.set(stackId, (agents = new Set()));
+      if (!agents) this.byStack.set(stackId, (agents = new StackAgents(stackId)));
       agents.add(sub.agentId);
+      shared.add(agents.stackId);
     }
+    sub.install(shared, active);
+    for (const stackId of before) if (!stacks.has(stackId)) this.unindex(sub.agentId, stackId);
   }
 
   private unindex(agentId: string, stackId: string): void {
