@@ -51,6 +51,7 @@ process.once("message", async (msg: Start) => {
   let done = 0;
   const deadline = Date.now() + msg.seconds * 1000;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: msg.concurrency }, async (_, w) => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -62,6 +63,7 @@ process.once("message", async (msg: Start) => {
       agent.destroy();
     }),
   );
-  send({ rate: done / ((performance.now() - started) / 1000), done });
+  const used = process.cpuUsage(cpu);
+  send({ rate: done / ((performance.now() - started) / 1000), done, cpuMs: (used.user + used.system) / 1000 });
 });
 send({ type: "loaded" });

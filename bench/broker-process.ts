@@ -1,5 +1,5 @@
-// Child process of bench/delivery.ts: one bench broker (harness.ts) in a process of its own, so
-// its memory is measured alone. `npm run build:bench-broker` bundles this file with esbuild as
+// Child process of bench/delivery.ts and bench/api.ts: one bench broker (harness.ts) in a process
+// of its own, so its memory and CPU are measured alone. `npm run build:bench-broker` bundles this file with esbuild as
 // the shipped broker is built (build:broker): compiled JavaScript, not a TypeScript loader
 // (tsx keeps every function's name with a defineProperty, which costs each closure a property
 // dictionary: about 2 KB per subscribed agent that production never pays).
@@ -9,8 +9,15 @@ import { startBenchBroker } from "./harness.js";
 import fs from "node:fs";
 import { Session } from "node:inspector/promises";
 import v8 from "node:v8";
+import pg from "pg";
 
-type Command = { type: "rss" } | { type: "cpu" } | { type: "snapshot"; file: string } | { type: "profile"; file: string | null } | { type: "stop" };
+type Command =
+  | { type: "rss" }
+  | { type: "cpu" }
+  | { type: "snapshot"; file: string }
+  | { type: "profile"; file: string | null }
+  | { type: "statements"; counting: boolean }
+  | { type: "stop" };
 
 /** One CPU profile at a time, of one phase of the bench (BENCH_PROFILE_DIR): started, then written to `file`. */
 const profiler = new Session();
@@ -18,7 +25,11 @@ profiler.connect();
 let profiling = false;
 
 const send = process.send?.bind(process);
-if (!send) throw new Error("bench/broker-process.ts runs as a forked child of bench/delivery.ts");
+if (!send) throw new Error("bench/broker-process.ts runs as a forked child of a bench script");
+
+/** SQL statements on every pooled connection of the broker while counting (bench/api.ts). */
+const originalQuery = pg.Client.prototype.query;
+let statements = 0;
 
 const broker = await startBenchBroker(process.env.BENCH_LABEL ?? "delivery");
 send({ url: broker.url, databaseUrl: broker.databaseUrl, adminPak: broker.adminPak });
@@ -44,6 +55,15 @@ process.on("message", async (cmd: Command) => {
       fs.writeFileSync(cmd.file, JSON.stringify(profile));
       send({ file: cmd.file });
     }
+  } else if (cmd.type === "statements") {
+    if (cmd.counting) {
+      statements = 0;
+      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+        statements++;
+        return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+      } as typeof originalQuery;
+    } else pg.Client.prototype.query = originalQuery;
+    send({ statements });
   } else if (cmd.type === "stop") {
     await broker.stop();
     process.exit(0);

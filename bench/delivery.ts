@@ -9,11 +9,12 @@
 // stops after that (no publishing, no storm). BENCH_PROFILE_DIR=dir writes CPU profiles of the
 // broker during the fan-out and during the storm (fanout-N.cpuprofile, storm-N.cpuprofile).
 // BENCH_NODE_FLAGS (default: as production runs the broker) and BENCH_BARE_FLAGS set node's flags.
-import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import v8 from "node:v8";
 import pg from "pg";
 import { mintPak } from "../src/auth/pak.js";
+import { BROKER_NODE_FLAGS } from "../src/run-flags.js";
+import { child, compiled } from "./child.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 
 const sizes = (process.env.BENCH_AGENTS ?? "100,1000").split(",").map(Number);
@@ -39,28 +40,12 @@ interface Figures {
   stormCaughtUp: number;
   /** The server process's CPU (user + system) per delivery while objects went out, and per agent in the storm. */
   cpuUsPerDelivery: number;
+  /** The same, less what the server spends idle over as long (keep-alive, background tasks). */
+  netCpuUsPerDelivery: number;
   stormCpuUsPerAgent: number;
+  idleCpuMsPerSecond: number;
 }
 
-/** A forked child answering each message with one message, in order. */
-function child(file: string, execArgv: string[], env: Record<string, string> = {}) {
-  const proc: ChildProcess = fork(file, [], { execArgv, env: { ...process.env, ...env } });
-  const waiting: ((m: unknown) => void)[] = [];
-  proc.on("message", (m) => waiting.shift()?.(m));
-  return {
-    next: <T>() => new Promise<T>((r) => waiting.push(r as (m: unknown) => void)),
-    ask: <T>(msg: object) => {
-      const answer = new Promise<T>((r) => waiting.push(r as (m: unknown) => void));
-      proc.send(msg);
-      return answer;
-    },
-    stop: async () => {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.send({ type: "stop" });
-      await exited;
-    },
-  };
-}
 const clients = () => child(new URL("./delivery-clients.ts", import.meta.url).pathname, ["--import", "tsx"]);
 
 /**
@@ -79,6 +64,15 @@ async function settledMemory<T extends { rss: number }>(read: () => Promise<T>):
     last = now;
   }
   return last;
+}
+
+/** A server's CPU per second of wall time over IDLE_CPU_MS while it holds its agents idle, µs/s. */
+const IDLE_CPU_MS = 5000;
+async function idleCpu(cpu: () => Promise<number>): Promise<number> {
+  await sleep(1000);
+  const [c0, t0] = [await cpu(), performance.now()];
+  await sleep(IDLE_CPU_MS);
+  return ((await cpu()) - c0) / ((performance.now() - t0) / 1000);
 }
 
 /** Waits until `count()` reaches n, or stops growing for 30 s. */
@@ -147,6 +141,8 @@ async function seedAgents(databaseUrl: string, stackId: string, n: number) {
 /** One server under test with N subscribed clients: ours, or the bare-ws limit. */
 interface Side {
   connected: number;
+  /** The server's CPU per second of wall time while its N agents sat idle (keep-alive, background tasks), µs/s. */
+  idleCpuPerSecond: number;
   rssPerAgentKb: number;
   /** The server's whole RSS with its N idle subscribed agents. */
   rssTotalMb: number;
@@ -188,10 +184,9 @@ interface Broker {
 }
 
 /** Node flags for the broker's process and the bare server's, as production runs (BENCH_NODE_FLAGS overrides, e.g. to add --cpu-prof). */
-const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? BROKER_NODE_FLAGS;
 const BARE_FLAGS = process.env.BENCH_BARE_FLAGS?.split(" ").filter(Boolean) ?? NODE_FLAGS;
 const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
-const compiled = (name: string) => new URL(`../dist/bench/${name}.mjs`, import.meta.url).pathname;
 
 /** Our broker: compiled in a child process, or in this one under tsx (BENCH_BROKER=tsx). */
 async function launchBroker(n: number): Promise<Broker> {
@@ -249,6 +244,7 @@ async function startOurs(n: number): Promise<Side> {
   await c.ask({ url: broker.url, paks: keys });
   const connected = await untilCount(n, () => activeSubscriptions(broker.url));
   if (connected < n) console.log(`N=${n}: only ${connected} broker subscriptions opened`);
+  const idleCpuPerSecond = await idleCpu(() => broker.cpu());
   const memAfter = await settledMemory(() => broker.memory());
   const rssAfter = memAfter.rss;
   if (process.env.BENCH_ONLY_MEMORY) {
@@ -262,6 +258,7 @@ async function startOurs(n: number): Promise<Side> {
   await broker.snapshot(`broker-${n}-after.heapsnapshot`);
   return {
     connected,
+    idleCpuPerSecond,
     rssPerAgentKb: (rssAfter - rssBefore) / connected / 1024,
     rssTotalMb: rssAfter / 2 ** 20,
     async publish(i) {
@@ -315,9 +312,12 @@ async function startBare(n: number): Promise<Side> {
   await c.next();
   await c.ask({ url, paks: keys });
   const connected = await untilCount(n, count);
+  const cpu = async () => cpuMicros(await bare.ask<NodeJS.CpuUsage>({ type: "cpu" }));
+  const idleCpuPerSecond = await idleCpu(cpu);
   const { rss } = await settledMemory(() => bare.ask<{ rss: number }>({ type: "rss" }));
   return {
     connected,
+    idleCpuPerSecond,
     rssPerAgentKb: (rss - rssBefore) / connected / 1024,
     rssTotalMb: rss / 2 ** 20,
     async publish(i) {
@@ -325,7 +325,7 @@ async function startBare(n: number): Promise<Side> {
       return [`bare-${i}`, t0];
     },
     receipts: async () => (await c.ask<{ receipts: [string, number][] }>({ type: "report" })).receipts,
-    cpu: async () => cpuMicros(await bare.ask<NodeJS.CpuUsage>({ type: "cpu" })),
+    cpu,
     async storm() {
       await bare.ask({ type: "onSubscribe", payload: payload(OBJECTS) });
       return storm(connected, url, keys, async () => (await count()) === 0, c);
@@ -344,6 +344,7 @@ async function measure(n: number): Promise<[Figures, Figures]> {
   const committed = sides.map(() => new Map<string, number>());
   const stopProfile = (await sides[0].profile?.(`fanout-${n}`)) ?? (async () => {});
   const cpuBefore = await Promise.all(sides.map((side) => side.cpu()));
+  const loopStart = performance.now();
   for (let i = 0; i < OBJECTS; i++) {
     for (const [k, side] of sides.entries()) {
       const [id, t0] = await side.publish(i);
@@ -353,6 +354,7 @@ async function measure(n: number): Promise<[Figures, Figures]> {
   }
   await sleep(2000);
   const cpuAfter = await Promise.all(sides.map((side) => side.cpu()));
+  const loopSeconds = (performance.now() - loopStart) / 1000;
   await stopProfile();
   const figures: Figures[] = [];
   for (const [k, side] of sides.entries()) {
@@ -360,10 +362,21 @@ async function measure(n: number): Promise<[Figures, Figures]> {
     if (lat.delivered < side.connected * OBJECTS)
       console.log(`N=${n}: side ${k} delivered ${lat.delivered}/${side.connected * OBJECTS}`);
     const cpuUsPerDelivery = ((cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0)) / Math.max(1, lat.delivered);
+    const netCpuUsPerDelivery =
+      ((cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0) - side.idleCpuPerSecond * loopSeconds) / Math.max(1, lat.delivered);
     const stormCpuBefore = await side.cpu();
     const storm = await side.storm();
     const stormCpuUsPerAgent = ((await side.cpu()) - stormCpuBefore) / Math.max(1, storm.stormCaughtUp);
-    figures.push({ ...lat, rssPerAgentKb: side.rssPerAgentKb, rssTotalMb: side.rssTotalMb, ...storm, cpuUsPerDelivery, stormCpuUsPerAgent });
+    figures.push({
+      ...lat,
+      rssPerAgentKb: side.rssPerAgentKb,
+      rssTotalMb: side.rssTotalMb,
+      ...storm,
+      cpuUsPerDelivery,
+      netCpuUsPerDelivery,
+      stormCpuUsPerAgent,
+      idleCpuMsPerSecond: side.idleCpuPerSecond / 1000,
+    });
   }
   for (const side of sides) await side.stop();
   return [figures[0] as Figures, figures[1] as Figures];
@@ -382,6 +395,8 @@ function report(n: number, ours: Figures, limit: Figures) {
   row(`reconnect storm (${ours.stormCaughtUp}/${limit.stormCaughtUp} caught up)`, ours.stormSeconds, limit.stormSeconds, "s", 2);
   // CPU time moves less with the machine's load than wall time does.
   row("server CPU per delivery", ours.cpuUsPerDelivery, limit.cpuUsPerDelivery, "µs", 1);
+  row("  the same, net of idle CPU", ours.netCpuUsPerDelivery, limit.netCpuUsPerDelivery, "µs", 1);
+  row("server CPU while idle with N agents", ours.idleCpuMsPerSecond, limit.idleCpuMsPerSecond, "ms/s", 1);
   row("server CPU per agent in the storm", ours.stormCpuUsPerAgent, limit.stormCpuUsPerAgent, "µs", 0);
 }
 

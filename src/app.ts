@@ -24,6 +24,7 @@ import { createContextFactory, type GraphQLContext } from "./graphql/context.js"
 import { parseOptions } from "./graphql/limits.js";
 import { earlyLimits, limitsPlugin } from "./graphql/http-limits.js";
 import { faultStatusPlugin } from "./graphql/format-error.js";
+import { BODY_ERROR, createFastGraphQL } from "./graphql/fast-http.js";
 import { buildSchema } from "./graphql/schema.js";
 import { startGraphQLWs } from "./graphql/ws.js";
 import { answerClientError } from "./http/client-error.js";
@@ -88,6 +89,8 @@ export interface BrokerApp {
   readonly evidence: EvidenceKeys;
   /** promotionProgress streams on this broker (src/promotions). */
   readonly promotions: PromotionFeed;
+  /** POST /graphql requests served without Express and Apollo, and those handed on once their body was read (src/graphql/fast-http.ts). */
+  readonly graphqlFastPath: { readonly served: number; readonly declined: number };
 }
 
 /** Builds the broker; importing this module binds nothing. */
@@ -266,7 +269,19 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
 
   app.disable("x-powered-by");
   // Options per request: CORS settings change on a configuration reload.
-  app.use(cors((_req, callback) => callback(null, corsOptions(liveConfig.current.cors))));
+  const corsHandler = cors((_req, callback) => callback(null, corsOptions(liveConfig.current.cors)));
+  app.use(corsHandler);
+  // POST /graphql bodies the fast path read but could not parse: body-parser's own refusal.
+  app.use((req, _res, next) => next((req as { [BODY_ERROR]?: unknown })[BODY_ERROR]));
+  const fastGraphQL = createFastGraphQL({
+    schema,
+    config: config.broker,
+    contexts,
+    identities,
+    formatError,
+    cors: corsHandler,
+    etag: app.get("etag fn"),
+  });
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -305,6 +320,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     rollouts,
     evidence,
     promotions,
+    graphqlFastPath: fastGraphQL.stats,
     async start() {
       const admin = await bootstrapAdminPak(prisma, config.broker.adminPakHash);
       adminPakHash = admin.hash;
@@ -345,7 +361,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
         }),
       );
       app.use(httpErrorHandler);
-      httpServer.on("request", app);
+      httpServer.on("request", (req, res) => fastGraphQL.handle(req, res, () => app(req, res)));
       await new Promise<void>((resolve, reject) => {
         httpServer.once("error", reject);
         // Node's default accept queue (511) overflowed when 5,000 agents reconnected at once
@@ -376,6 +392,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
       delivery.stop();
       diagnostics.stop();
       workOrders.stop();
+      fastGraphQL.stop();
       if (apolloStarted) await Promise.race([apollo.stop(), timeout]);
       await listener.stop();
       httpServer.closeAllConnections();

@@ -1,8 +1,10 @@
 import { execFile, spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { createTestDatabase } from "../test/db.js";
+import { BROKER_NODE_FLAGS } from "./run-flags.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 
@@ -10,7 +12,7 @@ describe("the compiled broker (npm run build:broker, what docker/Dockerfile.brok
   it("starts under plain node, answers /healthz, and exits 0 on SIGTERM within the shutdown budget", async () => {
     await promisify(execFile)("npm", ["run", "--silent", "build:broker"], { cwd: root });
     const db = await createTestDatabase();
-    const child = spawn(process.execPath, [path.join(root, "dist/broker/broker.mjs")], {
+    const child = spawn(process.execPath, [...BROKER_NODE_FLAGS, path.join(root, "dist/broker/broker.mjs")], {
       cwd: root,
       env: {
         PATH: process.env.PATH,
@@ -37,4 +39,10 @@ describe("the compiled broker (npm run build:broker, what docker/Dockerfile.brok
     // main.ts forces exit 1 once the budget (+5 s) has passed: 0 means it stopped in time.
     expect(await exited).toBe(0);
   }, 120_000);
+
+  it("is started by docker/Dockerfile.broker with the flags it is tested and benchmarked with", () => {
+    const dockerfile = fs.readFileSync(path.join(root, "docker/Dockerfile.broker"), "utf8");
+    const cmd = ["node", "--enable-source-maps", ...BROKER_NODE_FLAGS, "dist/broker/broker.mjs"];
+    expect(dockerfile).toContain(`CMD ${JSON.stringify(cmd).replaceAll('","', '", "')}`);
+  });
 });

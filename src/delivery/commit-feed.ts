@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.js";
+import { queryRows, type Db } from "../db/client.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
 import { moduleLogger } from "../logger.js";
@@ -60,7 +60,7 @@ export class CommitFeed {
     if (this.notifyTimer) return;
     this.notifyTimer = setTimeout(() => {
       this.notifyTimer = null;
-      this.db.$executeRawUnsafe("NOTIFY brokkr_objects").catch((err) => log.warn({ err }, "batched NOTIFY failed"));
+      queryRows(this.db, "NOTIFY brokkr_objects", []).catch((err) => log.warn({ err }, "batched NOTIFY failed"));
     }, BATCHED_NOTIFY_MS);
   }
 

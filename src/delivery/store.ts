@@ -16,7 +16,9 @@ function single<T>(rows: T[]): T {
  * transaction holding a lower id commits after one holding a higher id.
  */
 export async function readHorizon(db: Db): Promise<bigint> {
-  const rows = await db.$queryRaw<{ h: bigint }[]>`SELECT brokkr_delivery_horizon() AS h`;
+  // Plain pg (queryRows), as objectsInRange: the commit feed reads both up to 200 times a
+  // second under writers, and Prisma's engine took about a tenth of the broker's CPU there.
+  const rows = await queryRows<{ h: bigint | string }>(db, "SELECT brokkr_delivery_horizon() AS h", []);
   return BigInt(single(rows).h);
 }
 
@@ -41,10 +43,13 @@ export async function liveAgentsAndNewest(db: Db, agentIds: string[]): Promise<{
 
 /** Live objects committed in (from, to], in sequence order. */
 export async function objectsInRange(db: Db, from: bigint, to: bigint): Promise<DeploymentObjectRow[]> {
-  const rows = await db.$queryRaw<RawObject[]>`
-    SELECT ${OBJECT_COLUMNS} FROM deployment_objects d
-     WHERE d.sequence_id > ${from} AND d.sequence_id <= ${to} AND d.deleted_at IS NULL
-     ORDER BY d.sequence_id`;
+  const rows = await queryRows<RawObject>(
+    db,
+    `SELECT ${OBJECT_COLUMNS.sql} FROM deployment_objects d
+      WHERE d.sequence_id > $1::bigint AND d.sequence_id <= $2::bigint AND d.deleted_at IS NULL
+      ORDER BY d.sequence_id`,
+    [from.toString(), to.toString()],
+  );
   return rows.map(toObjectRow);
 }
 

@@ -76,7 +76,11 @@ export function createContextFactory(deps: {
     promotions: deps.promotions,
     ...extra,
   });
+  const forIdentity = (identity: Identity | null, idempotencyKey?: string, origin?: RequestOrigin): GraphQLContext =>
+    build(identity, true, { ...(idempotencyKey ? { idempotencyKey } : {}), origin });
   return {
+    /** An HTTP request's context once its key has been resolved (the fast path, fast-http.ts). */
+    forIdentity,
     async forRequest(
       authorization: string | undefined,
       idempotencyKey?: string,
@@ -89,7 +93,7 @@ export function createContextFactory(deps: {
         // A database fault while looking the key up is the server's (503), never the caller's.
         throw contextCreationError(err);
       }
-      return build(identity, true, { ...(idempotencyKey ? { idempotencyKey } : {}), origin });
+      return forIdentity(identity, idempotencyKey, origin);
     },
     forSocket(identity: Identity | null, connection: SocketConnection, origin?: RequestOrigin): GraphQLContext {
       return build(identity, false, { connection, origin });

@@ -88,16 +88,60 @@ export function contextCreationError(err: unknown): GraphQLError {
 }
 
 /** A response carrying SERVICE_UNAVAILABLE is a 503 with Retry-After, so clients and proxies retry. */
+export function faultHead(errors: readonly GraphQLFormattedError[] | undefined) {
+  return errors?.some((e) => e.extensions?.code === "SERVICE_UNAVAILABLE") ? retryHead() : undefined;
+}
+
 export const faultStatusPlugin: ApolloServerPlugin = {
   async requestDidStart() {
     return {
       async willSendResponse({ response }) {
-        const errors = response.body.kind === "single" ? response.body.singleResult.errors : response.body.initialResult.errors;
-        if (!errors?.some((e) => e.extensions?.code === "SERVICE_UNAVAILABLE")) return;
-        const head = retryHead();
+        const head = faultHead(
+          response.body.kind === "single" ? response.body.singleResult.errors : response.body.initialResult.errors,
+        );
+        if (!head) return;
         response.http.status = head.status;
         for (const [name, value] of head.headers) response.http.headers.set(name, value);
       },
     };
   },
 };
+
+/**
+ * Apollo's normalizeAndFormatErrors (not exported by @apollo/server), for results the fast
+ * path ran (fast-http.ts): each error as a GraphQLError with a code (INTERNAL_SERVER_ERROR when
+ * it has none), its `http` extension taken out into the response's status and headers, then
+ * the formatter; a formatter that throws yields "Internal server error". No stack traces.
+ */
+export function formatExecutionErrors(
+  errors: readonly unknown[],
+  format: (f: GraphQLFormattedError, e: unknown) => GraphQLFormattedError,
+) {
+  const head: { status?: number; headers: [string, string][] } = { headers: [] };
+  const formatted = errors.map((error) => {
+    try {
+      const graphqlError =
+        error instanceof GraphQLError
+          ? error
+          : error instanceof Error
+            ? new GraphQLError(error.message, { originalError: error })
+            : new GraphQLError(`Unexpected error value: ${String(error)}`);
+      const extensions: Record<string, unknown> = {
+        ...graphqlError.extensions,
+        code: graphqlError.extensions.code ?? "INTERNAL_SERVER_ERROR",
+      };
+      const http = extensions.http as { status?: unknown; headers?: unknown } | undefined;
+      if (http && typeof http === "object" && (http.status === undefined || typeof http.status === "number")) {
+        if (http.headers === undefined || http.headers instanceof Map) {
+          if (typeof http.status === "number") head.status = http.status;
+          for (const [name, value] of (http.headers as Map<string, string> | undefined) ?? []) head.headers.push([name, value]);
+          delete extensions.http;
+        }
+      }
+      return format({ ...graphqlError.toJSON(), extensions }, error);
+    } catch {
+      return { message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } };
+    }
+  });
+  return { errors: formatted, head };
+}

@@ -5,7 +5,7 @@ import type { GraphQLContext } from "./context.js";
 import { DOCUMENT_CACHE_BYTES, DocumentCache } from "./document-cache.js";
 import { cachedOperationLimitErrors } from "./limit-cache.js";
 import { limitError, parseWithinLimits, type QueryLimits } from "./limits.js";
-import { jsonBytesOver, responseTooLarge } from "./response-size.js";
+import { oversizeAnswer } from "./response-size.js";
 
 /**
  * The HTTP side of the query limits that follow Apollo's standard validation
@@ -31,9 +31,10 @@ export function limitsPlugin(limits: QueryLimits, format: ErrorFormatter): Apoll
           if (first) throw first;
         },
         async willSendResponse({ response }) {
-          if (response.body.kind !== "single" || !jsonBytesOver(response.body.singleResult, limits.maxResponseBytes)) return;
-          const error = responseTooLarge(limits.maxResponseBytes);
-          response.body.singleResult = { errors: [format(error.toJSON(), error)] };
+          if (response.body.kind !== "single") return;
+          const oversize = oversizeAnswer(response.body.singleResult, limits, format);
+          if (!oversize) return;
+          response.body.singleResult = oversize;
           response.http.status = 400;
         },
       };

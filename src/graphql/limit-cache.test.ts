@@ -37,4 +37,13 @@ describe("cachedOperationLimitErrors", () => {
     const long = Array.from({ length: 5000 }, (_, i) => `l${i}`);
     expect(codes(cachedOperationLimitErrors(schema, labels, { l: long }, undefined, limits))).toEqual(["LIST_TOO_LONG"]);
   });
+
+  it("takes every valid cursor of a custom scalar as one shape, and still refuses one that does not coerce", () => {
+    const stream = parse(`subscription($after: BigInt) { agentDeployments(after: $after) { type } }`);
+    for (const after of ["0", "17", "123456789"])
+      expect(cachedOperationLimitErrors(schema, stream, { after }, undefined, limits)).toEqual([]);
+    expect(codes(cachedOperationLimitErrors(schema, stream, { after: "seventeen" }, undefined, limits))).toEqual([
+      "BAD_USER_INPUT",
+    ]);
+  });
 });

@@ -1,4 +1,12 @@
-import { Kind, type DocumentNode, type GraphQLError, type GraphQLSchema, type TypeNode } from "graphql";
+import {
+  Kind,
+  isScalarType,
+  type DocumentNode,
+  type GraphQLError,
+  type GraphQLScalarType,
+  type GraphQLSchema,
+  type TypeNode,
+} from "graphql";
 import { documentLimitErrors, type QueryLimits, requestLimitErrors } from "./limits.js";
 
 /**
@@ -12,7 +20,7 @@ interface PerDocument {
   limits: QueryLimits;
   errors: GraphQLError[];
   costs: Map<string, boolean>;
-  textVariables: Map<string, Set<string>>;
+  textVariables: Map<string, Map<string, GraphQLScalarType | null>>;
 }
 
 const perDocument = new WeakMap<DocumentNode, PerDocument>();
@@ -24,7 +32,9 @@ const MAX_SHAPES = 32;
  * Strings that cannot change the cost keep no identity in the key: the estimators read only
  * numbers (`first`) and booleans (@include/@skip), and any string coerces to a String or ID
  * variable, so those (and long strings anywhere: YAML, names) become a marker; other short
- * strings stay, as an enum value or a BigInt string decides whether variables coerce.
+ * strings stay, as an enum value decides whether variables coerce. A variable of a custom
+ * scalar (BigInt, DateTime) becomes the marker when its scalar accepts the value, and stays as
+ * it is when not: then every agent's cursor is one shape, not one per cursor.
  */
 const LONG_STRING = 64;
 const MARK = "\u0000s";
@@ -33,29 +43,56 @@ function namedType(type: TypeNode): string {
   return type.kind === Kind.NAMED_TYPE ? type.name.value : namedType(type.type);
 }
 
-/** Per operation name, its variables declared String or ID (lists of them too). */
-function textVariables(document: DocumentNode): Map<string, Set<string>> {
-  const byOperation = new Map<string, Set<string>>();
+/** Scalars whose values no estimator reads: String and ID (null: any string), and custom ones but JSON. */
+function valueFreeScalar(schema: GraphQLSchema, name: string): GraphQLScalarType | null | undefined {
+  if (name === "String" || name === "ID") return null;
+  const type = schema.getType(name);
+  return isScalarType(type) && !["Int", "Float", "Boolean", "JSON"].includes(name) ? type : undefined;
+}
+
+/** Per operation name, its variables whose value cannot change the cost (lists of them too), with their scalar. */
+function textVariables(schema: GraphQLSchema, document: DocumentNode): Map<string, Map<string, GraphQLScalarType | null>> {
+  const byOperation = new Map<string, Map<string, GraphQLScalarType | null>>();
   for (const def of document.definitions) {
     if (def.kind !== Kind.OPERATION_DEFINITION) continue;
-    const names = (def.variableDefinitions ?? []).filter((v) => ["String", "ID"].includes(namedType(v.type)));
-    byOperation.set(def.name?.value ?? "", new Set(names.map((v) => v.variable.name.value)));
+    const names = new Map<string, GraphQLScalarType | null>();
+    for (const v of def.variableDefinitions ?? []) {
+      const scalar = valueFreeScalar(schema, namedType(v.type));
+      if (scalar !== undefined) names.set(v.variable.name.value, scalar);
+    }
+    byOperation.set(def.name?.value ?? "", names);
   }
   return byOperation;
+}
+
+/** The marker for a value of a variable whose value cannot change the cost, when it coerces. */
+function marked(scalar: GraphQLScalarType | null, value: unknown): unknown {
+  if (scalar === null) return typeof value === "string" ? MARK : value;
+  try {
+    scalar.parseValue(value);
+    return MARK;
+  } catch {
+    return value;
+  }
 }
 
 function shapeOf(entry: PerDocument, variables: Record<string, unknown>, operationName: string | undefined): string {
   const text =
     entry.textVariables.get(operationName ?? "") ??
     (entry.textVariables.size === 1 ? [...entry.textVariables.values()][0] : undefined);
-  const marked = Object.fromEntries(
+  // The common case (createDeploymentObject's stackId and YAML): only strings, each a String or
+  // ID variable, so only the names shape the cost. Not JSON, so never equal to a shape below.
+  const names = Object.keys(variables);
+  if (names.every((name) => text?.get(name) === null && typeof variables[name] === "string"))
+    return `${operationName ?? ""}\u0000text:${names.join("\u0000")}`;
+  const shape = Object.fromEntries(
     Object.entries(variables).map(([name, value]) => {
-      if (!text?.has(name)) return [name, value];
-      if (typeof value === "string") return [name, MARK];
-      return [name, Array.isArray(value) ? value.map((v) => (typeof v === "string" ? MARK : v)) : value];
+      const scalar = text?.get(name);
+      if (scalar === undefined || value === null) return [name, value];
+      return [name, Array.isArray(value) ? value.map((v) => marked(scalar, v)) : marked(scalar, value)];
     }),
   );
-  return `${operationName ?? ""}\u0000${JSON.stringify(marked, (_, v) => (typeof v === "string" && v.length > LONG_STRING ? MARK : v))}`;
+  return `${operationName ?? ""}\u0000${JSON.stringify(shape, (_, v) => (typeof v === "string" && v.length > LONG_STRING ? MARK : v))}`;
 }
 
 export function cachedOperationLimitErrors(
@@ -67,7 +104,12 @@ export function cachedOperationLimitErrors(
 ): GraphQLError[] {
   let entry = perDocument.get(document);
   if (!entry || entry.limits !== limits) {
-    entry = { limits, errors: documentLimitErrors(document, limits), costs: new Map(), textVariables: textVariables(document) };
+    entry = {
+      limits,
+      errors: documentLimitErrors(document, limits),
+      costs: new Map(),
+      textVariables: textVariables(schema, document),
+    };
     perDocument.set(document, entry);
   }
   if (entry.errors.length > 0) return entry.errors;

@@ -16,22 +16,91 @@ function grouped<T, V>(rows: T[], ids: readonly string[], keyOf: (row: T) => str
   return ids.map((id) => map.get(id) ?? []);
 }
 
-/** Builds each member on first use: a subscription's context rarely touches most loaders. */
-function lazy<T extends Record<string, () => unknown>>(factories: T): { readonly [K in keyof T]: ReturnType<T[K]> } {
-  const out: Record<string, unknown> = {};
-  for (const [key, make] of Object.entries(factories)) {
-    Object.defineProperty(out, key, {
-      configurable: true,
-      enumerable: true,
-      get() {
-        const value = make();
-        Object.defineProperty(out, key, { value, enumerable: true });
-        return value;
-      },
-    });
-  }
-  // The getters defined above give each key its factory's result; TypeScript cannot follow defineProperty.
-  return out as { readonly [K in keyof T]: ReturnType<T[K]> };
+/**
+ * Each loader's batch function, by name. A request's loaders are made on first use (a
+ * subscription's context rarely touches most of them) from getters on one shared prototype:
+ * building a closure and a getter per loader per request took about 20 µs of every request.
+ */
+const BATCHES = {
+  generator: (db: Db) => async (ids: readonly string[]) => byId(await generators.findGeneratorsByIds(db, ids), ids),
+  stack: (db: Db) => async (ids: readonly string[]) => byId(await stacks.findStacksByIds(db, ids), ids),
+  agent: (db: Db) => async (ids: readonly string[]) => byId(await agents.findAgentsByIds(db, ids), ids),
+  deploymentObject: (db: Db) => async (ids: readonly string[]) => byId(await objects.findObjectsByIds(db, ids), ids),
+  stackLabels: (db: Db) => async (ids: readonly string[]) =>
+    grouped(
+      await stacks.labelsOfStacks(db, ids),
+      ids,
+      (r) => r.stackId,
+      (r) => r.label,
+    ),
+  stackAnnotations: (db: Db) => async (ids: readonly string[]) =>
+    grouped(
+      await stacks.annotationsOfStacks(db, ids),
+      ids,
+      (r) => r.stackId,
+      (r) => ({ key: r.key, value: r.value }),
+    ),
+  stackTargetedAgents: (db: Db) => async (ids: readonly string[]) =>
+    grouped(
+      await stacks.targetsOfStacks(db, ids),
+      ids,
+      (r) => r.stackId,
+      (r) => r.agent,
+    ),
+  latestObject: (db: Db) => async (ids: readonly string[]) => {
+    const rows = await objects.latestObjectsOfStacks(db, ids);
+    const map = new Map(rows.map((r) => [r.stackId, r]));
+    return ids.map((id) => map.get(id) ?? null);
+  },
+  agentLabels: (db: Db) => async (ids: readonly string[]) =>
+    grouped(
+      await agents.labelsOfAgents(db, ids),
+      ids,
+      (r) => r.agentId,
+      (r) => r.label,
+    ),
+  agentAnnotations: (db: Db) => async (ids: readonly string[]) =>
+    grouped(
+      await agents.annotationsOfAgents(db, ids),
+      ids,
+      (r) => r.agentId,
+      (r) => ({ key: r.key, value: r.value }),
+    ),
+  agentTargets: (db: Db) => async (ids: readonly string[]) =>
+    grouped(
+      await agents.targetsOfAgents(db, ids),
+      ids,
+      (r) => r.agentId,
+      (r) => r.stack,
+    ),
+  agentRegistrations: (db: Db) => async (ids: readonly string[]) =>
+    grouped(
+      await agents.registrationsOfAgents(db, ids),
+      ids,
+      (r) => r.agentId,
+      (r) => r.generator,
+    ),
+} satisfies Record<string, (db: Db) => BaseLoader.BatchLoadFn<string, unknown>>;
+
+type Batches = typeof BATCHES;
+export type Loaders = {
+  readonly [K in keyof Batches]: BaseLoader<string, Awaited<ReturnType<ReturnType<Batches[K]>>>[number]>;
+};
+
+class RequestLoaders {
+  constructor(
+    readonly db: Db,
+    readonly cache: boolean,
+  ) {}
+}
+for (const [name, batch] of Object.entries(BATCHES) as [string, (db: Db) => BaseLoader.BatchLoadFn<string, unknown>][]) {
+  Object.defineProperty(RequestLoaders.prototype, name, {
+    get(this: RequestLoaders) {
+      const loader = new BaseLoader(batch(this.db), { cache: this.cache });
+      Object.defineProperty(this, name, { value: loader, enumerable: true });
+      return loader;
+    },
+  });
 }
 
 /**
@@ -40,90 +109,10 @@ function lazy<T extends Record<string, () => unknown>>(factories: T): { readonly
  * page of N stacks with labels, annotations, latest object and targeted agents costs a
  * constant number of statements.
  */
-export function createLoaders(db: Db, cache = true) {
-  const DataLoader = class<K, V> extends BaseLoader<K, V> {
-    constructor(batch: BaseLoader.BatchLoadFn<K, V>) {
-      super(batch, { cache });
-    }
-  };
-  return lazy({
-    generator: () => new DataLoader(async (ids: readonly string[]) => byId(await generators.findGeneratorsByIds(db, ids), ids)),
-    stack: () => new DataLoader(async (ids: readonly string[]) => byId(await stacks.findStacksByIds(db, ids), ids)),
-    agent: () => new DataLoader(async (ids: readonly string[]) => byId(await agents.findAgentsByIds(db, ids), ids)),
-    deploymentObject: () => new DataLoader(async (ids: readonly string[]) => byId(await objects.findObjectsByIds(db, ids), ids)),
-    stackLabels: () =>
-      new DataLoader(async (ids: readonly string[]) =>
-        grouped(
-          await stacks.labelsOfStacks(db, ids),
-          ids,
-          (r) => r.stackId,
-          (r) => r.label,
-        ),
-      ),
-    stackAnnotations: () =>
-      new DataLoader(async (ids: readonly string[]) =>
-        grouped(
-          await stacks.annotationsOfStacks(db, ids),
-          ids,
-          (r) => r.stackId,
-          (r) => ({ key: r.key, value: r.value }),
-        ),
-      ),
-    stackTargetedAgents: () =>
-      new DataLoader(async (ids: readonly string[]) =>
-        grouped(
-          await stacks.targetsOfStacks(db, ids),
-          ids,
-          (r) => r.stackId,
-          (r) => r.agent,
-        ),
-      ),
-    latestObject: () =>
-      new DataLoader(async (ids: readonly string[]) => {
-        const rows = await objects.latestObjectsOfStacks(db, ids);
-        const map = new Map(rows.map((r) => [r.stackId, r]));
-        return ids.map((id) => map.get(id) ?? null);
-      }),
-    agentLabels: () =>
-      new DataLoader(async (ids: readonly string[]) =>
-        grouped(
-          await agents.labelsOfAgents(db, ids),
-          ids,
-          (r) => r.agentId,
-          (r) => r.label,
-        ),
-      ),
-    agentAnnotations: () =>
-      new DataLoader(async (ids: readonly string[]) =>
-        grouped(
-          await agents.annotationsOfAgents(db, ids),
-          ids,
-          (r) => r.agentId,
-          (r) => ({ key: r.key, value: r.value }),
-        ),
-      ),
-    agentTargets: () =>
-      new DataLoader(async (ids: readonly string[]) =>
-        grouped(
-          await agents.targetsOfAgents(db, ids),
-          ids,
-          (r) => r.agentId,
-          (r) => r.stack,
-        ),
-      ),
-    agentRegistrations: () =>
-      new DataLoader(async (ids: readonly string[]) =>
-        grouped(
-          await agents.registrationsOfAgents(db, ids),
-          ids,
-          (r) => r.agentId,
-          (r) => r.generator,
-        ),
-      ),
-  });
+export function createLoaders(db: Db, cache = true): Loaders {
+  // The getters above give each name its loader; TypeScript cannot follow defineProperty.
+  return new RequestLoaders(db, cache) as unknown as Loaders;
 }
-
-export type Loaders = ReturnType<typeof createLoaders>;
 
 /** The row a foreign key points at: its absence is a broken invariant (an internal error), not a null. */
 export async function referenced<T>(loader: { load(id: string): Promise<T | null> }, id: string): Promise<T> {

@@ -1,4 +1,5 @@
-import type { GraphQLError } from "graphql";
+import type { GraphQLError, GraphQLFormattedError } from "graphql";
+import type { ErrorFormatter } from "./client-errors.js";
 import { limitError } from "./limits.js";
 
 /**
@@ -28,4 +29,15 @@ export function jsonBytesOver(value: unknown, cap: number): boolean {
 
 export function responseTooLarge(maxResponseBytes: number): GraphQLError {
   return limitError("RESPONSE_TOO_LARGE", `the response would exceed ${maxResponseBytes} bytes; ask for fewer or smaller fields`);
+}
+
+/** An HTTP result over the response cap is answered with this instead (status 400). */
+export function oversizeAnswer(
+  result: unknown,
+  limits: { maxResponseBytes: number },
+  format: ErrorFormatter,
+): { errors: GraphQLFormattedError[] } | undefined {
+  if (!jsonBytesOver(result, limits.maxResponseBytes)) return undefined;
+  const error = responseTooLarge(limits.maxResponseBytes);
+  return { errors: [format(error.toJSON(), error)] };
 }

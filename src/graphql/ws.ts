@@ -18,7 +18,8 @@ import type { ContextFactory } from "./context.js";
 import { SharedResult, SharedResults, createSharedSubscribe } from "../delivery/shared-subscribe.js";
 import { DirectDeployments, type WsContext } from "./direct-deployments.js";
 import { serveGraphQLWs, type MessageIntercept, type WsExtra } from "./ws-server.js";
-import { documentLimitErrors, limitError, parseWithinLimits, requestLimitErrors } from "./limits.js";
+import { cachedOperationLimitErrors } from "./limit-cache.js";
+import { documentLimitErrors, limitError, parseWithinLimits } from "./limits.js";
 import { jsonBytesOver, responseTooLarge } from "./response-size.js";
 import { SocketCaps } from "./socket-caps.js";
 import { DOCUMENT_CACHE_BYTES, DocumentCache, isDocument, type Checked } from "./document-cache.js";
@@ -114,7 +115,8 @@ export function startGraphQLWs(opts: {
     const doc = documents.get(payload.query);
     if (!isDocument(doc)) return false;
     const variables = payload.variables ?? {};
-    if (requestLimitErrors(opts.schema, doc, variables, payload.operationName ?? undefined, broker).length > 0) return false;
+    if (cachedOperationLimitErrors(opts.schema, doc, variables, payload.operationName ?? undefined, broker).length > 0)
+      return false;
     if (jsonBytesOver(payload, broker.maxDocumentBytes + SUBSCRIPTION_PAYLOAD_MARGIN_BYTES)) return false;
     const found = direct.operationOf(doc, payload.operationName, variables);
     if (!found) return false;
@@ -186,7 +188,7 @@ export function startGraphQLWs(opts: {
         const doc = documents.get(payload.query);
         if (!isDocument(doc)) return doc;
         const variables = payload.variables ?? {};
-        const refused = requestLimitErrors(opts.schema, doc, variables, payload.operationName ?? undefined, broker);
+        const refused = cachedOperationLimitErrors(opts.schema, doc, variables, payload.operationName ?? undefined, broker);
         if (refused.length > 0) return refused;
         const subscription = getOperationAST(doc, payload.operationName)?.operation === "subscription";
         const payloadCap = broker.maxDocumentBytes + SUBSCRIPTION_PAYLOAD_MARGIN_BYTES;

@@ -16,7 +16,9 @@ const WEBHOOK_KEY = "ab".repeat(32);
 // No BROKKR__LOG__LEVEL in the environment, which would win over the file's.
 const broker = await startTestBroker({
   BROKKR_CONFIG_FILE: file,
-  BROKKR__CONFIG__RELOAD_DEBOUNCE_MS: "50",
+  // Long enough that each test's own reload comes first (else the watcher applies the file
+  // first and the reload finds nothing changed), short enough for the watcher's own test.
+  BROKKR__CONFIG__RELOAD_DEBOUNCE_MS: "3000",
   BROKKR__LOG__LEVEL: undefined,
   BROKKR__BROKER__WEBHOOK_ENCRYPTION_KEY: WEBHOOK_KEY,
 });
@@ -119,7 +121,7 @@ describe("live configuration", () => {
   it("reloads by itself when the file changes, after the debounce", async () => {
     writeConfig(`[log]\nlevel = "silent"\n[cors]\nallowed_origins = ["https://watched.example"]\n`);
     await vi.waitFor(() => expect(broker.app.liveConfig.current.cors.allowedOrigins).toEqual(["https://watched.example"]), {
-      timeout: 10_000,
+      timeout: 15_000,
     });
     expect(await allowedOrigin("https://watched.example")).toBe("https://watched.example");
   });

@@ -101,29 +101,36 @@ describe("reportDrift", () => {
     const f = await succeeded();
     ok(await reportSticker(broker, f.agent.pak, f.task.taskId));
     const outbox = outboxProbe(broker.db.sql);
-    const detected = await outbox.eventsDuring(async () => {
-      const res = ok(await reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: true, items: [ITEM] }));
-      expect(res.reportDrift.sticker).toMatchObject({
-        driftDetected: true,
-        driftDetails: [{ ...ITEM, manager: null }],
-        healedAt: null,
-      });
-      expect(res.reportDrift.sticker.driftCheckedAt).toEqual(expect.any(String));
-    });
+    // Only this task's events: the rollout runner may finish the fixture's promotion meanwhile.
+    const ofTask = (events: Awaited<ReturnType<typeof outbox.eventsDuring>>) =>
+      events.filter((e) => e.data.task_id === f.task.taskId);
+    const detected = ofTask(
+      await outbox.eventsDuring(async () => {
+        const res = ok(await reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: true, items: [ITEM] }));
+        expect(res.reportDrift.sticker).toMatchObject({
+          driftDetected: true,
+          driftDetails: [{ ...ITEM, manager: null }],
+          healedAt: null,
+        });
+        expect(res.reportDrift.sticker.driftCheckedAt).toEqual(expect.any(String));
+      }),
+    );
     expect(outbox.types(detected)).toEqual(["release.drift_detected"]);
     expect(detected[0]).toMatchObject({
       agent_id: f.agent.id,
       data: { task_id: f.task.taskId, release_id: f.task.releaseId, environment_id: f.task.environmentId, healed: false },
     });
     // The agent's periodic confirmation of the same state tells nobody anything new.
-    const confirmed = await outbox.eventsDuring(() =>
-      reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: true, items: [ITEM] }),
+    const confirmed = ofTask(
+      await outbox.eventsDuring(() => reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: true, items: [ITEM] })),
     );
     expect(confirmed).toEqual([]);
-    const resolved = await outbox.eventsDuring(async () => {
-      const res = ok(await reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: false, items: [] }));
-      expect(res.reportDrift.sticker).toMatchObject({ driftDetected: false, driftDetails: [] });
-    });
+    const resolved = ofTask(
+      await outbox.eventsDuring(async () => {
+        const res = ok(await reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: false, items: [] }));
+        expect(res.reportDrift.sticker).toMatchObject({ driftDetected: false, driftDetails: [] });
+      }),
+    );
     expect(outbox.types(resolved)).toEqual(["release.drift_resolved"]);
   });
 
@@ -131,13 +138,15 @@ describe("reportDrift", () => {
     const f = await succeeded({ driftPolicy: "HEAL" });
     ok(await reportSticker(broker, f.agent.pak, f.task.taskId));
     const outbox = outboxProbe(broker.db.sql);
-    const events = await outbox.eventsDuring(async () => {
+    const during = await outbox.eventsDuring(async () => {
       const res = ok(
         await reportDrift(broker, f.agent.pak, { taskId: f.task.taskId, drifted: true, healed: true, items: [ITEM] }),
       );
       expect(res.reportDrift.sticker).toMatchObject({ driftDetected: false, driftDetails: [{ ...ITEM, manager: null }] });
       expect(res.reportDrift.sticker.healedAt).toEqual(expect.any(String));
     });
+    // Only this task's events: the rollout runner may finish the fixture's promotion meanwhile.
+    const events = during.filter((e) => e.data.task_id === f.task.taskId);
     expect(outbox.types(events)).toEqual(["release.drift_detected", "release.drift_resolved"]);
     expect(events.every((e) => e.data.healed === true)).toBe(true);
   });
