@@ -186,9 +186,11 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   // noServer: attached to the HTTP server, ws would re-emit its errors (a taken port at start)
   // to graphql-ws, which prints a stack trace and closes every client; upgrades come from here.
   const wss = new WebSocketServer({ noServer: true, path: "/graphql", maxPayload: config.broker.bodyLimitBytes });
-  wss.on("error", (err) => faults.record("websocket", err));
+  const recordSocketFault = (err: Error) => faults.record("websocket", err);
+  wss.on("error", recordSocketFault);
   // graphql-ws listens for a socket's first 'error' only (once); a second would end the process.
-  wss.on("connection", (socket) => socket.on("error", (err) => faults.record("websocket", err)));
+  // One listener function for every socket, not a closure each.
+  wss.on("connection", (socket) => socket.on("error", recordSocketFault));
   metrics.countGraphqlSockets(() => wss.clients.size);
   const agentSockets = new AgentSocketServer({
     db: prisma,

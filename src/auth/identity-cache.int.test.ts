@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createAgent, createGenerator } from "../../test/factories.js";
+import { IdentityCache } from "./identity-cache.js";
+import { parsePak } from "./pak.js";
 
 // Two brokers on one database: each caches verified keys; a revocation on one must hold on both.
 let a: TestBroker;
@@ -87,5 +89,17 @@ describe("the verified-key cache", () => {
     b.app.listener.simulateConnectionLoss();
     await resynced;
     expect(b.app.identities.cache.size).toBe(0);
+  });
+});
+
+describe("the verified-key cache's sweep", () => {
+  it("drops expired keys without being asked for them again", async () => {
+    const cache = new IdentityCache(a.app.database.prisma, 50);
+    const gen = await createGenerator(a);
+    const hash = parsePak(`Bearer ${gen.pak}`);
+    if (!hash) throw new Error("the factory's PAK does not parse");
+    expect((await cache.lookup(hash))?.id).toBe(gen.id);
+    expect(cache.size).toBe(1);
+    await vi.waitFor(() => expect(cache.size).toBe(0), { timeout: 5_000 });
   });
 });

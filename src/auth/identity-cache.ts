@@ -1,17 +1,32 @@
 import { Batcher } from "../db/batcher.js";
 import type { Database } from "../db/client.js";
+import { addTo, removeFrom, valuesOf, type SmallSet } from "../small-set.js";
+import type { UserRole } from "./identity.js";
 import { findLiveIdentitiesByPakHashes, type LiveIdentityRow } from "./store.js";
 
 /** Brokkr caches verified keys for 60 s; revocation does not wait for that (see forget). */
 export const IDENTITY_CACHE_TTL_MS = 60_000;
 const MAX_ENTRIES = 100_000;
 
-interface Entry {
-  row: LiveIdentityRow;
-  expires: number;
-}
+type Role = LiveIdentityRow["role"];
+const ROLES: Record<Role, Role> = { GENERATOR: "GENERATOR", AGENT: "AGENT", USER: "USER" };
+const USER_ROLES: Record<UserRole, UserRole> = { ADMIN: "ADMIN", APPROVER: "APPROVER", VIEWER: "VIEWER" };
 
-const identityKey = (role: string, id: string) => `${role.toUpperCase()}:${id}`;
+/**
+ * A cached row: one object literal with every field (fast properties, no property array). The
+ * database gives every row strings of its own; this keeps the hash it was looked up by (the
+ * row's hash is that one, or it would not have matched) and the code's role strings.
+ */
+type Cached = LiveIdentityRow & { readonly expires: number };
+const cachedOf = (hash: string, row: LiveIdentityRow, expires: number) =>
+  ({
+    role: ROLES[row.role],
+    id: row.id,
+    pak_hash: hash,
+    active: row.active,
+    user_role: row.user_role && USER_ROLES[row.user_role],
+    expires,
+  }) as Cached;
 
 /**
  * Verified PAK hashes → their live generator, agent or user, for up to 60 s, so a request does not
@@ -22,13 +37,21 @@ const identityKey = (role: string, id: string) => `${role.toUpperCase()}:${id}`;
  * notifications were lost. A lookup that was running when something was forgotten does not
  * populate the cache (the generation check), so a read from before a revocation cannot be
  * cached after it. Misses arriving together share one statement (a reconnect storm of
- * thousands of agents is a handful of queries). Unknown keys are never cached.
+ * thousands of agents is a handful of queries). Unknown keys are never cached. Expired entries
+ * are swept (one timer, for the oldest), so an idle broker does not keep keys looked up once.
  */
 export class IdentityCache {
-  private readonly byHash = new Map<string, Entry>();
-  private readonly hashesOf = new Map<string, Set<string>>();
+  /** In order of expiry: each entry is (re)inserted when it is remembered, and the TTL is fixed. */
+  private readonly byHash = new Map<string, Cached>();
+  /** By role, then id: the hashes cached for that identity (almost always one). */
+  private readonly hashesOf: Record<Role, Map<string, SmallSet<string>>> = {
+    GENERATOR: new Map(),
+    AGENT: new Map(),
+    USER: new Map(),
+  };
   private generation = 0;
   private readonly misses: Batcher<string, LiveIdentityRow | null>;
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
     db: Database,
@@ -43,12 +66,12 @@ export class IdentityCache {
 
   async lookup(hash: string): Promise<LiveIdentityRow | null> {
     const hit = this.byHash.get(hash);
-    if (hit && hit.expires > Date.now()) return hit.row;
-    if (hit) this.drop(hash, hit.row);
+    if (hit && hit.expires > Date.now()) return hit;
+    if (hit) this.drop(hash, hit);
     const generation = this.generation;
     const row = await this.misses.load(hash);
-    if (row && generation === this.generation) this.remember(hash, row);
-    return row;
+    if (!row || generation !== this.generation) return row;
+    return this.remember(hash, row);
   }
 
   /** `generator:<id>` / `agent:<id>` / `user:<id>`, as the identity notification carries it. */
@@ -59,33 +82,55 @@ export class IdentityCache {
 
   forget(role: string, id: string): void {
     this.generation++;
-    const key = identityKey(role, id);
-    for (const hash of this.hashesOf.get(key) ?? []) this.byHash.delete(hash);
-    this.hashesOf.delete(key);
+    const hashes = this.hashesOf[role.toUpperCase() as Role];
+    if (!hashes) return;
+    for (const hash of valuesOf(hashes.get(id))) this.byHash.delete(hash);
+    hashes.delete(id);
   }
 
   clear(): void {
     this.generation++;
     this.byHash.clear();
-    this.hashesOf.clear();
+    for (const hashes of Object.values(this.hashesOf)) hashes.clear();
   }
 
   get size(): number {
     return this.byHash.size;
   }
 
-  private remember(hash: string, row: LiveIdentityRow): void {
+  private remember(hash: string, row: LiveIdentityRow): Cached {
     if (this.byHash.size >= MAX_ENTRIES) this.clear();
-    this.byHash.set(hash, { row, expires: Date.now() + this.ttlMs });
-    const key = identityKey(row.role, row.id);
-    let set = this.hashesOf.get(key);
-    if (!set) this.hashesOf.set(key, (set = new Set()));
-    set.add(hash);
+    const cached = cachedOf(hash, row, Date.now() + this.ttlMs);
+    const previous = this.byHash.get(hash);
+    if (previous) this.drop(hash, previous); // re-inserted at the end, keeping the expiry order
+    this.byHash.set(hash, cached);
+    addTo(this.hashesOf[cached.role], cached.id, hash);
+    this.sweeper ??= this.sweepAt(cached.expires);
+    return cached;
   }
 
-  private drop(hash: string, row: LiveIdentityRow): void {
+  private drop(hash: string, row: Cached): void {
     this.byHash.delete(hash);
-    this.hashesOf.get(identityKey(row.role, row.id))?.delete(hash);
+    removeFrom(this.hashesOf[row.role], row.id, hash);
+  }
+
+  /** Drops the expired entries (the oldest first) and waits for the next to expire. */
+  private sweep(): void {
+    this.sweeper = null;
+    const now = Date.now();
+    for (const [hash, cached] of this.byHash) {
+      if (cached.expires > now) {
+        this.sweeper = this.sweepAt(cached.expires);
+        return;
+      }
+      this.drop(hash, cached);
+    }
+  }
+
+  private sweepAt(expires: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.sweep(), Math.max(0, expires - Date.now()) + 1);
+    timer.unref();
+    return timer;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { DeploymentObjectRow } from "../deployment-objects/store.js";
+import { contains, valuesOf, type SmallSet } from "../small-set.js";
 import { BoundedQueue, type QueueOptions } from "./bounded-queue.js";
 import type { AgentDeploymentEventModel } from "./types.js";
 
@@ -13,20 +14,30 @@ export interface EventSink {
 }
 export type SinkFactory = (onClose: () => void) => EventSink;
 
+/** AgentSubscription's states, as bits of one number. */
+const RECEIVING = 1;
+const INITIALISED = 2;
+const DIRTY = 4;
+const REPLAYING = 8;
+
 /**
  * One agentDeployments subscription. Guarantees on this stream: per stack, objects go out in
- * increasing sequence order and never twice (`lastSent`); superseded ones are skipped; nothing
+ * increasing sequence order and never twice (`markSent`); superseded ones are skipped; nothing
  * at or below the cursor goes out live. While the replay runs, live events wait in `pending`
  * so they follow it. Its associations are set only through `install`.
+ *
+ * Thousands of these sit idle per broker, so each is kept small (issue 13): one stack and its
+ * last sent sequence id in fields of their own (a Set and a Map only for an agent with more
+ * stacks), the four states in one number, `pending` made only if something waits.
  */
 export class AgentSubscription {
-  private readonly lastSent = new Map<string, bigint>();
-  private stackSet = new Set<string>();
-  private receiving = false;
-  private initialised = false;
-  private associationsDirty = false;
-  private replaying = true;
-  private pending: AgentDeploymentEventModel[] | null = [];
+  private stackSlot: SmallSet<string> | undefined = undefined;
+  /** The last sequence id sent of one stack, in fields; of any further stacks, in `sentMore`. */
+  private sentStack: string | null = null;
+  private sentSeq = 0n;
+  private sentMore: Map<string, bigint> | null = null;
+  private flags = REPLAYING;
+  private pending: AgentDeploymentEventModel[] | null = null;
   private readonly queue: EventSink;
   private readonly onSend?: (o: DeploymentObjectRow) => void;
 
@@ -45,38 +56,49 @@ export class AgentSubscription {
     return this.queue;
   }
 
+  /** A copy when it holds one stack: hot paths ask hasStack. */
   get stacks(): ReadonlySet<string> {
-    return this.stackSet;
+    const slot = this.stackSlot;
+    return slot instanceof Set ? slot : new Set(valuesOf(slot));
+  }
+
+  hasStack(stackId: string): boolean {
+    return contains(this.stackSlot, stackId);
+  }
+
+  stackIds(): readonly string[] {
+    return valuesOf(this.stackSlot);
   }
 
   /** The agent receives (ACTIVE, not deleted) as of the last install. */
   get active(): boolean {
-    return this.receiving;
+    return (this.flags & RECEIVING) !== 0;
   }
 
   get isInitialised(): boolean {
-    return this.initialised;
+    return (this.flags & INITIALISED) !== 0;
   }
 
+  /** Takes `stacks` over (the caller makes a Set per subscription). */
   install(stacks: Set<string>, active: boolean): void {
-    this.stackSet = stacks;
-    this.receiving = active;
+    this.stackSlot = stacks.size > 1 ? stacks : stacks.values().next().value;
+    this.set(RECEIVING, active);
   }
 
   /** Associations changed while the initial read ran: it must read again. */
   markAssociationsDirty(): void {
-    if (!this.initialised) this.associationsDirty = true;
+    if (!this.isInitialised) this.set(DIRTY, true);
   }
 
   /** Starts an initial read; true when a change arrived during the previous one. */
   takeAssociationsDirty(): boolean {
-    const dirty = this.associationsDirty;
-    this.associationsDirty = false;
+    const dirty = (this.flags & DIRTY) !== 0;
+    this.set(DIRTY, false);
     return dirty;
   }
 
   markInitialised(): void {
-    this.initialised = true;
+    this.set(INITIALISED, true);
   }
 
   /**
@@ -90,14 +112,15 @@ export class AgentSubscription {
 
   /** The latest object of a stack that just became targeted: sent even if older than the cursor. */
   target(object: DeploymentObjectRow): void {
-    if (!this.receiving || !this.stackSet.has(object.stackId)) return;
+    if (!this.active || !this.hasStack(object.stackId)) return;
     if (!this.markSent(object)) return;
     this.emit({ type: "DEPLOY", stackId: object.stackId, deploymentObject: object });
     this.onSend?.(object);
   }
 
   untarget(stackId: string): void {
-    this.lastSent.delete(stackId);
+    if (this.sentStack === stackId) this.sentStack = null;
+    else this.sentMore?.delete(stackId);
     this.emit({ type: "UNTARGETED", stackId, deploymentObject: null });
   }
 
@@ -111,7 +134,7 @@ export class AgentSubscription {
 
   /** Replay done: flush what arrived meanwhile, then stream directly. */
   finishReplay(): void {
-    this.replaying = false;
+    this.set(REPLAYING, false);
     const pending = this.pending ?? [];
     this.pending = null;
     for (const event of pending) this.queue.push(event);
@@ -122,14 +145,24 @@ export class AgentSubscription {
   }
 
   private markSent(object: DeploymentObjectRow): boolean {
-    const last = this.lastSent.get(object.stackId);
-    if (last !== undefined && object.sequenceId <= last) return false;
-    this.lastSent.set(object.stackId, object.sequenceId);
+    const { stackId, sequenceId } = object;
+    const last = this.sentStack === stackId ? this.sentSeq : this.sentMore?.get(stackId);
+    if (last !== undefined && sequenceId <= last) return false;
+    if (this.sentStack === null || this.sentStack === stackId) {
+      // A stack is kept in one place only: the fields or the map.
+      this.sentMore?.delete(stackId);
+      this.sentStack = stackId;
+      this.sentSeq = sequenceId;
+    } else (this.sentMore ??= new Map()).set(stackId, sequenceId);
     return true;
   }
 
   private emit(event: AgentDeploymentEventModel): void {
-    if (this.replaying) this.pending?.push(event);
+    if (this.flags & REPLAYING) (this.pending ??= []).push(event);
     else this.queue.push(event);
+  }
+
+  private set(flag: number, on: boolean): void {
+    this.flags = on ? this.flags | flag : this.flags & ~flag;
   }
 }

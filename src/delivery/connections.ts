@@ -4,6 +4,7 @@ import { liveKeyStates, type KeyState } from "../auth/store.js";
 import { Batcher } from "../db/batcher.js";
 import type { Db } from "../db/client.js";
 import { moduleLogger } from "../logger.js";
+import { addTo, removeFrom, sizeOf, valuesOf, type SmallSet } from "../small-set.js";
 
 const log = moduleLogger("connections");
 
@@ -25,28 +26,36 @@ export interface Connection {
   remove(): void;
 }
 
-/** The identities whose keys can change at run time (not the configured admin key). */
-interface TrackedIdentity {
-  role: KeyState["role"];
-  id: string;
-}
+/** The roles whose keys can change at run time (not the configured admin key). */
+type TrackedRole = KeyState["role"];
 
 /** Users act with the admin's role but hold keys of their own, revocable like any other. */
-function tracked(identity: ResolvedKey["identity"]): TrackedIdentity | null {
-  if (identity.role !== "ADMIN") return { role: identity.role, id: identity.id };
-  return identity.user ? { role: "USER", id: identity.user.id } : null;
+function trackedRole(identity: ResolvedKey["identity"]): TrackedRole | null {
+  if (identity.role !== "ADMIN") return identity.role;
+  return identity.user ? "USER" : null;
 }
 
-/** One connection: what the registry tracks, and the Connection handed out (one object per socket). */
+/**
+ * One connection: what the registry tracks, and the Connection handed out (one object per
+ * socket; its identity's role and id are read from its key, not kept again).
+ */
 class Entry implements Connection {
   closed = false;
 
   constructor(
     private readonly registry: ConnectionRegistry,
     readonly key: ResolvedKey,
-    readonly identity: TrackedIdentity,
     readonly socket: Socket,
   ) {}
+
+  get role(): TrackedRole {
+    return trackedRole(this.key.identity) ?? "USER";
+  }
+
+  get id(): string {
+    const { identity } = this.key;
+    return (identity.role === "ADMIN" ? identity.user?.id : identity.id) ?? "";
+  }
 
   async recheck(): Promise<boolean> {
     await this.registry.recheckEntry(this);
@@ -62,16 +71,27 @@ class Entry implements Connection {
 const UNTRACKED: Connection = { recheck: async () => true, remove: () => {} };
 
 const identityKey = (role: string, id: string) => `${role}:${id}`;
+/** The kinds an identity notification names. */
+const ROLE_OF_KIND = new Map<string, TrackedRole>([
+  ["generator", "GENERATOR"],
+  ["agent", "AGENT"],
+  ["user", "USER"],
+]);
 
 /**
  * Open websockets by identity. A websocket authenticates once, at connection_init; this makes a
  * rotated or deleted key, or a deactivated agent, end its sockets on every broker: each broker
  * hears the identity notification (migration 0005) and re-reads the key; after a LISTEN
  * reconnect it re-reads every connected identity, since notifications were lost meanwhile.
- * Keys are compared by their stored hash only.
+ * Keys are compared by their stored hash only. Entries are kept by role, then by the identity's
+ * id (no key string of their own per identity), one bare entry per identity until it has two.
  */
 export class ConnectionRegistry {
-  private readonly byIdentity = new Map<string, Set<Entry>>();
+  private readonly byRole: Record<TrackedRole, Map<string, SmallSet<Entry>>> = {
+    GENERATOR: new Map(),
+    AGENT: new Map(),
+    USER: new Map(),
+  };
   /** Per-operation re-checks arriving together (a reconnect storm) share one statement. */
   private readonly rechecks = new Batcher<Entry, undefined>(async (entries) => {
     await this.verify(entries);
@@ -81,13 +101,9 @@ export class ConnectionRegistry {
   constructor(private readonly db: Db) {}
 
   add(key: ResolvedKey, socket: Socket): Connection {
-    const identity = tracked(key.identity);
-    if (!identity) return UNTRACKED;
-    const entry = new Entry(this, key, identity, socket);
-    const k = identityKey(identity.role, identity.id);
-    let set = this.byIdentity.get(k);
-    if (!set) this.byIdentity.set(k, (set = new Set()));
-    set.add(entry);
+    if (!trackedRole(key.identity)) return UNTRACKED;
+    const entry = new Entry(this, key, socket);
+    addTo(this.byRole[entry.role], entry.id, entry);
     return entry;
   }
 
@@ -97,38 +113,39 @@ export class ConnectionRegistry {
   }
 
   removeEntry(entry: Entry): void {
-    this.remove(identityKey(entry.identity.role, entry.identity.id), entry);
+    removeFrom(this.byRole[entry.role], entry.id, entry);
   }
 
   get size(): number {
     let n = 0;
-    for (const set of this.byIdentity.values()) n += set.size;
+    for (const map of Object.values(this.byRole)) for (const slot of map.values()) n += sizeOf(slot);
     return n;
   }
 
   /** An identity notification: `generator:<id>`, `agent:<id>` or `user:<id>`. */
   identityChanged(payload: string): void {
     const [kind, id] = payload.split(":");
-    if (!id || (kind !== "generator" && kind !== "agent" && kind !== "user")) return;
-    const entries = this.byIdentity.get(identityKey(kind.toUpperCase(), id));
-    if (entries) this.verifyInBackground([...entries]);
+    const role = ROLE_OF_KIND.get(kind ?? "");
+    if (!id || !role) return;
+    const entries = valuesOf(this.byRole[role].get(id));
+    if (entries.length > 0) this.verifyInBackground(entries);
   }
 
   /** After a LISTEN reconnect: every connected identity, in one statement. */
   recheckAll(): void {
-    const all = [...this.byIdentity.values()].flatMap((set) => [...set]);
+    const all = Object.values(this.byRole).flatMap((map) => [...map.values()].flatMap((slot) => valuesOf(slot)));
     if (all.length > 0) this.verifyInBackground(all);
   }
 
-  private verifyInBackground(entries: Entry[]): void {
+  private verifyInBackground(entries: readonly Entry[]): void {
     this.verify(entries).catch((err) => log.error({ err }, "re-checking connected identities failed"));
   }
 
-  private async verify(entries: Entry[]): Promise<void> {
-    const ids = (role: string) => [...new Set(entries.filter((e) => e.identity.role === role).map((e) => e.identity.id))];
+  private async verify(entries: readonly Entry[]): Promise<void> {
+    const ids = (role: string) => [...new Set(entries.filter((e) => e.role === role).map((e) => e.id))];
     const states = await liveKeyStates(this.db, ids("GENERATOR"), ids("AGENT"), ids("USER"));
     const byKey = new Map(states.map((s) => [identityKey(s.role, s.id), s]));
-    for (const entry of entries) this.apply(entry, byKey.get(identityKey(entry.identity.role, entry.identity.id)));
+    for (const entry of entries) this.apply(entry, byKey.get(identityKey(entry.role, entry.id)));
   }
 
   private apply(entry: Entry, state: KeyState | undefined): void {
@@ -144,17 +161,10 @@ export class ConnectionRegistry {
 
   private close(entry: Entry, code: number, reason: string): void {
     entry.closed = true;
-    const { identity } = entry;
-    log.info({ role: identity.role, id: identity.id, code }, "closing a websocket whose identity no longer holds");
+    log.info({ role: entry.role, id: entry.id, code }, "closing a websocket whose identity no longer holds");
     entry.socket.close(code, reason);
     // Nothing is sent once closing; a client that never answers the close frame is cut off.
     setTimeout(() => entry.socket.terminate(), TERMINATE_AFTER_MS).unref();
-    this.remove(identityKey(identity.role, identity.id), entry);
-  }
-
-  private remove(k: string, entry: Entry): void {
-    const set = this.byIdentity.get(k);
-    if (!set?.delete(entry)) return;
-    if (set.size === 0) this.byIdentity.delete(k);
+    this.removeEntry(entry);
   }
 }

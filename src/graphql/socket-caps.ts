@@ -1,5 +1,6 @@
 import type { WebSocket, WebSocketServer } from "ws";
 import type { Identity } from "../auth/identity.js";
+import { added, contains, removed, valuesOf, type SmallSet } from "../small-set.js";
 
 /** 1013 "Try Again Later": the server is at a limit, the client may come back. */
 export const TRY_AGAIN_LATER = 1013;
@@ -7,12 +8,13 @@ export const TRY_AGAIN_LATER = 1013;
 /**
  * Caps that no single socket can see: sockets that have not (yet) authenticated, and open
  * subscriptions per identity across all of its sockets. An identity's count is kept per
- * socket context too, so a socket that closes gives back whatever it still held.
+ * socket context too, so a socket that closes gives back whatever it still held. Counts are
+ * kept by role, then by the identity's own id string (no key string per identity).
  */
 export class SocketCaps {
   private readonly unauthenticated = new Set<WebSocket>();
-  private readonly perIdentity = new Map<string, number>();
-  private readonly held = new WeakMap<object, { key: string; ids: Set<string> }>();
+  private readonly perIdentity = new Map<string, Map<string, number>>();
+  private readonly held = new WeakMap<object, Held>();
 
   constructor(private readonly caps: { maxUnauthenticatedSockets: number; maxSubscriptionsPerIdentity: number }) {}
 
@@ -40,33 +42,48 @@ export class SocketCaps {
 
   /** Takes a subscription slot for `identity`; false when it holds the maximum already. */
   acquire(connection: object, id: string, identity: Identity): boolean {
-    const key = capKey(identity);
-    const count = this.perIdentity.get(key) ?? 0;
+    const [role, identityId] = capKey(identity);
+    let counts = this.perIdentity.get(role);
+    const count = counts?.get(identityId) ?? 0;
     if (count >= this.caps.maxSubscriptionsPerIdentity) return false;
-    let entry = this.held.get(connection);
-    if (!entry) this.held.set(connection, (entry = { key, ids: new Set() }));
-    entry.ids.add(id);
-    this.perIdentity.set(key, count + 1);
+    if (!counts) this.perIdentity.set(role, (counts = new Map()));
+    const entry = this.held.get(connection);
+    if (!entry) this.held.set(connection, new Held(counts, identityId, id));
+    else if (contains(entry.ids, id))
+      return true; // held already: counted once, as before
+    else entry.ids = added(entry.ids, id);
+    counts.set(identityId, count + 1);
     return true;
   }
 
   release(connection: object, id: string): void {
     const entry = this.held.get(connection);
-    if (!entry?.ids.delete(id)) return;
-    const left = (this.perIdentity.get(entry.key) ?? 1) - 1;
-    if (left > 0) this.perIdentity.set(entry.key, left);
-    else this.perIdentity.delete(entry.key);
+    if (!entry || !contains(entry.ids, id)) return;
+    entry.ids = removed(entry.ids, id);
+    const left = (entry.counts.get(entry.identityId) ?? 1) - 1;
+    if (left > 0) entry.counts.set(entry.identityId, left);
+    else entry.counts.delete(entry.identityId);
   }
 
   releaseAll(connection: object): void {
-    for (const id of [...(this.held.get(connection)?.ids ?? [])]) this.release(connection, id);
+    for (const id of valuesOf(this.held.get(connection)?.ids)) this.release(connection, id);
   }
 
   subscriptionsOf(identity: Identity): number {
-    return this.perIdentity.get(capKey(identity)) ?? 0;
+    const [role, identityId] = capKey(identity);
+    return this.perIdentity.get(role)?.get(identityId) ?? 0;
   }
 }
 
+/** What one socket context holds: its identity's counts (of its role) and the ids it took. */
+class Held {
+  constructor(
+    readonly counts: Map<string, number>,
+    readonly identityId: string,
+    public ids: SmallSet<string> | undefined,
+  ) {}
+}
+
 /** Users hold keys of their own: each has its own quota, not the admin key's. */
-const capKey = (identity: Identity) =>
-  identity.role === "ADMIN" && identity.user ? `USER:${identity.user.id}` : `${identity.role}:${identity.id ?? ""}`;
+const capKey = (identity: Identity): [role: string, id: string] =>
+  identity.role === "ADMIN" && identity.user ? ["USER", identity.user.id] : [identity.role, identity.id ?? ""];

@@ -1,6 +1,6 @@
 import { CloseCode, handleProtocols, makeServer, type ConnectionInitMessage, type ServerOptions } from "graphql-ws";
 import type { IncomingMessage } from "node:http";
-import type { WebSocket, WebSocketServer } from "ws";
+import type { RawData, WebSocket, WebSocketServer } from "ws";
 import { SharedResult } from "../delivery/shared-subscribe.js";
 import { moduleLogger } from "../logger.js";
 
@@ -16,7 +16,8 @@ const log = moduleLogger("graphql-ws");
  *   serialised once, in its place. Stringifying and sending are synchronous back to back in
  *   graphql-ws (`socket.send(stringifyMessage(…))`), so the one pending slot cannot be mixed up.
  * - One keep-alive timer sweeps every socket instead of a timer per socket; so does one for the
- *   connection_init timeout. Listeners that need no state of their own are shared.
+ *   connection_init timeout. Each socket is one SocketAdapter (graphql-ws's socket interface and
+ *   the socket's state), found by the socket's listeners, which are shared: no closures per socket.
  * - `intercept` sees messages first (graphql/direct-deployments.ts takes agentDeployments).
  */
 const PAYLOAD_PLACEHOLDER = "\u0000brokkr:shared-payload";
@@ -62,6 +63,58 @@ const reasonOf = (err: unknown) =>
  */
 export type MessageIntercept<X> = (extra: X, data: string, fallback: (data: string) => Promise<void>) => boolean;
 
+/**
+ * graphql-ws's view of one socket (its `WebSocket` interface) and what the shared listeners
+ * need of it: one object per socket, its methods on the prototype. Per-socket closures for
+ * send, close, onMessage and the listeners cost ~600 bytes per idle agent (issue 13).
+ */
+class SocketAdapter<X> {
+  /** graphql-ws's message handler (onMessage); null until it opened the socket, and if it refused it. */
+  private handler: ((data: string) => Promise<void>) | null = null;
+  /** What graphql-ws's `opened` returned: called once, when the socket closes. */
+  closed: ((code?: number, reason?: string) => Promise<void>) | null = null;
+  /** Answered the last keep-alive ping (or is new). */
+  alive = true;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly extra: X,
+  ) {}
+
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  get opened(): boolean {
+    return this.handler !== null;
+  }
+
+  send(data: string): Promise<void> {
+    const frame = splicePayload(data);
+    const { socket } = this;
+    if (socket.readyState !== socket.OPEN) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => socket.send(frame, (err) => (err ? reject(err) : resolve())));
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(cb: (data: string) => Promise<void>): void {
+    this.handler = cb;
+  }
+
+  /** graphql-ws's own handling of one message; a fault closes the socket. */
+  async handle(data: string): Promise<void> {
+    try {
+      await this.handler?.(data);
+    } catch (err) {
+      log.error({ err }, "handling a websocket message failed");
+      this.socket.close(CloseCode.InternalServerError, reasonOf(err));
+    }
+  }
+}
+
 export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E extends Record<PropertyKey, unknown>>(
   options: ServerOptions<P, WsExtra & Partial<E>>,
   wss: WebSocketServer,
@@ -76,16 +129,17 @@ export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E ext
   });
   wss.options.handleProtocols = handleProtocols;
   wss.on("error", (err) => log.error({ err }, "websocket server error"));
-  const alive = new WeakSet<WebSocket>();
+  /** Every open socket's adapter, from its 'connection' to its 'close'. */
+  const adapters = new Map<WebSocket, SocketAdapter<WsExtra & Partial<E>>>();
   // A socket that has not answered the previous sweep's ping is dead: terminate it.
   const sweep = setInterval(() => {
-    for (const socket of wss.clients) {
+    for (const [socket, adapter] of adapters) {
       if (socket.readyState !== socket.OPEN) continue;
-      if (!alive.has(socket)) {
+      if (!adapter.alive) {
         socket.terminate();
         continue;
       }
-      alive.delete(socket);
+      adapter.alive = false;
       socket.ping();
     }
   }, keepAliveMs);
@@ -107,52 +161,37 @@ export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E ext
   initSweep.unref();
   // Shared listeners (the socket is `this`): no closures per socket.
   function onPong(this: WebSocket) {
-    alive.add(this);
+    const adapter = adapters.get(this);
+    if (adapter) adapter.alive = true;
   }
   function onError(this: WebSocket, err: Error) {
     log.warn({ err }, "websocket error");
     this.close(CloseCode.InternalServerError, reasonOf(err));
   }
+  function onMessage(this: WebSocket, event: RawData) {
+    const adapter = adapters.get(this);
+    if (!adapter?.opened) return; // graphql-ws refused it (and is closing it): as if nobody listened
+    const data = String(event);
+    if (awaitingInit.has(this) && isConnectionInit(data)) awaitingInit.delete(this);
+    if (!intercept?.(adapter.extra, data, (taken) => adapter.handle(taken))) void adapter.handle(data);
+  }
+  function onClose(this: WebSocket, code: number, reason: Buffer) {
+    awaitingInit.delete(this);
+    const adapter = adapters.get(this);
+    adapters.delete(this);
+    void adapter?.closed?.(code, String(reason));
+  }
   wss.on("connection", (socket, request) => {
-    alive.add(socket);
     awaitingInit.set(socket, Date.now());
     socket.on("pong", onPong);
     socket.on("error", onError);
-    // graphql-ws's own adapter builds the same object: the socket, its upgrade request, and
+    // graphql-ws's own adapter builds the same extra: the socket, its upgrade request, and
     // whatever onConnect adds later.
-    const extra = { socket, request } as WsExtra & Partial<E>;
-    const closed = server.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            const frame = splicePayload(data);
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(frame, (err) => (err ? reject(err) : resolve()));
-          }),
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (cb) => {
-          const handle = async (data: string) => {
-            try {
-              await cb(data);
-            } catch (err) {
-              log.error({ err }, "handling a websocket message failed");
-              socket.close(CloseCode.InternalServerError, reasonOf(err));
-            }
-          };
-          socket.on("message", (event) => {
-            const data = String(event);
-            if (awaitingInit.has(socket) && isConnectionInit(data)) awaitingInit.delete(socket);
-            if (!intercept?.(extra, data, handle)) void handle(data);
-          });
-        },
-      },
-      extra,
-    );
-    socket.on("close", (code, reason) => {
-      awaitingInit.delete(socket);
-      void closed(code, String(reason));
-    });
+    const adapter = new SocketAdapter(socket, { socket, request } as WsExtra & Partial<E>);
+    adapters.set(socket, adapter);
+    adapter.closed = server.opened(adapter, adapter.extra);
+    socket.on("message", onMessage);
+    socket.on("close", onClose);
   });
   return {
     dispose: async () => {
