@@ -31,6 +31,13 @@ export function sizeOf<T>(slot: SmallSet<T> | undefined): number {
   return isSet(slot) ? slot.size : 1;
 }
 
+/** Calls `fn` for each value, allocating nothing (the fan-out's loop). */
+export function forEachOf<T>(slot: SmallSet<T> | undefined, fn: (value: T) => void): void {
+  if (slot === undefined) return;
+  if (isSet(slot)) for (const value of slot) fn(value);
+  else fn(slot);
+}
+
 export function valuesOf<T>(slot: SmallSet<T> | undefined): readonly T[] {
   if (slot === undefined) return [];
   return isSet(slot) ? [...slot] : [slot];

@@ -99,9 +99,8 @@ export class DeliveryHub implements CommitHook {
 
   private dispatch(object: DeploymentObjectRow): void {
     this.waiters.objectDispatched(object.stackId);
-    for (const agentId of this.index.agentsOfStack(object.stackId)) {
-      for (const sub of this.index.subscriptionsOf(agentId)) sub.deploy(object);
-    }
+    const deploy = (sub: AgentSubscription) => sub.deploy(object);
+    for (const agentId of this.index.agentsOfStack(object.stackId)) this.index.forEachSubscription(agentId, deploy);
     this.stackWatchers.dispatch(object);
   }
 

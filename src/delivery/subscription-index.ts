@@ -1,4 +1,4 @@
-import { addTo, removeFrom, sizeOf, valuesOf, type SmallSet } from "../small-set.js";
+import { addTo, forEachOf, removeFrom, sizeOf, valuesOf, type SmallSet } from "../small-set.js";
 import type { AgentSubscription } from "./agent-subscription.js";
 
 /** A stack's subscribed agents, with the one copy of the stack's id its subscriptions share. */
@@ -52,6 +52,11 @@ export class SubscriptionIndex {
 
   subscriptionsOf(agentId: string): readonly AgentSubscription[] {
     return valuesOf(this.byAgent.get(agentId));
+  }
+
+  /** Each of the agent's subscriptions, without building an array (dispatch runs this per agent per object). */
+  forEachSubscription(agentId: string, fn: (sub: AgentSubscription) => void): void {
+    forEachOf(this.byAgent.get(agentId), fn);
   }
 
   agentsOfStack(stackId: string): ReadonlySet<string> {
