@@ -1,10 +1,37 @@
-import type { DocumentNode, GraphQLError } from "graphql";
+import {
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+} from "graphql";
+import type { BrokerConfig } from "../config.js";
+import { documentLimitErrors, parseWithinLimits } from "./limits.js";
 
 export type Checked = DocumentNode | readonly GraphQLError[];
 
 /** Array.isArray does not narrow a readonly array out of a union; this does. */
 export function isDocument(checked: Checked): checked is DocumentNode {
   return !Array.isArray(checked);
+}
+
+/**
+ * What a query text alone decides, in the order the HTTP path checks it (the early limits,
+ * standard validation, refusing introspection when it is off, then the document limits, so a
+ * limit walker never sees a cyclic or unknown fragment). The websocket path answers with these
+ * errors; the HTTP fast path (fast-http.ts) only takes a document that passes, and leaves the
+ * wording of a refusal to Apollo.
+ */
+export function checkDocument(schema: GraphQLSchema, config: BrokerConfig["broker"], query: string): Checked {
+  const rules = config.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+  const document = parseWithinLimits(query, config);
+  if (!isDocument(document)) return document;
+  const errors = validate(schema, document, rules);
+  if (errors.length > 0)
+    return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+  const limited = documentLimitErrors(document, config);
+  return limited.length > 0 ? limited : document;
 }
 
 /**

@@ -5,9 +5,9 @@ import type { IdentityResolver } from "../auth/identity.js";
 import type { BrokerConfig } from "../config.js";
 import type { ErrorFormatter } from "./client-errors.js";
 import type { ContextFactory } from "./context.js";
-import { DOCUMENT_CACHE_BYTES, DocumentCache } from "./document-cache.js";
+import { checkDocument, DOCUMENT_CACHE_BYTES, DocumentCache } from "./document-cache.js";
 import { contextCreationError, faultHead, formatExecutionErrors } from "./format-error.js";
-import { fastOperation, readyDocument, type FastRequest } from "./fast-documents.js";
+import { fastOperation, type FastRequest } from "./fast-documents.js";
 import { oversizeAnswer } from "./response-size.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
@@ -66,7 +66,7 @@ export function createFastGraphQL(opts: {
   etag: (body: Buffer) => string;
 }) {
   const { config } = opts;
-  const documents = new DocumentCache(DOCUMENT_CACHE_BYTES, (query) => readyDocument(opts.schema, config, query));
+  const documents = new DocumentCache(DOCUMENT_CACHE_BYTES, (query) => checkDocument(opts.schema, config, query));
   let open = true;
   const stats = { served: 0, declined: 0 };
 

@@ -20,7 +20,7 @@ interface PerDocument {
   limits: QueryLimits;
   errors: GraphQLError[];
   costs: Map<string, boolean>;
-  textVariables: Map<string, Map<string, GraphQLScalarType | null>>;
+  valueFreeVariables: Map<string, Map<string, GraphQLScalarType | null>>;
 }
 
 const perDocument = new WeakMap<DocumentNode, PerDocument>();
@@ -51,7 +51,7 @@ function valueFreeScalar(schema: GraphQLSchema, name: string): GraphQLScalarType
 }
 
 /** Per operation name, its variables whose value cannot change the cost (lists of them too), with their scalar. */
-function textVariables(schema: GraphQLSchema, document: DocumentNode): Map<string, Map<string, GraphQLScalarType | null>> {
+function valueFreeVariables(schema: GraphQLSchema, document: DocumentNode): Map<string, Map<string, GraphQLScalarType | null>> {
   const byOperation = new Map<string, Map<string, GraphQLScalarType | null>>();
   for (const def of document.definitions) {
     if (def.kind !== Kind.OPERATION_DEFINITION) continue;
@@ -77,17 +77,17 @@ function marked(scalar: GraphQLScalarType | null, value: unknown): unknown {
 }
 
 function shapeOf(entry: PerDocument, variables: Record<string, unknown>, operationName: string | undefined): string {
-  const text =
-    entry.textVariables.get(operationName ?? "") ??
-    (entry.textVariables.size === 1 ? [...entry.textVariables.values()][0] : undefined);
+  const valueFree =
+    entry.valueFreeVariables.get(operationName ?? "") ??
+    (entry.valueFreeVariables.size === 1 ? [...entry.valueFreeVariables.values()][0] : undefined);
   // The common case (createDeploymentObject's stackId and YAML): only strings, each a String or
   // ID variable, so only the names shape the cost. Not JSON, so never equal to a shape below.
   const names = Object.keys(variables);
-  if (names.every((name) => text?.get(name) === null && typeof variables[name] === "string"))
+  if (names.every((name) => valueFree?.get(name) === null && typeof variables[name] === "string"))
     return `${operationName ?? ""}\u0000text:${names.join("\u0000")}`;
   const shape = Object.fromEntries(
     Object.entries(variables).map(([name, value]) => {
-      const scalar = text?.get(name);
+      const scalar = valueFree?.get(name);
       if (scalar === undefined || value === null) return [name, value];
       return [name, Array.isArray(value) ? value.map((v) => marked(scalar, v)) : marked(scalar, value)];
     }),
@@ -108,7 +108,7 @@ export function cachedOperationLimitErrors(
       limits,
       errors: documentLimitErrors(document, limits),
       costs: new Map(),
-      textVariables: textVariables(schema, document),
+      valueFreeVariables: valueFreeVariables(schema, document),
     };
     perDocument.set(document, entry);
   }

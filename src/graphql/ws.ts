@@ -1,11 +1,4 @@
-import {
-  getOperationAST,
-  GraphQLError,
-  NoSchemaIntrospectionCustomRule,
-  specifiedRules,
-  validate,
-  type GraphQLSchema,
-} from "graphql";
+import { getOperationAST, GraphQLError, type GraphQLSchema } from "graphql";
 import { connectionKey, MISSING_KEY_REASON, UNKNOWN_KEY_REASON } from "./connection-key.js";
 import { CloseCode } from "graphql-ws";
 import type { WebSocket, WebSocketServer } from "ws";
@@ -19,10 +12,10 @@ import { SharedResult, SharedResults, createSharedSubscribe } from "../delivery/
 import { DirectDeployments, type WsContext } from "./direct-deployments.js";
 import { serveGraphQLWs, type MessageIntercept, type WsExtra } from "./ws-server.js";
 import { cachedOperationLimitErrors } from "./limit-cache.js";
-import { documentLimitErrors, limitError, parseWithinLimits } from "./limits.js";
+import { limitError } from "./limits.js";
 import { jsonBytesOver, responseTooLarge } from "./response-size.js";
 import { SocketCaps } from "./socket-caps.js";
-import { DOCUMENT_CACHE_BYTES, DocumentCache, isDocument, type Checked } from "./document-cache.js";
+import { checkDocument, DOCUMENT_CACHE_BYTES, DocumentCache, isDocument } from "./document-cache.js";
 import type { DeliveryHub } from "../delivery/hub.js";
 import { SLOW_CONSUMER_CLOSE } from "../delivery/resolvers.js";
 import { BrokkrError, fromDatabaseError } from "../errors.js";
@@ -45,22 +38,6 @@ type ConnectionExtra = {
   /** The client, kept from the upgrade request (which is dropped) for the audit log. */
   origin?: RequestOrigin;
 };
-
-/**
- * The same order as over HTTP: size, tokens and the counts that bound validation's cost; then
- * standard validation (refusing introspection when it is off); then the document limits, so a
- * limit walker never sees a cyclic or unknown fragment.
- */
-function checkDocument(schema: GraphQLSchema, config: BrokerConfig["broker"], query: string): Checked {
-  const rules = config.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
-  const document = parseWithinLimits(query, config);
-  if (Array.isArray(document)) return document;
-  const errors = validate(schema, document, rules);
-  if (errors.length > 0)
-    return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
-  const limited = documentLimitErrors(document, config);
-  return limited.length > 0 ? limited : document;
-}
 
 /**
  * graphql-ws on the HTTP port. The PAK comes in `connection_init`; a missing or wrong one
