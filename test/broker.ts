@@ -59,6 +59,8 @@ export async function startTestBroker(
         method: "POST",
         headers: { "content-type": "application/json", ...(pak ? { authorization: `Bearer ${pak}` } : {}) },
         body: JSON.stringify({ query, variables }),
+        // The broker bounds every request; a hung one fails the test with a clear error.
+        signal: AbortSignal.timeout(60_000),
       });
       const body = (await res.json()) as GraphQLResult;
       return { ...body, status: res.status } as never;

