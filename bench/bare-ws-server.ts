@@ -5,6 +5,8 @@
 import http from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
 import { fullGc } from "./gc.js";
+import { cpuWithMainThread } from "./thread-cpu.js";
+import { phaseProfiler } from "./profiler.js";
 
 type Command =
   | { type: "publish"; payload: string }
@@ -12,6 +14,7 @@ type Command =
   | { type: "count" }
   | { type: "rss" }
   | { type: "cpu" }
+  | { type: "profile"; file: string | null }
   | { type: "stop" };
 
 const send = process.send?.bind(process);
@@ -38,7 +41,9 @@ wss.on("connection", (socket) => {
   });
 });
 
-process.on("message", (cmd: Command) => {
+const profile = phaseProfiler();
+
+process.on("message", async (cmd: Command) => {
   if (cmd.type === "publish") {
     const t0 = Date.now();
     for (const [socket, id] of subscriptions) socket.send(frame(id, cmd.payload));
@@ -47,7 +52,8 @@ process.on("message", (cmd: Command) => {
     onSubscribePayload = cmd.payload;
     send({ ok: true });
   } else if (cmd.type === "count") send({ count: subscriptions.size });
-  else if (cmd.type === "cpu") send(process.cpuUsage());
+  else if (cmd.type === "cpu") send(cpuWithMainThread());
+  else if (cmd.type === "profile") send(await profile(cmd.file));
   else if (cmd.type === "rss") {
     fullGc();
     send({ rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });

@@ -4,10 +4,10 @@
 // (tsx keeps every function's name with a defineProperty, which costs each closure a property
 // dictionary: about 2 KB per subscribed agent that production never pays).
 import { fullGc } from "./gc.js";
+import { cpuWithMainThread } from "./thread-cpu.js";
 import { startBenchBroker } from "./harness.js";
+import { phaseProfiler } from "./profiler.js";
 
-import fs from "node:fs";
-import { Session } from "node:inspector/promises";
 import v8 from "node:v8";
 import pg from "pg";
 
@@ -19,10 +19,7 @@ type Command =
   | { type: "statements"; counting: boolean }
   | { type: "stop" };
 
-/** One CPU profile at a time, of one phase of the bench (BENCH_PROFILE_DIR): started, then written to `file`. */
-const profiler = new Session();
-profiler.connect();
-let profiling = false;
+const profile = phaseProfiler();
 
 const send = process.send?.bind(process);
 if (!send) throw new Error("bench/broker-process.ts runs as a forked child of a bench script");
@@ -42,19 +39,9 @@ process.on("message", async (cmd: Command) => {
     global.gc?.();
     send({ file: v8.writeHeapSnapshot(cmd.file) });
   } else if (cmd.type === "cpu") {
-    send(process.cpuUsage());
+    send(cpuWithMainThread());
   } else if (cmd.type === "profile") {
-    if (cmd.file === null) {
-      if (!profiling) await profiler.post("Profiler.enable");
-      await profiler.post("Profiler.start");
-      profiling = true;
-      send({ file: null });
-    } else {
-      const { profile } = await profiler.post("Profiler.stop");
-      profiling = false;
-      fs.writeFileSync(cmd.file, JSON.stringify(profile));
-      send({ file: cmd.file });
-    }
+    send(await profile(cmd.file));
   } else if (cmd.type === "statements") {
     if (cmd.counting) {
       statements = 0;

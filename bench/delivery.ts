@@ -6,9 +6,9 @@
 // of its own (bench/broker-process.ts, built by build:bench-broker); BENCH_BROKER=tsx runs the
 // broker in this process under tsx instead (as before). BENCH_HEAP_DIR=dir writes V8 heap snapshots of the broker
 // before and after its N agents subscribed (bench/heap-summary.ts diffs them); BENCH_ONLY_MEMORY=1
-// stops after that (no publishing, no storm). BENCH_PROFILE_DIR=dir writes CPU profiles of the
-// broker while its agents idle, during the fan-out and during the storm (idle-N, fanout-N and
-// storm-N.cpuprofile).
+// stops after that (no publishing, no storm). BENCH_PROFILE_DIR=dir writes CPU profiles of both
+// servers while their agents idle, during the fan-out and during the storm (idle-N, fanout-N and
+// storm-N.cpuprofile for the broker, the same names with a bare- prefix for the bare server).
 // BENCH_NODE_FLAGS (default: as production runs the broker) and BENCH_BARE_FLAGS set node's flags.
 import path from "node:path";
 import v8 from "node:v8";
@@ -16,6 +16,7 @@ import pg from "pg";
 import { mintPak } from "../src/auth/pak.js";
 import { BROKER_NODE_FLAGS } from "../src/run-flags.js";
 import { child, compiled } from "./child.js";
+import { cpuWithMainThread } from "./thread-cpu.js";
 import { gql, percentile, startBenchBroker, yaml2k } from "./harness.js";
 
 const sizes = (process.env.BENCH_AGENTS ?? "100,1000").split(",").map(Number);
@@ -41,10 +42,13 @@ interface Figures {
   stormCaughtUp: number;
   /** The server process's CPU (user + system) per delivery while objects went out, and per agent in the storm. */
   cpuUsPerDelivery: number;
+  /** Of cpuUsPerDelivery, the main thread's (the rest: GC and compiler threads, libuv's pool). */
+  mainCpuUsPerDelivery: number;
   /** The same, less what the server spends idle over as long (keep-alive, background tasks). */
   netCpuUsPerDelivery: number;
   stormCpuUsPerAgent: number;
   idleCpuMsPerSecond: number;
+  idleMainCpuMsPerSecond: number;
 }
 
 const clients = () => child(new URL("./delivery-clients.ts", import.meta.url).pathname, ["--import", "tsx"]);
@@ -73,11 +77,12 @@ async function settledMemory<T extends { rss: number }>(read: () => Promise<T>):
  * marking and sweeping (tens of ms per second for ours at 5,000 agents).
  */
 const IDLE_CPU_MS = 5000;
-async function idleCpu(cpu: () => Promise<number>): Promise<number> {
+async function idleCpu(cpu: () => Promise<number>, mainCpu: () => Promise<number>): Promise<[number, number]> {
   await sleep(1000);
-  const [c0, t0] = [await cpu(), performance.now()];
+  const [c0, m0, t0] = [await cpu(), await mainCpu(), performance.now()];
   await sleep(IDLE_CPU_MS);
-  return ((await cpu()) - c0) / ((performance.now() - t0) / 1000);
+  const seconds = (performance.now() - t0) / 1000;
+  return [((await cpu()) - c0) / seconds, ((await mainCpu()) - m0) / seconds];
 }
 
 /** Waits until `count()` reaches n, or stops growing for 30 s. */
@@ -148,6 +153,8 @@ interface Side {
   connected: number;
   /** The server's CPU per second of wall time while its N agents sat idle (keep-alive, background tasks), µs/s. */
   idleCpuPerSecond: number;
+  /** Of idleCpuPerSecond, the main thread's. */
+  idleMainCpuPerSecond: number;
   rssPerAgentKb: number;
   /** The server's whole RSS with its N idle subscribed agents. */
   rssTotalMb: number;
@@ -158,8 +165,10 @@ interface Side {
   storm(): Promise<{ stormCaughtUp: number; stormSeconds: number }>;
   /** The server process's CPU time so far (user + system), in µs. */
   cpu(): Promise<number>;
-  /** Ours only (BENCH_PROFILE_DIR): a CPU profile of the server from now until the function returned is called. */
-  profile?(name: string): Promise<() => Promise<void>>;
+  /** The same, of its main thread alone. */
+  mainCpu(): Promise<number>;
+  /** With BENCH_PROFILE_DIR: a CPU profile of the server from now until the function returned is called. */
+  profile(name: string): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }
 
@@ -182,10 +191,21 @@ interface Broker {
   /** After a full GC. */
   memory(): Promise<NodeJS.MemoryUsage>;
   cpu(): Promise<number>;
+  mainCpu(): Promise<number>;
   /** With BENCH_PROFILE_DIR: starts a CPU profile of the broker; the function returned writes it as `<name>.cpuprofile`. */
   profile(name: string): Promise<() => Promise<void>>;
   snapshot(name: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** With BENCH_PROFILE_DIR: starts a CPU profile of a server process; the function returned writes it as `<name>.cpuprofile`. */
+async function phaseProfile(proc: ReturnType<typeof child>, name: string): Promise<() => Promise<void>> {
+  if (!PROFILE_DIR) return async () => {};
+  await proc.ask({ type: "profile", file: null });
+  return async () => {
+    const file = path.join(PROFILE_DIR, `${name}.cpuprofile`);
+    console.log(`cpu profile: ${(await proc.ask<{ file: string }>({ type: "profile", file })).file}`);
+  };
 }
 
 /** Node flags for the broker's process and the bare server's, as production runs (BENCH_NODE_FLAGS overrides, e.g. to add --cpu-prof). */
@@ -206,6 +226,7 @@ async function launchBroker(n: number): Promise<Broker> {
       snapshot: async (name) => heapSnapshot(name),
       profile: async () => async () => {},
       cpu: async () => cpuMicros(process.cpuUsage()),
+      mainCpu: async () => cpuWithMainThread().mainThread,
       stop: () => broker.stop(),
     };
   }
@@ -215,20 +236,14 @@ async function launchBroker(n: number): Promise<Broker> {
     ...started,
     memory: () => proc.ask<NodeJS.MemoryUsage>({ type: "rss" }),
     cpu: async () => cpuMicros(await proc.ask<NodeJS.CpuUsage>({ type: "cpu" })),
+    mainCpu: async () => (await proc.ask<{ mainThread: number }>({ type: "cpu" })).mainThread,
     async snapshot(name) {
       if (HEAP_DIR)
         console.log(
           `heap snapshot: ${(await proc.ask<{ file: string }>({ type: "snapshot", file: path.join(HEAP_DIR, name) })).file}`,
         );
     },
-    async profile(name) {
-      if (!PROFILE_DIR) return async () => {};
-      await proc.ask({ type: "profile", file: null });
-      return async () => {
-        const file = path.join(PROFILE_DIR, `${name}.cpuprofile`);
-        console.log(`cpu profile: ${(await proc.ask<{ file: string }>({ type: "profile", file })).file}`);
-      };
-    },
+    profile: (name) => phaseProfile(proc, name),
     stop: () => proc.stop(),
   };
 }
@@ -251,7 +266,10 @@ async function startOurs(n: number): Promise<Side> {
   if (connected < n) console.log(`N=${n}: only ${connected} broker subscriptions opened`);
   const memAfter = await settledMemory(() => broker.memory());
   const stopIdleProfile = await broker.profile(`idle-${n}`);
-  const idleCpuPerSecond = await idleCpu(() => broker.cpu());
+  const [idleCpuPerSecond, idleMainCpuPerSecond] = await idleCpu(
+    () => broker.cpu(),
+    () => broker.mainCpu(),
+  );
   await stopIdleProfile();
   const rssAfter = memAfter.rss;
   if (process.env.BENCH_ONLY_MEMORY) {
@@ -266,6 +284,7 @@ async function startOurs(n: number): Promise<Side> {
   return {
     connected,
     idleCpuPerSecond,
+    idleMainCpuPerSecond,
     rssPerAgentKb: (rssAfter - rssBefore) / connected / 1024,
     rssTotalMb: rssAfter / 2 ** 20,
     async publish(i) {
@@ -282,6 +301,7 @@ async function startOurs(n: number): Promise<Side> {
     },
     profile: (name) => broker.profile(name),
     cpu: () => broker.cpu(),
+    mainCpu: () => broker.mainCpu(),
     async stop() {
       const [firstAgent, firstPak] = [agentIds[0], paks[0]];
       const rest = n === sizes[0] && !process.env.BENCH_ONLY_MEMORY;
@@ -321,10 +341,14 @@ async function startBare(n: number): Promise<Side> {
   const connected = await untilCount(n, count);
   const cpu = async () => cpuMicros(await bare.ask<NodeJS.CpuUsage>({ type: "cpu" }));
   const { rss } = await settledMemory(() => bare.ask<{ rss: number }>({ type: "rss" }));
-  const idleCpuPerSecond = await idleCpu(cpu);
+  const stopIdleProfile = await phaseProfile(bare, `bare-idle-${n}`);
+  const mainCpu = async () => (await bare.ask<{ mainThread: number }>({ type: "cpu" })).mainThread;
+  const [idleCpuPerSecond, idleMainCpuPerSecond] = await idleCpu(cpu, mainCpu);
+  await stopIdleProfile();
   return {
     connected,
     idleCpuPerSecond,
+    idleMainCpuPerSecond,
     rssPerAgentKb: (rss - rssBefore) / connected / 1024,
     rssTotalMb: rss / 2 ** 20,
     async publish(i) {
@@ -333,10 +357,15 @@ async function startBare(n: number): Promise<Side> {
     },
     receipts: async () => (await c.ask<{ receipts: [string, number][] }>({ type: "report" })).receipts,
     cpu,
+    mainCpu,
     async storm() {
       await bare.ask({ type: "onSubscribe", payload: payload(OBJECTS) });
-      return storm(connected, url, keys, async () => (await count()) === 0, c);
+      const stopProfile = await phaseProfile(bare, `bare-storm-${n}`);
+      const figures = await storm(connected, url, keys, async () => (await count()) === 0, c);
+      await stopProfile();
+      return figures;
     },
+    profile: (name) => phaseProfile(bare, name),
     stop: () => bare.stop(),
   };
 }
@@ -349,8 +378,9 @@ async function startBare(n: number): Promise<Side> {
 async function measure(n: number): Promise<[Figures, Figures]> {
   const sides = [await startOurs(n), await startBare(n)] as const;
   const committed = sides.map(() => new Map<string, number>());
-  const stopProfile = (await sides[0].profile?.(`fanout-${n}`)) ?? (async () => {});
+  const stopProfiles = await Promise.all(sides.map((side, k) => side.profile(`${k === 0 ? "" : "bare-"}fanout-${n}`)));
   const cpuBefore = await Promise.all(sides.map((side) => side.cpu()));
+  const mainBefore = await Promise.all(sides.map((side) => side.mainCpu()));
   const loopStart = performance.now();
   for (let i = 0; i < OBJECTS; i++) {
     for (const [k, side] of sides.entries()) {
@@ -361,14 +391,16 @@ async function measure(n: number): Promise<[Figures, Figures]> {
   }
   await sleep(2000);
   const cpuAfter = await Promise.all(sides.map((side) => side.cpu()));
+  const mainAfter = await Promise.all(sides.map((side) => side.mainCpu()));
   const loopSeconds = (performance.now() - loopStart) / 1000;
-  await stopProfile();
+  for (const stop of stopProfiles) await stop();
   const figures: Figures[] = [];
   for (const [k, side] of sides.entries()) {
     const lat = latencyFigures(committed[k] ?? new Map(), await side.receipts(), side.connected);
     if (lat.delivered < side.connected * OBJECTS)
       console.log(`N=${n}: side ${k} delivered ${lat.delivered}/${side.connected * OBJECTS}`);
     const cpuUsPerDelivery = ((cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0)) / Math.max(1, lat.delivered);
+    const mainCpuUsPerDelivery = ((mainAfter[k] ?? 0) - (mainBefore[k] ?? 0)) / Math.max(1, lat.delivered);
     const netCpuUsPerDelivery =
       ((cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0) - side.idleCpuPerSecond * loopSeconds) / Math.max(1, lat.delivered);
     const stormCpuBefore = await side.cpu();
@@ -380,9 +412,11 @@ async function measure(n: number): Promise<[Figures, Figures]> {
       rssTotalMb: side.rssTotalMb,
       ...storm,
       cpuUsPerDelivery,
+      mainCpuUsPerDelivery,
       netCpuUsPerDelivery,
       stormCpuUsPerAgent,
       idleCpuMsPerSecond: side.idleCpuPerSecond / 1000,
+      idleMainCpuMsPerSecond: side.idleMainCpuPerSecond / 1000,
     });
   }
   for (const side of sides) await side.stop();
@@ -402,8 +436,10 @@ function report(n: number, ours: Figures, limit: Figures) {
   row(`reconnect storm (${ours.stormCaughtUp}/${limit.stormCaughtUp} caught up)`, ours.stormSeconds, limit.stormSeconds, "s", 2);
   // CPU time moves less with the machine's load than wall time does.
   row("server CPU per delivery", ours.cpuUsPerDelivery, limit.cpuUsPerDelivery, "µs", 1);
+  row("  of which the main thread", ours.mainCpuUsPerDelivery, limit.mainCpuUsPerDelivery, "µs", 1);
   row("  the same, net of idle CPU", ours.netCpuUsPerDelivery, limit.netCpuUsPerDelivery, "µs", 1);
   row("server CPU while idle with N agents", ours.idleCpuMsPerSecond, limit.idleCpuMsPerSecond, "ms/s", 1);
+  row("  of which the main thread", ours.idleMainCpuMsPerSecond, limit.idleMainCpuMsPerSecond, "ms/s", 1);
   row("server CPU per agent in the storm", ours.stormCpuUsPerAgent, limit.stormCpuUsPerAgent, "µs", 0);
 }
 
