@@ -426,7 +426,7 @@ async function measure(n: number): Promise<[Figures, Figures]> {
 function report(n: number, ours: Figures, limit: Figures) {
   const row = (name: string, a: number, b: number, unit: string, digits = 0) =>
     console.log(
-      `N=${n} | ${name.padEnd(34)} | ours ${a.toFixed(digits).padStart(8)} ${unit} | bare-ws limit ${b.toFixed(digits).padStart(8)} ${unit} | ratio ${(a / b).toFixed(2)}×`,
+      `N=${n} | ${name.padEnd(34)} | ours ${a.toFixed(digits).padStart(8)} ${unit} | bare-ws limit ${b.toFixed(digits).padStart(8)} ${unit} | ratio ${b > 0 ? `${(a / b).toFixed(2)}×` : "—"}`,
     );
   row("commit→receipt p50", ours.p50, limit.p50, "ms");
   row("commit→receipt p99", ours.p99, limit.p99, "ms");
