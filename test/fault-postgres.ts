@@ -27,32 +27,32 @@ export interface FaultPostgres {
   stop(): Promise<void>;
 }
 
-/** A process's start time (clock ticks since boot), or null once it is gone: with it, a pid the kernel reused is not taken for ours. */
-function startTime(pid: number): string | null {
+/** The fields of /proc/<pid>/stat after the command name (state first), or null once it is gone. */
+function statFields(pid: number | string): string[] | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return null;
   }
 }
+
+/** Start time (clock ticks since boot): with it, a pid the kernel reused is not taken for ours. */
+const STARTTIME = 19;
 
 /** A process and all its descendants, read from /proc, each with its start time. */
 function processTree(root: number): { pid: number; started: string | null }[] {
   const children = new Map<number, number[]>();
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // exited while we looked
-    }
+    const fields = statFields(entry);
+    if (!fields) continue; // exited while we looked
+    const ppid = Number(fields[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
   }
   const out = [root];
   for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
-  return out.map((pid) => ({ pid, started: startTime(pid) }));
+  return out.map((pid) => ({ pid, started: statFields(pid)?.[STARTTIME] ?? null }));
 }
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
@@ -65,13 +65,8 @@ function tryKill(pid: number, signal: NodeJS.Signals): void {
 
 /** Still holding its resources: the same process (not a reused pid), and not a zombie. */
 function stillRunning(proc: { pid: number; started: string | null }): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${proc.pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19] === proc.started && fields[0] !== "Z";
-  } catch {
-    return false;
-  }
+  const fields = statFields(proc.pid);
+  return fields !== null && fields[STARTTIME] === proc.started && fields[0] !== "Z";
 }
 
 /** Resolves when `done` holds, polling; rejects with `what` after `ms` (a hang becomes a clear failure). */
@@ -86,13 +81,7 @@ async function within(ms: number, what: string, done: () => boolean): Promise<vo
 /** The child's exit, also when it has already happened. */
 function exitOf(child: ChildProcess, ms: number, what: string): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`fault PostgreSQL: ${what} after ${ms} ms`)), ms);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return bounded(new Promise<void>((resolve) => child.once("exit", () => resolve())), ms, what);
 }
 
 function signalTree(root: number, signal: NodeJS.Signals): void {
