@@ -33,7 +33,11 @@ send({ url: broker.url, databaseUrl: broker.databaseUrl, adminPak: broker.adminP
 process.on("message", async (cmd: Command) => {
   if (cmd.type === "rss") {
     fullGc();
-    const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
+    const spaces = Object.fromEntries(
+      v8
+        .getHeapSpaceStatistics()
+        .map((s) => [s.space_name, [s.space_size, s.space_used_size, s.physical_space_size].map((b) => Math.round(b / 2 ** 20))]),
+    );
     send({ ...process.memoryUsage(), spaces });
   } else if (cmd.type === "snapshot") {
     global.gc?.();
