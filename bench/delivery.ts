@@ -8,7 +8,8 @@
 // before and after its N agents subscribed (bench/heap-summary.ts diffs them); BENCH_ONLY_MEMORY=1
 // stops after that (no publishing, no storm). BENCH_PROFILE_DIR=dir writes CPU profiles of both
 // servers while their agents idle, during the fan-out and during the storm (idle-N, fanout-N and
-// storm-N.cpuprofile for the broker, the same names with a bare- prefix for the bare server).
+// storm-N.cpuprofile for the broker, the same names with a bare- prefix for the bare server);
+// with BENCH_PROFILE_HEAP=1 they are sampling heap profiles of every allocation (.heapprofile).
 // BENCH_NODE_FLAGS (default: as production runs the broker) and BENCH_BARE_FLAGS set node's flags.
 import path from "node:path";
 import v8 from "node:v8";
