@@ -219,7 +219,7 @@ export function startGraphQLWs(opts: {
       },
     },
     opts.wss,
-    30_000,
+    { intervalMs: 30_000 },
     intercept,
   );
 }

@@ -1,0 +1,66 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { buildSchema } from "graphql";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { WebSocket, WebSocketServer } from "ws";
+import { serveGraphQLWs } from "./ws-server.js";
+
+const schema = buildSchema("type Query { ok: Boolean }");
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+async function serve(keepAlive: { intervalMs: number; socketsPerTurn?: number }) {
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server, path: "/graphql" });
+  const ws = serveGraphQLWs({ schema }, wss, keepAlive);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  stops.push(async () => {
+    await ws.dispose();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+}
+
+async function connect(url: string, options: { autoPong?: boolean } = {}) {
+  const socket = new WebSocket(url, "graphql-transport-ws", options);
+  const pings = { count: 0 };
+  socket.on("ping", () => pings.count++);
+  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+  stops.push(async () => socket.terminate());
+  return { socket, pings };
+}
+
+describe("websocket keep-alive", () => {
+  it("ends a socket that leaves its ping unanswered and keeps one that answers", async () => {
+    const url = await serve({ intervalMs: 300 });
+    const answering = await connect(url);
+    const silent = await connect(url, { autoPong: false });
+    const closed = new Promise<number>((resolve) => silent.socket.once("close", resolve));
+    expect(await closed).toBe(1006); // terminated, no close frame
+    expect(silent.pings.count).toBeGreaterThan(0);
+    // The answering socket was pinged in the same rounds and is still open, pinged round after round.
+    await vi.waitFor(() => expect(answering.pings.count).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
+    expect(answering.socket.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it("pings its sockets a turn's worth at a time, yielding the event loop between turns", async () => {
+    // Pings sent in one synchronous run of the server share a batch number.
+    const batches: number[] = [];
+    let batch = 0;
+    let inRun = false;
+    const ping = vi.spyOn(WebSocket.prototype, "ping").mockImplementation(function (this: WebSocket) {
+      if (!inRun) [batch, inRun] = [batch + 1, true];
+      queueMicrotask(() => (inRun = false));
+      batches.push(batch);
+    });
+    stops.push(async () => ping.mockRestore());
+    const url = await serve({ intervalMs: 1000, socketsPerTurn: 10 });
+    await Promise.all(Array.from({ length: 40 }, () => connect(url)));
+    await vi.waitFor(() => expect(batches.length).toBeGreaterThanOrEqual(40), { timeout: 10_000 });
+    const perBatch = new Map<number, number>();
+    for (const b of batches) perBatch.set(b, (perBatch.get(b) ?? 0) + 1);
+    expect(Math.max(...perBatch.values())).toBeLessThanOrEqual(10);
+  });
+});
