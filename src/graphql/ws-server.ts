@@ -24,7 +24,7 @@ const log = moduleLogger("graphql-ws");
  *   found by the socket's listeners, which are shared: no closures per socket.
  * - `intercept` sees messages first (graphql/direct-deployments.ts takes agentDeployments).
  */
-/** Sockets a keep-alive round pings before it yields the event loop: ~5 ms of work. */
+/** Sockets a keep-alive round pings before it yields the event loop (a round of 10,000 took ~50 ms of CPU here). */
 const KEEP_ALIVE_SOCKETS_PER_TURN = 200;
 const PAYLOAD_PLACEHOLDER = "\u0000brokkr:shared-payload";
 const TAIL = `"payload":${JSON.stringify(PAYLOAD_PLACEHOLDER)}}`;
