@@ -63,4 +63,31 @@ describe("websocket keep-alive", () => {
     for (const b of batches) perBatch.set(b, (perBatch.get(b) ?? 0) + 1);
     expect(Math.max(...perBatch.values())).toBeLessThanOrEqual(10);
   });
+
+  it("lets a round slower than the interval finish before the next starts: each socket once per round", async () => {
+    // Each ping holds the loop 5 ms, so a round of 10 sockets, one per turn, outlasts the 20 ms interval.
+    const order: WebSocket[] = [];
+    let recording = false;
+    const realPing = WebSocket.prototype.ping;
+    const ping = vi.spyOn(WebSocket.prototype, "ping").mockImplementation(function (this: WebSocket, ...args) {
+      if (recording) order.push(this);
+      for (const until = performance.now() + 5; performance.now() < until; );
+      return realPing.apply(this, args);
+    });
+    stops.push(async () => ping.mockRestore());
+    const url = await serve({ intervalMs: 20, socketsPerTurn: 1 });
+    await Promise.all(Array.from({ length: 10 }, () => connect(url)));
+    recording = true;
+    await vi.waitFor(() => expect(order.length).toBeGreaterThanOrEqual(40), { timeout: 10_000 });
+    // Rounds go through the sockets in the same order, one round after another: between two pings
+    // of one socket every other socket is pinged once. Overlapping rounds would ping it sooner.
+    const gaps = new Set<number>();
+    const last = new Map<WebSocket, number>();
+    order.forEach((socket, i) => {
+      const previous = last.get(socket);
+      if (previous !== undefined) gaps.add(i - previous);
+      last.set(socket, i);
+    });
+    expect([...gaps]).toEqual([10]);
+  });
 });

@@ -147,18 +147,21 @@ export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E ext
   /** Every open socket's adapter, from its 'connection' to its 'close'. */
   const adapters = new Map<WebSocket, SocketAdapter<WsExtra & Partial<E>>>();
   // Once per interval, every socket, socketsPerTurn at a time with a turn of the event loop
-  // between (a live iterator over the map: it skips sockets deleted meanwhile).
+  // between (a live iterator over the map: it skips sockets deleted meanwhile). A round still
+  // going when the next is due (a busy loop) finishes first: no socket is pinged twice in one.
   const { intervalMs: keepAliveMs, socketsPerTurn = KEEP_ALIVE_SOCKETS_PER_TURN } = keepAlive;
+  let round: MapIterator<SocketAdapter<WsExtra & Partial<E>>> | null = null;
+  const turn = () => {
+    for (let left = socketsPerTurn; left > 0; left--) {
+      const next = round?.next();
+      if (!next || next.done) return void (round = null);
+      next.value.keepAlive();
+    }
+    setImmediate(turn);
+  };
   const sweep = setInterval(() => {
-    const round = adapters.values();
-    const turn = () => {
-      for (let left = socketsPerTurn; left > 0; left--) {
-        const next = round.next();
-        if (next.done) return;
-        next.value.keepAlive();
-      }
-      setImmediate(turn);
-    };
+    if (round) return;
+    round = adapters.values();
     turn();
   }, keepAliveMs);
   sweep.unref();
