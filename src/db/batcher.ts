@@ -11,8 +11,8 @@ interface Waiting<K, V> {
  * waits no longer than a setImmediate. One statement in flight by default: with two, a storm's
  * arrivals split between them and batches stayed at a few keys (5,000 agents reconnecting: 9,670
  * statements with two, 5,192 with one; bench:delivery with log_statement). More than maxBatch
- * queued start further batches at once, up to maxConcurrent. Every key's statement starts after the key was queued,
- * so a batch never answers with state read before its caller asked.
+ * queued start further batches at once, up to maxConcurrent. Every key's statement starts after
+ * the key was queued, so a batch never answers with state read before its caller asked.
  */
 export class Batcher<K, V> {
   private queue: Waiting<K, V>[] = [];
