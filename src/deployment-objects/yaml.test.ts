@@ -56,6 +56,14 @@ describe("manifest YAML", () => {
     expect(errorOf(bomb)).toMatchObject({ code: "BAD_USER_INPUT", field: "yamlContent" });
   });
 
+  it("refuses an alias to an anchor that does not exist", () => {
+    expect(errorOf(`${CM("a")}  ref: *missing\n`)).toMatchObject({ code: "BAD_USER_INPUT", field: "yamlContent" });
+  });
+
+  it("accepts a mapping whose values use an anchor and its alias", () => {
+    expect(() => validateManifestYaml(`${CM("a")}  one: &v x\n  two: *v\n`)).not.toThrow();
+  });
+
   it("checksums the exact UTF-8 content", () => {
     const content = "name: ünïcödé\n";
     expect(sha256Hex(content)).toBe(createHash("sha256").update(Buffer.from(content, "utf8")).digest("hex"));
