@@ -243,4 +243,23 @@ describe("delivery guarantees", () => {
     expect(watch.events[0]!.deploymentObject!.id).toBe(obj.id);
     await watch.stop();
   });
+
+  it("wakes the other brokers with a brokkr_objects notification after an object commits", async () => {
+    // Another broker's one-second safety read would deliver without it, only late: listen directly.
+    const listener = new pg.Client({ connectionString: broker.db.url });
+    await listener.connect();
+    try {
+      const heard: string[] = [];
+      listener.on("notification", (n) => heard.push(n.channel));
+      await listener.query("LISTEN brokkr_objects");
+      const { gen, stack } = await targetedAgent(broker);
+      await createObject(broker, gen.pak, stack.id);
+      await waitUntil(
+        async () => heard.includes("brokkr_objects"),
+        () => "no brokkr_objects notification followed the commit",
+      );
+    } finally {
+      await listener.end();
+    }
+  });
 });

@@ -15,10 +15,17 @@ function single<T>(rows: T[]): T {
  * brokkr_assign_sequence_id trigger): reading only up to it makes a cursor safe even when a
  * transaction holding a lower id commits after one holding a higher id.
  */
-export async function readHorizon(db: Db): Promise<bigint> {
+export async function readHorizon(db: Db, opts: { notify?: boolean } = {}): Promise<bigint> {
   // Plain pg (queryRows), as objectsInRange: the commit feed reads both up to 200 times a
   // second under writers, and Prisma's engine took about a tenth of the broker's CPU there.
-  const rows = await queryRows<{ h: bigint | string }>(db, "SELECT brokkr_delivery_horizon() AS h", []);
+  // With `notify` the statement's commit also wakes the other brokers (commit-feed.ts).
+  const rows = await queryRows<{ h: bigint | string }>(
+    db,
+    opts.notify
+      ? "SELECT brokkr_delivery_horizon() AS h, pg_notify('brokkr_objects', '')"
+      : "SELECT brokkr_delivery_horizon() AS h",
+    [],
+  );
   return BigInt(single(rows).h);
 }
 
