@@ -1,9 +1,10 @@
 /**
  * The node flags the shipped broker runs with (docker/Dockerfile.broker's CMD, checked by
- * src/build.int.test.ts; bench:delivery runs its broker with them). V8's default young
- * generation grows to 16 MB semi-spaces, and what a burst of connections promotes from it
- * stays resident. With 1 MB, 5,000 idle agents cost 8.0 KB each against the bare-ws server's
- * 7.0 KB (1.14×); with 4 MB 15.2 against 8.2 KB (1.86×). The CPU per delivery of a 5,000-agent
- * fan-out stayed within the machine's noise (26.8 vs 24.1 µs, one run each, bench:delivery).
+ * src/build.int.test.ts; bench:api and bench:delivery run their broker with them): none now.
+ * `--max-semi-space-size=1` was chosen for idle memory per agent while the bench's GC call ran
+ * only a scavenge (bench/gc.ts). Read after a real full GC it saved nothing: 10,000 idle agents
+ * cost 10.4 KB each with it and 9.7 KB without (BENCH_ONLY_MEMORY=1, back to back), while it cost
+ * the write path 0.2 ms of CPU per mutation (0.89 against 0.65–0.72 ms, bench:api) and the
+ * fan-out its young generation: one object to 1,000 agents allocates more than a 1 MB semi-space.
  */
-export const BROKER_NODE_FLAGS = ["--max-semi-space-size=1"];
+export const BROKER_NODE_FLAGS: string[] = [];
