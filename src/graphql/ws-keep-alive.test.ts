@@ -11,10 +11,10 @@ afterEach(async () => {
   for (const stop of stops.splice(0).reverse()) await stop();
 });
 
-async function serve(keepAlive: { intervalMs: number; socketsPerTurn?: number }) {
+async function serve(keepAlive: { intervalMs: number; socketsPerTurn?: number }, connectionInitWaitTimeout?: number) {
   const server = http.createServer();
   const wss = new WebSocketServer({ server, path: "/graphql" });
-  const ws = serveGraphQLWs({ schema }, wss, keepAlive);
+  const ws = serveGraphQLWs({ schema, connectionInitWaitTimeout }, wss, keepAlive);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   stops.push(async () => {
     await ws.dispose();
@@ -89,5 +89,32 @@ describe("websocket keep-alive", () => {
       last.set(socket, i);
     });
     expect([...gaps]).toEqual([10]);
+  });
+
+  it("sweeps for a missing connection_init only while a socket awaits one", async () => {
+    const started = vi.spyOn(globalThis, "setInterval");
+    const cleared = vi.spyOn(globalThis, "clearInterval");
+    stops.push(async () => {
+      started.mockRestore();
+      cleared.mockRestore();
+    });
+    // The init sweep runs every tenth of the 200 ms timeout, at least every 50 ms.
+    const sweeps = () => started.mock.results.filter((_, i) => started.mock.calls[i]?.[1] === 50).map((r) => r.value);
+    const url = await serve({ intervalMs: 60_000 }, 200);
+    const closedWith = (socket: WebSocket) => new Promise<number>((resolve) => socket.once("close", resolve));
+    const first = await connect(url);
+    expect(await closedWith(first.socket)).toBe(4408);
+    // A socket that sends its init is not swept; with nobody waiting the sweep stops.
+    const greeted = await connect(url);
+    const acked = new Promise((resolve) => greeted.socket.once("message", resolve));
+    greeted.socket.send(JSON.stringify({ type: "connection_init" }));
+    expect(JSON.parse(String(await acked))).toMatchObject({ type: "connection_ack" });
+    await vi.waitFor(() => expect(cleared).toHaveBeenCalledWith(sweeps().at(-1)));
+    const stopped = sweeps().length;
+    // The next socket that waits starts it again.
+    const late = await connect(url);
+    expect(await closedWith(late.socket)).toBe(4408);
+    expect(sweeps()).toHaveLength(stopped + 1);
+    expect(greeted.socket.readyState).toBe(WebSocket.OPEN);
   });
 });

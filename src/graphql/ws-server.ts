@@ -166,20 +166,28 @@ export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E ext
   }, keepAliveMs);
   sweep.unref();
   // graphql-ws's connection_init timeout, as one sweep instead of a timer held by every socket
-  // for its whole life (graphql-ws's own is turned off below).
+  // for its whole life (graphql-ws's own is turned off below). The sweep runs only while a socket
+  // awaits its init: an idle broker's every wake-up cost milliseconds of CPU on these machines.
   const awaitingInit = new Map<WebSocket, number>();
-  const initSweep = setInterval(
-    () => {
-      const expired = Date.now() - initTimeoutMs;
-      for (const [socket, since] of awaitingInit) {
-        if (since > expired) break; // in order of arrival
-        awaitingInit.delete(socket);
-        socket.close(CloseCode.ConnectionInitialisationTimeout, "Connection initialisation timeout");
-      }
-    },
-    Math.max(50, initTimeoutMs / 10),
-  );
-  initSweep.unref();
+  let initSweep: NodeJS.Timeout | null = null;
+  const sweepInit = () => {
+    const expired = Date.now() - initTimeoutMs;
+    for (const [socket, since] of awaitingInit) {
+      if (since > expired) break; // in order of arrival
+      awaitingInit.delete(socket);
+      socket.close(CloseCode.ConnectionInitialisationTimeout, "Connection initialisation timeout");
+    }
+    if (awaitingInit.size === 0 && initSweep) {
+      clearInterval(initSweep);
+      initSweep = null;
+    }
+  };
+  const awaitInit = (socket: WebSocket) => {
+    awaitingInit.set(socket, Date.now());
+    if (initSweep) return;
+    initSweep = setInterval(sweepInit, Math.max(50, initTimeoutMs / 10));
+    initSweep.unref();
+  };
   // Shared listeners (the socket is `this`): no closures per socket.
   function onPong(this: WebSocket) {
     const adapter = adapters.get(this);
@@ -203,7 +211,7 @@ export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E ext
     void adapter?.closed?.(code, String(reason));
   }
   wss.on("connection", (socket, request) => {
-    awaitingInit.set(socket, Date.now());
+    awaitInit(socket);
     socket.on("pong", onPong);
     socket.on("error", onError);
     // graphql-ws's own adapter builds the same extra: the socket, its upgrade request, and
@@ -217,7 +225,7 @@ export function serveGraphQLWs<P extends ConnectionInitMessage["payload"], E ext
   return {
     dispose: async () => {
       clearInterval(sweep);
-      clearInterval(initSweep);
+      if (initSweep) clearInterval(initSweep);
       for (const client of wss.clients) client.close(1001, "Going away");
       wss.removeAllListeners();
       await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
