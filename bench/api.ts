@@ -149,7 +149,7 @@ async function main() {
       `plain SQL INSERT of the same rows, one commit each, over ${CONCURRENCY} connections, same database, triggers on: ${limit.toFixed(0)}/s | ratio ${(ours / limit).toFixed(2)}×`,
   );
   console.log(
-    `  SQL statements per createDeploymentObject: ${(statements / mutations).toFixed(3)} (${statements} for ${mutations}; group inserts, commit-feed reads, batched NOTIFYs)`,
+    `  SQL statements per createDeploymentObject: ${(statements / mutations).toFixed(3)} (${statements} for ${mutations}; group inserts, commit-feed reads with their wake-up NOTIFY, audit batches)`,
   );
   console.log(
     `  broker process CPU per createDeploymentObject: ${cpuMsPerMutation.toFixed(2)} ms (broker ${broker.how}; ${where}; user+system over the run, of it system ${(cpu.system / 1000 / mutations).toFixed(2)} ms)`,

@@ -34,3 +34,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   });
   return { url, sql };
 }
+
+/** A connection of the test's own that LISTENs on `channel` and keeps each payload, in order. */
+export async function listenTo(url: string, channel: string): Promise<{ payloads: string[]; end(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const payloads: string[] = [];
+  client.on("notification", (n) => {
+    if (n.channel === channel) payloads.push(n.payload ?? "");
+  });
+  await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+  return { payloads, end: () => client.end() };
+}

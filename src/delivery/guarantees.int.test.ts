@@ -3,6 +3,7 @@ import fc from "fast-check";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
+import { listenTo } from "../../test/db.js";
 import {
   CONFIGMAP_YAML,
   createAgent,
@@ -246,16 +247,12 @@ describe("delivery guarantees", () => {
 
   it("wakes the other brokers with a brokkr_objects notification after an object commits", async () => {
     // Another broker's one-second safety read would deliver without it, only late: listen directly.
-    const listener = new pg.Client({ connectionString: broker.db.url });
-    await listener.connect();
+    const listener = await listenTo(broker.db.url, "brokkr_objects");
     try {
-      const heard: string[] = [];
-      listener.on("notification", (n) => heard.push(n.channel));
-      await listener.query("LISTEN brokkr_objects");
       const { gen, stack } = await targetedAgent(broker);
       await createObject(broker, gen.pak, stack.id);
       await waitUntil(
-        async () => heard.includes("brokkr_objects"),
+        () => listener.payloads.length > 0,
         () => "no brokkr_objects notification followed the commit",
       );
     } finally {

@@ -34,8 +34,8 @@ export function validateManifestYaml(content: string, limits: InputLimits = DEFA
     if (error) fail(error.pos[0], firstLine(error.message));
     const hasAliases = rejectDuplicateKeys(doc, fail);
     // A mapping without aliases is a Kubernetes object as parsed: building its JS value would
-    // only repeat the walk (about a fifth of a 2 KB create's validation). Aliases need toJS for
-    // the alias-count limit and unresolved aliases; a scalar for its resolved value.
+    // only repeat the walk. Aliases need toJS for the alias-count limit and unresolved aliases;
+    // a scalar for its resolved value.
     if (!hasAliases && (doc.contents === null || isMap(doc.contents))) continue;
     let value: unknown;
     try {

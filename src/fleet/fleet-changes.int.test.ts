@@ -1,7 +1,7 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { ok, startTestBroker, type TestBroker } from "../../test/broker.js";
+import { listenTo } from "../../test/db.js";
 import {
   createAgent,
   createGenerator,
@@ -126,13 +126,11 @@ describe("fleetChanges", () => {
 });
 
 describe("fleet notification triggers (migration 0016)", () => {
-  let listener: pg.Client;
-  const heard: string[] = [];
+  let listener: Awaited<ReturnType<typeof listenTo>>;
+  let heard: string[] = [];
   beforeAll(async () => {
-    listener = new pg.Client({ connectionString: broker.db.url });
-    await listener.connect();
-    listener.on("notification", (n) => heard.push(n.payload ?? ""));
-    await listener.query("LISTEN brokkr_fleet");
+    listener = await listenTo(broker.db.url, "brokkr_fleet");
+    heard = listener.payloads;
   });
   afterAll(() => listener.end());
 

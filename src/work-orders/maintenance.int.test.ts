@@ -1,6 +1,7 @@
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, ok, startTestBroker, type TestBroker } from "../../test/broker.js";
+import { listenTo } from "../../test/db.js";
 import { createAgent } from "../../test/factories.js";
 import { claim, complete, createWorkOrder, workOrderStatus } from "../../test/work-orders.js";
 import { configFrom } from "../config.js";
@@ -125,11 +126,8 @@ describe("maintenance on several brokers at once", () => {
 
 describe("the notification trigger", () => {
   it("sends one notification per statement with the ids that became claimable, and none otherwise", async () => {
-    const listener = new pg.Client({ connectionString: broker.db.url });
-    await listener.connect();
-    const payloads: string[] = [];
-    listener.on("notification", (msg) => payloads.push(msg.payload ?? ""));
-    await listener.query("LISTEN brokkr_work_orders");
+    const listener = await listenTo(broker.db.url, "brokkr_work_orders");
+    const { payloads } = listener;
     try {
       const { rows } = await sql(
         `INSERT INTO work_orders (work_type, yaml_content) SELECT 'apply', 'a: 1' FROM generate_series(1, 3) RETURNING id`,
