@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { fullGc } from "./gc.js";
 import { cpuWithMainThread } from "./thread-cpu.js";
 import { phaseProfiler } from "./profiler.js";
+import { LISTEN_BACKLOG } from "../src/run-flags.js";
 
 type Command =
   | { type: "publish"; payload: string }
@@ -61,7 +62,7 @@ process.on("message", async (cmd: Command) => {
 });
 
 // Same backlog as the broker's listen (src/app.ts) so a storm meets the same accept queue.
-server.listen({ port: 0, host: "127.0.0.1", backlog: Number(process.env.BENCH_BACKLOG ?? 511) }, () => {
+server.listen({ port: 0, host: "127.0.0.1", backlog: LISTEN_BACKLOG }, () => {
   const address = server.address();
   send({ port: typeof address === "object" && address ? address.port : 0 });
 });

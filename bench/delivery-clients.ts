@@ -17,11 +17,17 @@ if (!send) throw new Error("bench/delivery-clients.ts runs as a forked child of 
 send({ type: "loaded" });
 process.once("message", (msg: Start) => {
   const receipts: [string, number][] = [];
+  // Sockets opened and closed: more opens than clients means the server dropped some and they retried.
+  const sockets = { opened: 0, closed: 0 };
   const clients = msg.paks.map((pak) => {
     const client = createClient({
       url: `${msg.url.replace(/^http/, "ws")}/graphql`,
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${pak}` },
+      on: {
+        opened: () => sockets.opened++,
+        closed: () => sockets.closed++,
+      },
       retryAttempts: 50,
       retryWait: async (n) => new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** Math.min(n, 5)) * Math.random())),
     });
@@ -43,7 +49,7 @@ process.once("message", (msg: Start) => {
     return client;
   });
   process.on("message", async (m: { type: string }) => {
-    if (m.type === "report") send({ type: "receipts", receipts: receipts.splice(0) });
+    if (m.type === "report") send({ type: "receipts", receipts: receipts.splice(0), sockets });
     if (m.type === "stop") {
       await Promise.allSettled(clients.map((c) => c.dispose()));
       process.exit(0);

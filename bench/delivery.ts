@@ -41,6 +41,8 @@ interface Figures {
   rssPerAgentKb: number;
   stormSeconds: number;
   stormCaughtUp: number;
+  /** Websockets the storm's clients opened: above N, the server dropped some and they retried. */
+  stormSocketsOpened: number;
   /** The server process's CPU (user + system) per delivery while objects went out, and per agent in the storm. */
   cpuUsPerDelivery: number;
   /** Of cpuUsPerDelivery, the main thread's (the rest: GC and compiler threads, libuv's pool). */
@@ -116,11 +118,14 @@ function latencyFigures(committed: Map<string, number>, receipts: [string, numbe
 /** Counts receipts from a storm of clients until `n` arrived or the timeout. */
 async function stormUntil(n: number, c: ReturnType<typeof clients>, start: number) {
   let caughtUp = 0;
+  let opened = 0;
   while (caughtUp < n && Date.now() - start < STORM_TIMEOUT_MS) {
     await sleep(100);
-    caughtUp += (await c.ask<{ receipts: unknown[] }>({ type: "report" })).receipts.length;
+    const report = await c.ask<{ receipts: unknown[]; sockets: { opened: number } }>({ type: "report" });
+    caughtUp += report.receipts.length;
+    opened = report.sockets.opened;
   }
-  return { stormCaughtUp: caughtUp, stormSeconds: (Date.now() - start) / 1000 };
+  return { stormCaughtUp: caughtUp, stormSeconds: (Date.now() - start) / 1000, stormSocketsOpened: opened };
 }
 
 async function activeSubscriptions(url: string): Promise<number> {
@@ -163,7 +168,7 @@ interface Side {
   publish(i: number): Promise<[string, number]>;
   receipts(): Promise<[string, number][]>;
   /** Drops every client, then reconnects all at once and times until each caught up. */
-  storm(): Promise<{ stormCaughtUp: number; stormSeconds: number }>;
+  storm(): Promise<{ stormCaughtUp: number; stormSeconds: number; stormSocketsOpened: number }>;
   /** The server process's CPU time so far (user + system), in µs. */
   cpu(): Promise<number>;
   /** The same, of its main thread alone. */
@@ -442,6 +447,7 @@ function report(n: number, ours: Figures, limit: Figures) {
   row("server CPU while idle with N agents", ours.idleCpuMsPerSecond, limit.idleCpuMsPerSecond, "ms/s", 1);
   row("  of which the main thread", ours.idleMainCpuMsPerSecond, limit.idleMainCpuMsPerSecond, "ms/s", 1);
   row("server CPU per agent in the storm", ours.stormCpuUsPerAgent, limit.stormCpuUsPerAgent, "µs", 0);
+  row("websockets opened in the storm", ours.stormSocketsOpened, limit.stormSocketsOpened, "");
 }
 
 async function restLatency(broker: { url: string }, genPak: string, stackId: string, agentId: string, pak: string) {

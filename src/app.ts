@@ -26,6 +26,8 @@ import { earlyLimits, limitsPlugin } from "./graphql/http-limits.js";
 import { faultStatusPlugin } from "./graphql/format-error.js";
 import { BODY_ERROR, createFastGraphQL } from "./graphql/fast-http.js";
 import { buildSchema } from "./graphql/schema.js";
+import { UpgradeGate } from "./http/upgrade-gate.js";
+import { LISTEN_BACKLOG } from "./run-flags.js";
 import { startGraphQLWs } from "./graphql/ws.js";
 import { answerClientError } from "./http/client-error.js";
 import { httpErrorHandler } from "./http/errors.js";
@@ -124,6 +126,13 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     audit,
   );
   const schema = auditMutations(buildSchema(), audit);
+  // One cap on websocket upgrades awaiting authentication, for every websocket path.
+  const upgrades = new UpgradeGate({
+    maxUnauthenticated: config.broker.maxUnauthenticatedSockets,
+    maxWaiting: config.broker.maxWaitingUpgrades,
+    maxWaitMs: config.broker.upgradeWaitMs,
+    registry: metrics.registry,
+  });
   const listener = new NotificationListener(databaseUrl, { connectTimeoutMs, onFault: (err) => faults.record("listener", err) });
   // Verified keys are forgotten on every revocation a broker commits, and all of them after a
   // reconnect (notifications were lost meanwhile): see auth/identity-cache.ts.
@@ -158,7 +167,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     delivery,
     limits: config.broker.telemetry,
     maxBufferBytes: config.broker.maxSubscriberBufferBytes,
-    maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
+    gate: upgrades,
     onFault: (err) => faults.record("websocket", err),
   });
   const workOrders = registerWorkOrders({
@@ -201,7 +210,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     telemetry: config.broker.telemetry,
     ...config.broker.agentWs,
     maxBufferBytes: config.broker.maxSubscriberBufferBytes,
-    maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
+    gate: upgrades,
     onFault: (err) => faults.record("websocket", err),
     audit,
     trustForwardedFor: auditConfig.trustForwardedFor,
@@ -211,7 +220,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     feed: fleetFeed,
     connections: delivery.connections,
     maxBufferBytes: config.broker.maxSubscriberBufferBytes,
-    maxPendingUpgrades: config.broker.maxUnauthenticatedSockets,
+    gate: upgrades,
     onFault: (err) => faults.record("websocket", err),
   });
   httpServer.on("upgrade", (req, socket, head) => {
@@ -219,7 +228,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
     if (telemetry.live.handles(req)) return telemetry.live.upgrade(req, socket, head);
     if (fleetLive.handles(req)) return fleetLive.upgrade(req, socket, head);
     if (!wss.shouldHandle(req)) return void socket.destroy();
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    wsServer.upgrade(req, socket, head);
   });
   const contexts = createContextFactory({
     db: prisma,
@@ -236,7 +245,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
   });
   // With introspection off, error messages must not suggest schema names either.
   const formatError = clientErrorFormatter(!config.broker.introspection);
-  const wsServer = startGraphQLWs({ schema, wss, identities, contexts, config, delivery, formatError });
+  const wsServer = startGraphQLWs({ schema, wss, identities, contexts, config, delivery, formatError, gate: upgrades });
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     formatError,
@@ -366,7 +375,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
         httpServer.once("error", reject);
         // Node's default accept queue (511) overflowed when 5,000 agents reconnected at once
         // (ECONNRESET); the kernel caps it at net.core.somaxconn anyway.
-        httpServer.listen({ port: config.broker.port, host: config.broker.host, backlog: 8192 }, () => {
+        httpServer.listen({ port: config.broker.port, host: config.broker.host, backlog: LISTEN_BACKLOG }, () => {
           httpServer.off("error", reject);
           httpServer.on("error", (err) => faults.record("http", err));
           resolve();
@@ -383,6 +392,7 @@ export function createApp(config: BrokerConfig, serverUrl: string): BrokerApp {
       // Apollo's drain plugin stops accepting, lets in-flight requests finish, closes sockets.
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.broker.shutdownTimeoutMs).unref());
       liveConfig.stop();
+      upgrades.stop();
       agentSockets.stop();
       telemetry.live.stop();
       fleetLive.stop();

@@ -45,6 +45,8 @@ describe("configuration", () => {
         maxMutationsPerRequest: 10,
         maxResponseBytes: 64 * 1024 * 1024,
         maxUnauthenticatedSockets: 1000,
+        maxWaitingUpgrades: 10_000,
+        upgradeWaitMs: 10_000,
         maxSubscriptionsPerIdentity: 200,
         agentWs: { maxFrameBytes: 1024 * 1024, maxSocketsPerAgent: 1 },
         input: {

@@ -56,6 +56,8 @@ const envSchema = z.object({
     .min(1024)
     .default(64 * 1024 * 1024),
   BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: z.coerce.number().int().min(1).default(1000),
+  BROKKR__BROKER__MAX_WAITING_UPGRADES: z.coerce.number().int().min(0).default(10_000),
+  BROKKR__BROKER__UPGRADE_WAIT_MS: z.coerce.number().int().min(1).default(10_000),
   BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_IDENTITY: z.coerce.number().int().min(1).default(200),
   BROKKR__BROKER__MAX_AGENT_WS_FRAME_BYTES: z.coerce
     .number()
@@ -171,6 +173,9 @@ export type BrokerConfig = Readonly<{
     maxMutationsPerRequest: number;
     maxResponseBytes: number;
     maxUnauthenticatedSockets: number;
+    /** Upgrades past maxUnauthenticatedSockets wait for a place, this many at most, for at most upgradeWaitMs. */
+    maxWaitingUpgrades: number;
+    upgradeWaitMs: number;
     maxSubscriptionsPerIdentity: number;
     /** Brokkr's agent websocket (src/brokkr-ws): largest frame, sockets per agent per broker. */
     agentWs: { maxFrameBytes: number; maxSocketsPerAgent: number };
@@ -275,6 +280,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
       maxMutationsPerRequest: e.BROKKR__BROKER__MAX_MUTATIONS_PER_REQUEST,
       maxResponseBytes: e.BROKKR__BROKER__MAX_RESPONSE_BYTES,
       maxUnauthenticatedSockets: e.BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS,
+      maxWaitingUpgrades: e.BROKKR__BROKER__MAX_WAITING_UPGRADES,
+      upgradeWaitMs: e.BROKKR__BROKER__UPGRADE_WAIT_MS,
       maxSubscriptionsPerIdentity: e.BROKKR__BROKER__MAX_SUBSCRIPTIONS_PER_IDENTITY,
       agentWs: {
         maxFrameBytes: e.BROKKR__BROKER__MAX_AGENT_WS_FRAME_BYTES,

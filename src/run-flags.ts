@@ -8,3 +8,10 @@
  * fan-out its young generation: one object to 1,000 agents allocates more than a 1 MB semi-space.
  */
 export const BROKER_NODE_FLAGS: string[] = [];
+
+/**
+ * The broker's listen backlog (src/app.ts), which bench:delivery's bare server uses too so both
+ * meet the same accept queue. Linux caps it at net.core.somaxconn (4096 here); Node's 511
+ * overflowed in reconnect storms of thousands of agents.
+ */
+export const LISTEN_BACKLOG = 8192;

@@ -1,3 +1,4 @@
+import type { UpgradeGate } from "../http/upgrade-gate.js";
 import { refuseUpgrade } from "../http/upgrade.js";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -8,7 +9,7 @@ import type { AuditSink } from "../audit/entry.js";
 import type { IdentityResolver, ResolvedKey } from "../auth/identity.js";
 import type { Database } from "../db/client.js";
 import type { DeliveryHub } from "../delivery/hub.js";
-import { BrokkrError, fromDatabaseError, RETRY_AFTER_SECONDS } from "../errors.js";
+import { BrokkrError, fromDatabaseError } from "../errors.js";
 import { moduleLogger } from "../logger.js";
 import type { InputLimits } from "../validation.js";
 import type { TelemetryLimits } from "../config.js";
@@ -39,7 +40,8 @@ export interface AgentSocketOptions {
   /** Unsent bytes a socket may hold before it is closed as a slow consumer (4413). */
   maxBufferBytes: number;
   /** Upgrades waiting on their key lookup; more are refused with 503. */
-  maxPendingUpgrades: number;
+  /** The broker's one cap on sockets not yet authenticated (src/http/upgrade-gate.ts). */
+  gate: UpgradeGate;
   limits: InputLimits;
   telemetry: TelemetryLimits;
   onFault: (err: unknown) => void;
@@ -69,7 +71,6 @@ export class AgentSocketServer {
   private readonly frames: PushFrames;
   private readonly metrics: AgentWsMetrics;
   private readonly pinger: NodeJS.Timeout;
-  private pending = 0;
 
   constructor(private readonly opts: AgentSocketOptions) {
     // A frame over the cap closes the socket with 1009 before it is parsed.
@@ -89,12 +90,14 @@ export class AgentSocketServer {
     // A client gone while its key is looked up must not raise; after the upgrade ws owns errors.
     const gone = () => socket.destroy();
     socket.on("error", gone);
-    if (this.pending >= this.opts.maxPendingUpgrades) return refuseUpgrade(socket, 503);
-    this.pending++;
+    this.opts.gate.enter(socket, head, (early, release) => this.authenticate(req, socket, early, gone, release));
+  }
+
+  private authenticate(req: IncomingMessage, socket: Duplex, head: Buffer, gone: () => void, release: () => void): void {
     const origin = originOf(req, "agent-ws", this.opts.trustForwardedFor ?? false);
     this.opts.identities.resolveKey(req.headers.authorization, origin).then(
       (key) => {
-        this.pending--;
+        release();
         if (!key) return refuseUpgrade(socket, 401);
         if (key.identity.role !== "AGENT") return refuseUpgrade(socket, 403);
         const agentKey = { ...key, identity: key.identity };
@@ -102,7 +105,7 @@ export class AgentSocketServer {
         this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, agentKey, origin));
       },
       (err) => {
-        this.pending--;
+        release();
         const coded = fromDatabaseError(err);
         if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") return refuseUpgrade(socket, 503);
         log.error({ err }, "resolving an agent websocket key failed");

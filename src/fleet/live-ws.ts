@@ -1,3 +1,4 @@
+import type { UpgradeGate } from "../http/upgrade-gate.js";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -19,7 +20,8 @@ export interface FleetLiveOptions {
   connections: ConnectionRegistry;
   /** Unsent bytes past which frames are skipped for that socket (Brokkr: a lagging subscriber skips). */
   maxBufferBytes: number;
-  maxPendingUpgrades: number;
+  /** The broker's one cap on sockets not yet authenticated (src/http/upgrade-gate.ts). */
+  gate: UpgradeGate;
   onFault: (err: unknown) => void;
 }
 
@@ -32,7 +34,6 @@ export interface FleetLiveOptions {
 export class FleetLiveServer {
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<WebSocket>();
-  private pending = 0;
 
   constructor(private readonly opts: FleetLiveOptions) {
     this.wss = new WebSocketServer({
@@ -55,23 +56,23 @@ export class FleetLiveServer {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const gone = () => socket.destroy();
     socket.on("error", gone);
-    if (this.pending >= this.opts.maxPendingUpgrades) return refuseUpgrade(socket, 503);
-    this.pending++;
-    this.opts.identities.resolveKey(upgradeKey(req)).then(
-      (key) => {
-        this.pending--;
-        if (!key) return refuseUpgrade(socket, 401);
-        if (key.identity.role !== "ADMIN") return refuseUpgrade(socket, 403);
-        socket.off("error", gone);
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, key));
-      },
-      (err) => {
-        this.pending--;
-        const coded = fromDatabaseError(err);
-        if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") return refuseUpgrade(socket, 503);
-        log.error({ err }, "resolving a fleet websocket key failed");
-        refuseUpgrade(socket, 500);
-      },
+    this.opts.gate.enter(socket, head, (early, release) =>
+      this.opts.identities.resolveKey(upgradeKey(req)).then(
+        (key) => {
+          release();
+          if (!key) return refuseUpgrade(socket, 401);
+          if (key.identity.role !== "ADMIN") return refuseUpgrade(socket, 403);
+          socket.off("error", gone);
+          this.wss.handleUpgrade(req, socket, early, (ws) => this.accept(ws, key));
+        },
+        (err) => {
+          release();
+          const coded = fromDatabaseError(err);
+          if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") return refuseUpgrade(socket, 503);
+          log.error({ err }, "resolving a fleet websocket key failed");
+          refuseUpgrade(socket, 500);
+        },
+      ),
     );
   }
 

@@ -1,43 +1,33 @@
-import type { WebSocket, WebSocketServer } from "ws";
+import type { WebSocket } from "ws";
 import type { Identity } from "../auth/identity.js";
 import { added, contains, removed, valuesOf, type SmallSet } from "../small-set.js";
 
-/** 1013 "Try Again Later": the server is at a limit, the client may come back. */
-export const TRY_AGAIN_LATER = 1013;
-
 /**
- * Caps that no single socket can see: sockets that have not (yet) authenticated, and open
+ * Caps that no single socket can see: sockets that have not (yet) authenticated (a place of the
+ * broker's UpgradeGate, given back once the socket authenticates or closes), and open
  * subscriptions per identity across all of its sockets. An identity's count is kept per
  * socket context too, so a socket that closes gives back whatever it still held. Counts are
  * kept by role, then by the identity's own id string (no key string per identity).
  */
 export class SocketCaps {
-  private readonly unauthenticated = new Set<WebSocket>();
+  private readonly unauthenticated = new WeakMap<WebSocket, () => void>();
   private readonly perIdentity = new Map<string, Map<string, number>>();
   private readonly held = new WeakMap<object, Held>();
 
-  constructor(private readonly caps: { maxUnauthenticatedSockets: number; maxSubscriptionsPerIdentity: number }) {}
+  constructor(private readonly caps: { maxSubscriptionsPerIdentity: number }) {}
 
-  /**
-   * Registers before graphql-ws so an over-cap socket is closed before any message is read.
-   * graphql-ws's onClose calls `closed` (one close listener per socket, not one per part).
-   */
-  watch(wss: WebSocketServer): void {
-    wss.on("connection", (socket) => {
-      if (this.unauthenticated.size >= this.caps.maxUnauthenticatedSockets) {
-        socket.close(TRY_AGAIN_LATER, "too many unauthenticated connections");
-        return;
-      }
-      this.unauthenticated.add(socket);
-    });
+  /** An upgraded socket holds its gate place until `authenticated` or `closed`. */
+  admitted(socket: WebSocket, release: () => void): void {
+    this.unauthenticated.set(socket, release);
   }
 
   authenticated(socket: WebSocket): void {
+    this.unauthenticated.get(socket)?.();
     this.unauthenticated.delete(socket);
   }
 
   closed(socket: WebSocket): void {
-    this.unauthenticated.delete(socket);
+    this.authenticated(socket);
   }
 
   /** Takes a subscription slot for `identity`; false when it holds the maximum already. */

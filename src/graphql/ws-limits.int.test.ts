@@ -1,8 +1,10 @@
+import net from "node:net";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createGenerator, createObject, createStack } from "../../test/factories.js";
 import { codeOf, overHttp, overWs, transports } from "../../test/graphql-transports.js";
+import { metricValue } from "../../test/brokkr-agent.js";
 import { wsClient } from "../../test/subscriptions.js";
 
 let broker: TestBroker;
@@ -24,6 +26,19 @@ async function rawSocket(target: TestBroker): Promise<WebSocket> {
 }
 
 const closeOf = (socket: WebSocket) => new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+
+/** The broker's gauge of websocket upgrades in one state (unauthenticated, waiting). */
+const upgrades = (target: TestBroker, state: string) => metricValue(target, `brokkr_websocket_upgrades{state="${state}"}`);
+
+/** The HTTP answer to an upgrade the broker refuses (it fails the test if the upgrade succeeds). */
+function refusal(target: TestBroker, path = "/graphql"): Promise<{ status: number; headers: Record<string, unknown> }> {
+  const socket = new WebSocket(target.url.replace(/^http/, "ws") + path, "graphql-transport-ws");
+  return new Promise((resolve, reject) => {
+    socket.once("unexpected-response", (_req, res) => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    socket.once("open", () => reject(new Error("the upgrade was accepted")));
+    socket.on("error", () => {});
+  });
+}
 
 async function init(socket: WebSocket, pak: string): Promise<void> {
   const acked = new Promise<void>((resolve) =>
@@ -65,15 +80,74 @@ describe("with introspection off", () => {
 });
 
 describe("socket caps", () => {
-  it("closes sockets past the cap of unauthenticated ones with 1013, and counts authenticated ones out", async () => {
-    const capped = await startTestBroker({ BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: "2" }, broker.db);
+  it("holds upgrades past the cap of unauthenticated sockets until a place frees, and refuses those past the waiting cap with 503", async () => {
+    const capped = await startTestBroker(
+      { BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: "2", BROKKR__BROKER__MAX_WAITING_UPGRADES: "1" },
+      broker.db,
+    );
     const [a, b] = [await rawSocket(capped), await rawSocket(capped)];
-    const third = await rawSocket(capped);
-    expect(await closeOf(third)).toBe(1013);
-    await init(a, gen.pak);
-    const fourth = await rawSocket(capped);
-    await init(fourth, gen.pak); // acknowledged: a's place was given back when it authenticated
-    for (const s of [a, b, fourth]) s.close();
+    expect(await upgrades(capped, "unauthenticated")).toBe(2);
+    const third = rawSocket(capped);
+    await vi.waitFor(async () => expect(await upgrades(capped, "waiting")).toBe(1));
+    const fourth = await refusal(capped);
+    expect(fourth.status).toBe(503);
+    expect(fourth.headers["retry-after"]).toMatch(/^\d+$/);
+    expect(await metricValue(capped, 'brokkr_websocket_upgrades_refused_total{reason="full"}')).toBe(1);
+    await init(a, gen.pak); // a's place goes to the third, which was waiting unanswered
+    const admitted = await third;
+    await init(admitted, gen.pak);
+    b.close(); // a socket that closes unauthenticated gives its place back too
+    await vi.waitFor(async () => expect(await upgrades(capped, "unauthenticated")).toBe(0));
+    for (const s of [a, admitted]) s.close();
+    await capped.stop();
+  });
+
+  it("refuses an upgrade with 503 once it has waited UPGRADE_WAIT_MS, and forgets one whose client left", async () => {
+    const capped = await startTestBroker(
+      { BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: "1", BROKKR__BROKER__UPGRADE_WAIT_MS: "300" },
+      broker.db,
+    );
+    const holder = await rawSocket(capped);
+    expect((await refusal(capped)).status).toBe(503);
+    expect(await metricValue(capped, 'brokkr_websocket_upgrades_refused_total{reason="timeout"}')).toBe(1);
+    const leaving = new WebSocket(`${capped.url.replace(/^http/, "ws")}/graphql`, "graphql-transport-ws");
+    leaving.on("error", () => {});
+    await vi.waitFor(async () => expect(await upgrades(capped, "waiting")).toBe(1));
+    leaving.terminate();
+    await vi.waitFor(async () => expect(await upgrades(capped, "waiting")).toBe(0));
+    expect(await metricValue(capped, 'brokkr_websocket_upgrades_refused_total{reason="timeout"}')).toBe(1);
+    holder.close();
+    await capped.stop();
+  });
+
+  it("drops a waiting upgrade whose client sends more than 16 KB before it is answered", async () => {
+    const capped = await startTestBroker({ BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: "1" }, broker.db);
+    const holder = await rawSocket(capped);
+    const { port } = new URL(capped.url);
+    const raw = net.connect(Number(port), "127.0.0.1");
+    const dropped = new Promise<void>((resolve) => raw.once("close", () => resolve()));
+    raw.on("error", () => {});
+    raw.write(
+      "GET /graphql HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+        "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
+    );
+    await vi.waitFor(async () => expect(await upgrades(capped, "waiting")).toBe(1));
+    raw.write(Buffer.alloc(17 * 1024));
+    await dropped;
+    expect(await upgrades(capped, "waiting")).toBe(0);
+    holder.close();
+    await capped.stop();
+  });
+
+  it("shares the one cap with Brokkr's agent websocket: its upgrade waits for a /graphql socket to authenticate", async () => {
+    const capped = await startTestBroker({ BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: "1" }, broker.db);
+    const holder = await rawSocket(capped);
+    const agentUpgrade = refusal(capped, "/internal/ws/agent");
+    await vi.waitFor(async () => expect(await upgrades(capped, "waiting")).toBe(1));
+    await init(holder, gen.pak);
+    expect((await agentUpgrade).status).toBe(401); // admitted, then refused for its missing key
+    holder.close();
     await capped.stop();
   });
 

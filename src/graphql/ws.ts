@@ -1,4 +1,7 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import { getOperationAST, GraphQLError, type GraphQLSchema } from "graphql";
+import type { UpgradeGate } from "../http/upgrade-gate.js";
 import { connectionKey, MISSING_KEY_REASON, UNKNOWN_KEY_REASON } from "./connection-key.js";
 import { CloseCode } from "graphql-ws";
 import type { WebSocket, WebSocketServer } from "ws";
@@ -51,11 +54,12 @@ export function startGraphQLWs(opts: {
   config: BrokerConfig;
   delivery: DeliveryHub;
   formatError: ErrorFormatter;
+  /** The broker's one cap on sockets not yet authenticated. */
+  gate: UpgradeGate;
 }) {
   const broker = opts.config.broker;
   const documents = new DocumentCache(DOCUMENT_CACHE_BYTES, (query) => checkDocument(opts.schema, broker, query));
   const caps = new SocketCaps(broker);
-  caps.watch(opts.wss);
   const backedUp = (socket: { bufferedAmount: number }) => socket.bufferedAmount > broker.maxSubscriberBufferBytes;
   // Results of queries and mutations queue on the socket too: a client that never reads is
   // closed like a slow subscriber, whatever it asked for.
@@ -105,7 +109,7 @@ export function startGraphQLWs(opts: {
     });
     return true;
   };
-  return serveGraphQLWs<Record<string, unknown>, ConnectionExtra>(
+  const server = serveGraphQLWs<Record<string, unknown>, ConnectionExtra>(
     {
       schema: opts.schema,
       subscribe: createSharedSubscribe(results),
@@ -222,6 +226,15 @@ export function startGraphQLWs(opts: {
     { intervalMs: 30_000 },
     intercept,
   );
+  /** A /graphql upgrade, through the gate: the socket holds its place until connection_init authenticates it. */
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    opts.gate.enter(socket, head, (early, release) =>
+      opts.wss.handleUpgrade(req, socket, early, (ws) => {
+        caps.admitted(ws, release);
+        opts.wss.emit("connection", ws, req);
+      }),
+    );
+  return { ...server, upgrade };
 }
 
 interface SubscribePayload {

@@ -1,3 +1,4 @@
+import type { UpgradeGate } from "../http/upgrade-gate.js";
 import { pickBrokkrSubprotocol, refuseUpgrade, upgradeKey } from "../http/upgrade.js";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -23,7 +24,8 @@ export interface LiveTailOptions {
   feed: TelemetryFeed;
   /** Unsent bytes a tail may hold before it is closed as a slow consumer (4413). */
   maxBufferBytes: number;
-  maxPendingUpgrades: number;
+  /** The broker's one cap on sockets not yet authenticated (src/http/upgrade-gate.ts). */
+  gate: UpgradeGate;
   onFault: (err: unknown) => void;
 }
 
@@ -46,7 +48,6 @@ export class LiveTailServer {
   /** Open tails, and whether each answered the last ping. */
   private readonly sockets = new Map<WebSocket, { alive: boolean }>();
   private readonly pinger: NodeJS.Timeout;
-  private pending = 0;
 
   constructor(private readonly opts: LiveTailOptions) {
     this.wss = new WebSocketServer({
@@ -71,21 +72,21 @@ export class LiveTailServer {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const gone = () => socket.destroy();
     socket.on("error", gone);
-    if (this.pending >= this.opts.maxPendingUpgrades) return refuseUpgrade(socket, 503);
     const stackId = decodeURIComponent(LIVE_PATH.exec(new URL(req.url ?? "/", "http://localhost").pathname)?.[1] ?? "");
-    this.pending++;
-    this.authorize(upgradeKey(req), stackId).then(
-      (outcome) => {
-        this.pending--;
-        if (typeof outcome === "number") return refuseUpgrade(socket, outcome);
-        socket.off("error", gone);
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, outcome, stackId));
-      },
-      (err) => {
-        this.pending--;
-        log.error({ err }, "authorizing a live tail failed");
-        refuseUpgrade(socket, 500);
-      },
+    this.opts.gate.enter(socket, head, (early, release) =>
+      this.authorize(upgradeKey(req), stackId).then(
+        (outcome) => {
+          release();
+          if (typeof outcome === "number") return refuseUpgrade(socket, outcome);
+          socket.off("error", gone);
+          this.wss.handleUpgrade(req, socket, early, (ws) => this.accept(ws, outcome, stackId));
+        },
+        (err) => {
+          release();
+          log.error({ err }, "authorizing a live tail failed");
+          refuseUpgrade(socket, 500);
+        },
+      ),
     );
   }
 

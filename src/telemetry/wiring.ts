@@ -1,3 +1,4 @@
+import type { UpgradeGate } from "../http/upgrade-gate.js";
 import type { IdentityResolver } from "../auth/identity.js";
 import type { TelemetryLimits } from "../config.js";
 import type { Database } from "../db/client.js";
@@ -23,7 +24,8 @@ export interface TelemetryDeps {
   delivery: DeliveryHub;
   limits: TelemetryLimits;
   maxBufferBytes: number;
-  maxPendingUpgrades: number;
+  /** The broker's one cap on sockets not yet authenticated. */
+  gate: UpgradeGate;
   onFault: (err: unknown) => void;
 }
 
