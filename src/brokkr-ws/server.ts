@@ -39,7 +39,6 @@ export interface AgentSocketOptions {
   maxSocketsPerAgent: number;
   /** Unsent bytes a socket may hold before it is closed as a slow consumer (4413). */
   maxBufferBytes: number;
-  /** Upgrades waiting on their key lookup; more are refused with 503. */
   /** The broker's one cap on sockets not yet authenticated (src/http/upgrade-gate.ts). */
   gate: UpgradeGate;
   limits: InputLimits;

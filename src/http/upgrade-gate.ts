@@ -26,8 +26,9 @@ const MAX_EARLY_BYTES = 16 * 1024;
  * a place frees: a reconnect storm of thousands of agents is then served in order instead of
  * refused and retried (10,000 agents reconnecting at once had opened 25,790 sockets, each refusal
  * costing an upgrade, a close and a client's backoff; bench:delivery prints the count). A waiting
- * upgrade holds only its socket and parsed request, with nothing read from it; past `maxWaiting`
- * waiting, or after `maxWaitMs`, it is refused with 503 and Retry-After.
+ * upgrade holds only its socket and parsed request; the socket is read only to see a client that
+ * leaves (what it sends is kept for ws, up to MAX_EARLY_BYTES). Past `maxWaiting` waiting, or
+ * after `maxWaitMs`, an upgrade is refused with 503 and Retry-After.
  */
 export class UpgradeGate {
   private admitted = 0;
