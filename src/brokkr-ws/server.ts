@@ -1,5 +1,5 @@
 import type { UpgradeGate } from "../http/upgrade-gate.js";
-import { refuseUpgrade } from "../http/upgrade.js";
+import { refuseUpgrade, refuseUpgradeForFault } from "../http/upgrade.js";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Registry } from "prom-client";
@@ -9,7 +9,6 @@ import type { AuditSink } from "../audit/entry.js";
 import type { IdentityResolver, ResolvedKey } from "../auth/identity.js";
 import type { Database } from "../db/client.js";
 import type { DeliveryHub } from "../delivery/hub.js";
-import { BrokkrError, fromDatabaseError } from "../errors.js";
 import { moduleLogger } from "../logger.js";
 import type { InputLimits } from "../validation.js";
 import type { TelemetryLimits } from "../config.js";
@@ -105,10 +104,7 @@ export class AgentSocketServer {
       },
       (err) => {
         release();
-        const coded = fromDatabaseError(err);
-        if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") return refuseUpgrade(socket, 503);
-        log.error({ err }, "resolving an agent websocket key failed");
-        refuseUpgrade(socket, 500);
+        refuseUpgradeForFault(socket, err, (e) => log.error({ err: e }, "resolving an agent websocket key failed"));
       },
     );
   }

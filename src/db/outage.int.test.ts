@@ -2,6 +2,7 @@ import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
 import { startTestBroker, type TestBroker } from "../../test/broker.js";
 import { createAgent, createGenerator } from "../../test/factories.js";
+import { refusedWith } from "../../test/brokkr-agent.js";
 import { startFaultPostgres } from "../../test/fault-postgres.js";
 
 const INTERNALS = /127\.0\.0\.1|localhost|:\d{4,5}|prisma|postgres|ECONN|SELECT|invocation/i;
@@ -67,6 +68,8 @@ describe("PostgreSQL down", () => {
     const ended = await agentSocket.closed;
     expect(ended.code).toBe(1013);
     expect(ended.reason).not.toMatch(INTERNALS);
+    // Brokkr's agent websocket: its key lookup fails, so the upgrade is refused with 503.
+    expect(await refusedWith(broker, `Bearer ${agent.pak}`)).toBe(503);
 
     adminSocket.socket.send(
       JSON.stringify({ id: "q", type: "subscribe", payload: { query: "{ stacks { edges { node { id } } } }" } }),

@@ -3,9 +3,8 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { IdentityResolver, ResolvedKey } from "../auth/identity.js";
-import { pickBrokkrSubprotocol, refuseUpgrade, upgradeKey } from "../http/upgrade.js";
+import { pickBrokkrSubprotocol, refuseUpgrade, refuseUpgradeForFault, upgradeKey } from "../http/upgrade.js";
 import type { ConnectionRegistry } from "../delivery/connections.js";
-import { BrokkrError, fromDatabaseError } from "../errors.js";
 import { moduleLogger } from "../logger.js";
 import { fleetRecordJson } from "../rest/fleet-routes.js";
 import type { FleetChange, FleetFeed } from "./feed.js";
@@ -67,10 +66,7 @@ export class FleetLiveServer {
         },
         (err) => {
           release();
-          const coded = fromDatabaseError(err);
-          if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") return refuseUpgrade(socket, 503);
-          log.error({ err }, "resolving a fleet websocket key failed");
-          refuseUpgrade(socket, 500);
+          refuseUpgradeForFault(socket, err, (e) => log.error({ err: e }, "resolving a fleet websocket key failed"));
         },
       ),
     );

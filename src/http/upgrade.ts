@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { RETRY_AFTER_SECONDS } from "../errors.js";
+import { BrokkrError, fromDatabaseError, RETRY_AFTER_SECONDS } from "../errors.js";
 
 /** Brokkr's consumer-websocket subprotocol (reference §2.6), echoed to clients that offer it. */
 export const BROKKR_SUBPROTOCOL = "brokkr.v1";
@@ -35,4 +35,15 @@ export function refuseUpgrade(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\n${retry}Content-Length: 0\r\n\r\n`, () =>
     socket.destroy(),
   );
+}
+
+/**
+ * A refused upgrade whose key lookup or authorization failed: 503 (with Retry-After) when the
+ * database is unavailable, which clients retry; anything else is reported and answered 500.
+ */
+export function refuseUpgradeForFault(socket: Duplex, err: unknown, report: (err: unknown) => void): void {
+  const coded = fromDatabaseError(err);
+  if (coded instanceof BrokkrError && coded.code === "SERVICE_UNAVAILABLE") return refuseUpgrade(socket, 503);
+  report(err);
+  refuseUpgrade(socket, 500);
 }

@@ -1,5 +1,5 @@
 import type { UpgradeGate } from "../http/upgrade-gate.js";
-import { pickBrokkrSubprotocol, refuseUpgrade, upgradeKey } from "../http/upgrade.js";
+import { pickBrokkrSubprotocol, refuseUpgrade, refuseUpgradeForFault, upgradeKey } from "../http/upgrade.js";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -83,8 +83,7 @@ export class LiveTailServer {
         },
         (err) => {
           release();
-          log.error({ err }, "authorizing a live tail failed");
-          refuseUpgrade(socket, 500);
+          refuseUpgradeForFault(socket, err, (e) => log.error({ err: e }, "authorizing a live tail failed"));
         },
       ),
     );
