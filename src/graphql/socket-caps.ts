@@ -4,7 +4,7 @@ import { added, contains, removed, valuesOf, type SmallSet } from "../small-set.
 
 /**
  * Caps that no single socket can see: sockets that have not (yet) authenticated (a place of the
- * broker's UpgradeGate, given back once the socket authenticates or closes), and open
+ * broker's UpgradeGate, given back once the socket authenticates; the gate takes it back on close), and open
  * subscriptions per identity across all of its sockets. An identity's count is kept per
  * socket context too, so a socket that closes gives back whatever it still held. Counts are
  * kept by role, then by the identity's own id string (no key string per identity).
@@ -16,7 +16,7 @@ export class SocketCaps {
 
   constructor(private readonly caps: { maxSubscriptionsPerIdentity: number }) {}
 
-  /** An upgraded socket holds its gate place until `authenticated` or `closed`. */
+  /** An upgraded socket holds its gate place until `authenticated` (the gate itself takes it back on close). */
   admitted(socket: WebSocket, release: () => void): void {
     this.unauthenticated.set(socket, release);
   }
@@ -24,10 +24,6 @@ export class SocketCaps {
   authenticated(socket: WebSocket): void {
     this.unauthenticated.get(socket)?.();
     this.unauthenticated.delete(socket);
-  }
-
-  closed(socket: WebSocket): void {
-    this.authenticated(socket);
   }
 
   /** Takes a subscription slot for `identity`; false when it holds the maximum already. */

@@ -30,6 +30,16 @@ const closeOf = (socket: WebSocket) => new Promise<number>((resolve) => socket.o
 /** The broker's gauge of websocket upgrades in one state (unauthenticated, waiting). */
 const upgrades = (target: TestBroker, state: string) => metricValue(target, `brokkr_websocket_upgrades{state="${state}"}`);
 
+/** A broker with one place for unauthenticated sockets (and `env`), and the socket holding it. */
+async function onePlaceHeld(env: Record<string, string> = {}) {
+  const capped = await startTestBroker({ BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: "1", ...env }, broker.db);
+  return { capped, holder: await rawSocket(capped) };
+}
+
+/** Waits until `n` upgrades wait for a place. */
+const waitingBecomes = (target: TestBroker, n: number) =>
+  vi.waitFor(async () => expect(await upgrades(target, "waiting")).toBe(n));
+
 /** The HTTP answer to an upgrade the broker refuses (it fails the test if the upgrade succeeds). */
 function refusal(target: TestBroker, path = "/graphql"): Promise<{ status: number; headers: Record<string, unknown> }> {
   const socket = new WebSocket(target.url.replace(/^http/, "ws") + path, "graphql-transport-ws");
@@ -88,7 +98,7 @@ describe("socket caps", () => {
     const [a, b] = [await rawSocket(capped), await rawSocket(capped)];
     expect(await upgrades(capped, "unauthenticated")).toBe(2);
     const third = rawSocket(capped);
-    await vi.waitFor(async () => expect(await upgrades(capped, "waiting")).toBe(1));
+    await waitingBecomes(capped, 1);
     const fourth = await refusal(capped);
     expect(fourth.status).toBe(503);
     expect(fourth.headers["retry-after"]).toMatch(/^\d+$/);
@@ -103,26 +113,21 @@ describe("socket caps", () => {
   });
 
   it("refuses an upgrade with 503 once it has waited UPGRADE_WAIT_MS, and forgets one whose client left", async () => {
-    const capped = await startTestBroker(
-      { BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: "1", BROKKR__BROKER__UPGRADE_WAIT_MS: "300" },
-      broker.db,
-    );
-    const holder = await rawSocket(capped);
+    const { capped, holder } = await onePlaceHeld({ BROKKR__BROKER__UPGRADE_WAIT_MS: "300" });
     expect((await refusal(capped)).status).toBe(503);
     expect(await metricValue(capped, 'brokkr_websocket_upgrades_refused_total{reason="timeout"}')).toBe(1);
     const leaving = new WebSocket(`${capped.url.replace(/^http/, "ws")}/graphql`, "graphql-transport-ws");
     leaving.on("error", () => {});
-    await vi.waitFor(async () => expect(await upgrades(capped, "waiting")).toBe(1));
+    await waitingBecomes(capped, 1);
     leaving.terminate();
-    await vi.waitFor(async () => expect(await upgrades(capped, "waiting")).toBe(0));
+    await waitingBecomes(capped, 0);
     expect(await metricValue(capped, 'brokkr_websocket_upgrades_refused_total{reason="timeout"}')).toBe(1);
     holder.close();
     await capped.stop();
   });
 
   it("drops a waiting upgrade whose client sends more than 16 KB before it is answered", async () => {
-    const capped = await startTestBroker({ BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: "1" }, broker.db);
-    const holder = await rawSocket(capped);
+    const { capped, holder } = await onePlaceHeld();
     const { port } = new URL(capped.url);
     const raw = net.connect(Number(port), "127.0.0.1");
     const dropped = new Promise<void>((resolve) => raw.once("close", () => resolve()));
@@ -132,7 +137,7 @@ describe("socket caps", () => {
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
         "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
     );
-    await vi.waitFor(async () => expect(await upgrades(capped, "waiting")).toBe(1));
+    await waitingBecomes(capped, 1);
     raw.write(Buffer.alloc(17 * 1024));
     await dropped;
     expect(await upgrades(capped, "waiting")).toBe(0);
@@ -141,10 +146,9 @@ describe("socket caps", () => {
   });
 
   it("shares the one cap with Brokkr's agent websocket: its upgrade waits for a /graphql socket to authenticate", async () => {
-    const capped = await startTestBroker({ BROKKR__BROKER__MAX_UNAUTHENTICATED_SOCKETS: "1" }, broker.db);
-    const holder = await rawSocket(capped);
+    const { capped, holder } = await onePlaceHeld();
     const agentUpgrade = refusal(capped, "/internal/ws/agent");
-    await vi.waitFor(async () => expect(await upgrades(capped, "waiting")).toBe(1));
+    await waitingBecomes(capped, 1);
     await init(holder, gen.pak);
     expect((await agentUpgrade).status).toBe(401); // admitted, then refused for its missing key
     holder.close();

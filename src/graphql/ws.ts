@@ -198,7 +198,6 @@ export function startGraphQLWs(opts: {
       onClose: (ctx) => {
         ctx.extra.connection?.remove();
         caps.releaseAll(ctx);
-        caps.closed(ctx.extra.socket);
       },
       context: (ctx) =>
         opts.contexts.forSocket(
